@@ -1,0 +1,239 @@
+"""st-connector: the command line. It parses, calls the library and prints; nothing more.
+
+Exit codes: 0 all went well; 1 partial (some records or writes failed: see the summary);
+2 configuration error (nothing was run); 3 the run could not happen (another sync holds
+the lock, the store is unreachable, an unexpected error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import OperationalError
+
+from connector.config import Config, load_config
+from connector.errors import ConfigError
+
+EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_FAILED = 0, 1, 2, 3
+DEFAULT_CONFIG = "config.toml"
+
+DESCRIPTION = """\
+Switching Talent Connector: pulls people, learning questions and training hours from HR
+and learning systems, sends invitations for the sessions of matched learning exchanges,
+writes past exchange days back as informal training hours, issues leerbewijzen and
+reports training against the legal entitlement (5/1/0 days per FTE per year)."""
+
+EPILOG = """\
+exit codes: 0 ok, 1 partial (some records or writes failed), 2 configuration error,
+3 could not run (another sync is running, store unreachable, unexpected error).
+
+examples:
+  st-connector check --config config.example.toml
+  st-connector sync --config config.example.toml --as-of 2027-03-01
+  st-connector sync --config config.example.toml --dry-run --json
+  st-connector report training --config config.example.toml --year 2027 --format xlsx
+  st-connector run --config /etc/st-connector/config.toml"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="st-connector", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details (never secrets) to standard error")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--config", "-c", default=DEFAULT_CONFIG, metavar="FILE",
+                         help=f"configuration file (default: {DEFAULT_CONFIG}; see config.example.toml)")
+
+    sync = commands.add_parser("sync", help="run the main job once: pull, reconcile, invite, write back, issue leerbewijzen",
+                               description="Run the main job once. A second run with unchanged input writes nothing.")
+    with_config(sync)
+    sync.add_argument("--as-of", type=_as_of_date, metavar="YYYY-MM-DD",
+                      help="run as if it were this date (00:00 in the partner's time zone): which sessions are past or upcoming")
+    sync.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing, store nothing")
+    sync.add_argument("--json", action="store_true", help="print one JSON document on standard output instead of the summary")
+    sync.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+
+    run = commands.add_parser("run", help="keep running and sync every day at [schedule] time (Europe/Brussels)",
+                              description="Keep running; sync daily at the configured local time. SIGTERM stops after the current step.")
+    with_config(run)
+    run.add_argument("--now", action="store_true", help="also sync once right away")
+
+    check = commands.add_parser("check", help="report every problem in the configuration and mappings at once; run nothing")
+    with_config(check)
+
+    report = commands.add_parser("report", help="reports from the store")
+    kinds = report.add_subparsers(dest="report", required=True, metavar="REPORT")
+    training = kinds.add_parser("training", help="per employee: entitlement, days followed, balance; per organisation: informal totals",
+                                description="Training followed against the legal entitlement, for one calendar year.")
+    with_config(training)
+    training.add_argument("--year", type=int, required=True, help="calendar year")
+    training.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="xlsx (one workbook) or csv (two files); default xlsx")
+    training.add_argument("--output", metavar="DIR", help="folder to write to (default: <output directory>/reports)")
+
+    template = commands.add_parser("template", help="write the fill-in workbook for ST-partners (one sheet per entity)")
+    template.add_argument("--output", required=True, metavar="FILE.xlsx", help="where to write the workbook")
+    return parser
+
+
+def _as_of_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a date in the form YYYY-MM-DD") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "template":
+            return _template(args)
+        config = load_config(args.config)
+        if args.command == "check":
+            return _check(config)
+        if args.command == "sync":
+            return _sync(config, args)
+        if args.command == "run":
+            return _run(config, args)
+        return _report(config, args)
+    except ConfigError as error:
+        print("Configuration problems (nothing was run):", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    except OperationalError as error:
+        print(f"The store cannot be reached: {error.orig.__class__.__name__}: {_first_line(str(error.orig))}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
+
+
+def _check(config: Config) -> int:
+    from connector.sync import check
+
+    check(config)
+    print(f"Configuration OK: {len(config.organisations)} organisation(s), "
+          f"{sum(len(o.sources) for o in config.organisations) + len(config.sources)} source(s).")
+    return EXIT_OK
+
+
+def _moment(config: Config, day: date | None) -> datetime | None:
+    if day is None:
+        return None
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(config.partner.timezone))
+
+
+def _sync(config: Config, args: argparse.Namespace) -> int:
+    from connector.scheduler import Stopper
+    from connector.store.db import SyncAlreadyRunning
+    from connector.sync import run_sync
+
+    stopper = Stopper()
+    stopper.install()
+    show = not (args.json or args.quiet)
+    progress = (lambda message: print(f"  {message}", file=sys.stderr, flush=True)) if show else (lambda message: None)
+    try:
+        summary = run_sync(config, _moment(config, args.as_of), dry_run=args.dry_run, progress=progress, should_stop=stopper)
+    except SyncAlreadyRunning as error:
+        print(f"Not run: {error}.", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_summary(summary, config)
+    return EXIT_OK if summary.status == "ok" else EXIT_PARTIAL
+
+
+def _print_summary(summary, config: Config) -> None:  # type: ignore[no-untyped-def]
+    title = "Dry run: nothing was written" if summary.dry_run else "Sync finished"
+    print(f"{title} (as of {summary.as_of[:16].replace('T', ' ')}): {summary.status}")
+    print("  pulled:")
+    for entity, counts in sorted(summary.pulled.items()):
+        print(f"    {entity:<20} {counts['created']:>5} new {counts['updated']:>5} changed {counts['unchanged']:>5} unchanged"
+              f" {counts['failed']:>4} failed {counts['removed']:>4} removed")
+    would = " (would be)" if summary.dry_run else ""
+    print(f"  invitations{would}: {summary.invites['created']} new, {summary.invites['updated']} updated, {summary.invites['cancelled']} cancelled")
+    print(f"  training records written{would}: {summary.training_records['written']}")
+    print(f"  leerbewijzen issued{would}: {summary.leerbewijzen['issued']}")
+    if summary.dry_run and summary.planned:
+        print("  planned writes:")
+        for item in summary.planned:
+            print(f"    {item['action']:<7} {item['target']:<28} {item['object']:<16} {item['id']} (sequence {item['sequence']})")
+    if summary.stopped:
+        print("  stopped before the end (signal); the next run carries on.")
+    if summary.errors:
+        print(f"  {len(summary.errors)} problem(s):")
+        for problem in summary.errors:
+            print(f"    - {problem}")
+    if not summary.dry_run:
+        print(f"  output: {config.output_dir}")
+
+
+def _run(config: Config, args: argparse.Namespace) -> int:
+    from connector.scheduler import Stopper, nightly
+    from connector.store.db import SyncAlreadyRunning
+    from connector.sync import run_sync
+
+    logging.getLogger("connector").setLevel(logging.INFO)
+    log = logging.getLogger("connector.run")
+    stopper = Stopper()
+    stopper.install()
+    config_path = args.config
+
+    def job() -> None:
+        try:
+            current = load_config(config_path)  # pick up edits without a restart
+            summary = run_sync(current, should_stop=stopper)
+            log.info("sync %s: invites %s, training records %s, leerbewijzen %s, %d problem(s)", summary.status,
+                     dict(summary.invites), summary.training_records["written"], summary.leerbewijzen["issued"], len(summary.errors))
+            for problem in summary.errors:
+                log.warning("%s", problem)
+        except SyncAlreadyRunning as error:
+            log.warning("skipped: %s", error)
+        except ConfigError as error:
+            log.error("configuration problems, sync skipped: %s", "; ".join(error.problems))
+        except OperationalError as error:
+            log.error("store unreachable, sync skipped: %s", _first_line(str(error.orig)))
+
+    nightly(config.schedule.time, config.partner.timezone, job, stopper, run_now=args.now)
+    return EXIT_OK
+
+
+def _report(config: Config, args: argparse.Namespace) -> int:
+    from connector.report import build_report, write_report
+    from connector.store.db import migrate, open_engine, session_factory
+
+    engine = open_engine(config.store_url)
+    migrate(engine)
+    with session_factory(engine)() as db:
+        report = build_report(db, args.year)
+    engine.dispose()
+    folder = Path(args.output) if args.output else config.output_dir / "reports"
+    for path in write_report(report, folder, args.format):
+        print(path)
+    return EXIT_OK
+
+
+def _template(args: argparse.Namespace) -> int:
+    from connector.template import write_template
+
+    path = write_template(Path(args.output))
+    print(path)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""The configuration: one ST-partner, its network of organisations, their sources and targets.
+
+Secrets never live in the file itself: any string may be a `${NAME}` reference, resolved
+from the environment first and then from the secrets file (`[secrets] file = ...` or the
+ST_SECRETS_FILE variable). Relative paths are relative to the configuration file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from connector.errors import ConfigError
+from connector.model import Email, Language
+
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Partner(_Strict):
+    """The ST-partner: who organises the cohort and issues the leerbewijzen."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    name: str
+    organiser_email: Email
+    organiser_name: str | None = None
+    issuer_name: str | None = None
+    website: str | None = None
+    timezone: str = "Europe/Brussels"
+    language: Language = Language.nl
+    uid_domain: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}'") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def uid_host(self) -> str:
+        return self.uid_domain or self.organiser_email.split("@", 1)[1]
+
+
+class SourceConfig(BaseModel):
+    """One source instance. Adapter-specific options (path, URL, credentials) stay in `options`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")
+    kind: str
+    mapping: str | None = None
+    entities: list[str] = Field(default_factory=list)
+    authoritative: bool = True
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class TargetConfig(BaseModel):
+    """One write-back target of an organisation (where its exchange days land as training)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str
+    name: str | None = None
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class OrganisationConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    name: str
+    enterprise_number: str | None = Field(default=None, pattern=r"^[01]\d{3}\.\d{3}\.\d{3}$")
+    average_workforce: float | None = Field(default=None, ge=0)
+    training_days: float | None = Field(default=None, ge=0, le=20, description="sector agreement override")
+    hours_per_training_day: float | None = Field(default=None, gt=0, le=12)
+    joint_committee: str | None = None
+    address: str | None = None
+    language: Language = Language.nl
+    invitations: Literal["files"] = "files"  # later: msgraph, imip
+    sources: list[SourceConfig] = Field(default_factory=list)
+    writeback: list[TargetConfig] = Field(default_factory=list)
+    precedence: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _names_unique_and_known(self) -> OrganisationConfig:
+        names = [s.name for s in self.sources]
+        if len(names) != len(set(names)):
+            raise ValueError(f"source names must be unique within organisation '{self.id}'")
+        for field, order in self.precedence.items():
+            unknown = [n for n in order if n not in names]
+            if unknown:
+                raise ValueError(f"precedence.{field} names unknown source(s) {unknown}")
+        return self
+
+
+class StoreConfig(_Strict):
+    url: str = "sqlite:///state/connector.db"
+
+
+class OutputConfig(_Strict):
+    directory: str = "out"
+
+
+class ScheduleConfig(_Strict):
+    time: str = Field(default="02:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class ReconcileConfig(_Strict):
+    match_on: list[str] = Field(default_factory=lambda: ["employee_number", "email"])
+
+    @field_validator("match_on")
+    @classmethod
+    def _known_keys(cls, value: list[str]) -> list[str]:
+        unknown = set(value) - {"employee_number", "email"}
+        if unknown or not value:
+            raise ValueError("match_on takes employee_number and/or email")
+        return value
+
+
+class SecretsConfig(_Strict):
+    file: str | None = None
+
+
+class Config(_Strict):
+    partner: Partner
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
+    secrets: SecretsConfig = Field(default_factory=SecretsConfig)
+    sources: list[SourceConfig] = Field(default_factory=list, description="the ST-partner's cohort sources")
+    organisations: list[OrganisationConfig]
+    base_dir: Path = Path(".")
+
+    @model_validator(mode="after")
+    def _organisation_ids_unique(self) -> Config:
+        ids = [o.id for o in self.organisations]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"organisation ids must be unique; repeated: {duplicates}")
+        return self
+
+    def path(self, value: str | Path) -> Path:
+        path = Path(value)
+        return path if path.is_absolute() else (self.base_dir / path)
+
+    @property
+    def output_dir(self) -> Path:
+        return self.path(self.output.directory)
+
+    @property
+    def store_url(self) -> str:
+        """SQLite paths are taken relative to the configuration file, like every other path."""
+        url = self.store.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
+            return prefix + str(self.path(url[len(prefix):]).resolve())
+        return url
+
+    def organisation(self, organisation_id: str) -> OrganisationConfig | None:
+        return next((o for o in self.organisations if o.id == organisation_id), None)
+
+
+def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Config:
+    """Read, resolve references and validate; every problem is reported at once."""
+    path = Path(path)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: configuration file not found"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"{path}: not valid TOML: {error}"]) from None
+    environ = dict(os.environ if environ is None else environ)
+    secrets = _read_secrets(path.parent, document, environ)
+    problems: list[str] = []
+    resolved = _resolve_references(document, {**secrets, **environ}, problems, "")
+    try:
+        config = Config.model_validate({**resolved, "base_dir": path.parent.resolve()})
+    except ValidationError as error:
+        problems.extend(f"{path}: {_location(e['loc'], resolved)}: {e['msg']}" for e in error.errors())
+        raise ConfigError(problems) from None
+    if problems:
+        raise ConfigError([f"{path}: {p}" for p in problems])
+    return config
+
+
+def _read_secrets(base: Path, document: dict[str, Any], environ: dict[str, str]) -> dict[str, str]:
+    name = environ.get("ST_SECRETS_FILE") or document.get("secrets", {}).get("file")
+    if not name:
+        return {}
+    secrets_path = Path(name) if Path(name).is_absolute() else base / name
+    try:
+        values = tomllib.loads(secrets_path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError([f"{secrets_path}: secrets file unreadable ({type(error).__name__})"]) from None
+    return {str(k): str(v) for k, v in values.items()}
+
+
+def _resolve_references(value: Any, variables: dict[str, str], problems: list[str], where: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _resolve_references(v, variables, problems, f"{where}.{k}" if where else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_references(v, variables, problems, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str):
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in variables:
+                problems.append(f"{where}: ${{{name}}} is not set in the environment or the secrets file")
+                return ""
+            return variables[name]
+
+        return _REFERENCE.sub(substitute, value)
+    return value
+
+
+def _location(loc: tuple[Any, ...], document: dict[str, Any]) -> str:
+    """`organisations[1].sources[0].name`, with the organisation's id where there is one."""
+    parts: list[str] = []
+    node: Any = document
+    for step in loc:
+        if isinstance(step, int):
+            label = f"[{step}]"
+            if isinstance(node, list) and step < len(node) and isinstance(node[step], dict) and "id" in node[step]:
+                label = f"[{step}] (id={node[step]['id']})"
+            parts.append(label)
+            node = node[step] if isinstance(node, list) and step < len(node) else None
+        else:
+            parts.append(f".{step}" if parts else str(step))
+            node = node.get(step) if isinstance(node, dict) else None
+    return "".join(parts) or "(top level)"

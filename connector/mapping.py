@@ -1,0 +1,408 @@
+"""The mapping engine: remote fields onto canonical fields, declared in mappings/*.toml.
+
+A mapping file has one table per entity. Each canonical field says where its value comes
+from and what to do with it, in this fixed order:
+
+    extract    from = "Header" | "json.path.0.key" | ["alternative", "headers"]
+               join = ["Voornaam", "Familienaam"] (+ sep = " ") | value = "constant"
+    clean      transform = ["trim", "lower", "upper", "title", "collapse_spaces"]
+    split      split = { sep = ",", part = "first" | "last" | "rest" | "init" }
+    look up    map = { M = "M", V = "F" }  (keys compared case-insensitively)
+    parse      date = "%d/%m/%Y" | datetime = [...] | type = "decimal" | "int" | "bool" | "list"
+    default    default = ...   /   required = true
+
+`id` names the canonical field(s) that identify a record in that source: a string, a
+list for a composite key, and "a|b" for "a, or b where a is empty".
+
+Errors in the file name the mapping file, entity and field; errors in a record name the
+canonical field and the remote field it came from.
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from connector.errors import ConfigError, RecordError
+from connector.model import ENTITY_MODELS
+
+STRING_TRANSFORMS = {
+    "trim": lambda s: s.strip(),
+    "lower": str.lower,
+    "upper": str.upper,
+    "title": str.title,
+    "collapse_spaces": lambda s: " ".join(s.split()),
+}
+TYPES = ("decimal", "int", "bool", "list", "str")
+SPLIT_PARTS = ("first", "last", "rest", "init")
+TRUE_WORDS = {"1", "true", "yes", "y", "ja", "j", "oui", "o", "x", "waar", "vrai"}
+FALSE_WORDS = {"0", "false", "no", "n", "nee", "non", "onwaar", "faux", ""}
+ISO_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
+EXCEL_EPOCH = date(1899, 12, 30)
+RULE_KEYS = {"from", "join", "sep", "value", "transform", "split", "map", "date", "datetime", "type", "list_sep", "default", "required"}
+ENTITY_KEYS = {"id", "fields"}
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    name: str
+    paths: tuple[str, ...] = ()
+    join: tuple[str, ...] = ()
+    sep: str = " "
+    constant: Any = None
+    transforms: tuple[str, ...] = ()
+    split: tuple[str, str] | None = None
+    lookup: dict[str, Any] | None = None
+    date_formats: tuple[str, ...] = ()
+    datetime_formats: tuple[str, ...] = ()
+    type: str | None = None
+    list_sep: str = ","
+    default: Any = None
+    required: bool = False
+
+    @property
+    def remote_name(self) -> str:
+        names = self.paths or self.join
+        return " + ".join(names) if self.join else (names[0] if names else "(constant)")
+
+
+@dataclass(frozen=True)
+class EntityMapping:
+    entity: str
+    id_fields: tuple[str, ...]
+    rules: tuple[FieldRule, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def apply(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Map one remote record; raises RecordError naming the field at the first bad value."""
+        mapped: dict[str, Any] = {}
+        for rule in self.rules:
+            try:
+                value = _evaluate(rule, raw)
+            except (ValueError, TypeError, KeyError) as error:
+                raise RecordError(rule.name, f"{error} (from '{rule.remote_name}')") from None
+            if value is None and rule.required:
+                raise RecordError(rule.name, f"is required but '{rule.remote_name}' is empty")
+            if value is not None:
+                mapped[rule.name] = value
+        return mapped
+
+    def validate(self, mapped: dict[str, Any]) -> dict[str, Any]:
+        """Check the mapped record against the canonical model; returns it in JSON form."""
+        try:
+            model = ENTITY_MODELS[self.entity].model_validate(mapped)
+        except ValidationError as error:
+            first = error.errors()[0]
+            name = ".".join(str(p) for p in first["loc"]) or "(record)"
+            message = first["msg"].removeprefix("Value error, ")
+            raise RecordError(name, message) from None
+        return model.model_dump(mode="json", exclude_none=True)
+
+    def remote_id(self, record: dict[str, Any]) -> str:
+        parts = []
+        for spec in self.id_fields:
+            value = next((record[name] for name in spec.split("|") if record.get(name) not in (None, "")), None)
+            if value is None:
+                raise RecordError(spec.replace("|", " or "), "is needed to identify the record but is empty")
+            parts.append(str(value).lower() if "email" in spec else str(value))
+        return "|".join(parts)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    path: Path
+    entities: dict[str, EntityMapping]
+
+    def entity(self, name: str) -> EntityMapping:
+        try:
+            return self.entities[name]
+        except KeyError:
+            raise ConfigError([f"{self.path}: no mapping for entity '{name}'"]) from None
+
+
+def _evaluate(rule: FieldRule, raw: dict[str, Any]) -> Any:
+    value = _extract(rule, raw)
+    if isinstance(value, str):
+        for name in rule.transforms:
+            value = STRING_TRANSFORMS[name](value)
+        if not value.strip():
+            value = None
+    if value is not None and rule.split:
+        value = _split(str(value), *rule.split)
+    if value is not None and rule.lookup is not None:
+        value = _look_up(value, rule.lookup)
+    if value is not None:
+        value = _parse(rule, value)
+    return rule.default if value is None else value
+
+
+def _extract(rule: FieldRule, raw: dict[str, Any]) -> Any:
+    if rule.join:
+        pieces = [_as_text(lookup_path(raw, path)) for path in rule.join]
+        return rule.sep.join(p for p in pieces if p) or None
+    if rule.paths:
+        for path in rule.paths:
+            value = lookup_path(raw, path)
+            if value is not None and value != "":
+                return value
+        return None
+    return rule.constant
+
+
+def lookup_path(raw: Any, path: str) -> Any:
+    """A column header as it is, else a dotted JSON path ("a.b.0.c")."""
+    if isinstance(raw, dict) and path in raw:
+        return raw[path]
+    node = raw
+    for step in path.split("."):
+        if isinstance(node, dict):
+            node = node.get(step)
+        elif isinstance(node, list) and step.isdigit() and int(step) < len(node):
+            node = node[int(step)]
+        else:
+            return None
+        if node is None:
+            return None
+    return node
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M") if value.time() != time(0) else value.strftime("%Y-%m-%d")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    return str(value).strip()
+
+
+def _split(value: str, sep: str, part: str) -> str | None:
+    pieces = [p.strip() for p in (value.split(sep) if sep.strip() else value.split()) if p.strip()]
+    chosen = {"first": pieces[:1], "last": pieces[-1:], "rest": pieces[1:], "init": pieces[:-1]}[part]
+    return " ".join(chosen) or None
+
+
+def _look_up(value: Any, table: dict[str, Any]) -> Any:
+    key = str(value).strip().lower()
+    for candidate, result in table.items():
+        if candidate.lower() == key:
+            return result
+    allowed = ", ".join(table)
+    raise ValueError(f"value '{value}' is not one of {allowed}")
+
+
+def _parse(rule: FieldRule, value: Any) -> Any:
+    if rule.date_formats:
+        return _parse_date(value, rule.date_formats)
+    if rule.datetime_formats:
+        return _parse_datetime(value, rule.datetime_formats)
+    match rule.type:
+        case "decimal":
+            return _parse_decimal(value)
+        case "int":
+            number = _parse_decimal(value)
+            if number != int(number):
+                raise ValueError(f"'{value}' is not a whole number")
+            return int(number)
+        case "bool":
+            return _parse_bool(value)
+        case "list":
+            if isinstance(value, list):
+                return value
+            return [p.strip() for p in str(value).split(rule.list_sep) if p.strip()]
+        case "str":
+            return _as_text(value)
+    if isinstance(value, (datetime, date, time)):
+        return _as_text(value)
+    return value
+
+
+def _parse_date(value: Any, formats: tuple[str, ...]) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return EXCEL_EPOCH + timedelta(days=int(value))  # a date cell read as its serial number
+    text = str(value).strip()
+    for fmt in (*formats, "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"'{text}' is not a date in the form {_human_formats(formats)}")
+
+
+def _parse_datetime(value: Any, formats: tuple[str, ...]) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    text = str(value).strip()
+    for fmt in (*formats, *ISO_DATETIME_FORMATS):
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a date and time in the form {_human_formats(formats)}") from None
+
+
+def _human_formats(formats: tuple[str, ...]) -> str:
+    readable = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%H": "hh", "%M": "mm", "%S": "ss", "%y": "yy"}
+    shown = []
+    for fmt in formats or ("%Y-%m-%d",):
+        for code, word in readable.items():
+            fmt = fmt.replace(code, word)
+        shown.append(fmt)
+    return " or ".join(shown)
+
+
+def _parse_decimal(value: Any) -> float:
+    """Belgian spreadsheets write 0,8 and 1.234,5; other systems 0.8 and 1,234.5."""
+    if isinstance(value, bool):
+        raise ValueError(f"'{value}' is not a number")
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip().replace("\u00a0", "").replace(" ", "")
+    if "," in text and "." in text:
+        text = text.replace(".", "").replace(",", ".") if text.rfind(",") > text.rfind(".") else text.replace(",", "")
+    else:
+        text = text.replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a number") from None
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"'{value}' is not yes/no")
+
+
+# -- loading -----------------------------------------------------------------------------
+
+def mapping_search_path(config_dir: Path | None) -> list[Path]:
+    """Where a mapping named in the configuration is looked for, first match wins."""
+    places = []
+    if config_dir is not None:
+        places += [config_dir, config_dir / "mappings"]
+    places.append(Path(__file__).resolve().parent.parent / "mappings")  # a source checkout
+    places.append(Path(sys.prefix) / "share" / "st-connector" / "mappings")  # a wheel install
+    return places
+
+
+def resolve_mapping_path(name: str, config_dir: Path | None) -> Path:
+    candidates = [Path(name)] if Path(name).is_absolute() else []
+    for place in mapping_search_path(config_dir):
+        candidates += [place / name, place / f"{name}.toml"]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError([f"mapping '{name}' not found (looked in {', '.join(str(p) for p in mapping_search_path(config_dir))})"])
+
+
+def load_mapping(name: str, config_dir: Path | None = None) -> Mapping:
+    path = resolve_mapping_path(name, config_dir)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"{path}: not valid TOML: {error}"]) from None
+    problems: list[str] = []
+    entities = {}
+    for entity, table in document.items():
+        if entity == "about":
+            continue
+        if entity not in ENTITY_MODELS:
+            problems.append(f"{path}: [{entity}]: unknown entity (known: {', '.join(ENTITY_MODELS)})")
+            continue
+        entities[entity] = _entity_mapping(path, entity, table, problems)
+    if problems:
+        raise ConfigError(problems)
+    return Mapping(path=path, entities=entities)
+
+
+def _entity_mapping(path: Path, entity: str, table: dict[str, Any], problems: list[str]) -> EntityMapping:
+    model_fields = ENTITY_MODELS[entity].model_fields
+    where = f"{path}: [{entity}]"
+    rules = []
+    for name, spec in table.get("fields", {}).items():
+        if name not in model_fields:
+            problems.append(f"{where}.fields.{name}: not a field of {entity} (known: {', '.join(model_fields)})")
+            continue
+        if isinstance(spec, str):
+            spec = {"from": spec}
+        rule = _field_rule(f"{where}.fields.{name}", name, spec, problems)
+        if rule is not None:
+            rules.append(rule)
+    id_spec = table.get("id")
+    id_fields = (id_spec,) if isinstance(id_spec, str) else tuple(id_spec or ())
+    if not id_fields:
+        problems.append(f"{where}: `id` is missing: name the field(s) that identify a record")
+    for spec in id_fields:
+        for part in spec.split("|"):
+            if part not in model_fields:
+                problems.append(f"{where}.id: '{part}' is not a field of {entity}")
+    options = {k: v for k, v in table.items() if k not in ENTITY_KEYS}
+    return EntityMapping(entity=entity, id_fields=id_fields, rules=tuple(rules), options=options)
+
+
+def _field_rule(where: str, name: str, spec: dict[str, Any], problems: list[str]) -> FieldRule | None:
+    unknown = set(spec) - RULE_KEYS
+    if unknown:
+        problems.append(f"{where}: unknown key(s) {sorted(unknown)} (known: {', '.join(sorted(RULE_KEYS))})")
+        return None
+    sources = [k for k in ("from", "join", "value") if k in spec]
+    if len(sources) != 1 and "default" not in spec:
+        problems.append(f"{where}: give exactly one of from, join or value")
+        return None
+    transforms = tuple(spec.get("transform", ()))
+    bad = [t for t in transforms if t not in STRING_TRANSFORMS]
+    if bad:
+        problems.append(f"{where}: unknown transform(s) {bad} (known: {', '.join(STRING_TRANSFORMS)})")
+    split = spec.get("split")
+    if split is not None and (not isinstance(split, dict) or split.get("part") not in SPLIT_PARTS):
+        problems.append(f"{where}: split needs part = one of {', '.join(SPLIT_PARTS)}")
+        split = None
+    if spec.get("type") not in (None, *TYPES):
+        problems.append(f"{where}: unknown type '{spec['type']}' (known: {', '.join(TYPES)})")
+    lookup = spec.get("map")
+    if lookup is not None and not isinstance(lookup, dict):
+        problems.append(f"{where}: map must be a table of remote value = canonical value")
+    paths = spec.get("from", ())
+    return FieldRule(
+        name=name,
+        paths=(paths,) if isinstance(paths, str) else tuple(paths),
+        join=tuple(spec.get("join", ())),
+        sep=spec.get("sep", " "),
+        constant=spec.get("value"),
+        transforms=tuple(t for t in transforms if t in STRING_TRANSFORMS),
+        split=(split.get("sep", " "), split["part"]) if split else None,
+        lookup=lookup if isinstance(lookup, dict) else None,
+        date_formats=_formats(spec.get("date")),
+        datetime_formats=_formats(spec.get("datetime")),
+        type=spec.get("type"),
+        list_sep=spec.get("list_sep", ","),
+        default=spec.get("default"),
+        required=bool(spec.get("required", False)),
+    )
+
+
+def _formats(value: str | list[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)

@@ -1,0 +1,208 @@
+"""The canonical model: one vocabulary for every source and sink.
+
+Glossary (the words of the Switching Talent method, used everywhere in the code)
+
+ORGANISATION     An employer in the ST-partner's network. Usually both a *sending employer*
+                 (its employees go learning elsewhere) and a *host employer* (it offers
+                 learning places). Described in the configuration.
+PERSON           An employee of an organisation, with their current employment (FTE
+                 fraction, weekly hours, start and end date). One canonical person per
+                 organisation, even when several sources know them (see reconcile.py).
+SWITCHER         The person who goes to learn in another organisation (Dutch: switcher,
+                 jobshadower).
+COACH            A person of the host employer who receives and guides the switcher at a
+                 learning place (leercoach, mentor).
+LEARNING QUESTION  What the switcher wants to learn (leervraag), ideally SMART.
+LEARNING PLACE   A team, department or function (and its site) of a host employer where
+                 a switcher can learn (leerplek). Some departments are excluded.
+EXCHANGE         One switcher + one learning place + its coach(es), answering one learning
+                 question (leeruitwisseling). Status: proposed, confirmed, cancelled,
+                 completed.
+SESSION          A dated moment of an exchange: the 20-minute online intro call, an
+                 exchange day on the work floor, a reflection, an evaluation.
+TRAINING RECORD  Hours of training of a person on a date: *pulled* from an HR or learning
+                 system (formal or informal), or *written* by us for a past exchange day
+                 (always informal training).
+LEERBEWIJS       The proof of learning the sending employer receives after the last
+                 exchange day; it carries a number that every training record of the
+                 exchange refers to.
+SOURCE           A system we read from (connector/sources/); SINK, a system we write to
+                 (connector/sinks/). TARGET is one configured sink instance.
+OUTBOX           The list of external writes we intend to make, each with a deterministic
+                 idempotency key. Nothing leaves the connector except through it.
+EXTERNAL REF     What we know of a canonical record inside one target: its remote id,
+                 calendar UID, etag and SEQUENCE, and the hash of what was last applied.
+
+The pydantic models below are what a source record must validate into after its mapping
+(mappings/*.toml) has been applied. References between records use the identifiers of
+the source data (an employee number or a work e-mail, an exchange code); the engine
+resolves them into store rows.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+# A pragmatic syntax check: the HR side only needs to know that a value is an address,
+# deliverability is the mail server's business.
+_EMAIL = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+
+
+def _check_email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"'{value}' is not an e-mail address")
+    return value.lower()
+
+
+Email = Annotated[str, AfterValidator(_check_email)]
+
+
+class Language(StrEnum):
+    nl = "nl"
+    fr = "fr"
+    en = "en"
+
+
+class Sex(StrEnum):
+    """As the social balance sheet splits training: men, women; X where neither applies."""
+
+    male = "M"
+    female = "F"
+    x = "X"
+
+
+class ExchangeStatus(StrEnum):
+    proposed = "proposed"
+    confirmed = "confirmed"
+    cancelled = "cancelled"
+    completed = "completed"
+
+
+class SessionKind(StrEnum):
+    intro_call = "intro_call"
+    exchange_day = "exchange_day"
+    reflection = "reflection"
+    evaluation = "evaluation"
+
+
+class SessionMode(StrEnum):
+    on_site = "on_site"
+    online = "online"
+
+
+class TrainingKind(StrEnum):
+    formal = "formal"
+    informal = "informal"
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PersonRecord(_Record):
+    """An employee with their current employment, as one source knows them."""
+
+    employee_number: str | None = None
+    email: Email | None = None
+    first_name: str = Field(min_length=1)
+    last_name: str = Field(min_length=1)
+    language: Language = Language.nl
+    department: str | None = None
+    site: str | None = None
+    job_title: str | None = None
+    fte: float = Field(default=1.0, gt=0, le=1.0)
+    weekly_hours: float | None = Field(default=None, gt=0, le=60)
+    start_date: date | None = None
+    end_date: date | None = None
+    sex: Sex | None = None
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _identified_and_consistent(self) -> PersonRecord:
+        if not self.employee_number and not self.email:
+            raise ValueError("a person needs an employee number or a work e-mail")
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValueError(f"end date {self.end_date} lies before start date {self.start_date}")
+        return self
+
+
+class TrainingRecordIn(_Record):
+    """Training already recorded in an HR or learning system (pulled)."""
+
+    employee: str = Field(min_length=1, description="employee number or work e-mail")
+    date: date
+    hours: float = Field(gt=0, le=24 * 14)
+    title: str = Field(min_length=1)
+    provider: str | None = None
+    kind: TrainingKind = TrainingKind.formal
+
+
+class LearningQuestionRecord(_Record):
+    code: str = Field(min_length=1)
+    organisation: str = Field(min_length=1, description="the switcher's organisation id")
+    switcher: str = Field(min_length=1, description="employee number or work e-mail")
+    title: str = Field(min_length=1)
+    description: str | None = None
+    desired_result: str | None = None
+
+
+class LearningPlaceRecord(_Record):
+    code: str = Field(min_length=1)
+    organisation: str = Field(min_length=1, description="the host organisation id")
+    name: str = Field(min_length=1)
+    department: str | None = None
+    address: str | None = None
+    description: str | None = None
+    excluded_departments: list[str] = Field(default_factory=list)
+
+
+class CoachRecord(_Record):
+    learning_place: str = Field(min_length=1)
+    person: str = Field(min_length=1, description="employee number or work e-mail at the host")
+
+
+class ExchangeRecord(_Record):
+    code: str = Field(min_length=1)
+    learning_question: str = Field(min_length=1)
+    learning_place: str = Field(min_length=1)
+    coaches: list[str] = Field(default_factory=list, description="coaches (employee number or e-mail at the host)")
+    status: ExchangeStatus = ExchangeStatus.proposed
+
+
+class SessionRecord(_Record):
+    code: str = Field(min_length=1)
+    exchange: str = Field(min_length=1)
+    kind: SessionKind
+    start: datetime
+    end: datetime
+    mode: SessionMode | None = None
+    location: str | None = None
+    hours: float | None = Field(default=None, gt=0, le=24)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SessionRecord:
+        if self.end <= self.start:
+            raise ValueError(f"session ends ({self.end:%d/%m/%Y %H:%M}) before it starts ({self.start:%d/%m/%Y %H:%M})")
+        if self.mode is None:
+            self.mode = SessionMode.on_site if self.kind == SessionKind.exchange_day else SessionMode.online
+        return self
+
+
+ENTITY_MODELS: dict[str, type[_Record]] = {
+    "people": PersonRecord,
+    "training_records": TrainingRecordIn,
+    "learning_questions": LearningQuestionRecord,
+    "learning_places": LearningPlaceRecord,
+    "coaches": CoachRecord,
+    "exchanges": ExchangeRecord,
+    "sessions": SessionRecord,
+}
+
+# Entities an employer's own systems deliver, and those the ST-partner's cohort delivers.
+EMPLOYER_ENTITIES = ("people", "training_records")
+COHORT_ENTITIES = ("learning_places", "coaches", "learning_questions", "exchanges", "sessions")

@@ -1,0 +1,171 @@
+"""The outbox: every external write is planned here first, then delivered by a sink.
+
+Planning compares what a target should hold with what we last applied there
+(external_refs) and with what is already waiting. The idempotency key is
+target|object type|object id|SEQUENCE, so planning the same change twice plans it once,
+and a crash between a remote write and our bookkeeping only ever repeats the same
+write, which sinks make harmless (same file bytes, same UID and SEQUENCE, the remote
+system's own idempotency).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from connector.store.tables import ExternalRef, OutboxItem
+
+OPEN = ("pending",)
+
+
+def content_hash(payload: dict[str, Any]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def enqueue(
+    db: Session,
+    run_id: int,
+    target: str,
+    object_type: str,
+    object_id: str,
+    payload: dict[str, Any],
+    action: str = "upsert",
+    volatile: Callable[[int], dict[str, Any]] | None = None,
+) -> OutboxItem | None:
+    """Plan a write unless the target already holds (or is about to get) this content.
+
+    `volatile` adds what must not count as a change (a DTSTAMP, the SEQUENCE itself); it
+    receives the sequence number this write will carry.
+    """
+    digest = content_hash({"action": action, **payload})
+    ref = db.get(ExternalRef, (target, object_type, object_id))
+    waiting = list(
+        db.scalars(
+            select(OutboxItem).where(
+                OutboxItem.target == target,
+                OutboxItem.object_type == object_type,
+                OutboxItem.object_id == object_id,
+                OutboxItem.status.in_(OPEN),
+            )
+        )
+    )
+    if any(item.payload_hash == digest for item in waiting):
+        return None
+    for item in waiting:
+        item.status = "superseded"
+    if ref is not None and ref.applied_hash == digest:
+        return None
+    highest = db.scalar(
+        select(func.max(OutboxItem.sequence)).where(
+            OutboxItem.target == target, OutboxItem.object_type == object_type, OutboxItem.object_id == object_id
+        )
+    )
+    known = [s for s in (highest, ref.sequence if ref else None) if s is not None]
+    sequence = max(known) + 1 if known else 0
+    body = {**payload, **(volatile(sequence) if volatile else {})}
+    item = OutboxItem(
+        idempotency_key=f"{target}|{object_type}|{object_id}|{sequence}",
+        target=target,
+        object_type=object_type,
+        object_id=object_id,
+        action=action,
+        payload=body,
+        payload_hash=digest,
+        sequence=sequence,
+        status="pending",
+        attempts=0,
+        planned_run=run_id,
+    )
+    db.add(item)
+    db.flush()
+    return item
+
+
+def live_ref(db: Session, target: str, object_type: str, object_id: str) -> ExternalRef | None:
+    """The target holds this object and it is not cancelled there (or a write is on its way)."""
+    ref = db.get(ExternalRef, (target, object_type, object_id))
+    if ref is not None and not ref.cancelled:
+        return ref
+    return None
+
+
+def has_pending(db: Session, target: str, object_type: str, object_id: str) -> OutboxItem | None:
+    return db.scalar(
+        select(OutboxItem).where(
+            OutboxItem.target == target,
+            OutboxItem.object_type == object_type,
+            OutboxItem.object_id == object_id,
+            OutboxItem.status.in_(OPEN),
+        ).order_by(OutboxItem.id.desc()).limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a sink reports for one item."""
+
+    ok: bool
+    remote_id: str | None = None
+    uid: str | None = None
+    etag: str | None = None
+    error: str | None = None
+    retry: bool = True
+
+
+@dataclass
+class Delivered:
+    item_id: int
+    target: str
+    object_type: str
+    object_id: str
+    action: str
+    created: bool
+    ok: bool
+    error: str | None = None
+
+
+def pending_items(db: Session) -> list[OutboxItem]:
+    return list(db.scalars(select(OutboxItem).where(OutboxItem.status.in_(OPEN)).order_by(OutboxItem.target, OutboxItem.id)))
+
+
+def record_outcome(db: Session, item: OutboxItem, outcome: Outcome, now: datetime) -> Delivered:
+    """Book one delivery: the item is done and the external ref says what the target holds."""
+    item.attempts += 1
+    ref = db.get(ExternalRef, (item.target, item.object_type, item.object_id))
+    created = ref is None or ref.cancelled
+    if not outcome.ok:
+        item.last_error = outcome.error
+        if not outcome.retry:
+            item.status = "failed"
+        return Delivered(item.id, item.target, item.object_type, item.object_id, item.action, False, False, outcome.error)
+    item.status = "done"
+    item.last_error = None
+    item.done_at = now
+    if ref is None:
+        ref = ExternalRef(target=item.target, object_type=item.object_type, object_id=item.object_id)
+        db.add(ref)
+    ref.remote_id = outcome.remote_id or ref.remote_id
+    ref.uid = outcome.uid or ref.uid
+    ref.etag = outcome.etag or ref.etag
+    ref.sequence = item.sequence
+    ref.applied_hash = item.payload_hash
+    ref.cancelled = item.action == "cancel"
+    ref.updated_at = now
+    return Delivered(item.id, item.target, item.object_type, item.object_id, item.action, created, True)
+
+
+def by_target(items: Iterable[OutboxItem]) -> list[tuple[str, list[OutboxItem]]]:
+    return [(target, list(group)) for target, group in groupby(items, key=lambda i: i.target)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

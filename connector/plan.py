@@ -1,0 +1,262 @@
+"""Plan: decide what every target should hold, and put the differences in the outbox.
+
+- Leerbewijzen: an exchange whose exchange days all lie in the past gets one, numbered
+  LB-<year>-<nnnn> once and then never changed.
+- Training records: each past exchange day of a live exchange becomes one informal
+  training record of the switcher, written to every write-back target of the sending
+  employer.
+- Invitations: each upcoming session of a live exchange is an event in every calendar
+  target; a cancelled exchange or a removed session cancels what was sent. Past sessions
+  are left as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from connector.calendar import CalendarEvent, Party, session_uid
+from connector.config import Config
+from connector.errors import Problem
+from connector.leerbewijs import fingerprint
+from connector.outbox import enqueue, has_pending, live_ref
+from connector.sinks import CALENDAR, LEERBEWIJS, TRAINING_RECORD
+from connector.store.tables import Exchange, Leerbewijs, Organisation, Person, TrainingRecord
+from connector.store.tables import Session as SessionRow
+from connector.texts import labelled, text
+
+LIVE = ("confirmed", "completed")
+EXCHANGE_DAY = "exchange_day"
+
+
+@dataclass(frozen=True)
+class Targets:
+    calendars: list[str]
+    writeback: dict[str, list[str]]  # sending organisation id -> targets
+    leerbewijs: list[str]
+
+
+class Planner:
+    def __init__(self, db: Session, config: Config, run_id: int, now: datetime, targets: Targets, problems: list[Problem]) -> None:
+        self.db = db
+        self.config = config
+        self.run_id = run_id
+        self.now = now
+        self.zone = ZoneInfo(config.partner.timezone)
+        self.targets = targets
+        self.problems = problems
+
+    def run(self) -> None:
+        exchanges = list(self.db.scalars(select(Exchange).order_by(Exchange.code)))
+        sessions = list(self.db.scalars(select(SessionRow).order_by(SessionRow.start, SessionRow.code)))
+        by_exchange: dict[str, list[SessionRow]] = {}
+        for session in sessions:
+            by_exchange.setdefault(session.exchange_code, []).append(session)
+        for exchange in exchanges:
+            self.leerbewijs(exchange, by_exchange.get(exchange.code, []))
+        for exchange in exchanges:
+            self.training_records(exchange, by_exchange.get(exchange.code, []))
+        for session in sessions:
+            self.invitation(session)
+
+    # -- leerbewijzen ------------------------------------------------------------------
+
+    def _days(self, sessions: list[SessionRow]) -> list[SessionRow]:
+        return [s for s in sessions if s.kind == EXCHANGE_DAY and not s.removed]
+
+    def leerbewijs(self, exchange: Exchange, sessions: list[SessionRow]) -> None:
+        days = self._days(sessions)
+        issued = self.db.scalar(select(Leerbewijs).where(Leerbewijs.exchange_code == exchange.code))
+        if issued is None:
+            if exchange.status not in LIVE or not days or any(d.end > self.now for d in days):
+                return
+            issued = self._issue(exchange, days)
+        for target in self.targets.leerbewijs:
+            payload = {"content": issued.content, "fingerprint": issued.fingerprint,
+                       "organisation": exchange.switcher.organisation_id}
+            enqueue(self.db, self.run_id, target, LEERBEWIJS, issued.number, payload)
+
+    def _issue(self, exchange: Exchange, days: list[SessionRow]) -> Leerbewijs:
+        issued_on = self.now.astimezone(self.zone).date()
+        prefix = f"LB-{issued_on.year}-"
+        count = self.db.scalar(select(func.count()).select_from(Leerbewijs).where(Leerbewijs.number.like(f"{prefix}%"))) or 0
+        number = f"{prefix}{count + 1:04d}"
+        switcher = exchange.switcher
+        sender = switcher.organisation
+        host = exchange.learning_place.organisation
+        coaches = [self.db.get(Person, c) for c in exchange.coach_ids]
+        content: dict[str, Any] = {
+            "number": number,
+            "issued_on": issued_on.isoformat(),
+            "language": switcher.language,
+            "partner": {"name": self.config.partner.issuer_name or self.config.partner.name,
+                        "email": self.config.partner.organiser_email},
+            "switcher": {"name": switcher.full_name, "employee_number": switcher.employee_number},
+            "sender": {"name": sender.name, "enterprise_number": sender.enterprise_number},
+            "host": {"name": host.name, "enterprise_number": host.enterprise_number},
+            "place": exchange.learning_place.name,
+            "coaches": [c.full_name for c in coaches if c is not None],
+            "question": exchange.learning_question.title,
+            "exchange": exchange.code,
+            "days": [{"date": self._local_date(d), "hours": self._hours(d), "session": d.code} for d in days],
+            "total_hours": round(sum(self._hours(d) for d in days), 2),
+        }
+        leerbewijs = Leerbewijs(number=number, exchange_code=exchange.code, issued_on=issued_on, language=switcher.language,
+                                total_hours=content["total_hours"], fingerprint=fingerprint(content), content=content)
+        self.db.add(leerbewijs)
+        self.db.flush()
+        return leerbewijs
+
+    # -- training records ----------------------------------------------------------------
+
+    def _hours(self, session: SessionRow) -> float:
+        if session.hours is not None:
+            return float(session.hours)
+        return round((session.end - session.start) / timedelta(hours=1), 2)
+
+    def _local_date(self, session: SessionRow) -> str:
+        return session.start.astimezone(self.zone).date().isoformat()
+
+    def training_records(self, exchange: Exchange, sessions: list[SessionRow]) -> None:
+        if exchange.status not in LIVE:
+            return
+        number = self.db.scalar(select(Leerbewijs.number).where(Leerbewijs.exchange_code == exchange.code))
+        switcher = exchange.switcher
+        host = exchange.learning_place.organisation
+        coaches = [p for p in (self.db.get(Person, c) for c in exchange.coach_ids) if p is not None]
+        for day in self._days(sessions):
+            if day.end > self.now:
+                continue
+            record_id = f"exchange:{day.code}"
+            values = {
+                "person_id": switcher.id, "origin": "exchange", "kind": "informal",
+                "date": datetime.fromisoformat(self._local_date(day)).date(), "hours": self._hours(day),
+                "title": text(switcher.organisation.language, "record.title", host=host.name),
+                "provider": host.name, "exchange_code": exchange.code, "session_code": day.code,
+                "leerbewijs_number": number, "source": None,
+            }
+            row = self.db.get(TrainingRecord, record_id)
+            if row is None:
+                row = TrainingRecord(id=record_id, **values)
+                self.db.add(row)
+            else:
+                for field, value in values.items():
+                    if getattr(row, field) != value:
+                        setattr(row, field, value)
+            payload = {
+                "record_id": record_id,
+                "organisation": switcher.organisation_id,
+                "employee_number": switcher.employee_number,
+                "email": switcher.email,
+                "first_name": switcher.first_name,
+                "last_name": switcher.last_name,
+                "date": values["date"].isoformat(),
+                "hours": values["hours"],
+                "kind": "informal",
+                "type": text(switcher.organisation.language, "record.type"),
+                "title": values["title"],
+                "provider": host.name,
+                "coach": ", ".join(c.full_name for c in coaches),
+                "learning_question": exchange.learning_question.title,
+                "leerbewijs_number": number,
+                "exchange": exchange.code,
+            }
+            for target in self.targets.writeback.get(switcher.organisation_id, []):
+                enqueue(self.db, self.run_id, target, TRAINING_RECORD, record_id, payload)
+
+    # -- invitations ---------------------------------------------------------------------
+
+    def invitation(self, session: SessionRow) -> None:
+        exchange = session.exchange
+        live = exchange.status in LIVE and not session.removed
+        for target in self.targets.calendars:
+            if live:
+                if session.end <= self.now:
+                    continue
+                event = self.event(session)
+                enqueue(self.db, self.run_id, target, CALENDAR, session.code, {"event": event.model_dump(mode="json")},
+                        volatile=self._stamp)
+                continue
+            if session.start <= self.now:
+                continue
+            sent = live_ref(self.db, target, CALENDAR, session.code)
+            waiting = has_pending(self.db, target, CALENDAR, session.code)
+            attempted = waiting is not None and waiting.action == "upsert" and waiting.attempts > 0
+            if sent is None and not attempted:
+                if waiting is not None and waiting.action == "upsert":
+                    waiting.status = "superseded"  # never reached anyone: nothing to cancel
+                continue
+            event = self.event(session)
+            enqueue(self.db, self.run_id, target, CALENDAR, session.code, {"event": event.model_dump(mode="json")},
+                    action="cancel", volatile=self._stamp)
+
+    def _stamp(self, sequence: int) -> dict[str, Any]:
+        return {"sequence": sequence, "dtstamp": self.now.isoformat()}
+
+    def event(self, session: SessionRow) -> CalendarEvent:
+        exchange = session.exchange
+        switcher = exchange.switcher
+        place = exchange.learning_place
+        host = place.organisation
+        coaches = [p for p in (self.db.get(Person, c) for c in exchange.coach_ids) if p is not None]
+        language = switcher.language
+        partner = self.config.partner
+        kind_name = text(language, f"kind.{session.kind}")
+        on_site = session.mode == "on_site"
+        location = session.location or (place.address or host.address if on_site else None)
+        lines = [
+            text(language, f"about.{session.kind}"),
+            "",
+            labelled(language, "label.question", exchange.learning_question.title),
+            labelled(language, "label.switcher", f"{switcher.full_name} ({switcher.organisation.name})"),
+            labelled(language, "label.place", f"{place.name} – {host.name}"),
+            labelled(language, "label.coach", ", ".join(c.full_name for c in coaches) or "–"),
+            labelled(language, "label.where", location if on_site and location else text(language, "label.online")),
+            "",
+            text(language, "label.contact", name=partner.organiser_name or partner.name, email=partner.organiser_email),
+        ]
+        attendees = []
+        for person, role in [(switcher, "REQ-PARTICIPANT"), *((c, "REQ-PARTICIPANT") for c in coaches)]:
+            if not person.email:
+                self.problems.append(Problem("invitations", "sessions", session.code, "attendee",
+                                             f"{person.full_name} ({person.organisation_id}) has no work e-mail; they get no invitation"))
+                continue
+            attendees.append(Party(email=person.email, name=person.full_name, role=role, language=person.language))
+        return CalendarEvent(
+            uid=session_uid(partner.id, session.code, partner.uid_host),
+            summary=text(language, "summary", kind=kind_name, place=place.name, host=host.name),
+            description="\n".join(lines),
+            start=session.start,
+            end=session.end,
+            timezone=partner.timezone,
+            location=location if on_site else None,
+            online=not on_site,
+            organizer=Party(email=partner.organiser_email, name=partner.organiser_name or partner.name, role="CHAIR"),
+            attendees=attendees,
+            kind=session.kind,
+            language=language,
+        )
+
+
+def sync_organisations(db: Session, config: Config) -> None:
+    """The configuration is the source of truth for the network's organisations."""
+    for organisation in config.organisations:
+        values = {
+            "name": organisation.name, "enterprise_number": organisation.enterprise_number,
+            "average_workforce": organisation.average_workforce, "training_days_override": organisation.training_days,
+            "hours_per_training_day": organisation.hours_per_training_day, "joint_committee": organisation.joint_committee,
+            "address": organisation.address, "language": organisation.language.value,
+        }
+        row = db.get(Organisation, organisation.id)
+        if row is None:
+            db.add(Organisation(id=organisation.id, **values))
+        else:
+            for field, value in values.items():
+                if getattr(row, field) != value:
+                    setattr(row, field, value)
+    db.flush()

@@ -1,0 +1,165 @@
+"""Training report per year: each employee's entitlement against what they followed, and
+per organisation the informal-training totals the social balance sheet asks for."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.obligations import entitlement_days, hours_per_day, months_begun, size_band_days
+from connector.sinks import write_atomically
+from connector.sinks.ledger_files import neutralise
+from connector.store.tables import Organisation, Person, TrainingRecord
+
+
+@dataclass
+class EmployeeLine:
+    organisation: str
+    employee_number: str | None
+    last_name: str
+    first_name: str
+    department: str | None
+    sex: str | None
+    fte: float
+    months_begun: int
+    entitlement_days: float | None
+    hours_per_day: float
+    formal_hours: float
+    informal_hours: float
+    exchange_hours: float
+    days_followed: float
+    balance_days: float | None
+    leerbewijzen: str
+
+
+@dataclass
+class OrganisationLine:
+    organisation: str
+    name: str
+    base_days: float | None
+    workers: int
+    entitlement_days: float
+    days_followed: float
+    informal_participants: int
+    informal_participants_men: int
+    informal_participants_women: int
+    informal_hours: float
+    informal_hours_men: float
+    informal_hours_women: float
+    exchange_hours: float
+    formal_hours: float
+
+
+@dataclass
+class TrainingReport:
+    year: int
+    employees: list[EmployeeLine] = field(default_factory=list)
+    organisations: list[OrganisationLine] = field(default_factory=list)
+
+
+def _employed_in(person: Person, year: int) -> bool:
+    return months_begun(year, person.start_date, person.end_date) > 0
+
+
+def build_report(db: Session, year: int) -> TrainingReport:
+    report = TrainingReport(year=year)
+    records: dict[str, list[TrainingRecord]] = defaultdict(list)
+    for record in db.scalars(select(TrainingRecord).where(TrainingRecord.date >= date(year, 1, 1), TrainingRecord.date <= date(year, 12, 31))):
+        records[record.person_id].append(record)
+    for organisation in db.scalars(select(Organisation).order_by(Organisation.id)):
+        base = size_band_days(organisation.average_workforce, organisation.training_days_override)
+        people = db.scalars(select(Person).where(Person.organisation_id == organisation.id).order_by(Person.last_name, Person.first_name))
+        lines = [_employee_line(organisation, base, p, records.get(p.id, []), year) for p in people if _employed_in(p, year)]
+        report.employees += lines
+        report.organisations.append(_organisation_line(organisation, base, lines))
+    return report
+
+
+def _employee_line(organisation: Organisation, base: float | None, person: Person, records: list[TrainingRecord], year: int) -> EmployeeLine:
+    months = months_begun(year, person.start_date, person.end_date)
+    per_day = hours_per_day(organisation.hours_per_training_day, person.weekly_hours, person.fte)
+    formal = sum(r.hours for r in records if r.kind == "formal")
+    informal = sum(r.hours for r in records if r.kind == "informal")
+    exchange = sum(r.hours for r in records if r.origin == "exchange")
+    days = (formal + informal) / per_day
+    entitled = entitlement_days(base, person.fte, months) if base is not None else None
+    return EmployeeLine(
+        organisation=organisation.id, employee_number=person.employee_number, last_name=person.last_name,
+        first_name=person.first_name, department=person.department, sex=person.sex, fte=person.fte, months_begun=months,
+        entitlement_days=round(entitled, 2) if entitled is not None else None, hours_per_day=round(per_day, 2),
+        formal_hours=round(formal, 2), informal_hours=round(informal, 2), exchange_hours=round(exchange, 2),
+        days_followed=round(days, 2), balance_days=round(entitled - days, 2) if entitled is not None else None,
+        leerbewijzen=", ".join(sorted({r.leerbewijs_number for r in records if r.leerbewijs_number})),
+    )
+
+
+def _organisation_line(organisation: Organisation, base: float | None, lines: list[EmployeeLine]) -> OrganisationLine:
+    informal = [line for line in lines if line.informal_hours > 0]
+    return OrganisationLine(
+        organisation=organisation.id, name=organisation.name, base_days=base, workers=len(lines),
+        entitlement_days=round(sum(line.entitlement_days or 0 for line in lines), 2),
+        days_followed=round(sum(line.days_followed for line in lines), 2),
+        informal_participants=len(informal),
+        informal_participants_men=sum(1 for line in informal if line.sex == "M"),
+        informal_participants_women=sum(1 for line in informal if line.sex == "F"),
+        informal_hours=round(sum(line.informal_hours for line in informal), 2),
+        informal_hours_men=round(sum(line.informal_hours for line in informal if line.sex == "M"), 2),
+        informal_hours_women=round(sum(line.informal_hours for line in informal if line.sex == "F"), 2),
+        exchange_hours=round(sum(line.exchange_hours for line in lines), 2),
+        formal_hours=round(sum(line.formal_hours for line in lines), 2),
+    )
+
+
+def write_report(report: TrainingReport, folder: Path, fmt: str) -> list[Path]:
+    """Write the report as one workbook (two sheets) or two CSV files; returns the paths."""
+    sheets = {
+        "employees": [asdict(line) for line in report.employees],
+        "organisations": [asdict(line) for line in report.organisations],
+    }
+    columns = {"employees": list(EmployeeLine.__dataclass_fields__), "organisations": list(OrganisationLine.__dataclass_fields__)}
+    if fmt == "csv":
+        paths = []
+        for name, rows in sheets.items():
+            buffer = io.StringIO(newline="")
+            writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+            writer.writerow(columns[name])
+            for row in rows:
+                writer.writerow([_csv_cell(row[c]) for c in columns[name]])
+            path = folder / f"training-{report.year}-{name}.csv"
+            write_atomically(path, ("\ufeff" + buffer.getvalue()).encode("utf-8"))
+            paths.append(path)
+        return paths
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(name)
+        sheet.append(columns[name])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            sheet.append([neutralise(row[c]) for c in columns[name]])
+        sheet.freeze_panes = "A2"
+        for index, column in enumerate(columns[name], start=1):
+            sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(10, min(28, len(column) + 2))
+    path = folder / f"training-{report.year}.xlsx"
+    buffer_bytes = io.BytesIO()
+    workbook.save(buffer_bytes)
+    write_atomically(path, buffer_bytes.getvalue())
+    return [path]
+
+
+def _csv_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",")
+    return str(neutralise(value))

@@ -1,0 +1,75 @@
+"""Sinks: the systems we write to. One file per kind, each a subclass of Sink.
+
+A sink receives outbox items it declared it can handle (`object_types`; checked once,
+when targets are built, not by every sink) and reports an Outcome per item. It must make
+a repeated item harmless: the engine re-delivers whatever it has not booked as done.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from connector.config import Config
+from connector.errors import ConfigError
+from connector.outbox import Outcome
+from connector.store.tables import OutboxItem
+
+CALENDAR = "calendar_event"
+TRAINING_RECORD = "training_record"
+LEERBEWIJS = "leerbewijs"
+
+
+@dataclass(frozen=True)
+class SinkContext:
+    config: Config
+    output_dir: Path
+    now: datetime
+
+
+class Sink(ABC):
+    kind: ClassVar[str]
+    object_types: ClassVar[frozenset[str]]
+    batch_size: ClassVar[int] = 200
+
+    def __init__(self, name: str, options: dict[str, Any], context: SinkContext) -> None:
+        self.name = name
+        self.options = options
+        self.context = context
+
+    def problems(self) -> list[str]:
+        return []
+
+    @abstractmethod
+    def deliver(self, items: list[OutboxItem]) -> list[Outcome]:
+        """One Outcome per item, in order. Raise only for what stops the whole target."""
+
+
+def sink_class(kind: str) -> type[Sink]:
+    try:
+        module = importlib.import_module(f"connector.sinks.{kind}")
+    except ModuleNotFoundError:
+        raise ConfigError([f"unknown sink kind '{kind}'"]) from None
+    return module.SINK
+
+
+def safe_filename(text: str) -> str:
+    """Codes come from spreadsheets; keep them readable but never a path."""
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in text).strip("._")
+    return cleaned or "_"
+
+
+def write_atomically(path: Path, data: bytes) -> bool:
+    """Write via a temporary file and rename, so a crash never leaves half a file.
+    Returns False, touching nothing, when the file already holds exactly these bytes."""
+    if path.exists() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+    return True

@@ -1,0 +1,131 @@
+"""The training ledger of a sending employer, as CSV and XLSX an HR system can import.
+
+One row per training record, keyed by `record_id`: delivering a record again replaces its
+row, so the files hold each exchange day exactly once however often a run is repeated.
+Both files are rewritten whole through a temporary file. Text that a spreadsheet would
+read as a formula (starting with = + - @) is prefixed with an apostrophe.
+
+Options: `directory` (default `ledgers/<organisation>`), `delimiter` (default `;`, as
+Belgian Excel expects), `decimal` (default `,`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from connector.outbox import Outcome
+from connector.sinks import TRAINING_RECORD, Sink, safe_filename, write_atomically
+from connector.store.tables import OutboxItem
+
+COLUMNS = [
+    "record_id", "employee_number", "email", "last_name", "first_name", "date", "hours", "kind", "type",
+    "title", "provider", "coach", "learning_question", "leerbewijs_number",
+]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A cell that starts like a formula is shown as text, never evaluated (CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+class LedgerFiles(Sink):
+    kind = "ledger_files"
+    object_types = frozenset({TRAINING_RECORD})
+    batch_size = 5000
+
+    def deliver(self, items: list[OutboxItem]) -> list[Outcome]:
+        by_organisation: dict[str, list[OutboxItem]] = defaultdict(list)
+        for item in items:
+            by_organisation[item.payload["organisation"]].append(item)
+        outcomes: dict[int, Outcome] = {}
+        for organisation, group in by_organisation.items():
+            folder = self.context.output_dir / str(self.options.get("directory", f"ledgers/{safe_filename(organisation)}"))
+            csv_path = folder / "training-ledger.csv"
+            rows = self._read(csv_path)
+            for item in group:
+                rows[item.payload["record_id"]] = {c: item.payload.get(c) for c in COLUMNS}
+            ordered = sorted(rows.values(), key=lambda r: (str(r["date"]), str(r["employee_number"] or ""), str(r["record_id"])))
+            write_atomically(csv_path, self._csv(ordered))
+            write_atomically(folder / "training-ledger.xlsx", self._xlsx(ordered))
+            for item in group:
+                outcomes[item.id] = Outcome(ok=True, remote_id=f"{csv_path.relative_to(self.context.output_dir)}#{item.payload['record_id']}")
+        return [outcomes[item.id] for item in items]
+
+    @property
+    def delimiter(self) -> str:
+        return str(self.options.get("delimiter", ";"))
+
+    @property
+    def decimal(self) -> str:
+        return str(self.options.get("decimal", ","))
+
+    def _read(self, path: Path) -> dict[str, dict[str, Any]]:
+        if not path.exists():
+            return {}
+        reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline=""), delimiter=self.delimiter)
+        rows = {}
+        for row in reader:
+            clean = {c: _restore(row.get(c)) for c in COLUMNS}
+            if clean["hours"] not in (None, ""):
+                clean["hours"] = float(str(clean["hours"]).replace(self.decimal, "."))
+            rows[clean["record_id"]] = clean
+        return rows
+
+    def _csv(self, rows: list[dict[str, Any]]) -> bytes:
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer, delimiter=self.delimiter, lineterminator="\r\n")
+        writer.writerow(COLUMNS)
+        for row in rows:
+            writer.writerow([self._cell(c, row.get(c)) for c in COLUMNS])
+        return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+    def _cell(self, column: str, value: Any) -> str:
+        if value is None:
+            return ""
+        if column == "hours":
+            return f"{float(value):g}".replace(".", self.decimal)
+        return str(neutralise(value))
+
+    def _xlsx(self, rows: list[dict[str, Any]]) -> bytes:
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.title = "Training"
+        sheet.append(COLUMNS)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            values = [neutralise(row.get(c)) for c in COLUMNS]
+            values[COLUMNS.index("date")] = datetime.fromisoformat(str(row["date"])).date() if row.get("date") else None
+            sheet.append(values)
+            sheet.cell(sheet.max_row, COLUMNS.index("date") + 1).number_format = "DD/MM/YYYY"
+        for letter, width in zip("ABCDEFGHIJKLMN", (22, 14, 30, 18, 14, 12, 7, 9, 18, 44, 30, 30, 50, 14)):
+            sheet.column_dimensions[letter].width = width
+        sheet.freeze_panes = "A2"
+        # A fixed timestamp: the workbook's bytes then depend on its rows only.
+        workbook.properties.created = workbook.properties.modified = datetime(2000, 1, 1)
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        return buffer.getvalue()
+
+
+def _restore(value: str | None) -> str | None:
+    """Undo our own neutralising when reading the ledger back, so it is not applied twice."""
+    if value is None or value == "":
+        return None
+    if value.startswith("'") and value[1:].startswith(FORMULA_START):
+        return value[1:]
+    return value
+
+
+SINK = LedgerFiles

@@ -1,0 +1,26 @@
+"""Leerbewijzen as PDF files, one folder per sending employer: <output>/leerbewijzen/<org>/<number>.pdf."""
+
+from __future__ import annotations
+
+from connector.leerbewijs import render_pdf
+from connector.outbox import Outcome
+from connector.sinks import LEERBEWIJS, Sink, safe_filename, write_atomically
+from connector.store.tables import OutboxItem
+
+
+class LeerbewijsFiles(Sink):
+    kind = "leerbewijs_files"
+    object_types = frozenset({LEERBEWIJS})
+
+    def deliver(self, items: list[OutboxItem]) -> list[Outcome]:
+        folder = self.context.output_dir / str(self.options.get("directory", "leerbewijzen"))
+        outcomes = []
+        for item in items:
+            pdf = render_pdf(item.payload["content"], item.payload["fingerprint"])
+            path = folder / safe_filename(item.payload["organisation"]) / f"{safe_filename(item.object_id)}.pdf"
+            write_atomically(path, pdf)
+            outcomes.append(Outcome(ok=True, remote_id=str(path.relative_to(self.context.output_dir))))
+        return outcomes
+
+
+SINK = LeerbewijsFiles

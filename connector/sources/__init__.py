@@ -1,0 +1,68 @@
+"""Sources: the systems we read from. One file per kind, each a subclass of Source.
+
+A source only fetches: it yields remote records as the system gives them (a dict per
+record, with where it was found). The engine applies the mapping, validates, stores and
+counts, so every adapter gets clear errors, change detection and deletion handling for free.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from connector.config import SourceConfig
+from connector.errors import ConfigError
+from connector.mapping import EntityMapping
+
+
+@dataclass(frozen=True)
+class RemoteRecord:
+    raw: dict[str, Any]
+    location: str  # how a person finds the record again: "medewerkers.csv row 7", "id 4711"
+    deleted: bool = False  # incremental sources announce deletions instead of omitting records
+
+
+@dataclass
+class Pull:
+    """What one entity's pull yields. `complete` means every live record is listed, so a
+    record that is absent is gone; `cursor` is stored only after the pull succeeds."""
+
+    records: Iterator[RemoteRecord]
+    complete: bool = True
+    cursor: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    base_dir: Path
+    as_of: datetime
+
+
+class Source(ABC):
+    kind: ClassVar[str]
+
+    def __init__(self, config: SourceConfig, context: SourceContext) -> None:
+        self.config = config
+        self.context = context
+
+    def problems(self) -> list[str]:
+        """Configuration problems found without contacting the system."""
+        return []
+
+    @abstractmethod
+    def pull(self, entity: EntityMapping, cursor: str | None) -> Pull: ...
+
+
+def source_class(kind: str) -> type[Source]:
+    """The adapter for a kind lives in connector/sources/<kind>.py and names itself."""
+    try:
+        module = importlib.import_module(f"connector.sources.{kind}")
+    except ModuleNotFoundError:
+        raise ConfigError([f"unknown source kind '{kind}'"]) from None
+    return module.SOURCE

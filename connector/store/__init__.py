@@ -1,0 +1,1 @@
+"""The store: canonical records, what sources delivered, and the engine's outbox."""

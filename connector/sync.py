@@ -1,0 +1,297 @@
+"""One sync: pull → reconcile → plan → deliver, under the store's lock.
+
+Pulling, reconciling and planning happen in one transaction that is committed before any
+external write, so the outbox is durable first. Each delivered batch is booked in its own
+transaction. A crash anywhere leaves either planned work in the outbox (delivered next
+run) or nothing at all (planned again next run, to the same idempotency keys).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.config import Config
+from connector.errors import ConfigError, Problem
+from connector.mapping import Mapping, load_mapping
+from connector.outbox import Delivered, Outcome, by_target, pending_items, record_outcome, utcnow
+from connector.plan import Planner, Targets, sync_organisations
+from connector.pull import COUNT_KEYS, pull_entity
+from connector.reconcile import COHORT, CohortReconciler, PersonIndex, reconcile_people, reconcile_pulled_training, source_key
+from connector.sinks import CALENDAR, LEERBEWIJS, TRAINING_RECORD, Sink, SinkContext, sink_class
+from connector.sources import Source, SourceContext, source_class
+from connector.store.db import migrate, open_engine, session_factory, sync_lock
+from connector.store.tables import ExternalRef, OutboxItem, SyncRun
+from connector.model import COHORT_ENTITIES, EMPLOYER_ENTITIES
+
+log = logging.getLogger("connector.sync")
+
+CALENDAR_FILES = "calendar-files"
+LEERBEWIJS_FILES = "leerbewijs-files"
+
+
+@dataclass
+class Summary:
+    status: str = "ok"
+    dry_run: bool = False
+    as_of: str = ""
+    pulled: dict[str, Counter[str]] = field(default_factory=dict)
+    invites: Counter[str] = field(default_factory=lambda: Counter({"created": 0, "updated": 0, "cancelled": 0}))
+    training_records: Counter[str] = field(default_factory=lambda: Counter({"written": 0}))
+    leerbewijzen: Counter[str] = field(default_factory=lambda: Counter({"issued": 0}))
+    errors: list[Problem] = field(default_factory=list)
+    planned: list[dict[str, Any]] = field(default_factory=list)
+    stopped: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "as_of": self.as_of,
+            "pulled": {entity: dict(counts) for entity, counts in sorted(self.pulled.items())},
+            "invites": dict(self.invites),
+            "training_records": dict(self.training_records),
+            "leerbewijzen": dict(self.leerbewijzen),
+            "errors": [p.as_dict() for p in self.errors],
+        }
+        if self.dry_run:
+            document["planned"] = self.planned
+        return document
+
+    def count_pull(self, entity: str, counts: Counter[str]) -> None:
+        self.pulled.setdefault(entity, Counter({k: 0 for k in COUNT_KEYS})).update(counts)
+
+    def count_delivery(self, delivered: Delivered) -> None:
+        if not delivered.ok:
+            return
+        if delivered.object_type == CALENDAR:
+            key = "cancelled" if delivered.action == "cancel" else ("created" if delivered.created else "updated")
+            self.invites[key] += 1
+        elif delivered.object_type == TRAINING_RECORD:
+            self.training_records["written"] += 1
+        elif delivered.object_type == LEERBEWIJS and delivered.created:
+            self.leerbewijzen["issued"] += 1
+
+
+@dataclass(frozen=True)
+class BoundSource:
+    key: str
+    organisation_id: str | None
+    source: Source
+    mapping: Mapping
+    entities: list[str]
+
+
+def build_sources(config: Config, as_of: datetime) -> list[BoundSource]:
+    """Every configured source with its mapping loaded; all problems reported together."""
+    problems: list[str] = []
+    bound: list[BoundSource] = []
+    context = SourceContext(base_dir=config.base_dir, as_of=as_of)
+    owners = [(COHORT, None, s, COHORT_ENTITIES) for s in config.sources]
+    owners += [(o.id, o.id, s, EMPLOYER_ENTITIES) for o in config.organisations for s in o.sources]
+    for owner, organisation_id, source_config, allowed in owners:
+        where = f"source '{owner}/{source_config.name}'"
+        wrong = [e for e in source_config.entities if e not in allowed]
+        if wrong:
+            problems.append(f"{where}: entities {wrong} do not belong here (allowed: {', '.join(allowed)})")
+        if not source_config.entities:
+            problems.append(f"{where}: `entities` is empty: say what this source delivers ({', '.join(allowed)})")
+        try:
+            source = source_class(source_config.kind)(source_config, context)
+            mapping = load_mapping(source_config.mapping or source_config.kind, config.base_dir)
+        except ConfigError as error:
+            problems.extend(f"{where}: {p}" for p in error.problems)
+            continue
+        problems.extend(f"{where}: {p}" for p in source.problems())
+        missing = [e for e in source_config.entities if e not in mapping.entities]
+        if missing:
+            problems.append(f"{where}: mapping {mapping.path} has no [{'], ['.join(missing)}]")
+        bound.append(BoundSource(source_key(owner, source_config.name), organisation_id, source, mapping,
+                                 [e for e in allowed if e in source_config.entities]))
+    if problems:
+        raise ConfigError(problems)
+    return bound
+
+
+def build_targets(config: Config, now: datetime) -> tuple[Targets, dict[str, Sink]]:
+    context = SinkContext(config=config, output_dir=config.output_dir, now=now)
+    problems: list[str] = []
+    sinks: dict[str, Sink] = {}
+
+    def add(name: str, kind: str, options: dict[str, Any], object_type: str) -> None:
+        try:
+            sink = sink_class(kind)(name, options, context)
+        except ConfigError as error:
+            problems.extend(f"target '{name}': {p}" for p in error.problems)
+            return
+        if object_type not in sink.object_types:
+            problems.append(f"target '{name}': a {kind} sink cannot take {object_type.replace('_', ' ')}s")
+            return
+        problems.extend(f"target '{name}': {p}" for p in sink.problems())
+        sinks[name] = sink
+
+    add(CALENDAR_FILES, "ics_files", {}, CALENDAR)
+    add(LEERBEWIJS_FILES, "leerbewijs_files", {}, LEERBEWIJS)
+    writeback: dict[str, list[str]] = {}
+    for organisation in config.organisations:
+        for target in organisation.writeback:
+            name = f"{organisation.id}/{target.name or target.kind}"
+            add(name, target.kind, target.options, TRAINING_RECORD)
+            writeback.setdefault(organisation.id, []).append(name)
+    if problems:
+        raise ConfigError(problems)
+    return Targets(calendars=[CALENDAR_FILES], writeback=writeback, leerbewijs=[LEERBEWIJS_FILES]), sinks
+
+
+def check(config: Config) -> None:
+    """Everything that can be checked without contacting a system; raises ConfigError."""
+    problems: list[str] = []
+    for step in (lambda: build_sources(config, utcnow()), lambda: build_targets(config, utcnow())):
+        try:
+            step()
+        except ConfigError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise ConfigError(problems)
+
+
+Progress = Callable[[str], None]
+
+
+def run_sync(
+    config: Config,
+    as_of: datetime | None = None,
+    dry_run: bool = False,
+    progress: Progress = lambda message: None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Summary:
+    now = as_of or utcnow()
+    sources = build_sources(config, now)
+    targets, sinks = build_targets(config, now)
+    engine = open_engine(config.store_url)
+    try:
+        migrate(engine)
+        with sync_lock(engine):
+            return _run_locked(config, engine, now, sources, targets, sinks, dry_run, progress, should_stop)
+    finally:
+        engine.dispose()
+
+
+def _run_locked(config, engine, now, sources, targets, sinks, dry_run, progress, should_stop) -> Summary:  # type: ignore[no-untyped-def]
+    summary = Summary(dry_run=dry_run, as_of=now.isoformat())
+    factory = session_factory(engine)
+    with factory() as db:
+        run = SyncRun(started_at=utcnow(), as_of=now, dry_run=dry_run, status="running")
+        db.add(run)
+        db.flush()
+        run_id = run.id
+        _prepare(db, config, run_id, now, sources, targets, summary, progress, should_stop)
+        if dry_run:
+            summary.planned = [_describe(item) for item in pending_items(db)]
+            _count_planned(db, summary)
+            db.rollback()
+            summary.status = _status(summary)
+            return summary
+        db.commit()
+    if not summary.stopped:
+        _deliver(factory, sinks, summary, progress, should_stop)
+    summary.status = _status(summary)
+    with factory.begin() as db:
+        run = db.get(SyncRun, run_id)
+        assert run is not None
+        run.finished_at = utcnow()
+        run.status = summary.status
+        run.summary = summary.as_dict()
+    return summary
+
+
+def _prepare(db, config, run_id, now, sources, targets, summary, progress, should_stop) -> None:  # type: ignore[no-untyped-def]
+    sync_organisations(db, config)
+    for bound in sources:
+        if should_stop():
+            summary.stopped = True
+            return
+        for entity in bound.entities:
+            progress(f"pull {bound.key}: {entity}")
+            counts = pull_entity(db, run_id, bound.key, bound.source, bound.mapping.entity(entity), bound.organisation_id, summary.errors)
+            summary.count_pull(entity, counts)
+    db.flush()
+    progress("reconcile people and the cohort")
+    indexes: dict[str, PersonIndex] = {}
+    for organisation in config.organisations:
+        indexes[organisation.id] = reconcile_people(db, config, organisation)
+        db.flush()
+        reconcile_pulled_training(db, organisation, indexes[organisation.id], summary.errors)
+    CohortReconciler(db, config, indexes, summary.errors).run()
+    db.flush()
+    if should_stop():
+        summary.stopped = True
+        return
+    progress("plan invitations, training records and leerbewijzen")
+    Planner(db, config, run_id, now, targets, summary.errors).run()
+    db.flush()
+
+
+def _deliver(factory, sinks: dict[str, Sink], summary: Summary, progress: Progress, should_stop) -> None:  # type: ignore[no-untyped-def]
+    with factory() as db:
+        groups = by_target(pending_items(db))
+        for target, items in groups:
+            sink = sinks.get(target)
+            if sink is None:
+                summary.errors.append(Problem("outbox", items[0].object_type, target, "target",
+                                              f"{len(items)} write(s) wait for a target that is no longer configured"))
+                continue
+            for start in range(0, len(items), sink.batch_size):
+                if should_stop():
+                    summary.stopped = True
+                    return
+                batch = items[start:start + sink.batch_size]
+                progress(f"write {target}: {start + len(batch)}/{len(items)}")
+                outcomes = _deliver_batch(sink, batch)
+                now = utcnow()
+                for item, outcome in zip(batch, outcomes, strict=True):
+                    delivered = record_outcome(db, item, outcome, now)
+                    summary.count_delivery(delivered)
+                    if not delivered.ok:
+                        summary.errors.append(Problem(target, item.object_type, item.object_id, "", f"not written: {outcome.error}"))
+                db.commit()
+
+
+def _deliver_batch(sink: Sink, batch: list[OutboxItem]) -> list[Outcome]:
+    try:
+        outcomes = sink.deliver(batch)
+    except OSError as error:
+        # A full disk or an unreachable share stops this target, not the run; retried next run.
+        return [Outcome(ok=False, error=f"{type(error).__name__}: {error.strerror or error}") for _ in batch]
+    if len(outcomes) != len(batch):
+        raise RuntimeError(f"sink {sink.kind} answered {len(outcomes)} outcomes for {len(batch)} items")
+    return outcomes
+
+
+def _describe(item: OutboxItem) -> dict[str, Any]:
+    return {"target": item.target, "object": item.object_type, "id": item.object_id, "action": item.action, "sequence": item.sequence}
+
+
+def _count_planned(db: Session, summary: Summary) -> None:
+    """In a dry run, count what would be delivered as if it were."""
+    for item in pending_items(db):
+        ref = db.get(ExternalRef, (item.target, item.object_type, item.object_id))
+        summary.count_delivery(Delivered(item.id, item.target, item.object_type, item.object_id, item.action,
+                                         ref is None or ref.cancelled, True))
+
+
+def _status(summary: Summary) -> str:
+    if summary.errors or summary.stopped:
+        return "partial"
+    return "ok"
+
+
+def last_runs(db: Session, limit: int = 10) -> list[SyncRun]:
+    return list(db.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)))

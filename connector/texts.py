@@ -1,0 +1,148 @@
+"""What people read, in Dutch, French and English. Keys are shared; `text(lang, key, **values)`."""
+
+from __future__ import annotations
+
+from datetime import date
+
+TEXTS: dict[str, dict[str, str]] = {
+    "nl": {
+        "method": "Switching Talent",
+        "kind.intro_call": "Kennismakingsgesprek",
+        "kind.exchange_day": "Leeruitwisselingsdag",
+        "kind.reflection": "Reflectiemoment",
+        "kind.evaluation": "Evaluatie",
+        "summary": "Switching Talent – {kind}: {place} ({host})",
+        "about.intro_call": "Online kennismaking van ongeveer 20 minuten tussen switcher, leercoach en projectleider: we verhelderen de leervraag, bekijken wat de leerplek te bieden heeft en maken praktische afspraken (eerste datum, kledij, onthaal).",
+        "about.exchange_day": "Een dag leren op de werkvloer van de ontvangende organisatie. Neem je leeragenda mee; op het einde van de dag blikken switcher en leercoach samen kort terug.",
+        "about.reflection": "Reflectie op de leeruitwisseling: welke inzichten en leerlessen nemen switcher en leercoach mee?",
+        "about.evaluation": "Evaluatie van de leeruitwisseling: wat leerde je, is je leervraag beantwoord, welke vervolgacties plan je?",
+        "label.question": "Leervraag",
+        "label.place": "Leerplek",
+        "label.host": "Ontvangende organisatie",
+        "label.coach": "Leercoach",
+        "label.switcher": "Switcher",
+        "label.sender": "Uitsturende werkgever",
+        "label.where": "Waar",
+        "label.online": "Online (de link volgt van de projectleider)",
+        "label.contact": "Vragen? Contacteer {name} ({email}).",
+        "record.title": "Leeruitwisseling Switching Talent bij {host}",
+        "record.type": "leeruitwisseling",
+        "lb.title": "Leerbewijs",
+        "lb.subtitle": "Leeruitwisseling volgens de methode Switching Talent",
+        "lb.intro": "{partner} verklaart dat {switcher} van {sender} deelnam aan een leeruitwisseling op de werkvloer van {host}, als antwoord op de volgende leervraag:",
+        "lb.number": "Nummer",
+        "lb.issued": "Uitgereikt op",
+        "lb.days": "Leeruitwisselingsdagen",
+        "lb.date": "Datum",
+        "lb.hours": "Uren",
+        "lb.total": "Totaal",
+        "lb.kind": "Informele opleiding (leren op de werkvloer), telt mee als opleiding in het kader van het individueel opleidingsrecht.",
+        "lb.fingerprint": "Digitale vingerafdruk (SHA-256) van de inhoud",
+        "lb.sign_partner": "Voor {partner}",
+        "lb.sign_coach": "Leercoach",
+        "lb.footer": "Dit leerbewijs werd opgemaakt door de Switching Talent Connector. Bewaar het bij het opleidingsdossier van de werknemer.",
+    },
+    "fr": {
+        "method": "Switching Talent",
+        "kind.intro_call": "Entretien de présentation",
+        "kind.exchange_day": "Journée d'échange",
+        "kind.reflection": "Moment de réflexion",
+        "kind.evaluation": "Évaluation",
+        "summary": "Switching Talent – {kind} : {place} ({host})",
+        "about.intro_call": "Rencontre en ligne d'environ 20 minutes entre le switcher, le coach et le chef de projet : clarifier la question d'apprentissage, voir ce que le lieu d'apprentissage peut offrir et convenir des aspects pratiques (première date, tenue, accueil).",
+        "about.exchange_day": "Une journée d'apprentissage sur le terrain de l'organisation d'accueil. Emportez votre agenda d'apprentissage ; en fin de journée, le switcher et le coach font un bref retour ensemble.",
+        "about.reflection": "Réflexion sur l'échange : quels enseignements le switcher et le coach retiennent-ils ?",
+        "about.evaluation": "Évaluation de l'échange : qu'avez-vous appris, votre question a-t-elle trouvé réponse, quelles suites allez-vous donner ?",
+        "label.question": "Question d'apprentissage",
+        "label.place": "Lieu d'apprentissage",
+        "label.host": "Organisation d'accueil",
+        "label.coach": "Coach",
+        "label.switcher": "Switcher",
+        "label.sender": "Employeur d'envoi",
+        "label.where": "Lieu",
+        "label.online": "En ligne (le lien suit de la part du chef de projet)",
+        "label.contact": "Des questions ? Contactez {name} ({email}).",
+        "record.title": "Échange d'apprentissage Switching Talent chez {host}",
+        "record.type": "échange d'apprentissage",
+        "lb.title": "Attestation d'apprentissage",
+        "lb.subtitle": "Échange d'apprentissage selon la méthode Switching Talent",
+        "lb.intro": "{partner} atteste que {switcher}, de {sender}, a participé à un échange d'apprentissage sur le terrain de {host}, en réponse à la question d'apprentissage suivante :",
+        "lb.number": "Numéro",
+        "lb.issued": "Délivrée le",
+        "lb.days": "Journées d'échange",
+        "lb.date": "Date",
+        "lb.hours": "Heures",
+        "lb.total": "Total",
+        "lb.kind": "Formation informelle (apprentissage sur le lieu de travail), comptabilisée dans le droit individuel à la formation.",
+        "lb.fingerprint": "Empreinte numérique (SHA-256) du contenu",
+        "lb.sign_partner": "Pour {partner}",
+        "lb.sign_coach": "Coach",
+        "lb.footer": "Cette attestation a été établie par le Switching Talent Connector. Conservez-la dans le dossier de formation du travailleur.",
+    },
+    "en": {
+        "method": "Switching Talent",
+        "kind.intro_call": "Introductory call",
+        "kind.exchange_day": "Exchange day",
+        "kind.reflection": "Reflection",
+        "kind.evaluation": "Evaluation",
+        "summary": "Switching Talent – {kind}: {place} ({host})",
+        "about.intro_call": "An online meeting of about 20 minutes between switcher, coach and project lead: we sharpen the learning question, look at what the learning place offers and agree on practicalities (first date, dress code, welcome).",
+        "about.exchange_day": "A day of learning on the work floor of the host organisation. Bring your learning agenda; at the end of the day switcher and coach look back together briefly.",
+        "about.reflection": "Reflection on the exchange: which insights and lessons do switcher and coach take away?",
+        "about.evaluation": "Evaluation of the exchange: what did you learn, was your learning question answered, which follow-up actions do you plan?",
+        "label.question": "Learning question",
+        "label.place": "Learning place",
+        "label.host": "Host organisation",
+        "label.coach": "Coach",
+        "label.switcher": "Switcher",
+        "label.sender": "Sending employer",
+        "label.where": "Where",
+        "label.online": "Online (the project lead sends the link)",
+        "label.contact": "Questions? Contact {name} ({email}).",
+        "record.title": "Switching Talent learning exchange at {host}",
+        "record.type": "learning exchange",
+        "lb.title": "Certificate of learning",
+        "lb.subtitle": "Learning exchange following the Switching Talent method",
+        "lb.intro": "{partner} certifies that {switcher} of {sender} took part in a learning exchange on the work floor of {host}, answering the following learning question:",
+        "lb.number": "Number",
+        "lb.issued": "Issued on",
+        "lb.days": "Exchange days",
+        "lb.date": "Date",
+        "lb.hours": "Hours",
+        "lb.total": "Total",
+        "lb.kind": "Informal training (learning on the work floor); counts as training under the individual right to training.",
+        "lb.fingerprint": "Digital fingerprint (SHA-256) of the content",
+        "lb.sign_partner": "For {partner}",
+        "lb.sign_coach": "Coach",
+        "lb.footer": "This certificate was drawn up by the Switching Talent Connector. Keep it with the employee's training file.",
+    },
+}
+
+MONTHS = {
+    "nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"],
+    "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"],
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"],
+}
+
+
+def text(language: str, key: str, **values: object) -> str:
+    table = TEXTS.get(language, TEXTS["nl"])
+    return table[key].format(**values) if values else table[key]
+
+
+def labelled(language: str, key: str, value: str) -> str:
+    """French typography puts a space before the colon."""
+    separator = " : " if language == "fr" else ": "
+    return f"{text(language, key)}{separator}{value}"
+
+
+def long_date(language: str, day: date) -> str:
+    month = MONTHS.get(language, MONTHS["nl"])[day.month - 1]
+    return f"{month} {day.day}, {day.year}" if language == "en" else f"{day.day} {month} {day.year}"
+
+
+def belgian_number(value: float, decimals: int = 2) -> str:
+    """7,5 rather than 7.5 in documents people file; whole numbers without decimals."""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.{decimals}f}".rstrip("0").replace(".", ",")
