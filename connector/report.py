@@ -19,6 +19,7 @@ from connector.obligations import entitlement_days, hours_per_day, months_begun,
 from connector.sinks import write_atomically
 from connector.sinks.ledger_files import neutralise
 from connector.store.tables import Organisation, Person, TrainingRecord
+from connector.xlsx import workbook_bytes
 
 
 @dataclass
@@ -151,9 +152,7 @@ def write_report(report: TrainingReport, folder: Path, fmt: str) -> list[Path]:
         for index, column in enumerate(columns[name], start=1):
             sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(10, min(28, len(column) + 2))
     path = folder / f"training-{report.year}.xlsx"
-    buffer_bytes = io.BytesIO()
-    workbook.save(buffer_bytes)
-    write_atomically(path, buffer_bytes.getvalue())
+    write_atomically(path, workbook_bytes(workbook))
     return [path]
 
 

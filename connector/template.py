@@ -4,8 +4,6 @@ mapping reads, and a first sheet that explains each column."""
 
 from __future__ import annotations
 
-import io
-from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -14,6 +12,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from connector.mapping import load_mapping
 from connector.model import ENTITY_MODELS
 from connector.sinks import write_atomically
+from connector.xlsx import workbook_bytes
 
 INTRO = [
     ("Switching Talent – invulsjabloon", ""),
@@ -60,8 +59,5 @@ def write_template(path: Path) -> Path:
     for row in guide.iter_rows():
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-    workbook.properties.created = workbook.properties.modified = datetime(2026, 1, 1)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    write_atomically(path, buffer.getvalue())
+    write_atomically(path, workbook_bytes(workbook))
     return path

@@ -24,6 +24,7 @@ from openpyxl.styles import Font
 from connector.outbox import Outcome
 from connector.sinks import TRAINING_RECORD, Sink, safe_filename, write_atomically
 from connector.store.tables import OutboxItem
+from connector.xlsx import workbook_bytes
 
 COLUMNS = [
     "record_id", "employee_number", "email", "last_name", "first_name", "date", "hours", "kind", "type",
@@ -112,11 +113,7 @@ class LedgerFiles(Sink):
         for letter, width in zip("ABCDEFGHIJKLMN", (22, 14, 30, 18, 14, 12, 7, 9, 18, 44, 30, 30, 50, 14)):
             sheet.column_dimensions[letter].width = width
         sheet.freeze_panes = "A2"
-        # A fixed timestamp: the workbook's bytes then depend on its rows only.
-        workbook.properties.created = workbook.properties.modified = datetime(2000, 1, 1)
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        return buffer.getvalue()
+        return workbook_bytes(workbook)
 
 
 def _restore(value: str | None) -> str | None:

@@ -1,0 +1,85 @@
+"""Shared fixtures: the example network copied into a temporary folder, on SQLite and,
+when ST_TEST_POSTGRES_URL is set, on a fresh schema of that PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+REPO = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get("ST_TEST_POSTGRES_URL")
+
+
+def _postgres_schema_url() -> Iterator[str]:
+    if not POSTGRES_URL:
+        pytest.skip("ST_TEST_POSTGRES_URL is not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state' / 'connector.db'}"
+    else:
+        yield from _postgres_schema_url()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    yield from _postgres_schema_url()
+
+
+class Network:
+    """The bundled example network in a folder of its own, with a config pointing at it."""
+
+    def __init__(self, root: Path, store_url: str) -> None:
+        self.root = root
+        shutil.copytree(REPO / "examples" / "data", root / "examples" / "data")
+        self.data = root / "examples" / "data"
+        self.out = root / "out"
+        source = (REPO / "config.example.toml").read_text(encoding="utf-8")
+        self.config_path = root / "config.toml"
+        self.config_path.write_text(source.replace('url = "sqlite:///state/connector.db"', f'url = "{store_url}"'), encoding="utf-8")
+        self.store_url = store_url
+
+    def config(self):  # type: ignore[no-untyped-def]
+        from connector.config import load_config
+
+        return load_config(self.config_path)
+
+    def edit_csv(self, relative: str, old: str, new: str, encoding: str = "utf-8-sig") -> None:
+        path = self.data / relative
+        content = path.read_text(encoding=encoding)
+        assert old in content, f"{old!r} not in {relative}"
+        path.write_text(content.replace(old, new), encoding=encoding)
+
+    def output_hashes(self) -> dict[str, str]:
+        import hashlib
+
+        return {str(p.relative_to(self.out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(self.out.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def network(tmp_path: Path, store_url: str) -> Network:
+    return Network(tmp_path, store_url)
+
+
+@pytest.fixture
+def sqlite_network(tmp_path: Path) -> Network:
+    return Network(tmp_path, f"sqlite:///{tmp_path / 'state' / 'connector.db'}")

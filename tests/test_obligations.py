@@ -1,0 +1,46 @@
+"""The worked examples of the Labour Deal Act's individual right to training."""
+
+from datetime import date
+
+import pytest
+
+from connector.obligations import entitlement_days, hours_per_day, months_begun, size_band_days
+
+
+@pytest.mark.parametrize("workforce, expected", [(25, 5), (20, 5), (19.6, 1), (15, 1), (10, 1), (9.9, 0), (8, 0), (None, None)])
+def test_size_bands(workforce, expected):
+    assert size_band_days(workforce) == expected
+
+
+def test_sector_agreement_overrides_the_band():
+    assert size_band_days(8, override=2) == 2
+    assert size_band_days(None, override=4) == 4
+
+
+def test_full_time_full_year_in_a_company_of_25_has_5_days():
+    assert entitlement_days(size_band_days(25), 1.0, months_begun(2027, date(2015, 1, 1), None)) == 5
+
+
+def test_four_fifths_from_10_may_has_2_67_days():
+    months = months_begun(2026, date(2026, 5, 10), None)
+    assert months == 8  # May counts whole: the month was begun
+    assert round(entitlement_days(size_band_days(25), 0.8, months), 2) == 2.67
+
+
+def test_15_workers_give_1_day_and_8_workers_none():
+    assert entitlement_days(size_band_days(15), 1.0, 12) == 1
+    assert entitlement_days(size_band_days(8), 1.0, 12) == 0
+
+
+@pytest.mark.parametrize("start, end, expected", [
+    (None, None, 12), (date(2026, 12, 31), None, 1), (None, date(2026, 1, 1), 1), (date(2026, 3, 15), date(2026, 4, 2), 2),
+    (date(2027, 1, 1), None, 0), (None, date(2025, 12, 31), 0), (date(2020, 1, 1), date(2026, 8, 31), 8),
+])
+def test_months_begun(start, end, expected):
+    assert months_begun(2026, start, end) == expected
+
+
+def test_hours_per_day_defaults_to_weekly_hours_over_five():
+    assert hours_per_day(None, 30.4, 0.8) == pytest.approx(6.08)
+    assert hours_per_day(None, None, 0.5) == pytest.approx(3.8)
+    assert hours_per_day(7.6, 30.4, 0.8) == 7.6

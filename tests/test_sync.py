@@ -1,0 +1,195 @@
+"""The main job on the example network, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+from sqlalchemy import func, select
+
+from connector.store.db import open_engine, session_factory
+from connector.store.tables import ExternalRef, OutboxItem, Person
+from connector.sync import Summary, run_sync
+
+AS_OF = "2026-11-22"
+
+
+def sync(network, as_of: str = AS_OF, **options) -> Summary:
+    moment = datetime.fromisoformat(as_of).replace(tzinfo=ZoneInfo("Europe/Brussels"))
+    return run_sync(network.config(), moment, **options)
+
+
+def writes(summary: Summary) -> int:
+    return sum(summary.invites.values()) + summary.training_records["written"] + summary.leerbewijzen["issued"]
+
+
+def query(network, statement):
+    engine = open_engine(network.store_url)
+    try:
+        with session_factory(engine)() as db:
+            return db.execute(statement).all()
+    finally:
+        engine.dispose()
+
+
+def vevent(network, session_code: str):
+    calendar = icalendar.Calendar.from_ical((network.out / "invitations" / f"{session_code}.ics").read_bytes())
+    return str(calendar["METHOD"]), calendar.walk("VEVENT")[0]
+
+
+def test_first_run_invites_writes_back_and_issues(network):
+    summary = sync(network)
+    assert summary.status == "ok", summary.errors
+    assert summary.pulled["people"]["created"] == 34
+    assert summary.pulled["sessions"]["created"] == 29
+    assert dict(summary.invites) == {"created": 15, "updated": 0, "cancelled": 0}
+    assert summary.training_records["written"] == 6  # EX-01, EX-02 and EX-03: two past days each
+    assert summary.leerbewijzen["issued"] == 3
+    invitations = sorted(p.stem for p in (network.out / "invitations").iterdir())
+    assert "S-03-EVAL" in invitations and "S-03-D2" not in invitations  # past sessions are not invited
+    assert not any(code.startswith("S-08") for code in invitations)     # cancelled before any invitation
+    assert sorted(p.name for p in (network.out / "leerbewijzen").rglob("*.pdf")) == ["LB-2026-0001.pdf", "LB-2026-0002.pdf", "LB-2026-0003.pdf"]
+    ledger = (network.out / "ledgers" / "groenkracht" / "training-ledger.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(ledger) == 3
+    assert ledger[1].startswith("exchange:S-02-D1;G104;marieke.janssens@groenkracht.be;Janssens;Marieke;2026-03-27;7;informal;")
+    assert ledger[1].endswith(";LB-2026-0002")
+
+
+def test_second_run_writes_nothing_and_outputs_stay_byte_identical(network):
+    sync(network)
+    before = network.output_hashes()
+    outbox_before = query(network, select(func.count()).select_from(OutboxItem))[0][0]
+    again = sync(network)
+    assert writes(again) == 0
+    assert all(c["created"] == c["updated"] == c["removed"] == 0 for c in again.pulled.values())
+    assert network.output_hashes() == before
+    assert query(network, select(func.count()).select_from(OutboxItem))[0][0] == outbox_before
+
+
+def test_moved_session_is_updated_under_the_same_uid_with_a_higher_sequence(network):
+    sync(network)
+    _, first = vevent(network, "S-04-D1")
+    network.edit_csv("cohort/sessies.csv", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027", "S-04-D1;EX-04;uitwisselingsdag;18/05/2027")
+    summary = sync(network)
+    assert dict(summary.invites) == {"created": 0, "updated": 1, "cancelled": 0}
+    method, moved = vevent(network, "S-04-D1")
+    assert method == "REQUEST" and moved["UID"] == first["UID"]
+    assert (first["SEQUENCE"], moved["SEQUENCE"]) == (0, 1)
+    assert moved.decoded("DTSTART").date().isoformat() == "2027-05-18"
+    assert writes(sync(network)) == 0
+
+
+def test_cancelled_exchange_cancels_its_future_sessions_once(network):
+    sync(network)
+    network.edit_csv("cohort/uitwisselingen.csv", "EX-05;LV-05;LP-BP-PLAN;B05;bevestigd", "EX-05;LV-05;LP-BP-PLAN;B05;geannuleerd")
+    summary = sync(network)
+    assert dict(summary.invites) == {"created": 0, "updated": 0, "cancelled": 3}
+    for code in ("S-05-INTRO", "S-05-D1", "S-05-EVAL"):
+        method, cancelled = vevent(network, code)
+        assert (method, str(cancelled["STATUS"]), cancelled["SEQUENCE"]) == ("CANCEL", "CANCELLED", 1)
+    assert writes(sync(network)) == 0
+
+
+def test_bad_rows_are_reported_with_source_record_and_field_and_the_rest_goes_through(network):
+    network.edit_csv("zonneke/medewerkers.csv", "Z010;Bram;Goossens;bram.goossens@zonneke.be;NL;Onderhoud;Gent;Technisch medewerker;0,5;19;01/06/2022;;M",
+                     "Z010;Bram;Goossens;bram.goossens@zonneke.be;NL;Onderhoud;Gent;Technisch medewerker;0,5;19;31/02/2022;;M\n"
+                     "Z011;;Leeg;leeg@zonneke.be;NL;;;;1;38;;;V\nZ012;Kim;Mail;geen-adres;NL;;;;1;38;;;V")
+    network.edit_csv("cohort/sessies.csv", "S-08-D1;EX-08", "S-99;EX-99;dag;01/01/2027;09:00;16:00;;;\nS-08-D1;EX-08")
+    summary = sync(network)
+    assert summary.status == "partial"
+    errors = {(e.source, e.entity, e.record, e.field): e.message for e in summary.errors}
+    assert "'31/02/2022' is not a date" in errors[("zonneke/hr", "people", "medewerkers.csv row 11", "start_date")]
+    assert "required" in errors[("zonneke/hr", "people", "medewerkers.csv row 12", "first_name")]
+    assert "not an e-mail address" in errors[("zonneke/hr", "people", "medewerkers.csv row 13", "email")]
+    assert errors[("cohort/cohort", "sessions", "sessies.csv row 30", "exchange")] == "no exchange 'EX-99'"
+    assert summary.pulled["people"]["created"] == 33 and summary.pulled["people"]["failed"] == 3
+    assert summary.invites["created"] == 15 and summary.leerbewijzen["issued"] == 3
+
+
+def test_dry_run_shows_the_writes_and_writes_nothing(network):
+    dry = sync(network, dry_run=True)
+    assert dry.dry_run and dict(dry.invites) == {"created": 15, "updated": 0, "cancelled": 0}
+    assert {p["object"] for p in dry.planned} == {"calendar_event", "training_record", "leerbewijs"}
+    assert len(dry.planned) == 15 + 6 + 3
+    assert not network.out.exists()
+    real = sync(network)
+    assert real.pulled["people"]["created"] == 34  # the dry run stored nothing
+    assert writes(real) == 24
+
+
+def test_person_gone_from_the_hr_export_becomes_inactive_not_deleted(network):
+    sync(network)
+    network.edit_csv("zonneke/medewerkers.csv", "Z010;Bram;Goossens;bram.goossens@zonneke.be;NL;Onderhoud;Gent;Technisch medewerker;0,5;19;01/06/2022;;M\n", "")
+    summary = sync(network)
+    assert summary.pulled["people"]["removed"] == 1
+    rows = query(network, select(Person.active).where(Person.employee_number == "Z010"))
+    assert rows == [(False,)]
+
+
+class Crash(BaseException):
+    """Stands for the process dying: nothing after it runs, no cleanup commits."""
+
+
+@pytest.mark.parametrize("crash_at", [1, 2, 10, 20, 24])
+def test_crash_between_a_write_and_its_bookkeeping_is_finished_by_the_next_run(network, tmp_path_factory, monkeypatch, crash_at):
+    from connector import sync as engine
+
+    clean = type(network)(tmp_path_factory.mktemp("clean"), f"sqlite:///{tmp_path_factory.mktemp('cleanstate') / 'c.db'}")
+    sync(clean)
+    real_record = engine.record_outcome
+    calls = {"n": 0}
+
+    def dying_record(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == crash_at:
+            raise Crash()
+        return real_record(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "record_outcome", dying_record)
+    with pytest.raises(Crash):
+        sync(network)
+    monkeypatch.setattr(engine, "record_outcome", real_record)
+    sync(network)
+    assert network.output_hashes() == clean.output_hashes()
+    assert writes(sync(network)) == 0
+    refs = query(network, select(ExternalRef.target, ExternalRef.object_id, ExternalRef.sequence))
+    assert len(refs) == 24 and all(sequence == 0 for *_, sequence in refs)  # each write made once, never a second version
+
+
+def test_crash_while_planning_leaves_nothing_half_done(network, monkeypatch):
+    from connector import plan
+
+    def dying_invitation(self, session):
+        raise Crash()
+
+    monkeypatch.setattr(plan.Planner, "invitation", dying_invitation)
+    with pytest.raises(Crash):
+        sync(network)
+    monkeypatch.undo()
+    assert not network.out.exists()
+    summary = sync(network)
+    assert summary.pulled["people"]["created"] == 34 and writes(summary) == 24
+
+
+def test_a_target_that_cannot_be_written_fails_alone_and_is_retried(network):
+    network.out.mkdir()
+    (network.out / "ledgers").write_text("a file where a folder should be")
+    summary = sync(network)
+    assert summary.status == "partial"
+    assert summary.training_records["written"] == 0 and summary.invites["created"] == 15
+    failed = [e for e in summary.errors if e.entity == "training_record"]
+    assert len(failed) == 6 and all(e.message.startswith("not written:") for e in failed)
+    (network.out / "ledgers").unlink()
+    retry = sync(network)
+    assert retry.status == "ok" and retry.training_records["written"] == 6 and retry.invites["created"] == 0
+
+
+def test_later_dates_write_more_back_and_keep_earlier_records(network):
+    sync(network)
+    summary = sync(network, as_of="2029-02-01")
+    assert summary.training_records["written"] == 2 + 1 + 2 + 2  # EX-04, EX-05, EX-06, EX-07
+    assert summary.leerbewijzen["issued"] == 4
+    assert writes(sync(network, as_of="2029-02-01")) == 0
+    assert sorted(p.name for p in (network.out / "leerbewijzen").rglob("*.pdf"))[-1] == "LB-2029-0004.pdf"
