@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_config(sub: argparse.ArgumentParser) -> None:
+        # -v is accepted after the command too; SUPPRESS keeps the top-level value when absent.
+        sub.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log details (never secrets)")
         sub.add_argument("--config", "-c", default=DEFAULT_CONFIG, metavar="FILE",
                          help=f"configuration file (default: {DEFAULT_CONFIG}; see config.example.toml)")
 

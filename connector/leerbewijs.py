@@ -25,6 +25,8 @@ from xml.sax.saxutils import escape
 
 from connector.texts import belgian_number, long_date, text
 
+# Letters that Unicode does not decompose into a base letter plus an accent.
+_BASE_LETTER = {"ı": "i", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ħ": "h", "Ħ": "H", "ŀ": "l", "Ŀ": "L"}
 ACCENT = colors.HexColor("#1f5f8b")
 MUTED = colors.HexColor("#5a6470")
 
@@ -43,7 +45,7 @@ def _printable(value: str) -> str:
             char.encode("cp1252")
             out.append(char)
         except UnicodeEncodeError:
-            base = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode() or "?"
+            base = _BASE_LETTER.get(char) or unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode() or "?"
             out.append(base)
     return escape("".join(out))
 

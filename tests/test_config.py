@@ -1,0 +1,79 @@
+from pathlib import Path
+
+import pytest
+
+from connector.config import load_config
+from connector.errors import ConfigError
+from tests.conftest import REPO
+
+MINIMAL = """
+[partner]
+id = "pp"
+name = "P"
+organiser_email = "switch@p.be"
+[store]
+url = "postgresql+psycopg://connector:${DB_PASSWORD}@db/connector"
+[[organisations]]
+id = "a"
+name = "A"
+"""
+
+
+def test_example_configuration_is_valid():
+    config = load_config(REPO / "config.example.toml")
+    assert [o.id for o in config.organisations] == ["zonneke", "groenkracht", "brouwers-peeters", "petits-pas"]
+    assert config.store_url == f"sqlite:///{REPO / 'state' / 'connector.db'}"
+
+
+def test_references_come_from_the_environment_first_then_the_secrets_file(tmp_path: Path):
+    (tmp_path / "config.toml").write_text(MINIMAL + '[secrets]\nfile = "secrets.toml"\n')
+    (tmp_path / "secrets.toml").write_text('DB_PASSWORD = "from-file"\n')
+    assert "from-file" in load_config(tmp_path / "config.toml", environ={}).store.url
+    assert "from-env" in load_config(tmp_path / "config.toml", environ={"DB_PASSWORD": "from-env"}).store.url
+    (tmp_path / "other.toml").write_text('DB_PASSWORD = "other-file"\n')
+    assert "other-file" in load_config(tmp_path / "config.toml", environ={"ST_SECRETS_FILE": str(tmp_path / "other.toml")}).store.url
+
+
+def test_a_missing_secret_is_named_but_never_echoed(tmp_path: Path):
+    (tmp_path / "config.toml").write_text(MINIMAL)
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "config.toml", environ={})
+    assert caught.value.problems == [f"{tmp_path / 'config.toml'}: store.url: ${{DB_PASSWORD}} is not set in the environment or the secrets file"]
+
+
+def test_unreadable_secrets_file_does_not_leak_its_content(tmp_path: Path):
+    (tmp_path / "config.toml").write_text(MINIMAL)
+    (tmp_path / "s.toml").write_text('DB_PASSWORD = "unterminated-secret\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "config.toml", environ={"ST_SECRETS_FILE": str(tmp_path / "s.toml")})
+    assert "unterminated-secret" not in str(caught.value) and "secrets file unreadable" in str(caught.value)
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path):
+    (tmp_path / "config.toml").write_text("""
+[partner]
+id = "pp"
+name = "P"
+organiser_email = "switch@p.be"
+timezone = "Europe/Gent"
+[[organisations]]
+id = "a"
+name = "A"
+average_workforce = -3
+[[organisations]]
+id = "b"
+name = "B"
+precedence = { default = ["m365"] }
+""")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "config.toml", environ={})
+    problems = "\n".join(caught.value.problems)
+    assert "partner.timezone: Value error, unknown time zone 'Europe/Gent'" in problems
+    assert "organisations[0] (id=a).average_workforce" in problems
+    assert "precedence.default names unknown source(s) ['m365']" in problems
+
+
+def test_organisation_ids_must_be_unique(tmp_path: Path):
+    (tmp_path / "config.toml").write_text(MINIMAL.replace("${DB_PASSWORD}", "x") + '[[organisations]]\nid = "a"\nname = "Again"\n')
+    with pytest.raises(ConfigError, match="organisation ids must be unique; repeated: \\['a'\\]"):
+        load_config(tmp_path / "config.toml", environ={})

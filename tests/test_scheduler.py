@@ -1,0 +1,71 @@
+"""`st-connector run`: scheduled at Brussels time, syncs, and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from connector.scheduler import Stopper, nightly
+from tests.conftest import REPO
+
+
+def test_daily_time_is_read_in_brussels_time(monkeypatch):
+    import schedule
+
+    seen = {}
+    stopper = Stopper()
+
+    def capture(self, job_func, *args, **kwargs):  # the first job registered: look, then stop
+        job = original(self, job_func, *args, **kwargs)
+        seen["next"] = job.next_run
+        stopper._event.set()
+        return job
+
+    original = schedule.Job.do
+    monkeypatch.setattr(schedule.Job, "do", capture)
+    nightly("02:30", "Europe/Brussels", lambda: None, stopper)
+    # schedule keeps next_run in the machine's local time; convert and compare in Brussels.
+    local = seen["next"].astimezone(ZoneInfo("Europe/Brussels"))
+    assert (local.hour, local.minute) == (2, 30)
+    assert 0 < (seen["next"] - datetime.now()).total_seconds() <= 24 * 3600 + 3600
+
+
+@pytest.mark.slow
+def test_run_syncs_then_stops_cleanly_on_sigterm(sqlite_network):
+    process = subprocess.Popen([sys.executable, "-m", "connector.cli", "run", "--config", str(sqlite_network.config_path), "--now"],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (sqlite_network.out / "invitations").exists():
+        time.sleep(0.2)
+    time.sleep(1.5)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert "scheduled a daily sync at 02:30 Europe/Brussels" in stderr
+    assert "sync ok" in stderr or "sync partial" in stderr
+    assert "stopped" in stderr
+    assert (sqlite_network.out / "leerbewijzen").exists()
+
+
+def test_stop_request_ends_a_sync_after_its_current_step(sqlite_network):
+    from connector.sync import run_sync
+
+    asked = {"n": 0}
+
+    def stop_after_first_source() -> bool:
+        asked["n"] += 1
+        return asked["n"] > 1
+
+    stopped = run_sync(sqlite_network.config(), should_stop=stop_after_first_source)
+    assert stopped.stopped and stopped.status == "partial"
+    assert set(stopped.pulled) == {"learning_places", "coaches", "learning_questions", "exchanges", "sessions"}  # the cohort source finished
+    assert not sqlite_network.out.exists()
+    finished = run_sync(sqlite_network.config())
+    assert finished.status == "ok" and finished.pulled["people"]["created"] == 34

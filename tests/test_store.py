@@ -1,0 +1,56 @@
+"""The store on SQLite and on the real PostgreSQL server: schema, time zones, the lock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import inspect, select
+
+from connector.store.db import SyncAlreadyRunning, migrate, open_engine, session_factory, sync_lock
+from connector.store.tables import Base, Cursor
+
+
+def test_migrations_create_every_table_and_run_twice_harmlessly(store_url):
+    engine = open_engine(store_url)
+    migrate(engine)
+    migrate(engine)
+    tables = set(inspect(engine).get_table_names())
+    engine.dispose()
+    assert set(Base.metadata.tables) <= tables and "alembic_version" in tables
+
+
+def test_moments_come_back_as_the_same_instant_in_utc(store_url):
+    engine = open_engine(store_url)
+    migrate(engine)
+    brussels = datetime(2026, 3, 29, 3, 30, tzinfo=ZoneInfo("Europe/Brussels"))  # just after the spring switch
+    with session_factory(engine).begin() as db:
+        db.add(Cursor(source="s", entity="people", value="v", updated_at=brussels))
+    with session_factory(engine)() as db:
+        stored = db.scalar(select(Cursor.updated_at))
+    engine.dispose()
+    assert stored == brussels and stored.tzinfo == UTC and stored.hour == 1
+
+
+def test_naive_moments_are_refused(store_url):
+    engine = open_engine(store_url)
+    migrate(engine)
+    with pytest.raises(Exception, match="naive datetime"):
+        with session_factory(engine).begin() as db:
+            db.add(Cursor(source="s", entity="people", value="v", updated_at=datetime(2026, 1, 1)))
+            db.flush()
+    engine.dispose()
+
+
+def test_only_one_sync_holds_the_lock_and_it_is_released(store_url):
+    first, second = open_engine(store_url), open_engine(store_url)
+    migrate(first)
+    with sync_lock(first):
+        with pytest.raises(SyncAlreadyRunning):
+            with sync_lock(second):
+                pass
+    with sync_lock(second):
+        pass
+    first.dispose()
+    second.dispose()
