@@ -193,3 +193,28 @@ def test_later_dates_write_more_back_and_keep_earlier_records(network):
     assert summary.leerbewijzen["issued"] == 4
     assert writes(sync(network, as_of="2029-02-01")) == 0
     assert sorted(p.name for p in (network.out / "leerbewijzen").rglob("*.pdf"))[-1] == "LB-2029-0004.pdf"
+
+
+def test_spreadsheet_formulas_in_user_text_are_neutralised_in_ledgers(network):
+    from openpyxl import load_workbook
+
+    network.edit_csv("cohort/leervragen.csv", "LV-02;groenkracht;G104;Hoe begeleid", 'LV-02;groenkracht;G104;=HYPERLINK("http://x.example";"klik") Hoe begeleid')
+    sync(network)
+    csv_text = (network.out / "ledgers" / "groenkracht" / "training-ledger.csv").read_text(encoding="utf-8-sig")
+    assert ";'=HYPERLINK(" in csv_text.replace('"', "")
+    sheet = load_workbook(network.out / "ledgers" / "groenkracht" / "training-ledger.xlsx")["Training"]
+    cell = sheet.cell(2, 13)
+    assert cell.data_type == "s" and cell.value.startswith("'=HYPERLINK(")
+    assert writes(sync(network)) == 0  # reading our own ledger back does not neutralise twice
+
+
+def test_intro_call_is_a_20_minute_online_meeting_and_exchange_days_have_the_host_address(network):
+    sync(network)
+    _, intro = vevent(network, "S-04-INTRO")
+    assert (intro.decoded("DTEND") - intro.decoded("DTSTART")).total_seconds() == 20 * 60
+    assert "LOCATION" not in intro and "20 minutes" in str(intro["DESCRIPTION"])  # the switcher (Amélie) reads French
+    _, day = vevent(network, "S-04-D1")
+    assert str(day["LOCATION"]) == "Kortrijksesteenweg 118, 9000 Gent"
+    _, site_visit = vevent(network, "S-06-D1")
+    assert str(site_visit["LOCATION"]) == "Diestsesteenweg 310, 3010 Leuven"
+    assert "Leervraag: Hoe plan je onderhoudswerven" in str(site_visit["DESCRIPTION"])

@@ -1,0 +1,80 @@
+"""One canonical person per organisation, however many sources know them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from connector.store.db import open_engine, session_factory
+from connector.store.tables import Person
+from connector.sync import run_sync
+
+MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
+DIRECTORY = """\
+Personeelsnummer;Voornaam;Familienaam;E-mail werk;Afdeling;Functie
+;Sofie;De Smet;SOFIE.DESMET@zonneke.be;Management;Directrice
+Z003;Hanne;Verhaegen-Peeters;hanne.verhaegen@zonneke.be;;Kinderbegeleidster
+;Extern;Consultant;consultant@zonneke.be;;Adviseur
+"""
+
+
+def add_directory_source(network, precedence: str) -> None:
+    """Zonneke also has a Microsoft 365-like directory export: not authoritative for who is employed."""
+    folder = network.data / "zonneke-directory"
+    folder.mkdir()
+    (folder / "medewerkers.csv").write_text(DIRECTORY, encoding="utf-8")
+    text = network.config_path.read_text()
+    anchor = '  path = "examples/data/zonneke"    # medewerkers.csv (UTF-8 with BOM, ;) and opleidingen.csv\n  entities = ["people", "training_records"]\n'
+    assert anchor in text
+    network.config_path.write_text(text.replace(anchor, anchor + f"""
+  [[organisations.sources]]
+  name = "directory"
+  kind = "files"
+  path = "examples/data/zonneke-directory"
+  entities = ["people"]
+  authoritative = false
+
+  [organisations.precedence]
+  {precedence}
+"""))
+
+
+def people(network) -> dict[str, Person]:
+    engine = open_engine(network.store_url)
+    with session_factory(engine)() as db:
+        found = {p.email: p for p in db.scalars(select(Person).where(Person.organisation_id == "zonneke"))}
+    engine.dispose()
+    return found
+
+
+def test_sources_merge_into_one_person_by_employee_number_then_email(network):
+    add_directory_source(network, 'default = ["hr", "directory"]\n  job_title = ["directory", "hr"]')
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    found = people(network)
+    assert len(found) == 11  # 10 from HR + the consultant only the directory knows
+    sofie = found["sofie.desmet@zonneke.be"]  # matched on e-mail, case-insensitively: no employee number in the directory
+    assert (sofie.employee_number, sofie.department, sofie.job_title) == ("Z002", "Directie", "Directrice")
+    hanne = found["hanne.verhaegen@zonneke.be"]  # matched on employee number; HR wins the name, the directory the title
+    assert (hanne.last_name, hanne.job_title) == ("Verhaegen", "Kinderbegeleidster")
+    consultant = found["consultant@zonneke.be"]
+    assert consultant.active is False  # no authoritative source employs them
+
+
+def test_precedence_per_field_can_favour_the_other_source(network):
+    add_directory_source(network, 'default = ["directory", "hr"]')
+    run_sync(network.config(), MOMENT)
+    hanne = people(network)["hanne.verhaegen@zonneke.be"]
+    assert (hanne.last_name, hanne.department) == ("Verhaegen-Peeters", "Leefgroep peuters")  # empty in the directory: HR fills in
+
+
+def test_leaving_the_non_authoritative_source_keeps_the_person_active(network):
+    add_directory_source(network, 'default = ["hr", "directory"]')
+    run_sync(network.config(), MOMENT)
+    (network.data / "zonneke-directory" / "medewerkers.csv").write_text(DIRECTORY.splitlines()[0] + "\n", encoding="utf-8")
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.pulled["people"]["removed"] == 3
+    found = people(network)
+    assert found["sofie.desmet@zonneke.be"].active is True and len(found) == 11
