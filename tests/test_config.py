@@ -77,3 +77,14 @@ def test_organisation_ids_must_be_unique(tmp_path: Path):
     (tmp_path / "config.toml").write_text(MINIMAL.replace("${DB_PASSWORD}", "x") + '[[organisations]]\nid = "a"\nname = "Again"\n')
     with pytest.raises(ConfigError, match="organisation ids must be unique; repeated: \\['a'\\]"):
         load_config(tmp_path / "config.toml", environ={})
+
+
+def test_unknown_adapter_kinds_list_the_known_ones():
+    from connector.sinks import sink_class
+    from connector.sources import source_class
+
+    with pytest.raises(ConfigError, match=r"unknown source kind 'personio' \(known: files\)"):
+        source_class("personio")
+    with pytest.raises(ConfigError, match=r"unknown sink kind '\.\./x' \(known: ics_files, ledger_files, leerbewijs_files\)"):
+        sink_class("../x")
+    assert source_class("files").kind == "files"

@@ -7,7 +7,6 @@ a repeated item harmless: the engine re-delivers whatever it has not booked as d
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from connector.config import Config
-from connector.errors import ConfigError
+from connector.adapters import load_adapter
 from connector.outbox import Outcome
 from connector.store.tables import OutboxItem
 
@@ -50,11 +49,8 @@ class Sink(ABC):
 
 
 def sink_class(kind: str) -> type[Sink]:
-    try:
-        module = importlib.import_module(f"connector.sinks.{kind}")
-    except ModuleNotFoundError:
-        raise ConfigError([f"unknown sink kind '{kind}'"]) from None
-    return module.SINK
+    """The adapter for a kind lives in connector/sinks/<kind>.py and names itself SINK."""
+    return load_adapter(__name__, kind, "SINK", "sink")
 
 
 def safe_filename(text: str) -> str:

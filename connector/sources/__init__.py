@@ -7,7 +7,6 @@ counts, so every adapter gets clear errors, change detection and deletion handli
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from connector.config import SourceConfig
-from connector.errors import ConfigError
+from connector.adapters import load_adapter
 from connector.mapping import EntityMapping
 
 
@@ -60,9 +59,5 @@ class Source(ABC):
 
 
 def source_class(kind: str) -> type[Source]:
-    """The adapter for a kind lives in connector/sources/<kind>.py and names itself."""
-    try:
-        module = importlib.import_module(f"connector.sources.{kind}")
-    except ModuleNotFoundError:
-        raise ConfigError([f"unknown source kind '{kind}'"]) from None
-    return module.SOURCE
+    """The adapter for a kind lives in connector/sources/<kind>.py and names itself SOURCE."""
+    return load_adapter(__name__, kind, "SOURCE", "source")
