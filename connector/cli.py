@@ -1,8 +1,8 @@
 """st-connector: the command line. It parses, calls the library and prints; nothing more.
 
 Exit codes: 0 all went well; 1 partial (some records or writes failed: see the summary);
-2 configuration error (nothing was run); 3 the run could not happen (another sync holds
-the lock, the store is unreachable, an unexpected error).
+2 configuration error (nothing was run); 3 failed: the run could not happen (another sync
+holds the lock, the store is unreachable) or not one source could be read.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ reports training against the legal entitlement (5/1/0 days per FTE per year)."""
 
 EPILOG = """\
 exit codes: 0 ok, 1 partial (some records or writes failed), 2 configuration error,
-3 could not run (another sync is running, store unreachable, unexpected error).
+3 failed (another sync is running, store unreachable, or no source could be read).
 
 examples:
   st-connector check --config config.example.toml
@@ -149,14 +149,17 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
     progress = (lambda message: print(f"  {message}", file=sys.stderr, flush=True)) if show else (lambda message: None)
     try:
         summary = run_sync(config, _moment(config, args.as_of), dry_run=args.dry_run, progress=progress, should_stop=stopper)
-    except SyncAlreadyRunning as error:
-        print(f"Not run: {error}.", file=sys.stderr)
+    except (SyncAlreadyRunning, OperationalError) as error:
+        reason = str(error) if isinstance(error, SyncAlreadyRunning) else f"the store cannot be reached: {_first_line(str(error.orig))}"
+        if args.json:
+            print(json.dumps({"status": "failed", "errors": [{"source": "store", "entity": "", "record": "", "field": "", "message": reason}]}))
+        print(f"Not run: {reason}.", file=sys.stderr)
         return EXIT_FAILED
     if args.json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
     else:
         _print_summary(summary, config)
-    return EXIT_OK if summary.status == "ok" else EXIT_PARTIAL
+    return {"ok": EXIT_OK, "partial": EXIT_PARTIAL}.get(summary.status, EXIT_FAILED)
 
 
 def _print_summary(summary, config: Config) -> None:  # type: ignore[no-untyped-def]

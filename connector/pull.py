@@ -88,6 +88,7 @@ def pull_entity(
     except SourceUnavailable as error:
         problems.append(Problem(source_key, entity, "(source)", "", f"could not be read: {error}; kept what it delivered before"))
         counts["failed"] += 1
+        counts["unavailable"] += 1  # not a record count: the sync uses it to tell partial from failed
         return counts
     if result.complete:
         for remote_id, row in existing.items():

@@ -49,6 +49,8 @@ class Summary:
     errors: list[Problem] = field(default_factory=list)
     planned: list[dict[str, Any]] = field(default_factory=list)
     stopped: bool = False
+    pulls: int = 0
+    unavailable_pulls: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -66,6 +68,8 @@ class Summary:
         return document
 
     def count_pull(self, entity: str, counts: Counter[str]) -> None:
+        self.pulls += 1
+        self.unavailable_pulls += counts.pop("unavailable", 0) > 0
         self.pulled.setdefault(entity, Counter({k: 0 for k in COUNT_KEYS})).update(counts)
 
     def count_delivery(self, delivered: Delivered) -> None:
@@ -288,6 +292,8 @@ def _count_planned(db: Session, summary: Summary) -> None:
 
 
 def _status(summary: Summary) -> str:
+    if summary.pulls and summary.unavailable_pulls == summary.pulls:
+        return "failed"  # not one source could be read: the store was left as it was
     if summary.errors or summary.stopped:
         return "partial"
     return "ok"

@@ -113,6 +113,25 @@ def test_unreachable_store_exits_3_without_showing_the_password(sqlite_network):
     result = cli("sync", "--config", str(sqlite_network.config_path), "-v", env={"ST_DB_PASSWORD": "s3cr3t-Pa55word"})
     assert result.returncode == 3 and "store cannot be reached" in result.stderr
     assert "s3cr3t-Pa55word" not in result.stdout + result.stderr
+    as_json = cli("sync", "--config", str(sqlite_network.config_path), "--json", env={"ST_DB_PASSWORD": "s3cr3t-Pa55word"})
+    assert as_json.returncode == 3 and json.loads(as_json.stdout)["status"] == "failed"
+    assert "s3cr3t-Pa55word" not in as_json.stdout + as_json.stderr
+
+
+def test_no_readable_source_means_failed_and_nothing_changes(sqlite_network):
+    import shutil
+
+    assert cli("sync", "--config", str(sqlite_network.config_path), *AS_OF, "-q").returncode == 0
+    before = sqlite_network.output_hashes()
+    for folder in list(sqlite_network.data.iterdir()):
+        shutil.rmtree(folder)
+        folder.mkdir()  # the share is mounted but empty: every file is missing
+    result = cli("sync", "--config", str(sqlite_network.config_path), *AS_OF, "--json")
+    document = json.loads(result.stdout)
+    assert result.returncode == 3 and document["status"] == "failed"
+    assert all("could not be read" in e["message"] for e in document["errors"])
+    assert document["invites"] == {"created": 0, "updated": 0, "cancelled": 0}
+    assert sqlite_network.output_hashes() == before
 
 
 @pytest.mark.slow
