@@ -12,7 +12,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vText
+from icalendar import (
+    Calendar,
+    Event,
+    Timezone,
+    TimezoneDaylight,
+    TimezoneStandard,
+    vCalAddress,
+    vText,
+)
 from pydantic import BaseModel
 
 UID_NAMESPACE = uuid.UUID("6f1c4a52-2d7e-4f0a-9a43-1f1e5b7c9d20")

@@ -13,12 +13,16 @@ import logging
 import sys
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import OperationalError
 
 from connector.config import Config, load_config
 from connector.errors import ConfigError
+
+if TYPE_CHECKING:
+    from connector.sync import Summary
 
 EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_FAILED = 0, 1, 2, 3
 DEFAULT_CONFIG = "config.toml"
@@ -162,7 +166,7 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
     return {"ok": EXIT_OK, "partial": EXIT_PARTIAL}.get(summary.status, EXIT_FAILED)
 
 
-def _print_summary(summary, config: Config) -> None:  # type: ignore[no-untyped-def]
+def _print_summary(summary: Summary, config: Config) -> None:
     title = "Dry run: nothing was written" if summary.dry_run else "Sync finished"
     print(f"{title} (as of {summary.as_of[:16].replace('T', ' ')}): {summary.status}")
     print("  pulled:")

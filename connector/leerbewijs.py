@@ -14,14 +14,21 @@ import json
 import unicodedata
 from datetime import date
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import HRFlowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from xml.sax.saxutils import escape
+from reportlab.platypus import (
+    HRFlowable,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from connector.texts import belgian_number, long_date, text
 
@@ -117,7 +124,7 @@ def render_pdf(content: dict[str, Any], digest: str) -> bytes:
 
 def _table(rows: list[list[Any]], widths: list[Any], header: bool = False) -> Table:
     table = Table(rows, colWidths=widths, hAlign="LEFT")
-    style = [("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+    style: list[Any] = [("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
              ("BOTTOMPADDING", (0, 0), (-1, -1), 3), ("TOPPADDING", (0, 0), (-1, -1), 3)]
     if header:
         style += [("LINEBELOW", (0, 0), (-1, 0), 0.6, MUTED), ("LINEABOVE", (0, -1), (-1, -1), 0.6, MUTED)]

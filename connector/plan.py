@@ -26,7 +26,13 @@ from connector.errors import Problem
 from connector.leerbewijs import fingerprint
 from connector.outbox import enqueue, has_pending, live_ref
 from connector.sinks import CALENDAR, LEERBEWIJS, TRAINING_RECORD
-from connector.store.tables import Exchange, Leerbewijs, Organisation, Person, TrainingRecord
+from connector.store.tables import (
+    Exchange,
+    Leerbewijs,
+    Organisation,
+    Person,
+    TrainingRecord,
+)
 from connector.store.tables import Session as SessionRow
 from connector.texts import labelled, text
 
@@ -133,7 +139,7 @@ class Planner:
             if day.end > self.now:
                 continue
             record_id = f"exchange:{day.code}"
-            values = {
+            values: dict[str, Any] = {
                 "person_id": switcher.id, "origin": "exchange", "kind": "informal",
                 "date": datetime.fromisoformat(self._local_date(day)).date(), "hours": self._hours(day),
                 "title": text(switcher.organisation.language, "record.title", host=host.name),

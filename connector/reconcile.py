@@ -85,8 +85,8 @@ def reconcile_people(db: Session, config: Config, organisation: OrganisationConf
     authoritative = {source_key(organisation.id, s.name) for s in sources if s.authoritative}
     people = {p.id: p for p in db.scalars(select(Person).where(Person.organisation_id == organisation.id))}
     index = PersonIndex(config.reconcile.match_on, people.values())
-    records = db.scalars(select(SourceRecord).where(SourceRecord.entity == "people", SourceRecord.source.in_(order)))
-    records = sorted(records, key=lambda r: (order.index(r.source), r.deleted, r.remote_id))
+    found = db.scalars(select(SourceRecord).where(SourceRecord.entity == "people", SourceRecord.source.in_(order)))
+    records = sorted(found, key=lambda r: (order.index(r.source), r.deleted, r.remote_id))
     groups: dict[str, list[SourceRecord]] = defaultdict(list)
     for record in records:
         person_id = record.canonical_id if record.canonical_id in people else None

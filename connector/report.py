@@ -15,7 +15,12 @@ from openpyxl.styles import Font
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.obligations import entitlement_days, hours_per_day, months_begun, size_band_days
+from connector.obligations import (
+    entitlement_days,
+    hours_per_day,
+    months_begun,
+    size_band_days,
+)
 from connector.sinks import write_atomically
 from connector.sinks.ledger_files import neutralise
 from connector.store.tables import Organisation, Person, TrainingRecord

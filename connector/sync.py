@@ -15,21 +15,42 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from connector.config import Config
+from connector.config import Config, SourceConfig
 from connector.errors import ConfigError, Problem
 from connector.mapping import Mapping, load_mapping
-from connector.outbox import Delivered, Outcome, by_target, pending_items, record_outcome, utcnow
+from connector.model import COHORT_ENTITIES, EMPLOYER_ENTITIES
+from connector.outbox import (
+    Delivered,
+    Outcome,
+    by_target,
+    pending_items,
+    record_outcome,
+    utcnow,
+)
 from connector.plan import Planner, Targets, sync_organisations
 from connector.pull import COUNT_KEYS, pull_entity
-from connector.reconcile import COHORT, CohortReconciler, PersonIndex, reconcile_people, reconcile_pulled_training, source_key
-from connector.sinks import CALENDAR, LEERBEWIJS, TRAINING_RECORD, Sink, SinkContext, sink_class
+from connector.reconcile import (
+    COHORT,
+    CohortReconciler,
+    PersonIndex,
+    reconcile_people,
+    reconcile_pulled_training,
+    source_key,
+)
+from connector.sinks import (
+    CALENDAR,
+    LEERBEWIJS,
+    TRAINING_RECORD,
+    Sink,
+    SinkContext,
+    sink_class,
+)
 from connector.sources import Source, SourceContext, source_class
 from connector.store.db import migrate, open_engine, session_factory, sync_lock
 from connector.store.tables import ExternalRef, OutboxItem, SyncRun
-from connector.model import COHORT_ENTITIES, EMPLOYER_ENTITIES
 
 log = logging.getLogger("connector.sync")
 
@@ -98,7 +119,7 @@ def build_sources(config: Config, as_of: datetime) -> list[BoundSource]:
     problems: list[str] = []
     bound: list[BoundSource] = []
     context = SourceContext(base_dir=config.base_dir, as_of=as_of)
-    owners = [(COHORT, None, s, COHORT_ENTITIES) for s in config.sources]
+    owners: list[tuple[str, str | None, SourceConfig, tuple[str, ...]]] = [(COHORT, None, s, COHORT_ENTITIES) for s in config.sources]
     owners += [(o.id, o.id, s, EMPLOYER_ENTITIES) for o in config.organisations for s in o.sources]
     for owner, organisation_id, source_config, allowed in owners:
         where = f"source '{owner}/{source_config.name}'"
@@ -188,7 +209,11 @@ def run_sync(
         engine.dispose()
 
 
-def _run_locked(config, engine, now, sources, targets, sinks, dry_run, progress, should_stop) -> Summary:  # type: ignore[no-untyped-def]
+StopCheck = Callable[[], bool]
+
+
+def _run_locked(config: Config, engine: Engine, now: datetime, sources: list[BoundSource], targets: Targets,
+                sinks: dict[str, Sink], dry_run: bool, progress: Progress, should_stop: StopCheck) -> Summary:
     summary = Summary(dry_run=dry_run, as_of=now.isoformat())
     factory = session_factory(engine)
     with factory() as db:
@@ -208,15 +233,16 @@ def _run_locked(config, engine, now, sources, targets, sinks, dry_run, progress,
         _deliver(factory, sinks, summary, progress, should_stop)
     summary.status = _status(summary)
     with factory.begin() as db:
-        run = db.get(SyncRun, run_id)
-        assert run is not None
-        run.finished_at = utcnow()
-        run.status = summary.status
-        run.summary = summary.as_dict()
+        finished = db.get(SyncRun, run_id)
+        assert finished is not None
+        finished.finished_at = utcnow()
+        finished.status = summary.status
+        finished.summary = summary.as_dict()
     return summary
 
 
-def _prepare(db, config, run_id, now, sources, targets, summary, progress, should_stop) -> None:  # type: ignore[no-untyped-def]
+def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: list[BoundSource], targets: Targets,
+             summary: Summary, progress: Progress, should_stop: StopCheck) -> None:
     sync_organisations(db, config)
     for bound in sources:
         if should_stop():
@@ -243,7 +269,7 @@ def _prepare(db, config, run_id, now, sources, targets, summary, progress, shoul
     db.flush()
 
 
-def _deliver(factory, sinks: dict[str, Sink], summary: Summary, progress: Progress, should_stop) -> None:  # type: ignore[no-untyped-def]
+def _deliver(factory: sessionmaker[Session], sinks: dict[str, Sink], summary: Summary, progress: Progress, should_stop: StopCheck) -> None:
     with factory() as db:
         groups = by_target(pending_items(db))
         for target, items in groups:

@@ -4,7 +4,12 @@ from datetime import date
 
 import pytest
 
-from connector.obligations import entitlement_days, hours_per_day, months_begun, size_band_days
+from connector.obligations import (
+    entitlement_days,
+    hours_per_day,
+    months_begun,
+    size_band_days,
+)
 
 
 @pytest.mark.parametrize("workforce, expected", [(25, 5), (20, 5), (19.6, 1), (15, 1), (10, 1), (9.9, 0), (8, 0), (None, None)])

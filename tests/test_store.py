@@ -8,7 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import inspect, select
 
-from connector.store.db import SyncAlreadyRunning, migrate, open_engine, session_factory, sync_lock
+from connector.store.db import (
+    SyncAlreadyRunning,
+    migrate,
+    open_engine,
+    session_factory,
+    sync_lock,
+)
 from connector.store.tables import Base, Cursor
 
 

@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from connector.config import Config
 from connector.adapters import load_adapter
+from connector.config import Config
 from connector.outbox import Outcome
 from connector.store.tables import OutboxItem
 

@@ -77,10 +77,10 @@ class LedgerFiles(Sink):
         reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline=""), delimiter=self.delimiter)
         rows = {}
         for row in reader:
-            clean = {c: _restore(row.get(c)) for c in COLUMNS}
+            clean: dict[str, Any] = {c: _restore(row.get(c)) for c in COLUMNS}
             if clean["hours"] not in (None, ""):
                 clean["hours"] = float(str(clean["hours"]).replace(self.decimal, "."))
-            rows[clean["record_id"]] = clean
+            rows[str(clean["record_id"])] = clean
         return rows
 
     def _csv(self, rows: list[dict[str, Any]]) -> bytes:

@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from connector.config import SourceConfig
 from connector.adapters import load_adapter
+from connector.config import SourceConfig
 from connector.mapping import EntityMapping
 
 
