@@ -1,0 +1,385 @@
+"""The one HTTP client every API adapter uses: auth, timeouts, retries, throttling, paging.
+
+- Retries: connection errors, timeouts and 5xx with exponential backoff and full jitter,
+  bounded in attempts and in seconds; 429 and 503 wait what `Retry-After` says (seconds or an
+  HTTP date), capped, else back off.
+- Auth: an `Auth` object adds headers to each request; after a 401 it may refresh once (an
+  expired token), then the request is repeated.
+- Concurrency: at most `max_concurrency` requests in flight per client (per target).
+- Counting: every attempt counts in the run's RequestStats, reported in the sync summary.
+- Paging: adapters declare a Paginator (next link in the body, offset/limit, page number,
+  cursor, Link header); `paginate` runs them all. No adapter writes its own loop.
+- Secrets: request headers are never logged or put in errors; URLs are logged without the
+  values of query parameters that look like credentials.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+
+from connector.mapping import lookup_path
+
+log = logging.getLogger("connector.http")
+
+SENSITIVE_QUERY = ("token", "key", "secret", "password", "signature", "code", "sig", "auth")
+USER_AGENT = "switching-talent-connector/0.1 (+https://github.com/)"
+
+
+class Auth(Protocol):
+    def headers(self) -> dict[str, str]: ...
+
+    def refresh(self) -> bool:
+        """Called once after a 401: renew credentials; True when repeating the request makes sense."""
+        ...
+
+
+class RequestStats:
+    """Requests made during one sync, per target; shared by all clients of the run."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def count(self, target: str) -> None:
+        with self._lock:
+            self._counts[target] += 1
+
+    def as_dict(self) -> dict[str, int]:
+        with self._lock:
+            return dict(sorted(self._counts.items()))
+
+    def total(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    retry_after_cap: float = 300.0
+    budget_seconds: float = 600.0  # never wait longer than this for one request in total
+    statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+
+
+class HttpError(Exception):
+    """A response the adapter must deal with (4xx), or a failure after all retries."""
+
+    def __init__(self, method: str, url: str, status: int | None, detail: str, code: str | None = None) -> None:
+        self.method = method
+        self.url = url
+        self.status = status
+        self.detail = detail
+        self.code = code
+        shown = f"HTTP {status}" if status is not None else "no answer"
+        super().__init__(f"{method} {url}: {shown}: {detail}")
+
+
+def redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = [(k, "***" if any(word in k.lower() for word in SENSITIVE_QUERY) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query, safe="$*,()'"), parts.fragment))
+
+
+def retry_after_seconds(value: str | None, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - now()).total_seconds())
+
+
+def error_detail(response: requests.Response) -> tuple[str, str | None]:
+    """The API's own error message and code, short; never the request."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip().replace("\n", " ")
+        return (text[:200] or response.reason or "no body"), None
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict):
+            code = error.get("code") or error.get("error")
+            message = error.get("message") or error.get("error_description") or error.get("detail") or str(error)[:200]
+            return str(message)[:300], (str(code) if code else None)
+        if isinstance(error, str):
+            return (str(body.get("error_description") or body.get("message") or error))[:300], error
+    return str(body)[:200], None
+
+
+class HttpClient:
+    def __init__(
+        self,
+        target: str,
+        base_url: str,
+        auth: Auth | None = None,
+        *,
+        stats: RequestStats | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        timeout: tuple[float, float] = (10.0, 60.0),
+        max_concurrency: int = 4,
+        verify: bool | str = True,
+        sleep: Callable[[float], None] = time.sleep,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.target = target
+        self.base_url = base_url.rstrip("/") + "/"
+        self.auth = auth
+        self.stats = stats or RequestStats()
+        self.retry = retry
+        self.timeout = timeout
+        self.verify = verify
+        self.sleep = sleep
+        self.default_headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(default_headers or {})}
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self._local = threading.local()
+
+    @property
+    def _session(self) -> requests.Session:
+        # A requests.Session per thread: sessions are not guaranteed thread-safe.
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            self._local.session = session
+        return session
+
+    def url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return urljoin(self.base_url, path_or_url.lstrip("/"))
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+        accept: tuple[int, ...] = (),
+    ) -> requests.Response:
+        """Send with retries; returns a 2xx (or an `accept`ed) response, else raises HttpError."""
+        url = self.url(path_or_url)
+        shown = redact_url(url)
+        started = time.monotonic()
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            wait: float | None = None
+            try:
+                response = self._send(method, url, params, json, data, files, headers)
+            except (requests.ConnectionError, requests.Timeout) as error:
+                failure = f"{type(error).__name__}"
+                log.debug("%s %s -> %s (attempt %d)", method, shown, failure, attempt)
+                if attempt >= self.retry.attempts:
+                    raise HttpError(method, shown, None, f"{failure} after {attempt} attempts") from None
+            else:
+                status = response.status_code
+                log.debug("%s %s -> %d (attempt %d)", method, shown, status, attempt)
+                if 200 <= status < 300 or status in accept:
+                    return response
+                if status == 401 and self.auth is not None and not refreshed:
+                    refreshed = True
+                    if self.auth.refresh():
+                        attempt -= 1  # a renewed token is a fresh start, not a retry
+                        continue
+                detail, code = error_detail(response)
+                if status not in self.retry.statuses or attempt >= self.retry.attempts:
+                    raise HttpError(method, shown, status, detail, code)
+                if status in (429, 503):
+                    announced = retry_after_seconds(response.headers.get("Retry-After"))
+                    wait = min(announced, self.retry.retry_after_cap) if announced is not None else None
+            if wait is None:
+                wait = random.uniform(0, min(self.retry.backoff_cap, self.retry.backoff_base * 2 ** (attempt - 1)))
+            if time.monotonic() - started + wait > self.retry.budget_seconds:
+                raise HttpError(method, shown, None, f"gave up after {attempt} attempts: waiting {wait:.0f} s more exceeds the budget")
+            self.sleep(wait)
+
+    def _send(self, method: str, url: str, params: Any, json: Any, data: Any, files: Any, headers: Mapping[str, str] | None) -> requests.Response:
+        merged = {**self.default_headers, **(self.auth.headers() if self.auth else {}), **(headers or {})}
+        with self._slots:
+            self.stats.count(self.target)
+            return self._session.request(method, url, params=params, json=json, data=data, files=files, headers=merged,
+                                         timeout=self.timeout, verify=self.verify)
+
+    def json(self, method: str, path_or_url: str, **kwargs: Any) -> Any:
+        response = self.request(method, path_or_url, **kwargs)
+        return parse_json(response, method, redact_url(self.url(path_or_url)))
+
+    def paginate(
+        self,
+        path: str,
+        paginator: Paginator,
+        *,
+        params: Mapping[str, Any] | None = None,
+        records_path: str | None = None,
+        method: str = "GET",
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[Page]:
+        """Every page of a listing, as the paginator walks it."""
+        request = PageRequest(url=path, params=dict(params or {}), json=json)
+        paginator.start(request)
+        while True:
+            response = self.request(method, request.url, params=request.params or None, json=request.json, headers=headers)
+            body = parse_json(response, method, redact_url(self.url(request.url)))
+            records = lookup_path(body, records_path) if records_path else body
+            if records is None:
+                records = []
+            if not isinstance(records, list):
+                raise HttpError(method, redact_url(self.url(request.url)), response.status_code, f"expected a list at '{records_path}'")
+            yield Page(records=records, body=body, response=response)
+            if not paginator.advance(request, response, body, records):
+                return
+
+
+def parse_json(response: requests.Response, method: str, shown_url: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise HttpError(method, shown_url, response.status_code, "the answer is not valid JSON (truncated or malformed)") from None
+
+
+@dataclass
+class PageRequest:
+    url: str
+    params: dict[str, Any] = field(default_factory=dict)
+    json: Any = None
+
+
+@dataclass
+class Page:
+    records: list[Any]
+    body: Any
+    response: requests.Response
+
+
+# -- pagination strategies -----------------------------------------------------------------
+# Each one sets up the first request and, from a response, either changes the request into
+# the next one (True) or says the listing is complete (False).
+
+class Paginator(ABC):
+    def start(self, request: PageRequest) -> None:
+        """Adjust the first request (add the page size, the first offset...)."""
+
+    @abstractmethod
+    def advance(self, request: PageRequest, response: requests.Response, body: Any, records: list[Any]) -> bool: ...
+
+
+@dataclass
+class NextLinkInBody(Paginator):
+    """Microsoft Graph: `{"value": [...], "@odata.nextLink": "https://.../users/delta?$skiptoken=..."}`.
+    The link already carries every parameter, so they are dropped from the next request."""
+
+    path: str = "@odata.nextLink"
+
+    def advance(self, request: PageRequest, response: requests.Response, body: Any, records: list[Any]) -> bool:
+        link = lookup_path(body, self.path) if isinstance(body, dict) else None
+        if not link:
+            return False
+        request.url, request.params = str(link), {}
+        return True
+
+
+@dataclass
+class OffsetLimit(Paginator):
+    """Personio v1 `?limit=100&offset=0`; SCIM `?startIndex=1&count=100` (offset base 1).
+    Stops on a short page, or when the reported total is reached."""
+
+    limit: int
+    offset_param: str = "offset"
+    limit_param: str = "limit"
+    base: int = 0
+    total_path: str | None = None
+    offset: int = field(default=0, init=False)
+
+    def start(self, request: PageRequest) -> None:
+        self.offset = self.base
+        request.params.update({self.offset_param: self.offset, self.limit_param: self.limit})
+
+    def advance(self, request: PageRequest, response: requests.Response, body: Any, records: list[Any]) -> bool:
+        self.offset += len(records)
+        total = lookup_path(body, self.total_path) if self.total_path and isinstance(body, dict) else None
+        if not records or (total is not None and self.offset - self.base >= int(total)) or (total is None and len(records) < self.limit):
+            return False
+        request.params[self.offset_param] = self.offset
+        return True
+
+
+@dataclass
+class PageNumber(Paginator):
+    """`?page=1&per_page=50`, optionally with the number of pages in the body."""
+
+    page_param: str = "page"
+    size: int | None = None
+    size_param: str | None = None
+    first: int = 1
+    total_pages_path: str | None = None
+    page: int = field(default=1, init=False)
+
+    def start(self, request: PageRequest) -> None:
+        self.page = self.first
+        request.params[self.page_param] = self.page
+        if self.size and self.size_param:
+            request.params[self.size_param] = self.size
+
+    def advance(self, request: PageRequest, response: requests.Response, body: Any, records: list[Any]) -> bool:
+        pages = lookup_path(body, self.total_pages_path) if self.total_pages_path and isinstance(body, dict) else None
+        if not records or (pages is not None and self.page - self.first + 1 >= int(pages)) or (self.size and len(records) < self.size):
+            return False
+        self.page += 1
+        request.params[self.page_param] = self.page
+        return True
+
+
+@dataclass
+class Cursor(Paginator):
+    """Personio v2 and others: `{"_meta": {"links": {"next": {"cursor": "..."}}}}` → `?cursor=...`."""
+
+    cursor_path: str
+    cursor_param: str = "cursor"
+
+    def advance(self, request: PageRequest, response: requests.Response, body: Any, records: list[Any]) -> bool:
+        cursor = lookup_path(body, self.cursor_path) if isinstance(body, dict) else None
+        if not cursor:
+            return False
+        request.params[self.cursor_param] = cursor
+        return True
+
+
+@dataclass
+class LinkHeader(Paginator):
+    """RFC 8288 `Link: <https://api/x?page=2>; rel="next"`."""
+
+    rel: str = "next"
+
+    def advance(self, request: PageRequest, response: requests.Response, body: Any, records: list[Any]) -> bool:
+        link = response.links.get(self.rel, {}).get("url")
+        if not link:
+            return False
+        request.url, request.params = link, {}
+        return True

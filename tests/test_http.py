@@ -1,0 +1,225 @@
+"""The shared HTTP layer, against `responses` (the requests transport mocked at the adapter)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+import requests
+import responses
+
+from connector.http import (
+    Cursor,
+    HttpClient,
+    HttpError,
+    LinkHeader,
+    NextLinkInBody,
+    OffsetLimit,
+    PageNumber,
+    RequestStats,
+    RetryPolicy,
+    redact_url,
+    retry_after_seconds,
+)
+
+BASE = "https://api.example.test/v1"
+
+
+def client(**options) -> tuple[HttpClient, list[float]]:
+    waits: list[float] = []
+    return HttpClient("test", BASE, sleep=waits.append, **options), waits
+
+
+@responses.activate
+def test_retry_after_on_429_is_honoured_in_seconds():
+    responses.get(f"{BASE}/people", status=429, headers={"Retry-After": "7"}, json={"error": {"code": "TooManyRequests", "message": "slow down"}})
+    responses.get(f"{BASE}/people", json={"ok": True})
+    http, waits = client()
+    assert http.json("GET", "people") == {"ok": True}
+    assert waits == [7.0] and http.stats.as_dict() == {"test": 2}
+
+
+@responses.activate
+def test_retry_after_as_http_date_on_503():
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    responses.get(f"{BASE}/people", status=503, headers={"Retry-After": later})
+    responses.get(f"{BASE}/people", json=[])
+    http, waits = client()
+    http.request("GET", "people")
+    assert 25 <= waits[0] <= 30
+
+
+@responses.activate
+def test_429_without_retry_after_backs_off_exponentially_with_jitter_and_gives_up():
+    for _ in range(4):
+        responses.get(f"{BASE}/x", status=429)
+    http, waits = client(retry=RetryPolicy(attempts=4, backoff_base=1, backoff_cap=3))
+    with pytest.raises(HttpError) as caught:
+        http.request("GET", "x")
+    assert caught.value.status == 429 and len(waits) == 3
+    assert 0 <= waits[0] <= 1 and 0 <= waits[1] <= 2 and 0 <= waits[2] <= 3
+
+
+@responses.activate
+def test_server_errors_and_connection_resets_are_retried_client_errors_are_not():
+    responses.get(f"{BASE}/a", status=502)
+    responses.get(f"{BASE}/a", body=requests.ConnectionError("reset by peer"))
+    responses.get(f"{BASE}/a", body=requests.Timeout())
+    responses.get(f"{BASE}/a", json={"fine": 1})
+    responses.get(f"{BASE}/b", status=404, json={"error": {"code": "ResourceNotFound", "message": "no such user"}})
+    http, waits = client()
+    assert http.json("GET", "a") == {"fine": 1} and len(waits) == 3
+    with pytest.raises(HttpError) as caught:
+        http.request("GET", "b")
+    assert (caught.value.status, caught.value.code, caught.value.detail) == (404, "ResourceNotFound", "no such user")
+    assert len(responses.calls) == 5
+
+
+@responses.activate
+def test_retry_after_longer_than_the_budget_fails_instead_of_hanging():
+    responses.get(f"{BASE}/x", status=429, headers={"Retry-After": "3600"})
+    http, waits = client(retry=RetryPolicy(retry_after_cap=3600, budget_seconds=60))
+    with pytest.raises(HttpError, match="exceeds the budget"):
+        http.request("GET", "x")
+    assert waits == []
+
+
+class RenewingToken:
+    def __init__(self) -> None:
+        self.token, self.renewals = "old", 0
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def refresh(self) -> bool:
+        self.renewals += 1
+        self.token = "new"
+        return True
+
+
+@responses.activate
+def test_expired_token_is_renewed_once_and_the_request_repeated():
+    responses.get(f"{BASE}/me", status=401, json={"error": {"code": "InvalidAuthenticationToken", "message": "Access token has expired"}},
+                  match=[responses.matchers.header_matcher({"Authorization": "Bearer old"})])
+    responses.get(f"{BASE}/me", json={"id": 1}, match=[responses.matchers.header_matcher({"Authorization": "Bearer new"})])
+    auth = RenewingToken()
+    http, _ = client(auth=auth)
+    assert http.json("GET", "me") == {"id": 1} and auth.renewals == 1
+
+
+@responses.activate
+def test_a_token_that_stays_invalid_is_an_error_not_a_loop():
+    responses.get(f"{BASE}/me", status=401, json={"error": {"code": "InvalidAuthenticationToken", "message": "bad"}})
+    auth = RenewingToken()
+    http, _ = client(auth=auth)
+    with pytest.raises(HttpError) as caught:
+        http.request("GET", "me")
+    assert caught.value.status == 401 and auth.renewals == 1 and len(responses.calls) == 2
+
+
+@responses.activate
+def test_malformed_and_truncated_json_are_clear_errors():
+    responses.get(f"{BASE}/t", body='{"value": [{"id": 1}, {"id"', content_type="application/json")
+    http, _ = client()
+    with pytest.raises(HttpError, match="not valid JSON"):
+        http.json("GET", "t")
+
+
+@responses.activate
+def test_secrets_never_reach_logs_or_errors(caplog):
+    responses.get(f"{BASE}/x", status=400, json={"error": "invalid_request"})
+    http, _ = client(auth=RenewingToken(), default_headers={"X-Api-Key": "k3y-value"})
+    caplog.set_level(logging.DEBUG, logger="connector.http")
+    with pytest.raises(HttpError) as caught:
+        http.request("GET", "x?api_key=k3y-value&page=2")
+    text = caplog.text + str(caught.value)
+    assert "k3y-value" not in text and "Bearer" not in text and "old" not in caught.value.detail
+    assert "x?api_key=***&page=2" in text
+    assert "page=2" in text
+
+
+def test_redaction_and_retry_after_parsing():
+    assert redact_url("https://h/p?$skiptoken=abc&client_secret=s&x=1") == "https://h/p?$skiptoken=***&client_secret=***&x=1"
+    assert retry_after_seconds("12") == 12.0 and retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+
+
+@responses.activate
+def test_next_link_pages_like_graph():
+    responses.get(f"{BASE}/users/delta", json={"value": [{"id": "1"}], "@odata.nextLink": f"{BASE}/users/delta?$skiptoken=p2"},
+                  match=[responses.matchers.query_param_matcher({"$select": "id"})])
+    responses.get(f"{BASE}/users/delta", json={"value": [{"id": "2"}], "@odata.deltaLink": f"{BASE}/users/delta?$deltatoken=d"},
+                  match=[responses.matchers.query_param_matcher({"$skiptoken": "p2"})])
+    http, _ = client()
+    pages = list(http.paginate("users/delta", NextLinkInBody(), params={"$select": "id"}, records_path="value"))
+    assert [r["id"] for p in pages for r in p.records] == ["1", "2"]
+    assert pages[-1].body["@odata.deltaLink"].endswith("$deltatoken=d")
+
+
+@responses.activate
+def test_offset_limit_stops_on_a_short_page_and_scim_style_base_one():
+    for offset, ids in ((0, [1, 2]), (2, [3, 4]), (4, [5])):
+        responses.get(f"{BASE}/employees", json={"data": [{"id": i} for i in ids]},
+                      match=[responses.matchers.query_param_matcher({"limit": "2", "offset": str(offset)})])
+    http, _ = client()
+    assert [r["id"] for p in http.paginate("employees", OffsetLimit(limit=2), records_path="data") for r in p.records] == [1, 2, 3, 4, 5]
+    responses.get(f"{BASE}/Users", json={"totalResults": 3, "Resources": [{"id": "a"}, {"id": "b"}]},
+                  match=[responses.matchers.query_param_matcher({"startIndex": "1", "count": "2"})])
+    responses.get(f"{BASE}/Users", json={"totalResults": 3, "Resources": [{"id": "c"}]},
+                  match=[responses.matchers.query_param_matcher({"startIndex": "3", "count": "2"})])
+    scim = OffsetLimit(limit=2, offset_param="startIndex", limit_param="count", base=1, total_path="totalResults")
+    assert [r["id"] for p in http.paginate("Users", scim, records_path="Resources") for r in p.records] == ["a", "b", "c"]
+
+
+@responses.activate
+def test_page_number_cursor_and_link_header():
+    responses.get(f"{BASE}/p", json={"items": [1], "pages": 2}, match=[responses.matchers.query_param_matcher({"page": "1"})])
+    responses.get(f"{BASE}/p", json={"items": [2], "pages": 2}, match=[responses.matchers.query_param_matcher({"page": "2"})])
+    responses.get(f"{BASE}/c", json={"data": [1], "_meta": {"links": {"next": {"cursor": "n2"}}}}, match=[responses.matchers.query_param_matcher({})])
+    responses.get(f"{BASE}/c", json={"data": [2], "_meta": {"links": {}}}, match=[responses.matchers.query_param_matcher({"cursor": "n2"})])
+    responses.get(f"{BASE}/l", json=[1], headers={"Link": f'<{BASE}/l?page=2>; rel="next"'}, match=[responses.matchers.query_param_matcher({})])
+    responses.get(f"{BASE}/l", json=[2], match=[responses.matchers.query_param_matcher({"page": "2"})])
+    http, _ = client()
+    flat = lambda pages: [r for p in pages for r in p.records]  # noqa: E731
+    assert flat(http.paginate("p", PageNumber(total_pages_path="pages"), records_path="items")) == [1, 2]
+    assert flat(http.paginate("c", Cursor(cursor_path="_meta.links.next.cursor"), records_path="data")) == [1, 2]
+    assert flat(http.paginate("l", LinkHeader())) == [1, 2]
+
+
+def test_concurrency_is_capped_per_client():
+    import threading
+    import time as clock
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    state = {"now": 0, "peak": 0}
+    lock = threading.Lock()
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            with lock:
+                state["now"] += 1
+                state["peak"] = max(state["peak"], state["now"])
+            clock.sleep(0.05)
+            with lock:
+                state["now"] -= 1
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stats = RequestStats()
+    http = HttpClient("slow", f"http://127.0.0.1:{server.server_port}", max_concurrency=3, stats=stats)
+    threads = [threading.Thread(target=http.request, args=("GET", "x")) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    server.shutdown()
+    assert state["peak"] == 3 and stats.as_dict() == {"slow": 12}
