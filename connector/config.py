@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -144,6 +145,30 @@ class ReconcileConfig(_Strict):
         return value
 
 
+class TenantConfig(_Strict):
+    """A Microsoft 365 tenant the connector signs in to (app registration, client credentials).
+    An ST-partner usually connects its own tenant and several employers' tenants."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")
+    tenant_id: str = Field(min_length=1)
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr | None = None
+    certificate_path: str | None = None
+    certificate_thumbprint: str | None = None
+    authority_host: str = "https://login.microsoftonline.com"  # national clouds: login.microsoftonline.us, login.chinacloudapi.cn
+    graph_url: str = "https://graph.microsoft.com/v1.0"
+    ca_bundle: str | None = None  # a CA file for TLS-inspecting proxies (and the test server)
+    max_concurrency: int = Field(default=4, ge=1, le=16)
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> TenantConfig:
+        has_secret = self.client_secret is not None and self.client_secret.get_secret_value() != ""
+        has_certificate = bool(self.certificate_path and self.certificate_thumbprint)
+        if has_secret == has_certificate:
+            raise ValueError("give either client_secret or certificate_path with certificate_thumbprint")
+        return self
+
+
 class SecretsConfig(_Strict):
     file: str | None = None
 
@@ -155,6 +180,7 @@ class Config(_Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
+    tenants: list[TenantConfig] = Field(default_factory=list)
     sources: list[SourceConfig] = Field(default_factory=list, description="the ST-partner's cohort sources")
     organisations: list[OrganisationConfig]
     base_dir: Path = Path(".")
@@ -183,6 +209,9 @@ class Config(_Strict):
         if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
             return prefix + str(self.path(url[len(prefix):]).resolve())
         return url
+
+    def tenant(self, name: str) -> TenantConfig | None:
+        return next((t for t in self.tenants if t.name == name), None)
 
     def organisation(self, organisation_id: str) -> OrganisationConfig | None:
         return next((o for o in self.organisations if o.id == organisation_id), None)

@@ -40,5 +40,9 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+class AuthenticationFailed(Exception):
+    """A system refused our credentials; the message holds its answer, never the secret."""
+
+
 class SourceUnavailable(Exception):
     """A whole source could not be read (file missing, server down); its records are kept as they were."""

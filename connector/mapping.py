@@ -12,7 +12,9 @@ from and what to do with it, in this fixed order:
     default    default = ...   /   required = true
 
 `id` names the canonical field(s) that identify a record in that source: a string, a
-list for a composite key, and "a|b" for "a, or b where a is empty".
+list for a composite key, and "a|b" for "a, or b where a is empty". An API with its own
+stable identifier names that remote field instead: `remote_id = "id"`.
+In `map`, the key "*" catches every value the table does not list.
 
 Errors in the file name the mapping file, entity and field; errors in a record name the
 canonical field and the remote field it came from.
@@ -46,7 +48,7 @@ FALSE_WORDS = {"0", "false", "no", "n", "nee", "non", "onwaar", "faux", ""}
 ISO_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
 EXCEL_EPOCH = date(1899, 12, 30)
 RULE_KEYS = {"from", "join", "sep", "value", "transform", "split", "map", "date", "datetime", "type", "list_sep", "default", "required"}
-ENTITY_KEYS = {"id", "fields"}
+ENTITY_KEYS = {"id", "remote_id", "fields"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class EntityMapping:
     id_fields: tuple[str, ...]
     rules: tuple[FieldRule, ...]
     options: dict[str, Any] = field(default_factory=dict)
+    remote_path: str | None = None
 
     def apply(self, raw: dict[str, Any]) -> dict[str, Any]:
         """Map one remote record; raises RecordError naming the field at the first bad value."""
@@ -103,6 +106,15 @@ class EntityMapping:
             message = first["msg"].removeprefix("Value error, ")
             raise RecordError(name, message) from None
         return model.model_dump(mode="json", exclude_none=True)
+
+    def identify(self, raw: dict[str, Any], mapped: dict[str, Any]) -> str:
+        """The record's identity in its source: the remote id field, else the mapped id fields."""
+        if self.remote_path is not None:
+            value = lookup_path(raw, self.remote_path)
+            if value in (None, ""):
+                raise RecordError(self.remote_path, "is needed to identify the record but is empty")
+            return str(value)
+        return self.remote_id(mapped)
 
     def remote_id(self, record: dict[str, Any]) -> str:
         parts = []
@@ -195,6 +207,8 @@ def _look_up(value: Any, table: dict[str, Any]) -> Any:
     for candidate, result in table.items():
         if candidate.lower() == key:
             return result
+    if "*" in table:
+        return table["*"]
     allowed = ", ".join(table)
     raise ValueError(f"value '{value}' is not one of {allowed}")
 
@@ -351,14 +365,16 @@ def _entity_mapping(path: Path, entity: str, table: dict[str, Any], problems: li
             rules.append(rule)
     id_spec = table.get("id")
     id_fields = (id_spec,) if isinstance(id_spec, str) else tuple(id_spec or ())
-    if not id_fields:
-        problems.append(f"{where}: `id` is missing: name the field(s) that identify a record")
+    remote_path = table.get("remote_id")
+    if not id_fields and not remote_path:
+        problems.append(f"{where}: `id` is missing: name the field(s) that identify a record (or `remote_id`, the source's own id field)")
     for spec in id_fields:
         for part in spec.split("|"):
             if part not in model_fields:
                 problems.append(f"{where}.id: '{part}' is not a field of {entity}")
     options = {k: v for k, v in table.items() if k not in ENTITY_KEYS}
-    return EntityMapping(entity=entity, id_fields=id_fields, rules=tuple(rules), options=options)
+    return EntityMapping(entity=entity, id_fields=id_fields, rules=tuple(rules), options=options,
+                         remote_path=str(remote_path) if remote_path else None)
 
 
 def _field_rule(where: str, name: str, spec: dict[str, Any], problems: list[str]) -> FieldRule | None:

@@ -18,8 +18,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.errors import Problem, RecordError, SourceUnavailable
-from connector.mapping import EntityMapping
+from connector.errors import (
+    AuthenticationFailed,
+    Problem,
+    RecordError,
+    SourceUnavailable,
+)
+from connector.http import HttpError
+from connector.mapping import EntityMapping, lookup_path
 from connector.outbox import content_hash, utcnow
 from connector.sources import Source
 from connector.store.tables import Cursor, SourceRecord
@@ -65,9 +71,12 @@ def pull_entity(
             if record.deleted:
                 _mark_removed(existing, _deleted_id(mapping, record.raw), counts)
                 continue
+            raw = record.raw
             try:
-                mapped = mapping.apply(record.raw)
-                remote_id = mapping.remote_id(mapped)
+                if result.partial:
+                    raw = _complete(mapping, existing, raw)
+                mapped = mapping.apply(raw)
+                remote_id = mapping.identify(raw, mapped)
             except RecordError as error:
                 counts["failed"] += 1
                 problems.append(Problem(source_key, entity, record.location, error.field, error.message))
@@ -84,8 +93,8 @@ def pull_entity(
                 counts["failed"] += 1
                 problems.append(Problem(source_key, entity, record.location, error.field, error.message))
                 continue
-            _store(db, existing, run_id, source_key, entity, organisation_id, remote_id, data, record.raw, record.location, counts)
-    except SourceUnavailable as error:
+            _store(db, existing, run_id, source_key, entity, organisation_id, remote_id, data, raw, record.location, counts)
+    except (SourceUnavailable, HttpError, AuthenticationFailed) as error:
         problems.append(Problem(source_key, entity, "(source)", "", f"could not be read: {error}; kept what it delivered before"))
         counts["failed"] += 1
         counts["unavailable"] += 1  # not a record count: the sync uses it to tell partial from failed
@@ -102,9 +111,19 @@ def pull_entity(
 
 def _deleted_id(mapping: EntityMapping, raw: dict[str, Any]) -> str | None:
     try:
+        if mapping.remote_path is not None:
+            return mapping.identify(raw, {})
         return mapping.remote_id(mapping.apply(raw))
     except RecordError:
         return None
+
+
+def _complete(mapping: EntityMapping, existing: dict[str, SourceRecord], raw: dict[str, Any]) -> dict[str, Any]:
+    """Sources that send only what changed (delta queries) are merged into the last version."""
+    if mapping.remote_path is None:
+        return raw
+    known = existing.get(str(lookup_path(raw, mapping.remote_path)))
+    return {**known.raw, **raw} if known is not None else raw
 
 
 def _mark_removed(existing: dict[str, SourceRecord], remote_id: str | None, counts: Counter[str]) -> None:

@@ -40,6 +40,7 @@ from connector.reconcile import (
     reconcile_pulled_training,
     source_key,
 )
+from connector.runtime import Runtime
 from connector.sinks import (
     CALENDAR,
     LEERBEWIJS,
@@ -72,6 +73,7 @@ class Summary:
     stopped: bool = False
     pulls: int = 0
     unavailable_pulls: int = 0
+    requests: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -82,6 +84,7 @@ class Summary:
             "invites": dict(self.invites),
             "training_records": dict(self.training_records),
             "leerbewijzen": dict(self.leerbewijzen),
+            "requests": self.requests,
             "errors": [p.as_dict() for p in self.errors],
         }
         if self.dry_run:
@@ -114,11 +117,12 @@ class BoundSource:
     entities: list[str]
 
 
-def build_sources(config: Config, as_of: datetime) -> list[BoundSource]:
+def build_sources(runtime: Runtime) -> list[BoundSource]:
     """Every configured source with its mapping loaded; all problems reported together."""
+    config = runtime.config
     problems: list[str] = []
     bound: list[BoundSource] = []
-    context = SourceContext(base_dir=config.base_dir, as_of=as_of)
+    context = SourceContext(base_dir=config.base_dir, as_of=runtime.now, runtime=runtime)
     owners: list[tuple[str, str | None, SourceConfig, tuple[str, ...]]] = [(COHORT, None, s, COHORT_ENTITIES) for s in config.sources]
     owners += [(o.id, o.id, s, EMPLOYER_ENTITIES) for o in config.organisations for s in o.sources]
     for owner, organisation_id, source_config, allowed in owners:
@@ -145,8 +149,9 @@ def build_sources(config: Config, as_of: datetime) -> list[BoundSource]:
     return bound
 
 
-def build_targets(config: Config, now: datetime) -> tuple[Targets, dict[str, Sink]]:
-    context = SinkContext(config=config, output_dir=config.output_dir, now=now)
+def build_targets(runtime: Runtime) -> tuple[Targets, dict[str, Sink]]:
+    config = runtime.config
+    context = SinkContext(config=config, output_dir=config.output_dir, now=runtime.now, runtime=runtime)
     problems: list[str] = []
     sinks: dict[str, Sink] = {}
 
@@ -178,7 +183,8 @@ def build_targets(config: Config, now: datetime) -> tuple[Targets, dict[str, Sin
 def check(config: Config) -> None:
     """Everything that can be checked without contacting a system; raises ConfigError."""
     problems: list[str] = []
-    for step in (lambda: build_sources(config, utcnow()), lambda: build_targets(config, utcnow())):
+    runtime = Runtime(config, utcnow())
+    for step in (lambda: build_sources(runtime), lambda: build_targets(runtime)):
         try:
             step()
         except ConfigError as error:
@@ -198,13 +204,16 @@ def run_sync(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> Summary:
     now = as_of or utcnow()
-    sources = build_sources(config, now)
-    targets, sinks = build_targets(config, now)
+    runtime = Runtime(config, now)
+    sources = build_sources(runtime)
+    targets, sinks = build_targets(runtime)
     engine = open_engine(config.store_url)
     try:
         migrate(engine)
         with sync_lock(engine):
-            return _run_locked(config, engine, now, sources, targets, sinks, dry_run, progress, should_stop)
+            summary = _run_locked(config, engine, now, sources, targets, sinks, dry_run, progress, should_stop)
+            summary.requests = runtime.stats.as_dict()
+            return summary
     finally:
         engine.dispose()
 

@@ -15,7 +15,7 @@ PEOPLE = load_mapping("files").entity("people")
 
 def source(path: Path) -> FileSource:
     config = SourceConfig(name="hr", kind="files", entities=["people"], path=str(path))
-    return FileSource(config, SourceContext(base_dir=Path("/"), as_of=datetime.now(UTC)))
+    return FileSource(config, SourceContext(base_dir=Path("/"), as_of=datetime.now(UTC), runtime=None))  # type: ignore[arg-type]
 
 
 def rows(path: Path) -> list[tuple[str, dict]]:

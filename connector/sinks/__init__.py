@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from connector.adapters import load_adapter
 from connector.config import Config
 from connector.outbox import Outcome
+from connector.runtime import Runtime
 from connector.store.tables import OutboxItem
 
 CALENDAR = "calendar_event"
@@ -28,6 +29,7 @@ class SinkContext:
     config: Config
     output_dir: Path
     now: datetime
+    runtime: Runtime
 
 
 class Sink(ABC):

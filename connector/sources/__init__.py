@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from connector.adapters import load_adapter
 from connector.config import SourceConfig
 from connector.mapping import EntityMapping
+from connector.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,9 @@ class Pull:
     record that is absent is gone; `cursor` is stored only after the pull succeeds."""
 
     records: Iterator[RemoteRecord]
-    complete: bool = True
+    complete: bool = True  # read after the records are consumed: a source may change its mind (a resync)
     cursor: str | None = None
+    partial: bool = False  # records hold only changed fields: merge them into the last known version
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -41,6 +43,7 @@ class Pull:
 class SourceContext:
     base_dir: Path
     as_of: datetime
+    runtime: Runtime
 
 
 class Source(ABC):

@@ -1,0 +1,133 @@
+"""Microsoft Graph plumbing shared by the msgraph_users source and the msgraph calendar sink:
+signing in with msal (client secret or certificate), one HTTP client per tenant, $batch."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msal
+import requests
+
+from connector.config import TenantConfig
+from connector.errors import AuthenticationFailed, ConfigError
+from connector.http import HttpClient, HttpError
+from connector.runtime import Runtime
+
+BATCH_LIMIT = 20  # Graph's maximum number of requests in one $batch
+# Graph reads dateTimeTimeZone in Windows zone names; Europe/Brussels is not accepted.
+WINDOWS_ZONES = {
+    "Europe/Brussels": "Romance Standard Time", "Europe/Paris": "Romance Standard Time",
+    "Europe/Amsterdam": "W. Europe Standard Time", "Europe/Luxembourg": "W. Europe Standard Time",
+    "Europe/Berlin": "W. Europe Standard Time", "Europe/London": "GMT Standard Time", "UTC": "UTC",
+}
+
+
+class GraphAuth:
+    """Bearer tokens from msal's confidential client; cached in memory for the run."""
+
+    def __init__(self, tenant: TenantConfig, base_dir: Path) -> None:
+        self.tenant = tenant
+        self.base_dir = base_dir
+        self.scopes = [tenant.graph_url.split("/v1.0")[0].split("/beta")[0].rstrip("/") + "/.default"]
+        self._app: msal.ConfidentialClientApplication | None = None
+        self._lock = threading.Lock()
+
+    def _credential(self) -> Any:
+        if self.tenant.client_secret is not None:
+            return self.tenant.client_secret.get_secret_value()
+        path = Path(self.tenant.certificate_path or "")
+        path = path if path.is_absolute() else self.base_dir / path
+        try:
+            key = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise AuthenticationFailed(f"tenant '{self.tenant.name}': certificate {path} unreadable ({error.strerror})") from None
+        return {"private_key": key, "thumbprint": self.tenant.certificate_thumbprint}
+
+    def _application(self) -> msal.ConfidentialClientApplication:
+        if self._app is None:
+            session = requests.Session()
+            session.verify = self._verify()
+            try:
+                self._app = msal.ConfidentialClientApplication(
+                    self.tenant.client_id,
+                    client_credential=self._credential(),
+                    authority=f"{self.tenant.authority_host.rstrip('/')}/{self.tenant.tenant_id}",
+                    http_client=session,
+                    instance_discovery=self.tenant.authority_host == "https://login.microsoftonline.com",
+                )
+            except (ValueError, requests.RequestException) as error:
+                raise AuthenticationFailed(f"tenant '{self.tenant.name}': sign-in endpoint unusable: {type(error).__name__}: {str(error)[:200]}") from None
+        return self._app
+
+    def _verify(self) -> bool | str:
+        if not self.tenant.ca_bundle:
+            return True
+        path = Path(self.tenant.ca_bundle)
+        return str(path if path.is_absolute() else self.base_dir / path)
+
+    def headers(self) -> dict[str, str]:
+        with self._lock:
+            result = self._application().acquire_token_for_client(scopes=self.scopes)
+        if "access_token" not in result:
+            raise AuthenticationFailed(
+                f"tenant '{self.tenant.name}': {result.get('error', 'no token')}: {str(result.get('error_description', ''))[:300]}")
+        return {"Authorization": f"Bearer {result['access_token']}"}
+
+    def refresh(self) -> bool:
+        with self._lock:
+            if self._app is not None:
+                self._app.remove_tokens_for_client()
+        return True
+
+
+def graph_client(runtime: Runtime, tenant_name: str) -> HttpClient:
+    tenant = runtime.config.tenant(tenant_name)
+    if tenant is None:
+        raise ConfigError([f"no [[tenants]] named '{tenant_name}'"])
+
+    def build() -> HttpClient:
+        auth = GraphAuth(tenant, runtime.config.base_dir)
+        return HttpClient(f"msgraph:{tenant.name}", tenant.graph_url, auth, stats=runtime.stats,
+                          max_concurrency=tenant.max_concurrency, verify=auth._verify())
+
+    return runtime.client(f"msgraph:{tenant.name}", build)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+def batch(client: HttpClient, requests_: list[dict[str, Any]], attempts: int = 4) -> list[BatchResult]:
+    """Send up to 20 requests as one $batch; items answered 429/503/5xx are sent again (in a
+    smaller batch, after the longest Retry-After they gave), the others are returned as they are.
+    Results come back in the order of `requests_`."""
+    if len(requests_) > BATCH_LIMIT:
+        raise ValueError(f"a Graph batch holds at most {BATCH_LIMIT} requests")
+    results: dict[str, BatchResult] = {}
+    waiting = {str(i): {**r, "id": str(i)} for i, r in enumerate(requests_)}
+    for attempt in range(attempts):
+        if not waiting:
+            break
+        body = client.json("POST", "$batch", json={"requests": list(waiting.values())})
+        retry_after = 0.0
+        for answer in body.get("responses", []):
+            key = str(answer.get("id"))
+            status = int(answer.get("status", 0))
+            headers = {str(k): str(v) for k, v in (answer.get("headers") or {}).items()}
+            results[key] = BatchResult(status, answer.get("body"), headers)
+            if status in (429, 503, 500, 502, 504) and attempt < attempts - 1:
+                retry_after = max(retry_after, float(headers.get("Retry-After", "1") or 1))
+            else:
+                waiting.pop(key, None)
+        missing = [k for k in waiting if k not in results]
+        if missing:
+            raise HttpError("POST", client.url("$batch"), 200, f"batch answer lacks {len(missing)} of its responses")
+        if waiting:
+            client.sleep(min(retry_after, client.retry.retry_after_cap))
+    return [results[str(i)] for i in range(len(requests_))]
