@@ -60,6 +60,7 @@ def enqueue(
     )
     if any(item.payload_hash == digest for item in waiting):
         return None
+    uncertain = any(item.attempts > 0 or item.uncertain for item in waiting)
     for item in waiting:
         item.status = "superseded"
     if ref is not None and ref.applied_hash == digest:
@@ -83,6 +84,7 @@ def enqueue(
         sequence=sequence,
         status="pending",
         attempts=0,
+        uncertain=uncertain and ref is None,
         planned_run=run_id,
     )
     db.add(item)
@@ -119,6 +121,7 @@ class Outcome:
     etag: str | None = None
     error: str | None = None
     retry: bool = True
+    details: dict[str, Any] | None = None
 
 
 @dataclass
@@ -137,9 +140,17 @@ def pending_items(db: Session) -> list[OutboxItem]:
     return list(db.scalars(select(OutboxItem).where(OutboxItem.status.in_(OPEN)).order_by(OutboxItem.target, OutboxItem.id)))
 
 
+def claim(items: list[OutboxItem]) -> None:
+    """Count the attempt before sending (committed by the caller): after a crash the item
+    says it may have been applied, and its sink looks before creating it again."""
+    for item in items:
+        if item.attempts > 0:
+            item.uncertain = True
+        item.attempts += 1
+
+
 def record_outcome(db: Session, item: OutboxItem, outcome: Outcome, now: datetime) -> Delivered:
     """Book one delivery: the item is done and the external ref says what the target holds."""
-    item.attempts += 1
     ref = db.get(ExternalRef, (item.target, item.object_type, item.object_id))
     created = ref is None or ref.cancelled
     if not outcome.ok:
@@ -156,6 +167,7 @@ def record_outcome(db: Session, item: OutboxItem, outcome: Outcome, now: datetim
     ref.remote_id = outcome.remote_id or ref.remote_id
     ref.uid = outcome.uid or ref.uid
     ref.etag = outcome.etag or ref.etag
+    ref.details = outcome.details or ref.details
     ref.sequence = item.sequence
     ref.applied_hash = item.payload_hash
     ref.cancelled = item.action == "cancel"

@@ -26,6 +26,7 @@ from connector.outbox import (
     Delivered,
     Outcome,
     by_target,
+    claim,
     pending_items,
     record_outcome,
     utcnow,
@@ -293,6 +294,8 @@ def _deliver(factory: sessionmaker[Session], sinks: dict[str, Sink], summary: Su
                     return
                 batch = items[start:start + sink.batch_size]
                 progress(f"write {target}: {start + len(batch)}/{len(items)}")
+                claim(batch)
+                db.commit()
                 outcomes = _deliver_batch(sink, batch)
                 now = utcnow()
                 for item, outcome in zip(batch, outcomes, strict=True):

@@ -218,3 +218,34 @@ def test_intro_call_is_a_20_minute_online_meeting_and_exchange_days_have_the_hos
     _, site_visit = vevent(network, "S-06-D1")
     assert str(site_visit["LOCATION"]) == "Diestsesteenweg 310, 3010 Leuven"
     assert "Leervraag: Hoe plan je onderhoudswerven" in str(site_visit["DESCRIPTION"])
+
+
+def test_an_attempt_is_counted_before_sending_so_a_retry_knows_it_may_have_landed(network, monkeypatch):
+    from connector import sync as engine
+    from connector.store.tables import OutboxItem
+
+    real_record = engine.record_outcome
+
+    def dying_in_the_calendar(db, item, outcome, now):
+        if item.target == "calendar-files":
+            raise Crash()  # the .ics files are written, their bookkeeping is not
+        return real_record(db, item, outcome, now)
+
+    monkeypatch.setattr(engine, "record_outcome", dying_in_the_calendar)
+    with pytest.raises(Crash):
+        sync(network)
+    claimed = dict(query(network, select(OutboxItem.object_id, OutboxItem.attempts).where(OutboxItem.target == "calendar-files")))
+    assert len(claimed) == 15 and set(claimed.values()) == {1}
+    # The session moves before the retry: its new version must know the old one may exist remotely.
+    network.edit_csv("cohort/sessies.csv", "S-03-EVAL;EX-03;evaluatie;14/12/2026;15:00", "S-03-EVAL;EX-03;evaluatie;15/12/2026;15:00")
+    seen = {}
+
+    def recording(db, item, outcome, now):
+        seen[(item.target, item.object_id)] = (item.sequence, item.uncertain)
+        return real_record(db, item, outcome, now)
+
+    monkeypatch.setattr(engine, "record_outcome", recording)
+    sync(network)
+    assert seen[("calendar-files", "S-03-EVAL")] == (1, True)    # superseded an attempted write
+    assert seen[("calendar-files", "S-04-INTRO")] == (0, True)   # the same write, tried again after a crash
+    assert not any(uncertain for (target, _), (_, uncertain) in seen.items() if target != "calendar-files")

@@ -262,6 +262,9 @@ class OutboxItem(Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | done | failed | superseded
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # An earlier write of this object may have reached the target without being booked (a
+    # crash after sending): the sink must look before it creates.
+    uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
     last_error: Mapped[str | None] = mapped_column(Text)
     planned_run: Mapped[int] = mapped_column(Integer)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -281,4 +284,5 @@ class ExternalRef(Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     applied_hash: Mapped[str] = mapped_column(String(64))
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what the target told us, e.g. a Teams join URL
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
