@@ -104,7 +104,8 @@ class OrganisationConfig(_Strict):
     joint_committee: str | None = None
     address: str | None = None
     language: Language = Language.nl
-    invitations: Literal["files"] = "files"  # later: msgraph, imip
+    invitations: Literal["files", "msgraph"] = "files"
+    hr_email: Email | None = None  # the HR contact, optional attendee when [channels.msgraph] invite_hr
     sources: list[SourceConfig] = Field(default_factory=list)
     writeback: list[TargetConfig] = Field(default_factory=list)
     precedence: dict[str, list[str]] = Field(default_factory=dict)
@@ -169,6 +170,18 @@ class TenantConfig(_Strict):
         return self
 
 
+class GraphChannelConfig(_Strict):
+    """Invitations sent by Exchange from the ST-partner's project mailbox (Microsoft Graph)."""
+
+    tenant: str
+    mailbox: Email | None = None  # default: partner.organiser_email
+    invite_hr: bool = False
+
+
+class ChannelsConfig(_Strict):
+    msgraph: GraphChannelConfig | None = None
+
+
 class SecretsConfig(_Strict):
     file: str | None = None
 
@@ -181,6 +194,7 @@ class Config(_Strict):
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     tenants: list[TenantConfig] = Field(default_factory=list)
+    channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
     sources: list[SourceConfig] = Field(default_factory=list, description="the ST-partner's cohort sources")
     organisations: list[OrganisationConfig]
     base_dir: Path = Path(".")
@@ -191,6 +205,14 @@ class Config(_Strict):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"organisation ids must be unique; repeated: {duplicates}")
+        names = [t.name for t in self.tenants]
+        if len(names) != len(set(names)):
+            raise ValueError("tenant names must be unique")
+        routed = [o.id for o in self.organisations if o.invitations == "msgraph"]
+        if routed and self.channels.msgraph is None:
+            raise ValueError(f"organisations {routed} are invited through msgraph, but [channels.msgraph] is missing")
+        if self.channels.msgraph is not None and self.channels.msgraph.tenant not in names:
+            raise ValueError(f"[channels.msgraph] names tenant '{self.channels.msgraph.tenant}', which no [[tenants]] block defines")
         return self
 
     def path(self, value: str | Path) -> Path:

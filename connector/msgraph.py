@@ -3,6 +3,7 @@ signing in with msal (client secret or certificate), one HTTP client per tenant,
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,10 @@ class GraphAuth:
     def _application(self) -> msal.ConfidentialClientApplication:
         if self._app is None:
             session = requests.Session()
-            session.verify = self._verify()
+            # Per request, not session.verify: requests lets REQUESTS_CA_BUNDLE override the
+            # session's setting, which would silently ignore a configured ca_bundle. msal also
+            # sets no timeout of its own, and a hung login endpoint must not hang the night.
+            session.request = functools.partial(session.request, verify=self._verify(), timeout=(10, 60))  # type: ignore[method-assign]
             try:
                 self._app = msal.ConfidentialClientApplication(
                     self.tenant.client_id,

@@ -41,8 +41,18 @@ EXCHANGE_DAY = "exchange_day"
 
 
 @dataclass(frozen=True)
+class CalendarTarget:
+    """A calendar target and whom it invites: `channel` None means everyone (the .ics copies);
+    a channel name means the people of organisations routed to that channel."""
+
+    name: str
+    channel: str | None = None
+    invite_hr: bool = False
+
+
+@dataclass(frozen=True)
 class Targets:
-    calendars: list[str]
+    calendars: list[CalendarTarget]
     writeback: dict[str, list[str]]  # sending organisation id -> targets
     leerbewijs: list[str]
 
@@ -56,6 +66,7 @@ class Planner:
         self.zone = ZoneInfo(config.partner.timezone)
         self.targets = targets
         self.problems = problems
+        self._reported: set[tuple[str, str]] = set()
 
     def run(self) -> None:
         exchanges = list(self.db.scalars(select(Exchange).order_by(Exchange.code)))
@@ -180,31 +191,39 @@ class Planner:
     def invitation(self, session: SessionRow) -> None:
         exchange = session.exchange
         live = exchange.status in LIVE and not session.removed
+        if live and session.end <= self.now:
+            return  # past sessions are history: neither sent late nor changed
+        if not live and session.start <= self.now:
+            return
         for target in self.targets.calendars:
-            if live:
-                if session.end <= self.now:
-                    continue
-                event = self.event(session)
-                enqueue(self.db, self.run_id, target, CALENDAR, session.code, {"event": event.model_dump(mode="json")},
+            event = self.event(session, target)
+            if live and (event.attendees or target.channel is None):
+                enqueue(self.db, self.run_id, target.name, CALENDAR, session.code, {"event": event.model_dump(mode="json")},
                         volatile=self._stamp)
-                continue
-            if session.start <= self.now:
-                continue
-            sent = live_ref(self.db, target, CALENDAR, session.code)
-            waiting = has_pending(self.db, target, CALENDAR, session.code)
-            attempted = waiting is not None and waiting.action == "upsert" and waiting.attempts > 0
-            if sent is None and not attempted:
-                if waiting is not None and waiting.action == "upsert":
-                    waiting.status = "superseded"  # never reached anyone: nothing to cancel
-                continue
-            event = self.event(session)
-            enqueue(self.db, self.run_id, target, CALENDAR, session.code, {"event": event.model_dump(mode="json")},
-                    action="cancel", volatile=self._stamp)
+            else:
+                self._cancel_if_sent(target.name, session, event)
+
+    def _cancel_if_sent(self, target: str, session: SessionRow, event: CalendarEvent) -> None:
+        sent = live_ref(self.db, target, CALENDAR, session.code)
+        waiting = has_pending(self.db, target, CALENDAR, session.code)
+        attempted = waiting is not None and waiting.action == "upsert" and (waiting.attempts > 0 or waiting.uncertain)
+        if sent is None and not attempted:
+            if waiting is not None and waiting.action == "upsert":
+                waiting.status = "superseded"  # never reached anyone: nothing to cancel
+            return
+        enqueue(self.db, self.run_id, target, CALENDAR, session.code, {"event": event.model_dump(mode="json")},
+                action="cancel", volatile=self._stamp)
 
     def _stamp(self, sequence: int) -> dict[str, Any]:
         return {"sequence": sequence, "dtstamp": self.now.isoformat()}
 
-    def event(self, session: SessionRow) -> CalendarEvent:
+    def _routed(self, person: Person, target: CalendarTarget) -> bool:
+        if target.channel is None:
+            return True
+        organisation = self.config.organisation(person.organisation_id)
+        return organisation is not None and organisation.invitations == target.channel
+
+    def event(self, session: SessionRow, target: CalendarTarget) -> CalendarEvent:
         exchange = session.exchange
         switcher = exchange.switcher
         place = exchange.learning_place
@@ -227,12 +246,19 @@ class Planner:
             text(language, "label.contact", name=partner.organiser_name or partner.name, email=partner.organiser_email),
         ]
         attendees = []
-        for person, role in [(switcher, "REQ-PARTICIPANT"), *((c, "REQ-PARTICIPANT") for c in coaches)]:
-            if not person.email:
-                self.problems.append(Problem("invitations", "sessions", session.code, "attendee",
-                                             f"{person.full_name} ({person.organisation_id}) has no work e-mail; they get no invitation"))
+        for person in [switcher, *coaches]:
+            if not self._routed(person, target):
                 continue
-            attendees.append(Party(email=person.email, name=person.full_name, role=role, language=person.language))
+            if not person.email:
+                if (session.code, person.id) not in self._reported:
+                    self._reported.add((session.code, person.id))
+                    self.problems.append(Problem("invitations", "sessions", session.code, "attendee",
+                                                 f"{person.full_name} ({person.organisation_id}) has no work e-mail; they get no invitation"))
+                continue
+            attendees.append(Party(email=person.email, name=person.full_name, role="REQ-PARTICIPANT", language=person.language))
+        sender = self.config.organisation(switcher.organisation_id)
+        if target.invite_hr and sender is not None and sender.hr_email and self._routed(switcher, target):
+            attendees.append(Party(email=sender.hr_email, name=f"HR {sender.name}", role="OPT-PARTICIPANT", language=sender.language.value))
         return CalendarEvent(
             uid=session_uid(partner.id, session.code, partner.uid_host),
             summary=text(language, "summary", kind=kind_name, place=place.name, host=host.name),

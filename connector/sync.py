@@ -19,7 +19,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.config import Config, SourceConfig
-from connector.errors import ConfigError, Problem
+from connector.errors import AuthenticationFailed, ConfigError, Problem
+from connector.http import HttpError
 from connector.mapping import Mapping, load_mapping
 from connector.model import COHORT_ENTITIES, EMPLOYER_ENTITIES
 from connector.outbox import (
@@ -31,7 +32,7 @@ from connector.outbox import (
     record_outcome,
     utcnow,
 )
-from connector.plan import Planner, Targets, sync_organisations
+from connector.plan import CalendarTarget, Planner, Targets, sync_organisations
 from connector.pull import COUNT_KEYS, pull_entity
 from connector.reconcile import (
     COHORT,
@@ -58,6 +59,7 @@ log = logging.getLogger("connector.sync")
 
 CALENDAR_FILES = "calendar-files"
 LEERBEWIJS_FILES = "leerbewijs-files"
+INVITATIONS_MSGRAPH = "invitations-msgraph"
 
 
 @dataclass
@@ -169,6 +171,12 @@ def build_targets(runtime: Runtime) -> tuple[Targets, dict[str, Sink]]:
         sinks[name] = sink
 
     add(CALENDAR_FILES, "ics_files", {}, CALENDAR)
+    calendars = [CalendarTarget(CALENDAR_FILES)]
+    graph_channel = config.channels.msgraph
+    if graph_channel is not None:
+        options = {"tenant": graph_channel.tenant, "mailbox": graph_channel.mailbox or config.partner.organiser_email}
+        add(INVITATIONS_MSGRAPH, "msgraph", options, CALENDAR)
+        calendars.append(CalendarTarget(INVITATIONS_MSGRAPH, channel="msgraph", invite_hr=graph_channel.invite_hr))
     add(LEERBEWIJS_FILES, "leerbewijs_files", {}, LEERBEWIJS)
     writeback: dict[str, list[str]] = {}
     for organisation in config.organisations:
@@ -178,7 +186,7 @@ def build_targets(runtime: Runtime) -> tuple[Targets, dict[str, Sink]]:
             writeback.setdefault(organisation.id, []).append(name)
     if problems:
         raise ConfigError(problems)
-    return Targets(calendars=[CALENDAR_FILES], writeback=writeback, leerbewijs=[LEERBEWIJS_FILES]), sinks
+    return Targets(calendars=calendars, writeback=writeback, leerbewijs=[LEERBEWIJS_FILES]), sinks
 
 
 def check(config: Config) -> None:
@@ -296,7 +304,9 @@ def _deliver(factory: sessionmaker[Session], sinks: dict[str, Sink], summary: Su
                 progress(f"write {target}: {start + len(batch)}/{len(items)}")
                 claim(batch)
                 db.commit()
-                outcomes = _deliver_batch(sink, batch)
+                known = {ref.object_id: ref for ref in db.scalars(select(ExternalRef).where(
+                    ExternalRef.target == target, ExternalRef.object_id.in_([item.object_id for item in batch])))}
+                outcomes = _deliver_batch(sink, batch, known)
                 now = utcnow()
                 for item, outcome in zip(batch, outcomes, strict=True):
                     delivered = record_outcome(db, item, outcome, now)
@@ -306,12 +316,14 @@ def _deliver(factory: sessionmaker[Session], sinks: dict[str, Sink], summary: Su
                 db.commit()
 
 
-def _deliver_batch(sink: Sink, batch: list[OutboxItem]) -> list[Outcome]:
+def _deliver_batch(sink: Sink, batch: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
     try:
-        outcomes = sink.deliver(batch)
+        outcomes = sink.deliver(batch, known)
     except OSError as error:
         # A full disk or an unreachable share stops this target, not the run; retried next run.
         return [Outcome(ok=False, error=f"{type(error).__name__}: {error.strerror or error}") for _ in batch]
+    except (HttpError, AuthenticationFailed) as error:
+        return [Outcome(ok=False, error=str(error)) for _ in batch]
     if len(outcomes) != len(batch):
         raise RuntimeError(f"sink {sink.kind} answered {len(outcomes)} outcomes for {len(batch)} items")
     return outcomes

@@ -17,7 +17,7 @@ from connector.adapters import load_adapter
 from connector.config import Config
 from connector.outbox import Outcome
 from connector.runtime import Runtime
-from connector.store.tables import OutboxItem
+from connector.store.tables import ExternalRef, OutboxItem
 
 CALENDAR = "calendar_event"
 TRAINING_RECORD = "training_record"
@@ -46,8 +46,9 @@ class Sink(ABC):
         return []
 
     @abstractmethod
-    def deliver(self, items: list[OutboxItem]) -> list[Outcome]:
-        """One Outcome per item, in order. Raise only for what stops the whole target."""
+    def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
+        """One Outcome per item, in order. `known` holds what the target already has of these
+        objects (by object id). Raise only for what stops the whole target."""
 
 
 def sink_class(kind: str) -> type[Sink]:

@@ -12,14 +12,14 @@ from datetime import datetime
 from connector.calendar import CalendarEvent, to_ics
 from connector.outbox import Outcome
 from connector.sinks import CALENDAR, Sink, safe_filename, write_atomically
-from connector.store.tables import OutboxItem
+from connector.store.tables import ExternalRef, OutboxItem
 
 
 class IcsFiles(Sink):
     kind = "ics_files"
     object_types = frozenset({CALENDAR})
 
-    def deliver(self, items: list[OutboxItem]) -> list[Outcome]:
+    def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
         folder = self.context.output_dir / str(self.options.get("directory", "invitations"))
         outcomes = []
         for item in items:

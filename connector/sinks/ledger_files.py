@@ -23,7 +23,7 @@ from openpyxl.styles import Font
 
 from connector.outbox import Outcome
 from connector.sinks import TRAINING_RECORD, Sink, safe_filename, write_atomically
-from connector.store.tables import OutboxItem
+from connector.store.tables import ExternalRef, OutboxItem
 from connector.xlsx import workbook_bytes
 
 COLUMNS = [
@@ -45,7 +45,7 @@ class LedgerFiles(Sink):
     object_types = frozenset({TRAINING_RECORD})
     batch_size = 5000
 
-    def deliver(self, items: list[OutboxItem]) -> list[Outcome]:
+    def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
         by_organisation: dict[str, list[OutboxItem]] = defaultdict(list)
         for item in items:
             by_organisation[item.payload["organisation"]].append(item)

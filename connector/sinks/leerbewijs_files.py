@@ -5,14 +5,14 @@ from __future__ import annotations
 from connector.leerbewijs import render_pdf
 from connector.outbox import Outcome
 from connector.sinks import LEERBEWIJS, Sink, safe_filename, write_atomically
-from connector.store.tables import OutboxItem
+from connector.store.tables import ExternalRef, OutboxItem
 
 
 class LeerbewijsFiles(Sink):
     kind = "leerbewijs_files"
     object_types = frozenset({LEERBEWIJS})
 
-    def deliver(self, items: list[OutboxItem]) -> list[Outcome]:
+    def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
         folder = self.context.output_dir / str(self.options.get("directory", "leerbewijzen"))
         outcomes = []
         for item in items:

@@ -1,0 +1,321 @@
+"""A small, honest stand-in for Microsoft Graph and the identity platform, on loopback HTTPS.
+
+What it enforces, as the real service documents it:
+- OpenID discovery and the client-credentials token endpoint (wrong secret: 401 invalid_client);
+  tokens expire, and an expired or unknown token gets 401 InvalidAuthenticationToken.
+- /users/delta: pages of `page_size` with @odata.nextLink, a final @odata.deltaLink; later
+  rounds return only changed users (with just the changed properties) and `@removed`;
+  an unknown delta token answers 410 syncStateNotFound.
+- $batch: at most 20 requests (more: 400), each answered with its own status.
+- Events in a mailbox: POST with transactionId returns the existing event for a repeated
+  transactionId; $filter on our single-value extended property; PATCH; /cancel (202) marks
+  the event cancelled; GET by id. Online meetings get a Teams join URL.
+- Throttling on demand: `throttle(n, retry_after)` answers the next n requests with 429.
+
+It counts every HTTP request, so tests and the benchmark can compare with the minimum.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import ssl
+import tempfile
+import threading
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+TENANT = "8f3c2c7e-1b7a-4d3e-9b6f-5b8e2f0d1a22"
+CLIENT_ID = "5d1c6c0e-4f3a-4b1e-8f0e-2a9c7b6d5e41"
+CLIENT_SECRET = "fake-graph-secret"
+BATCH_LIMIT = 20
+PROPERTY_FILTER = re.compile(r"ep/id eq '([^']+)' and ep/value eq '([^']+)'")
+
+
+def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for 127.0.0.1; returns (ca, cert, key) paths."""
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "st-connector test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=2))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False, key_encipherment=False,
+                                       data_encipherment=False, key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    import ipaddress
+
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])).issuer_name(ca_name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = (folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return paths
+
+
+@dataclass
+class _User:
+    data: dict[str, Any]
+    version: int
+    changed: set[str] = field(default_factory=set)
+    deleted: bool = False
+
+
+class FakeGraph:
+    def __init__(self, page_size: int = 200, token_lifetime: int = 3600) -> None:
+        self.page_size = page_size
+        self.token_lifetime = token_lifetime
+        self.version = 0
+        self.users: dict[str, _User] = {}
+        self.events: dict[str, dict[str, dict[str, Any]]] = {}
+        self.transactions: dict[str, str] = {}
+        self.tokens: dict[str, float] = {}
+        self.requests: Counter[str] = Counter()
+        self.batch_sizes: list[int] = []
+        self._throttle = 0
+        self._retry_after = 1
+        self._expire_after: int | None = None
+        self._lock = threading.RLock()
+        self._folder = tempfile.TemporaryDirectory()
+        self.ca_file, cert, key = make_certificates(Path(self._folder.name))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server.daemon_threads = True
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.base = f"https://127.0.0.1:{self.server.server_port}"
+        self.graph_url = f"{self.base}/v1.0"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    # -- control -----------------------------------------------------------------------
+    def start(self) -> FakeGraph:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._folder.cleanup()
+
+    def throttle(self, count: int, retry_after: int = 1) -> None:
+        with self._lock:
+            self._throttle, self._retry_after = count, retry_after
+
+    def expire_tokens(self, after_requests: int = 0) -> None:
+        """Make every token issued so far expire, now or after that many more Graph requests."""
+        with self._lock:
+            if after_requests:
+                self._expire_after = self.requests["graph"] + after_requests
+            else:
+                self.tokens = {token: 0.0 for token in self.tokens}
+
+    def add_user(self, user: dict[str, Any]) -> None:
+        with self._lock:
+            self.version += 1
+            self.users[user["id"]] = _User(dict(user), self.version, set(user))
+
+    def update_user(self, object_id: str, **changes: Any) -> None:
+        with self._lock:
+            self.version += 1
+            user = self.users[object_id]
+            user.data.update(changes)
+            user.version, user.changed = self.version, set(changes)
+
+    def delete_user(self, object_id: str) -> None:
+        with self._lock:
+            self.version += 1
+            self.users[object_id].deleted, self.users[object_id].version = True, self.version
+
+    def mailbox(self, address: str) -> dict[str, dict[str, Any]]:
+        return self.events.setdefault(address.lower(), {})
+
+    @property
+    def graph_requests(self) -> int:
+        return self.requests["graph"]
+
+    # -- the API -----------------------------------------------------------------------
+    def handle(self, method: str, target: str, headers: dict[str, str], body: Any) -> tuple[int, dict[str, str], Any]:
+        path, query = urlsplit(target).path, parse_qs(urlsplit(target).query)
+        if path.endswith("/.well-known/openid-configuration"):
+            return 200, {}, {"token_endpoint": f"{self.base}/{TENANT}/oauth2/v2.0/token", "issuer": f"{self.base}/{TENANT}/v2.0",
+                             "authorization_endpoint": f"{self.base}/{TENANT}/oauth2/v2.0/authorize"}
+        if path.endswith("/oauth2/v2.0/token"):
+            return self._token(body)
+        with self._lock:
+            if self._expire_after is not None and self.requests["graph"] > self._expire_after:
+                self.tokens = {token: 0.0 for token in self.tokens}
+                self._expire_after = None
+            if self._throttle > 0:
+                self._throttle -= 1
+                return 429, {"Retry-After": str(self._retry_after)}, _error("TooManyRequests", "Too many requests")
+        token = headers.get("authorization", "").removeprefix("Bearer ")
+        if self.tokens.get(token, 0.0) < dt.datetime.now().timestamp():
+            return 401, {}, _error("InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
+        return self.route(method, path.removeprefix("/v1.0"), query, body)
+
+    def _token(self, form: Any) -> tuple[int, dict[str, str], Any]:
+        fields = parse_qs(form) if isinstance(form, str) else {}
+        if fields.get("client_secret", [""])[0] != CLIENT_SECRET or fields.get("client_id", [""])[0] != CLIENT_ID:
+            return 401, {}, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}
+        value = uuid.uuid4().hex
+        with self._lock:
+            self.tokens[value] = dt.datetime.now().timestamp() + self.token_lifetime
+        return 200, {}, {"token_type": "Bearer", "expires_in": self.token_lifetime, "access_token": value}
+
+    def route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, dict[str, str], Any]:
+        if path == "/$batch" and method == "POST":
+            return self._batch(body)
+        if path == "/users/delta" and method == "GET":
+            return self._delta(query)
+        match = re.fullmatch(r"/users/([^/]+)/events(?:/([^/]+))?(/cancel)?", path)
+        if match:
+            return self._events(method, unquote(match.group(1)), match.group(2), bool(match.group(3)), query, body)
+        return 404, {}, _error("ResourceNotFound", f"no route for {method} {path}")
+
+    def _batch(self, body: Any) -> tuple[int, dict[str, str], Any]:
+        requests_ = (body or {}).get("requests", [])
+        if len(requests_) > BATCH_LIMIT:
+            return 400, {}, _error("BadRequest", f"Too many requests in the batch: {len(requests_)} (limit {BATCH_LIMIT}).")
+        self.batch_sizes.append(len(requests_))
+        answers = []
+        for request in requests_:
+            url = request["url"] if request["url"].startswith("/") else "/" + request["url"]
+            split = urlsplit(url)
+            status, headers, answer = self.route(request["method"], split.path, parse_qs(split.query), request.get("body"))
+            answers.append({"id": request["id"], "status": status, "headers": headers, "body": answer})
+        return 200, {}, {"responses": answers}
+
+    def _delta(self, query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
+        """Skip tokens read `<f|d>.<since>.<base>.<offset>`: a full listing or the changes since
+        a version, frozen at version `base`, from `offset`. The delta token is a version."""
+        with self._lock:
+            if "$skiptoken" in query:
+                kind, since, base, offset = query["$skiptoken"][0].split(".")
+            elif "$deltatoken" in query:
+                token = query["$deltatoken"][0]
+                if not token.isdigit() or int(token) > self.version:
+                    return 410, {}, _error("syncStateNotFound", "The sync state is no longer available.")
+                kind, since, base, offset = "d", token, str(self.version), "0"
+            else:
+                kind, since, base, offset = "f", "0", str(self.version), "0"
+            rows = self._delta_rows(kind, int(since), int(base))
+            start = int(offset)
+            page: dict[str, Any] = {"@odata.context": f"{self.graph_url}/$metadata#users", "value": rows[start: start + self.page_size]}
+            if start + self.page_size < len(rows):
+                page["@odata.nextLink"] = f"{self.graph_url}/users/delta?$skiptoken={kind}.{since}.{base}.{start + self.page_size}"
+            else:
+                page["@odata.deltaLink"] = f"{self.graph_url}/users/delta?$deltatoken={base}"
+            return 200, {}, page
+
+    def _delta_rows(self, kind: str, since: int, base: int) -> list[dict[str, Any]]:
+        ordered = sorted(self.users.values(), key=lambda u: u.data["id"])
+        if kind == "f":
+            return [dict(u.data) for u in ordered if not u.deleted]
+        changed = [u for u in ordered if since < u.version <= base]
+        return [_removed(u) if u.deleted else {"id": u.data["id"], **{k: u.data[k] for k in u.changed}} for u in changed]
+
+    def _events(self, method: str, mailbox: str, event_id: str | None, cancel: bool, query: dict[str, list[str]], body: Any) -> tuple[int, dict[str, str], Any]:
+        with self._lock:
+            events = self.mailbox(mailbox)
+            if event_id is None and method == "POST":
+                return self._create(events, body)
+            if event_id is None and method == "GET":
+                condition = PROPERTY_FILTER.search(query.get("$filter", [""])[0])
+                if condition is None:
+                    return 400, {}, _error("ErrorInvalidUrlQueryFilter", "unsupported filter")
+                prop, value = condition.groups()
+                found = [e for e in events.values() if any(p["id"] == prop and p["value"] == value for p in e.get("singleValueExtendedProperties", []))]
+                return 200, {}, {"value": [_public(e) for e in found]}
+            event = events.get(event_id or "")
+            if event is None:
+                return 404, {}, _error("ErrorItemNotFound", "The specified object was not found in the store.")
+            if cancel and method == "POST":
+                event["isCancelled"] = True
+                return 202, {}, None
+            if method == "PATCH":
+                event.update(body or {})
+                event["changeKey"] = uuid.uuid4().hex[:12]
+                return 200, {}, _public(event)
+            if method == "GET":
+                return 200, {}, _public(event)
+            return 405, {}, _error("MethodNotAllowed", method)
+
+    def _create(self, events: dict[str, dict[str, Any]], body: Any) -> tuple[int, dict[str, str], Any]:
+        body = dict(body or {})
+        for name in ("subject", "start", "end", "attendees"):
+            if name not in body:
+                return 400, {}, _error("ErrorInvalidRequest", f"missing {name}")
+        if body["start"].get("timeZone") == "Europe/Brussels":
+            return 400, {}, _error("TimeZoneNotSupportedException", "A valid TimeZone value must be specified.")
+        transaction = body.get("transactionId")
+        if transaction and transaction in self.transactions and self.transactions[transaction] in events:
+            return 201, {}, _public(events[self.transactions[transaction]])
+        event_id = "AAMkAD" + uuid.uuid4().hex
+        body.update(id=event_id, iCalUId="040000008200E00074C5B7101A82E008" + uuid.uuid4().hex, changeKey=uuid.uuid4().hex[:12], isCancelled=False)
+        if body.get("isOnlineMeeting"):
+            body["onlineMeeting"] = {"joinUrl": f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{uuid.uuid4().hex}%40thread.v2/0"}
+        events[event_id] = body
+        if transaction:
+            self.transactions[transaction] = event_id
+        return 201, {}, _public(body)
+
+
+def _public(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if k != "singleValueExtendedProperties"}
+
+
+def _removed(user: _User) -> dict[str, Any]:
+    return {"id": user.data["id"], "@removed": {"reason": "deleted"}}
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "innerError": {"request-id": str(uuid.uuid4())}}}
+
+
+def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            content_type = self.headers.get("Content-Type", "")
+            body: Any = raw.decode() if "x-www-form-urlencoded" in content_type else (json.loads(raw) if raw else None)
+            path = urlsplit(self.path).path
+            with fake._lock:
+                fake.requests["login" if ("oauth2" in path or "well-known" in path) else "graph"] += 1
+            status, headers, answer = fake.handle(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            data = b"" if answer is None else json.dumps(answer).encode()
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = _serve
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler

@@ -1,0 +1,162 @@
+"""Microsoft 365 end to end: the whole sync against the loopback fake Graph over HTTPS."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from connector.sinks.msgraph import KEY_PROPERTY
+from connector.sync import run_sync
+from tests.fakes.graph_server import CLIENT_ID, CLIENT_SECRET, TENANT, FakeGraph
+
+MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
+MAILBOX = "switch@lerenswitchen.be"
+GROENKRACHT = [("G101", "Koen", "Vermeulen"), ("G102", "Ayşe", "Yılmaz"), ("G104", "Marieke", "Janssens"), ("G106", "Chloé", "Lambert"),
+               ("G110", "Jelle", "Peeters")]
+
+
+@pytest.fixture
+def fake():
+    graph = FakeGraph(page_size=2).start()
+    for number, given, surname in GROENKRACHT:
+        address = f"{given.lower()[:4]}.{surname.lower()[:4]}@groenkracht.be"
+        graph.add_user({"id": f"00000000-0000-0000-0000-0000000{number[1:]}", "givenName": given, "surname": surname, "mail": address,
+                        "userPrincipalName": address, "employeeId": number, "jobTitle": "Medewerker", "companyName": "Atelier Groenkracht",
+                        "accountEnabled": True, "preferredLanguage": "nl-BE"})
+    yield graph
+    graph.stop()
+
+
+@pytest.fixture
+def network(sqlite_network, fake, monkeypatch):
+    monkeypatch.setenv("ST_TEST_GRAPH_SECRET", CLIENT_SECRET)
+    text = sqlite_network.config_path.read_text()
+    text = text.replace("# -- the ST-partner's cohort", f"""[[tenants]]
+name = "partner"
+tenant_id = "{TENANT}"
+client_id = "{CLIENT_ID}"
+client_secret = "${{ST_TEST_GRAPH_SECRET}}"
+authority_host = "{fake.base}"
+graph_url = "{fake.graph_url}"
+ca_bundle = "{fake.ca_file}"
+
+[channels.msgraph]
+tenant = "partner"
+mailbox = "{MAILBOX}"
+invite_hr = true
+
+# -- the ST-partner's cohort""")
+    payroll = '  path = "examples/data/groenkracht" # medewerkers.xlsx and opleidingen.xlsx with real date cells\n  entities = ["people", "training_records"]\n'
+    text = text.replace(payroll, payroll + """
+  [[organisations.sources]]
+  name = "m365"
+  kind = "msgraph_users"
+  tenant = "partner"
+  entities = ["people"]
+  authoritative = false
+""")
+    for organisation in ("zonneke", "groenkracht"):
+        old = f'id = "{organisation}"'
+        start = text.index(old)
+        position = text.index('invitations = "files"', start)
+        text = text[:position] + 'invitations = "msgraph"' + text[position + len('invitations = "files"'):]
+    text = text.replace('address = "Zelebaan 42, 9160 Lokeren"\nlanguage = "nl"\ninvitations = "msgraph"',
+                        'address = "Zelebaan 42, 9160 Lokeren"\nlanguage = "nl"\ninvitations = "msgraph"\nhr_email = "hr@groenkracht.be"')
+    sqlite_network.config_path.write_text(text)
+    return sqlite_network
+
+
+def live_events(fake) -> dict[str, dict]:
+    found = {}
+    for event in fake.mailbox(MAILBOX).values():
+        key = next(p["value"] for p in event["singleValueExtendedProperties"] if p["id"] == KEY_PROPERTY)
+        assert key not in found, f"two events for {key}"
+        found[key] = event
+    return found
+
+
+def test_users_sync_fully_then_only_the_delta(network, fake):
+    first = run_sync(network.config(), MOMENT)
+    assert first.status == "ok", first.errors
+    assert first.pulled["people"]["created"] == 34 + 5
+    before = fake.graph_requests
+    fake.update_user("00000000-0000-0000-0000-0000000101", jobTitle="Teamleider")
+    second = run_sync(network.config(), MOMENT)
+    assert second.pulled["people"]["updated"] == 1 and second.pulled["people"]["created"] == 0
+    assert fake.graph_requests - before == 1  # one delta page, no invitation writes: nothing changed for them
+
+
+def test_invitations_are_created_once_then_updated_and_cancelled_in_the_same_event(network, fake):
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.invites["created"] == 15 + 15  # the .ics copies and the Outlook invitations
+    events = live_events(fake)
+    assert len(events) == 15
+    intro = events["leren-switchen/S-04-INTRO"]
+    assert intro["start"] == {"dateTime": "2027-04-19T10:00:00", "timeZone": "Romance Standard Time"}
+    assert intro["isOnlineMeeting"] is True and intro["onlineMeetingProvider"] == "teamsForBusiness"
+    assert [a["emailAddress"]["address"] for a in intro["attendees"]] == ["nele.geerts@zonneke.be"]  # Amélie's crèche is invited by file
+    day = events["leren-switchen/S-06-D1"]
+    assert [(a["emailAddress"]["address"], a["type"]) for a in day["attendees"]] == [("koen.vermeulen@groenkracht.be", "required"),
+                                                                                     ("hr@groenkracht.be", "optional")]
+    assert day["location"] == {"displayName": "Diestsesteenweg 310, 3010 Leuven"} and day["isOnlineMeeting"] is False
+    assert "Leervraag: Hoe plan je onderhoudswerven" in day["body"]["content"] and day["body"]["contentType"] == "HTML"
+    assert max(fake.batch_sizes) <= 20
+
+    writes_before = fake.graph_requests
+    again = run_sync(network.config(), MOMENT)
+    assert sum(again.invites.values()) == 0 and fake.graph_requests - writes_before == 1  # only the users delta
+
+    network.edit_csv("cohort/sessies.csv", "S-06-D1;EX-06;uitwisselingsdag;13/06/2028", "S-06-D1;EX-06;uitwisselingsdag;20/06/2028")
+    network.edit_csv("cohort/uitwisselingen.csv", "EX-05;LV-05;LP-BP-PLAN;B05;bevestigd", "EX-05;LV-05;LP-BP-PLAN;B05;geannuleerd")
+    changed = run_sync(network.config(), MOMENT)
+    assert changed.status == "ok", changed.errors
+    assert dict(changed.invites) == {"created": 0, "updated": 2, "cancelled": 6}  # each in the .ics copy and in Outlook
+    events = live_events(fake)
+    assert len(events) == 15 and events["leren-switchen/S-06-D1"]["id"] == day["id"]
+    assert events["leren-switchen/S-06-D1"]["start"]["dateTime"] == "2028-06-20T08:00:00"
+    assert all(events[f"leren-switchen/{code}"]["isCancelled"] for code in ("S-05-INTRO", "S-05-D1", "S-05-EVAL"))
+
+
+def test_a_crash_between_create_and_bookkeeping_leaves_no_duplicate(network, fake, monkeypatch):
+    from connector import sync as engine
+
+    real = engine.record_outcome
+
+    def dying(db, item, outcome, now):
+        if item.target == "invitations-msgraph":
+            raise KeyboardInterrupt  # the process dies right after Graph created the events
+        return real(db, item, outcome, now)
+
+    monkeypatch.setattr(engine, "record_outcome", dying)
+    with pytest.raises(KeyboardInterrupt):
+        run_sync(network.config(), MOMENT)
+    assert len(live_events(fake)) == 15
+    monkeypatch.setattr(engine, "record_outcome", real)
+    network.edit_csv("cohort/sessies.csv", "S-06-D1;EX-06;uitwisselingsdag;13/06/2028", "S-06-D1;EX-06;uitwisselingsdag;20/06/2028")
+    recovered = run_sync(network.config(), MOMENT)
+    assert recovered.status == "ok", recovered.errors
+    events = live_events(fake)  # asserts one event per key
+    assert len(events) == 15 and events["leren-switchen/S-06-D1"]["start"]["dateTime"] == "2028-06-20T08:00:00"
+    assert sum(run_sync(network.config(), MOMENT).invites.values()) == 0
+
+
+def test_throttling_and_an_expiring_token_do_not_stop_the_run(network, fake, monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    fake.throttle(3, retry_after=1)
+    fake.expire_tokens(after_requests=6)
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    assert len(live_events(fake)) == 15
+    assert fake.requests["login"] == 1 + 2  # discovery once; a token, then a new one after the expiry
+
+
+def test_wrong_client_secret_is_reported_per_target_and_files_still_go_out(network, fake, monkeypatch):
+    monkeypatch.setenv("ST_TEST_GRAPH_SECRET", "wrong-secret-value")
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "partial"
+    assert summary.invites["created"] == 15  # the .ics copies
+    messages = " ".join(e.message for e in summary.errors)
+    assert "invalid_client" in messages and "wrong-secret-value" not in str(summary.as_dict())
+    assert not fake.mailbox(MAILBOX)
