@@ -82,10 +82,12 @@ class EntityMapping:
     options: dict[str, Any] = field(default_factory=dict)
     remote_path: str | None = None
 
-    def apply(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """Map one remote record; raises RecordError naming the field at the first bad value."""
+    def apply(self, raw: dict[str, Any], only: set[str] | None = None) -> dict[str, Any]:
+        """Map one remote record (or only some fields); raises RecordError naming the field at the first bad value."""
         mapped: dict[str, Any] = {}
         for rule in self.rules:
+            if only is not None and rule.name not in only:
+                continue
             try:
                 value = _evaluate(rule, raw)
             except (ValueError, TypeError, KeyError) as error:
@@ -107,6 +109,10 @@ class EntityMapping:
             raise RecordError(name, message) from None
         return model.model_dump(mode="json", exclude_none=True)
 
+    @property
+    def id_field_names(self) -> set[str]:
+        return {name for spec in self.id_fields for name in spec.split("|")}
+
     def identify(self, raw: dict[str, Any], mapped: dict[str, Any]) -> str:
         """The record's identity in its source: the remote id field, else the mapped id fields."""
         if self.remote_path is not None:
@@ -119,10 +125,11 @@ class EntityMapping:
     def remote_id(self, record: dict[str, Any]) -> str:
         parts = []
         for spec in self.id_fields:
-            value = next((record[name] for name in spec.split("|") if record.get(name) not in (None, "")), None)
-            if value is None:
+            name = next((name for name in spec.split("|") if record.get(name) not in (None, "")), None)
+            if name is None:
                 raise RecordError(spec.replace("|", " or "), "is needed to identify the record but is empty")
-            parts.append(str(value).lower() if "email" in spec else str(value))
+            value = str(record[name])
+            parts.append(value.lower() if name == "email" else value)  # addresses compare case-insensitively
         return "|".join(parts)
 
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from connector.errors import (
@@ -25,9 +25,10 @@ from connector.errors import (
     SourceUnavailable,
 )
 from connector.http import HttpError
-from connector.mapping import EntityMapping, lookup_path
+from connector.iterate import batched
+from connector.mapping import EntityMapping
 from connector.outbox import content_hash, utcnow
-from connector.sources import Source
+from connector.sources import RemoteRecord, Source
 from connector.store.tables import Cursor, SourceRecord
 
 COUNT_KEYS = ("created", "updated", "unchanged", "failed", "removed")
@@ -48,6 +49,9 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+CHUNK = 500  # records mapped and stored per round trip; memory stays flat in the source's size
+
+
 def pull_entity(
     db: Session,
     run_id: int,
@@ -59,116 +63,119 @@ def pull_entity(
 ) -> Counter[str]:
     counts: Counter[str] = Counter({k: 0 for k in COUNT_KEYS})
     entity = mapping.entity
-    cursor_row = db.get(Cursor, (source_key, entity))
-    existing = {
-        row.remote_id: row
-        for row in db.scalars(select(SourceRecord).where(SourceRecord.source == source_key, SourceRecord.entity == entity))
-    }
-    seen: dict[str, str] = {}
+    cursor_value = db.scalar(select(Cursor.value).where(Cursor.source == source_key, Cursor.entity == entity))
+    chunk = _Chunk(db, run_id, source_key, mapping, organisation_id, problems, counts)
     try:
-        result = source.pull(mapping, cursor_row.value if cursor_row else None)
-        for record in result.records:
-            if record.deleted:
-                _mark_removed(existing, _deleted_id(mapping, record.raw), counts)
-                continue
-            raw = record.raw
-            try:
-                if result.partial:
-                    raw = _complete(mapping, existing, raw)
-                mapped = mapping.apply(raw)
-                remote_id = mapping.identify(raw, mapped)
-            except RecordError as error:
-                counts["failed"] += 1
-                problems.append(Problem(source_key, entity, record.location, error.field, error.message))
-                continue
-            if remote_id in seen:
-                counts["failed"] += 1
-                problems.append(Problem(source_key, entity, record.location, mapping.id_fields[0],
-                                        f"'{remote_id}' appears twice (first at {seen[remote_id]}); the first one is kept"))
-                continue
-            seen[remote_id] = record.location
-            try:
-                data = mapping.validate(mapped)
-            except RecordError as error:
-                counts["failed"] += 1
-                problems.append(Problem(source_key, entity, record.location, error.field, error.message))
-                continue
-            _store(db, existing, run_id, source_key, entity, organisation_id, remote_id, data, raw, record.location, counts)
+        result = source.pull(mapping, cursor_value)
+        for records in batched(result.records, CHUNK):
+            chunk.take(list(records), result.partial)
+            db.flush()
+            db.expunge_all()  # what is stored need not stay in memory
     except (SourceUnavailable, HttpError, AuthenticationFailed) as error:
         problems.append(Problem(source_key, entity, "(source)", "", f"could not be read: {error}; kept what it delivered before"))
         counts["failed"] += 1
         counts["unavailable"] += 1  # not a record count: the sync uses it to tell partial from failed
         return counts
     if result.complete:
-        for remote_id, row in existing.items():
-            if remote_id not in seen and not row.deleted:
-                row.deleted = True
-                counts["removed"] += 1
+        _mark_missing(db, run_id, source_key, entity, chunk.seen, counts)
     if result.cursor is not None:
-        _save_cursor(db, cursor_row, source_key, entity, result.cursor)
+        _save_cursor(db, source_key, entity, result.cursor)
     return counts
 
 
-def _deleted_id(mapping: EntityMapping, raw: dict[str, Any]) -> str | None:
-    try:
-        if mapping.remote_path is not None:
-            return mapping.identify(raw, {})
-        return mapping.remote_id(mapping.apply(raw))
-    except RecordError:
-        return None
+class _Chunk:
+    """Maps, validates and stores one chunk of remote records against what is stored."""
+
+    def __init__(self, db: Session, run_id: int, source_key: str, mapping: EntityMapping, organisation_id: str | None,
+                 problems: list[Problem], counts: Counter[str]) -> None:
+        self.db, self.run_id, self.source_key, self.mapping = db, run_id, source_key, mapping
+        self.organisation_id, self.problems, self.counts = organisation_id, problems, counts
+        self.seen: dict[str, str] = {}  # remote id -> where it was first seen this run
+
+    def problem(self, location: str, field: str, message: str) -> None:
+        self.counts["failed"] += 1
+        self.problems.append(Problem(self.source_key, self.mapping.entity, location, field, message))
+
+    def take(self, records: list[RemoteRecord], partial: bool) -> None:
+        identified = [(record, self._identify(record)) for record in records]
+        existing = self._existing([remote_id for _, remote_id in identified if remote_id])
+        for record, remote_id in identified:
+            if record.deleted:
+                row = existing.get(remote_id) if remote_id else None
+                if row is not None and not row.deleted:
+                    row.deleted, row.changed_run = True, self.run_id
+                    self.counts["removed"] += 1
+                continue
+            if remote_id is None:
+                continue  # reported by _identify
+            known = existing.get(remote_id)
+            raw = {**known.raw, **record.raw} if partial and known is not None else record.raw
+            try:
+                data = self.mapping.validate(self.mapping.apply(raw))
+            except RecordError as error:
+                self.seen.setdefault(remote_id, record.location)  # a bad version is not a removal
+                self.problem(record.location, error.field, error.message)
+                continue
+            if remote_id in self.seen:
+                self.problem(record.location, self.mapping.id_fields[0] if self.mapping.id_fields else str(self.mapping.remote_path),
+                             f"'{remote_id}' appears twice (first at {self.seen[remote_id]}); the first one is kept")
+                continue
+            self.seen[remote_id] = record.location
+            existing[remote_id] = self._store(known, remote_id, data, raw, record.location)
+
+    def _identify(self, record: RemoteRecord) -> str | None:
+        try:
+            if self.mapping.remote_path is not None:
+                return self.mapping.identify(record.raw, {})
+            # Only the identifying fields: a bad value elsewhere is reported, not taken for a removal.
+            return self.mapping.remote_id(self.mapping.apply(record.raw, only=self.mapping.id_field_names))
+        except RecordError as error:
+            if not record.deleted:
+                self.problem(record.location, error.field, error.message)
+            return None
+
+    def _existing(self, remote_ids: list[str]) -> dict[str, SourceRecord]:
+        if not remote_ids:
+            return {}
+        rows = self.db.scalars(select(SourceRecord).where(SourceRecord.source == self.source_key, SourceRecord.entity == self.mapping.entity,
+                                                          SourceRecord.remote_id.in_(set(remote_ids))))
+        return {row.remote_id: row for row in rows}
+
+    def _store(self, row: SourceRecord | None, remote_id: str, data: dict[str, Any], raw: dict[str, Any], location: str) -> SourceRecord:
+        digest = content_hash(data)
+        if row is None:
+            row = SourceRecord(source=self.source_key, entity=self.mapping.entity, remote_id=remote_id, organisation_id=self.organisation_id)
+            self.db.add(row)
+            self.counts["created"] += 1
+        elif row.data_hash != digest or row.deleted:
+            self.counts["updated"] += 1
+        else:
+            self.counts["unchanged"] += 1
+            if row.location != location:
+                row.location = location
+            return row
+        row.data = data
+        row.raw = json.loads(json.dumps(jsonable(raw)))
+        row.data_hash = digest
+        row.location = location
+        row.deleted = False
+        row.changed_run = self.run_id
+        return row
 
 
-def _complete(mapping: EntityMapping, existing: dict[str, SourceRecord], raw: dict[str, Any]) -> dict[str, Any]:
-    """Sources that send only what changed (delta queries) are merged into the last version."""
-    if mapping.remote_path is None:
-        return raw
-    known = existing.get(str(lookup_path(raw, mapping.remote_path)))
-    return {**known.raw, **raw} if known is not None else raw
+def _mark_missing(db: Session, run_id: int, source_key: str, entity: str, seen: dict[str, str], counts: Counter[str]) -> None:
+    """After a complete pull, whatever the source no longer lists is removed (never deleted)."""
+    live = db.scalars(select(SourceRecord.remote_id).where(SourceRecord.source == source_key, SourceRecord.entity == entity,
+                                                           SourceRecord.deleted.is_(False)))
+    missing = [remote_id for remote_id in live if remote_id not in seen]
+    for part in batched(missing, CHUNK):
+        db.execute(update(SourceRecord).where(SourceRecord.source == source_key, SourceRecord.entity == entity,
+                                              SourceRecord.remote_id.in_(part)).values(deleted=True, changed_run=run_id))
+    counts["removed"] += len(missing)
 
 
-def _mark_removed(existing: dict[str, SourceRecord], remote_id: str | None, counts: Counter[str]) -> None:
-    row = existing.get(remote_id) if remote_id else None
-    if row is not None and not row.deleted:
-        row.deleted = True
-        counts["removed"] += 1
-
-
-def _store(
-    db: Session,
-    existing: dict[str, SourceRecord],
-    run_id: int,
-    source_key: str,
-    entity: str,
-    organisation_id: str | None,
-    remote_id: str,
-    data: dict[str, Any],
-    raw: dict[str, Any],
-    location: str,
-    counts: Counter[str],
-) -> None:
-    digest = content_hash(data)
-    row = existing.get(remote_id)
-    if row is None:
-        row = SourceRecord(source=source_key, entity=entity, remote_id=remote_id, organisation_id=organisation_id)
-        db.add(row)
-        existing[remote_id] = row
-        counts["created"] += 1
-    elif row.data_hash != digest or row.deleted:
-        counts["updated"] += 1
-    else:
-        counts["unchanged"] += 1
-        if row.location != location:
-            row.location = location
-        return
-    row.data = data
-    row.raw = json.loads(json.dumps(jsonable(raw)))
-    row.data_hash = digest
-    row.location = location
-    row.deleted = False
-    row.changed_run = run_id
-
-
-def _save_cursor(db: Session, row: Cursor | None, source_key: str, entity: str, value: str) -> None:
+def _save_cursor(db: Session, source_key: str, entity: str, value: str) -> None:
+    row = db.get(Cursor, (source_key, entity))
     if row is None:
         db.add(Cursor(source=source_key, entity=entity, value=value, updated_at=utcnow()))
     elif row.value != value:

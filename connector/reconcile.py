@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from connector.config import Config, OrganisationConfig
 from connector.errors import Problem
+from connector.iterate import batched
 from connector.model import PersonRecord
 from connector.outbox import utcnow
 from connector.store.tables import (
@@ -37,6 +37,7 @@ from connector.store.tables import (
 )
 from connector.store.tables import Session as SessionRow
 
+CHUNK = 500
 PERSON_NAMESPACE = uuid.UUID("0b7a6d0e-8d44-4c41-9b7e-3d2f5a1c6e90")
 PERSON_FIELDS = [name for name in PersonRecord.model_fields if name != "active"]
 DATE_FIELDS = {"start_date", "end_date"}
@@ -50,14 +51,31 @@ def source_key(owner: str, source_name: str) -> str:
 
 # -- people ------------------------------------------------------------------------------
 
-class PersonIndex:
-    """Finds a person of one organisation by employee number or e-mail."""
+class PersonResolver:
+    """Finds people of one organisation by employee number or e-mail, asking the store (and
+    remembering the answers), so no run holds every employee in memory."""
 
-    def __init__(self, match_on: list[str], people: Iterable[Person]) -> None:
+    def __init__(self, db: Session, organisation_id: str) -> None:
+        self.db = db
+        self.organisation_id = organisation_id
+        self._cache: dict[str, str | None] = {}
+
+    def resolve(self, reference: str) -> str | None:
+        """A reference from a spreadsheet: an e-mail if it has an @, else an employee number."""
+        reference = reference.strip()
+        if reference not in self._cache:
+            key = Person.email if "@" in reference else func.lower(Person.employee_number)
+            self._cache[reference] = self.db.scalar(
+                select(Person.id).where(Person.organisation_id == self.organisation_id, key == reference.lower()).limit(1))
+        return self._cache[reference]
+
+
+class _Keys:
+    """An index of the people that the records of one chunk could match."""
+
+    def __init__(self, match_on: list[str]) -> None:
         self.match_on = match_on
         self.keys: dict[tuple[str, str], str] = {}
-        for person in people:
-            self.add(person.id, {"employee_number": person.employee_number, "email": person.email})
 
     def add(self, person_id: str, data: dict[str, Any]) -> None:
         for key in self.match_on:
@@ -72,44 +90,75 @@ class PersonIndex:
                 return self.keys[(key, str(value).lower())]
         return None
 
-    def resolve(self, reference: str) -> str | None:
-        """A reference from a spreadsheet: an e-mail if it has an @, else an employee number."""
-        reference = reference.strip()
-        key = "email" if "@" in reference else "employee_number"
-        return self.keys.get((key, reference.lower()))
 
-
-def reconcile_people(db: Session, config: Config, organisation: OrganisationConfig) -> PersonIndex:
+def reconcile_people(db: Session, config: Config, organisation: OrganisationConfig, run_id: int, problems: list[Problem]) -> PersonResolver:
+    """Link this run's new and changed records to people, then re-merge only the people
+    they touch. Works in chunks: memory stays flat however large the organisation."""
     sources = [s for s in organisation.sources if "people" in s.entities]
     order = [source_key(organisation.id, s.name) for s in sources]
     authoritative = {source_key(organisation.id, s.name) for s in sources if s.authoritative}
-    people = {p.id: p for p in db.scalars(select(Person).where(Person.organisation_id == organisation.id))}
-    index = PersonIndex(config.reconcile.match_on, people.values())
-    found = db.scalars(select(SourceRecord).where(SourceRecord.entity == "people", SourceRecord.source.in_(order)))
-    records = sorted(found, key=lambda r: (order.index(r.source), r.deleted, r.remote_id))
-    groups: dict[str, list[SourceRecord]] = defaultdict(list)
+    affected: set[str] = set()
+    for key in order:  # in precedence order: the first source's records found the people
+        changed = list(db.scalars(select(SourceRecord.id).where(SourceRecord.entity == "people", SourceRecord.source == key,
+                                                                SourceRecord.changed_run == run_id).order_by(SourceRecord.remote_id)))
+        for record_ids in batched(changed, CHUNK):
+            chunk = list(db.scalars(select(SourceRecord).where(SourceRecord.id.in_(record_ids)).order_by(SourceRecord.deleted, SourceRecord.remote_id)))
+            affected |= _link(db, config, organisation, key, chunk, problems)
+            db.flush()
+            db.expunge_all()
+    now = utcnow()
+    for person_ids in batched(sorted(affected), CHUNK):
+        linked: dict[str, list[SourceRecord]] = defaultdict(list)
+        for record in db.scalars(select(SourceRecord).where(SourceRecord.canonical_id.in_(person_ids), SourceRecord.entity == "people",
+                                                            SourceRecord.source.in_(order))):
+            linked[record.canonical_id or ""].append(record)
+        for person in db.scalars(select(Person).where(Person.id.in_(person_ids))):
+            if _apply(person, _merge(linked.get(person.id, []), organisation, order, authoritative)):
+                person.updated_at = now
+        db.flush()
+        db.expunge_all()
+    return PersonResolver(db, organisation.id)
+
+
+def _link(db: Session, config: Config, organisation: OrganisationConfig, key: str, records: list[SourceRecord],
+          problems: list[Problem]) -> set[str]:
+    """Give each record its person: the one it had, else one matching its keys that has no
+    record of this source yet, else a new person. Returns the people touched."""
+    match_on = config.reconcile.match_on
+    keys = _Keys(match_on)
+    numbers = {str(r.data["employee_number"]).lower() for r in records if "employee_number" in match_on and r.data.get("employee_number")}
+    emails = {str(r.data["email"]).lower() for r in records if "email" in match_on and r.data.get("email")}
+    candidates = list(db.scalars(select(Person).where(Person.organisation_id == organisation.id,
+                                                      or_(func.lower(Person.employee_number).in_(numbers), Person.email.in_(emails)))))
+    for person in candidates:
+        keys.add(person.id, {"employee_number": person.employee_number, "email": person.email})
+    holders: dict[str, int] = {person_id: record_id for person_id, record_id in db.execute(
+        select(SourceRecord.canonical_id, SourceRecord.id).where(SourceRecord.source == key, SourceRecord.canonical_id.in_([p.id for p in candidates])))
+        if person_id is not None}
+    touched: set[str] = set()
     for record in records:
-        person_id = record.canonical_id if record.canonical_id in people else None
+        person_id = record.canonical_id
         if person_id is None:
-            candidate = index.find(record.data)
-            taken = candidate is not None and any(r.source == record.source for r in groups.get(candidate, []))
-            person_id = None if taken else candidate
+            candidate = keys.find(record.data)
+            if candidate is not None and holders.get(candidate, record.id) != record.id:
+                if not record.deleted:
+                    problems.append(Problem(key, "people", record.location or record.remote_id, "employee_number",
+                                            "matches a person already linked to another record of this source; left out until one of them changes"))
+                continue
+            person_id = candidate
         if person_id is None:
             if record.deleted:
                 continue
             person_id = str(uuid.uuid5(PERSON_NAMESPACE, f"{organisation.id}|{record.source}|{record.remote_id}"))
-            people[person_id] = Person(id=person_id, organisation_id=organisation.id, first_name="", last_name="")
-            db.add(people[person_id])
+            # The identifying keys at once, so the next source's records in this run find this person.
+            db.add(Person(id=person_id, organisation_id=organisation.id, first_name="", last_name="", updated_at=utcnow(),
+                          employee_number=record.data.get("employee_number"), email=record.data.get("email")))
         if record.canonical_id != person_id:
             record.canonical_id = person_id
-        groups[person_id].append(record)
-        index.add(person_id, record.data)
-    now = utcnow()
-    for person_id, person in people.items():
-        merged = _merge(groups.get(person_id, []), organisation, order, authoritative)
-        if _apply(person, merged):
-            person.updated_at = now
-    return PersonIndex(config.reconcile.match_on, people.values())
+        holders[person_id] = record.id
+        keys.add(person_id, record.data)
+        touched.add(person_id)
+    return touched
 
 
 def _merge(
@@ -149,7 +198,7 @@ def _apply(person: Person, values: dict[str, Any]) -> bool:
 # -- training already recorded -----------------------------------------------------------
 
 def reconcile_pulled_training(
-    db: Session, organisation: OrganisationConfig, index: PersonIndex, problems: list[Problem]
+    db: Session, organisation: OrganisationConfig, index: PersonResolver, problems: list[Problem]
 ) -> None:
     keys = [source_key(organisation.id, s.name) for s in organisation.sources if "training_records" in s.entities]
     existing = {
@@ -191,7 +240,7 @@ def _update(row: Any, values: dict[str, Any]) -> bool:
 # -- the cohort --------------------------------------------------------------------------
 
 class CohortReconciler:
-    def __init__(self, db: Session, config: Config, indexes: dict[str, PersonIndex], problems: list[Problem]) -> None:
+    def __init__(self, db: Session, config: Config, indexes: dict[str, PersonResolver], problems: list[Problem]) -> None:
         self.db = db
         self.config = config
         self.indexes = indexes

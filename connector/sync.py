@@ -37,7 +37,7 @@ from connector.pull import COUNT_KEYS, pull_entity
 from connector.reconcile import (
     COHORT,
     CohortReconciler,
-    PersonIndex,
+    PersonResolver,
     reconcile_people,
     reconcile_pulled_training,
     source_key,
@@ -272,9 +272,9 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
             summary.count_pull(entity, counts)
     db.flush()
     progress("reconcile people and the cohort")
-    indexes: dict[str, PersonIndex] = {}
+    indexes: dict[str, PersonResolver] = {}
     for organisation in config.organisations:
-        indexes[organisation.id] = reconcile_people(db, config, organisation)
+        indexes[organisation.id] = reconcile_people(db, config, organisation, run_id, summary.errors)
         db.flush()
         reconcile_pulled_training(db, organisation, indexes[organisation.id], summary.errors)
     CohortReconciler(db, config, indexes, summary.errors).run()

@@ -165,3 +165,12 @@ def test_a_truncated_page_fails_the_source_and_keeps_the_cursor(graph, sqlite_ne
     assert "not valid JSON" in problem.message
     graph.replace(responses.GET, DELTA_LINK, json=delta_page([], delta_link=NEXT_DELTA_LINK))
     assert run_sync(sqlite_network.config(), MOMENT).status == "ok"  # the stored delta link was kept and works
+
+
+def test_two_directory_users_claiming_one_employee_number_are_reported_not_merged(graph, sqlite_network):
+    twin = user("11111111-0000-0000-0000-000000000007", "Koen", "Vermeulen-Tweede", "koen2@groenkracht.be", "G101", companyName="Atelier Groenkracht")
+    graph.get(DELTA, json=delta_page([PEOPLE[0], twin], delta_link=DELTA_LINK))
+    summary = run_sync(sqlite_network.config(), MOMENT)
+    conflict = [e for e in summary.errors if e.source == "groenkracht/m365"]
+    assert len(conflict) == 1 and conflict[0].record == "user koen2@groenkracht.be" and "already linked" in conflict[0].message
+    assert people(sqlite_network)["koen.vermeulen@groenkracht.be"].last_name == "Vermeulen"

@@ -78,3 +78,4 @@ def test_leaving_the_non_authoritative_source_keeps_the_person_active(network):
     assert summary.pulled["people"]["removed"] == 3
     found = people(network)
     assert found["sofie.desmet@zonneke.be"].active is True and len(found) == 11
+

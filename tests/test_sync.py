@@ -249,3 +249,14 @@ def test_an_attempt_is_counted_before_sending_so_a_retry_knows_it_may_have_lande
     assert seen[("calendar-files", "S-03-EVAL")] == (1, True)    # superseded an attempted write
     assert seen[("calendar-files", "S-04-INTRO")] == (0, True)   # the same write, tried again after a crash
     assert not any(uncertain for (target, _), (_, uncertain) in seen.items() if target != "calendar-files")
+
+
+def test_a_typo_in_a_known_row_is_reported_and_the_person_kept_as_they_were(network):
+    sync(network)
+    network.edit_csv("zonneke/medewerkers.csv", "Z010;Bram;Goossens;bram.goossens@zonneke.be;NL;Onderhoud;Gent;Technisch medewerker;0,5;19;01/06/2022",
+                     "Z010;Bram;Goossens;bram.goossens@zonneke.be;NL;Technische dienst;Gent;Technisch medewerker;0,5;19;1 juni")
+    summary = sync(network)
+    assert summary.pulled["people"]["removed"] == 0 and summary.pulled["people"]["failed"] == 1
+    assert any(e.record == "medewerkers.csv row 11" and e.field == "start_date" for e in summary.errors)
+    rows = query(network, select(Person.active, Person.department).where(Person.employee_number == "Z010"))
+    assert rows == [(True, "Onderhoud")]  # the last good version stays until the row is fixed

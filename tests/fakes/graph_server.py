@@ -90,6 +90,7 @@ class FakeGraph:
         self.transactions: dict[str, str] = {}
         self.tokens: dict[str, float] = {}
         self.requests: Counter[str] = Counter()
+        self.operations: Counter[str] = Counter()  # "GET /users/delta", "POST /$batch", ...
         self.batch_sizes: list[int] = []
         self._throttle = 0
         self._retry_after = 1
@@ -160,6 +161,10 @@ class FakeGraph:
                              "authorization_endpoint": f"{self.base}/{TENANT}/oauth2/v2.0/authorize"}
         if path.endswith("/oauth2/v2.0/token"):
             return self._token(body)
+        if path == "/_stats":  # test instrumentation, not part of Graph
+            with self._lock:
+                events = sum(len(m) for m in self.events.values())
+                return 200, {}, {"operations": dict(self.operations), "max_batch": max(self.batch_sizes, default=0), "events": events}
         with self._lock:
             if self._expire_after is not None and self.requests["graph"] > self._expire_after:
                 self.tokens = {token: 0.0 for token in self.tokens}
@@ -302,7 +307,9 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
             body: Any = raw.decode() if "x-www-form-urlencoded" in content_type else (json.loads(raw) if raw else None)
             path = urlsplit(self.path).path
             with fake._lock:
-                fake.requests["login" if ("oauth2" in path or "well-known" in path) else "graph"] += 1
+                if path != "/_stats":
+                    fake.requests["login" if ("oauth2" in path or "well-known" in path) else "graph"] += 1
+                    fake.operations[f"{self.command} {re.sub(r'/users/[^/]+/', '/users/{id}/', path.removeprefix('/v1.0'))}"] += 1
             status, headers, answer = fake.handle(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
             data = b"" if answer is None else json.dumps(answer).encode()
             self.send_response(status)
