@@ -4,7 +4,8 @@
 
 Runs the real CLI (`st-connector sync --json`) twice in child processes against a fake
 Graph running in another process: a first sync (all users, all invitations) and a second
-one with nothing changed. Prints requests made against the minimum possible
+one with nothing changed, which should cost only the delta requests (users, and the
+project mailbox's calendar for attendee answers) and write nothing. Prints requests made against the minimum possible
 (ceil(users/200) delta pages; ceil(invites/20) $batch calls), wall time and the sync
 process's peak memory, then one JSON line. Run it with a smaller --users too to see
 whether memory stays flat in the number of users.
@@ -161,7 +162,9 @@ def main() -> None:
     server.join(timeout=30)
     delta_pages = after_first["operations"].get("GET /users/delta", 0)
     batches = after_first["operations"].get("POST /$batch", 0)
+    calendar_pages = after_first["operations"].get("GET /users/{id}/calendarView/delta", 0)
     rerun_delta = after_second["operations"].get("GET /users/delta", 0) - delta_pages
+    rerun_calendar = after_second["operations"].get("GET /users/{id}/calendarView/delta", 0) - calendar_pages
     rerun_batches = after_second["operations"].get("POST /$batch", 0) - batches
     invites = first["invites"]["created"] // 2  # the .ics copies count too; Graph events are half
     user_min, invite_min = math.ceil(args.users / 200), math.ceil(args.invites / 20)
@@ -169,10 +172,12 @@ def main() -> None:
     print(f"users:   {first['pulled']['people']['created']:>6} pulled with {delta_pages} delta requests (minimum {user_min})")
     print(f"invites: {invites:>6} events created with {batches} $batch requests (minimum {invite_min}); largest batch {after_first['max_batch']}")
     print(f"first sync:  {seconds:7.1f} s, peak RSS {rss:6.1f} MB, status {first['status']}, problems {len(first['errors'])}")
-    print(f"second sync: {rerun_seconds:7.1f} s, peak RSS {rerun_rss:6.1f} MB, {rerun_delta} delta and {rerun_batches} batch requests, {rerun_writes} writes")
+    print(f"answers:     read back with {calendar_pages} calendarView delta requests")
+    print(f"second sync: {rerun_seconds:7.1f} s, peak RSS {rerun_rss:6.1f} MB, {rerun_delta} users delta + {rerun_calendar} calendar delta"
+          f" + {rerun_batches} batch requests, {rerun_writes} writes")
     print(json.dumps({"users": args.users, "user_requests": delta_pages, "user_requests_min": user_min, "invites": invites,
                       "invite_requests": batches, "invite_requests_min": invite_min, "rerun_writes": rerun_writes,
-                      "rerun_requests": rerun_delta + rerun_batches, "peak_rss_mb": round(rss, 1), "seconds": round(seconds, 1)}))
+                      "rerun_requests": rerun_delta + rerun_calendar + rerun_batches, "peak_rss_mb": round(rss, 1), "seconds": round(seconds, 1)}))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ class Party(BaseModel):
     name: str
     role: str = "REQ-PARTICIPANT"
     language: str = "nl"
+    organisation: str | None = None
 
 
 class CalendarEvent(BaseModel):

@@ -177,6 +177,11 @@ def _print_summary(summary: Summary, config: Config) -> None:
     print(f"  invitations{would}: {summary.invites['created']} new, {summary.invites['updated']} updated, {summary.invites['cancelled']} cancelled")
     print(f"  training records written{would}: {summary.training_records['written']}")
     print(f"  leerbewijzen issued{would}: {summary.leerbewijzen['issued']}")
+    for declined in summary.declined:
+        print(f"  declined: {declined['attendee']} for session {declined['session']} ({declined['target']})")
+    for conflict in summary.conflicts:
+        print(f"  calendar conflict: {conflict['attendee']} is {conflict['status']} {conflict['start'][:16]}–{conflict['end'][11:16]} "
+              f"during session {conflict['session']}")
     if summary.dry_run and summary.planned:
         print("  planned writes:")
         for item in summary.planned:

@@ -255,7 +255,8 @@ class Planner:
                     self.problems.append(Problem("invitations", "sessions", session.code, "attendee",
                                                  f"{person.full_name} ({person.organisation_id}) has no work e-mail; they get no invitation"))
                 continue
-            attendees.append(Party(email=person.email, name=person.full_name, role="REQ-PARTICIPANT", language=person.language))
+            attendees.append(Party(email=person.email, name=person.full_name, role="REQ-PARTICIPANT", language=person.language,
+                                   organisation=person.organisation_id))
         sender = self.config.organisation(switcher.organisation_id)
         if target.invite_hr and sender is not None and sender.hr_email and self._routed(switcher, target):
             attendees.append(Party(email=sender.hr_email, name=f"HR {sender.name}", role="OPT-PARTICIPANT", language=sender.language.value))

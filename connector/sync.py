@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connector.config import Config, SourceConfig
 from connector.errors import AuthenticationFailed, ConfigError, Problem
 from connector.http import HttpError
+from connector.iterate import batched
 from connector.mapping import Mapping, load_mapping
 from connector.model import COHORT_ENTITIES, EMPLOYER_ENTITIES
 from connector.outbox import (
@@ -47,13 +48,14 @@ from connector.sinks import (
     CALENDAR,
     LEERBEWIJS,
     TRAINING_RECORD,
+    Response,
     Sink,
     SinkContext,
     sink_class,
 )
 from connector.sources import Source, SourceContext, source_class
 from connector.store.db import migrate, open_engine, session_factory, sync_lock
-from connector.store.tables import ExternalRef, OutboxItem, SyncRun
+from connector.store.tables import Cursor, ExternalRef, OutboxItem, SyncRun
 
 log = logging.getLogger("connector.sync")
 
@@ -77,6 +79,9 @@ class Summary:
     pulls: int = 0
     unavailable_pulls: int = 0
     requests: dict[str, int] = field(default_factory=dict)
+    declined: list[dict[str, str]] = field(default_factory=list)
+    conflicts: list[dict[str, str]] = field(default_factory=list)
+    written: dict[str, list[OutboxItem]] = field(default_factory=dict)  # per target, this run's successful writes
 
     def as_dict(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -88,6 +93,8 @@ class Summary:
             "training_records": dict(self.training_records),
             "leerbewijzen": dict(self.leerbewijzen),
             "requests": self.requests,
+            "declined": self.declined,
+            "conflicts": self.conflicts,
             "errors": [p.as_dict() for p in self.errors],
         }
         if self.dry_run:
@@ -249,6 +256,8 @@ def _run_locked(config: Config, engine: Engine, now: datetime, sources: list[Bou
         db.commit()
     if not summary.stopped:
         _deliver(factory, sinks, summary, progress, should_stop)
+    if not summary.stopped:
+        _read_back(factory, sinks, summary, progress)
     summary.status = _status(summary)
     with factory.begin() as db:
         finished = db.get(SyncRun, run_id)
@@ -311,9 +320,54 @@ def _deliver(factory: sessionmaker[Session], sinks: dict[str, Sink], summary: Su
                 for item, outcome in zip(batch, outcomes, strict=True):
                     delivered = record_outcome(db, item, outcome, now)
                     summary.count_delivery(delivered)
+                    if delivered.ok:
+                        summary.written.setdefault(target, []).append(item)
                     if not delivered.ok:
                         summary.errors.append(Problem(target, item.object_type, item.object_id, "", f"not written: {outcome.error}"))
                 db.commit()
+
+
+def _read_back(factory: sessionmaker[Session], sinks: dict[str, Sink], summary: Summary, progress: Progress) -> None:
+    """What targets tell us afterwards: attendee answers (a decline is flagged) and, for the
+    sessions just written, overlaps in the attendees' own calendars."""
+    for target, sink in sinks.items():
+        try:
+            if sink.reads_responses:
+                progress(f"read answers from {target}")
+                _book_responses(factory, target, sink, summary)
+            if sink.checks_availability and summary.written.get(target):
+                progress(f"check free/busy for {len(summary.written[target])} session(s) in {target}")
+                for conflict in sink.find_conflicts(summary.written[target]):
+                    summary.conflicts.append({"target": target, "session": conflict.object_id, "attendee": conflict.attendee,
+                                              "start": conflict.start.isoformat(), "end": conflict.end.isoformat(), "status": conflict.status})
+        except (HttpError, AuthenticationFailed) as error:
+            summary.errors.append(Problem(target, "responses", "(target)", "", f"could not be read back: {error}"))
+
+
+def _book_responses(factory: sessionmaker[Session], target: str, sink: Sink, summary: Summary) -> None:
+    key = f"target/{target}"
+    with factory.begin() as db:
+        cursor = db.get(Cursor, (key, "responses"))
+        answers, new_cursor = sink.read_responses(cursor.value if cursor else None)
+        by_remote: dict[str, list[Response]] = {}
+        for answer in answers:
+            by_remote.setdefault(answer.remote_id, []).append(answer)
+        for ids in batched(list(by_remote), 500):
+            for ref in db.scalars(select(ExternalRef).where(ExternalRef.target == target, ExternalRef.remote_id.in_(ids))):
+                details = dict(ref.details or {})
+                known = dict(details.get("responses", {}))
+                for answer in by_remote[ref.remote_id or ""]:
+                    if answer.response == "declined" and known.get(answer.attendee) != "declined" and not ref.cancelled:
+                        summary.declined.append({"target": target, "session": ref.object_id, "attendee": answer.attendee})
+                    known[answer.attendee] = answer.response
+                if known != details.get("responses"):
+                    details["responses"] = known
+                    ref.details = details
+        if new_cursor is not None:
+            if cursor is None:
+                db.add(Cursor(source=key, entity="responses", value=new_cursor, updated_at=utcnow()))
+            elif cursor.value != new_cursor:
+                cursor.value, cursor.updated_at = new_cursor, utcnow()
 
 
 def _deliver_batch(sink: Sink, batch: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:

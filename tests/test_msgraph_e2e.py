@@ -85,7 +85,7 @@ def test_users_sync_fully_then_only_the_delta(network, fake):
     fake.update_user("00000000-0000-0000-0000-0000000101", jobTitle="Teamleider")
     second = run_sync(network.config(), MOMENT)
     assert second.pulled["people"]["updated"] == 1 and second.pulled["people"]["created"] == 0
-    assert fake.graph_requests - before == 1  # one delta page, no invitation writes: nothing changed for them
+    assert fake.graph_requests - before == 2  # the users delta and the calendar's (answers): no invitation writes
 
 
 def test_invitations_are_created_once_then_updated_and_cancelled_in_the_same_event(network, fake):
@@ -106,7 +106,7 @@ def test_invitations_are_created_once_then_updated_and_cancelled_in_the_same_eve
 
     writes_before = fake.graph_requests
     again = run_sync(network.config(), MOMENT)
-    assert sum(again.invites.values()) == 0 and fake.graph_requests - writes_before == 1  # only the users delta
+    assert sum(again.invites.values()) == 0 and fake.graph_requests - writes_before == 2  # only the two delta requests
 
     network.edit_csv("cohort/sessies.csv", "S-06-D1;EX-06;uitwisselingsdag;13/06/2028", "S-06-D1;EX-06;uitwisselingsdag;20/06/2028")
     network.edit_csv("cohort/uitwisselingen.csv", "EX-05;LV-05;LP-BP-PLAN;B05;bevestigd", "EX-05;LV-05;LP-BP-PLAN;B05;geannuleerd")
@@ -160,3 +160,22 @@ def test_wrong_client_secret_is_reported_per_target_and_files_still_go_out(netwo
     messages = " ".join(e.message for e in summary.errors)
     assert "invalid_client" in messages and "wrong-secret-value" not in str(summary.as_dict())
     assert not fake.mailbox(MAILBOX)
+
+
+def test_a_declined_invitation_is_flagged_once(network, fake):
+    run_sync(network.config(), MOMENT)
+    day = live_events(fake)["leren-switchen/S-06-D1"]
+    fake.respond(day["id"], "koen.vermeulen@groenkracht.be", "declined")
+    fake.respond(live_events(fake)["leren-switchen/S-04-D1"]["id"], "nele.geerts@zonneke.be", "accepted")
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.declined == [{"target": "invitations-msgraph", "session": "S-06-D1", "attendee": "koen.vermeulen@groenkracht.be"}]
+    assert run_sync(network.config(), MOMENT).declined == []  # flagged when it happens, not every night
+
+
+def test_overlaps_in_a_connected_attendees_calendar_are_listed(network, fake):
+    # Koen (groenkracht, connected through msgraph_users) has a dentist appointment during his exchange day.
+    fake.busy["koen.vermeulen@groenkracht.be"] = [("2028-06-13T10:00:00", "2028-06-13T11:00:00", "oof")]
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.conflicts == [{"target": "invitations-msgraph", "session": "S-06-D1", "attendee": "koen.vermeulen@groenkracht.be",
+                                  "start": "2028-06-13T10:00:00+00:00", "end": "2028-06-13T11:00:00+00:00", "status": "oof"}]
+    assert run_sync(network.config(), MOMENT).conflicts == []  # only sessions written in a run are checked

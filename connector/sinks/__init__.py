@@ -32,10 +32,32 @@ class SinkContext:
     runtime: Runtime
 
 
+@dataclass(frozen=True)
+class Response:
+    """An attendee's answer to an invitation, as the target reports it."""
+
+    remote_id: str
+    attendee: str
+    response: str  # none, accepted, tentativelyAccepted, declined, notResponded, organizer
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Something else in an attendee's calendar overlapping a session we planned."""
+
+    object_id: str
+    attendee: str
+    start: datetime
+    end: datetime
+    status: str
+
+
 class Sink(ABC):
     kind: ClassVar[str]
     object_types: ClassVar[frozenset[str]]
     batch_size: ClassVar[int] = 200
+    reads_responses: ClassVar[bool] = False  # implements read_responses
+    checks_availability: ClassVar[bool] = False  # implements find_conflicts
 
     def __init__(self, name: str, options: dict[str, Any], context: SinkContext) -> None:
         self.name = name
@@ -49,6 +71,15 @@ class Sink(ABC):
     def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
         """One Outcome per item, in order. `known` holds what the target already has of these
         objects (by object id). Raise only for what stops the whole target."""
+
+
+    def read_responses(self, cursor: str | None) -> tuple[list[Response], str | None]:
+        """Attendee answers that changed since `cursor`, and the cursor for next time."""
+        return [], cursor
+
+    def find_conflicts(self, items: list[OutboxItem]) -> list[Conflict]:
+        """For sessions just written: overlaps in the attendees' own calendars."""
+        return []
 
 
 def sink_class(kind: str) -> type[Sink]:

@@ -6,22 +6,28 @@ a lost answer or a crash never yields a second event: a write that may already h
 (the outbox marks it `uncertain`) is looked up by that property before anything is created.
 Online sessions (the intro call) become Teams meetings and their join URL is kept.
 Writes go in $batch requests of at most 20, up to `max_concurrency` batches at once.
+Attendee answers are read back from the mailbox's calendarView delta (one request on a
+quiet night); for sessions written in a run, attendees whose organisation is connected
+through an msgraph_users source get their free/busy checked (getSchedule in their tenant).
 Requires the application permission Calendars.ReadWrite, limited to the project mailbox
-(RBAC for Applications in Exchange Online). Options: `tenant`, `mailbox`.
+(RBAC for Applications in Exchange Online), and Calendars.Read in the tenants whose
+free/busy is checked. Options: `tenant`, `mailbox`.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from connector.calendar import CalendarEvent
-from connector.http import HttpClient
+from connector.http import HttpClient, HttpError, NextLinkInBody
 from connector.msgraph import (
     BATCH_LIMIT,
     WINDOWS_ZONES,
@@ -30,7 +36,7 @@ from connector.msgraph import (
     graph_client,
 )
 from connector.outbox import Outcome
-from connector.sinks import CALENDAR, Sink
+from connector.sinks import CALENDAR, Conflict, Response, Sink
 from connector.store.tables import ExternalRef, OutboxItem
 from connector.texts import text
 
@@ -38,6 +44,8 @@ from connector.texts import text
 KEY_PROPERTY = "String {9a1d3c55-2b1f-4e7a-8c3d-5f6e7a8b9c0d} Name SwitchingTalentKey"
 TRANSACTION_NAMESPACE = uuid.UUID("c2f8e6a4-7b3d-4e1f-9a5c-0d2b4f6e8a1c")
 SELECT = "id,iCalUId,changeKey,onlineMeeting"
+BUSY = {"busy", "oof", "tentative", "workingElsewhere"}
+RESYNC_CODES = {"syncStateNotFound", "resyncRequired", "SyncStateInvalid", "expiredToken"}
 
 
 @dataclass
@@ -51,6 +59,8 @@ class GraphCalendar(Sink):
     kind = "msgraph"
     object_types = frozenset({CALENDAR})
     batch_size = 4 * BATCH_LIMIT  # four $batch requests at a time per mailbox
+    reads_responses = True
+    checks_availability = True
 
     @property
     def mailbox(self) -> str:
@@ -134,6 +144,76 @@ class GraphCalendar(Sink):
         with ThreadPoolExecutor(max_workers=min(len(chunks), 4)) as pool:
             answers = list(pool.map(lambda chunk: batch(client, chunk), chunks))
         return [result for answer in answers for result in answer]
+
+
+    # -- reading back ---------------------------------------------------------------------
+
+    def read_responses(self, cursor: str | None) -> tuple[list[Response], str | None]:
+        client = graph_client(self.context.runtime, str(self.options["tenant"]))
+        state = json.loads(cursor) if cursor else None
+        horizon = self.context.now + timedelta(days=365)
+        if state is not None and datetime.fromisoformat(state["until"]) < horizon:
+            state = None  # the window of this delta link closes within a year: open a new one
+        try:
+            return self._responses(client, state)
+        except HttpError as error:
+            if state is None or not (error.status == 410 or error.code in RESYNC_CODES):
+                raise
+            return self._responses(client, None)
+
+    def _responses(self, client: HttpClient, state: dict[str, str] | None) -> tuple[list[Response], str | None]:
+        if state is None:
+            start, until = self.context.now - timedelta(days=1), self.context.now + timedelta(days=3 * 365)
+            path, params = f"users/{quote(self.mailbox)}/calendarView/delta", {"startDateTime": _utc(start), "endDateTime": _utc(until)}
+            state = {"until": until.isoformat()}
+        else:
+            path, params = state["link"], None
+        found: list[Response] = []
+        for page in client.paginate(path, NextLinkInBody(), params=params, records_path="value", headers={"Prefer": "odata.maxpagesize=200"}):
+            for event in page.records:
+                for attendee in [] if "@removed" in event else event.get("attendees", []):
+                    address = (attendee.get("emailAddress") or {}).get("address", "").lower()
+                    found.append(Response(str(event["id"]), address, (attendee.get("status") or {}).get("response", "none")))
+            link = page.body.get("@odata.deltaLink") if isinstance(page.body, dict) else None
+            if link:
+                state["link"] = str(link)
+        return found, json.dumps(state, sort_keys=True)
+
+    def find_conflicts(self, items: list[OutboxItem]) -> list[Conflict]:
+        tenants = {o.id: str(s.options["tenant"]) for o in self.context.config.organisations for s in o.sources if s.kind == "msgraph_users"}
+        asked: dict[str, list[tuple[OutboxItem, CalendarEvent, str, dict[str, Any]]]] = {}
+        for item in items:
+            if item.action != "upsert":
+                continue
+            event = CalendarEvent.model_validate(item.payload["event"])
+            for attendee in event.attendees:
+                tenant = tenants.get(attendee.organisation or "")
+                if tenant is None or attendee.role != "REQ-PARTICIPANT":
+                    continue
+                body = {"schedules": [attendee.email], "startTime": {"dateTime": _utc(event.start), "timeZone": "UTC"},
+                        "endTime": {"dateTime": _utc(event.end), "timeZone": "UTC"}, "availabilityViewInterval": 15}
+                request = {"method": "POST", "url": f"/users/{quote(attendee.email)}/calendar/getSchedule", "body": body,
+                           "headers": {"Content-Type": "application/json"}}
+                asked.setdefault(tenant, []).append((item, event, attendee.email, request))
+        conflicts: list[Conflict] = []
+        for tenant, questions in asked.items():
+            results = self._batches(graph_client(self.context.runtime, tenant), [q[3] for q in questions])
+            for (item, event, address, _), result in zip(questions, results, strict=True):
+                schedules = (result.body or {}).get("value", []) if result.status == 200 else []
+                for entry in (schedules[0].get("scheduleItems", []) if schedules else []):
+                    start, end = _parse_utc(entry["start"]["dateTime"]), _parse_utc(entry["end"]["dateTime"])
+                    ours = start == event.start and end == event.end  # our own invitation, once they answered it
+                    if not ours and entry.get("status") in BUSY and start < event.end and end > event.start:
+                        conflicts.append(Conflict(item.object_id, address, start, end, str(entry["status"])))
+        return conflicts
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def _parse_utc(text: str) -> datetime:
+    return datetime.fromisoformat(text[:19]).replace(tzinfo=UTC)  # Graph writes seven fractional digits
 
 
 def _remote_id(ref: ExternalRef | None) -> str | None:

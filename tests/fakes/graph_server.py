@@ -88,6 +88,8 @@ class FakeGraph:
         self.users: dict[str, _User] = {}
         self.events: dict[str, dict[str, dict[str, Any]]] = {}
         self.transactions: dict[str, str] = {}
+        self.event_versions: dict[str, int] = {}  # event id -> version of its last change (calendarView delta)
+        self.busy: dict[str, list[tuple[str, str, str]]] = {}  # address -> (start, end, status) in UTC, for getSchedule
         self.tokens: dict[str, float] = {}
         self.requests: Counter[str] = Counter()
         self.operations: Counter[str] = Counter()  # "GET /users/delta", "POST /$batch", ...
@@ -146,6 +148,20 @@ class FakeGraph:
             self.version += 1
             self.users[object_id].deleted, self.users[object_id].version = True, self.version
 
+    def respond(self, event_id: str, address: str, response: str) -> None:
+        """An attendee answers; the organiser's copy of the event changes (as in Exchange)."""
+        with self._lock:
+            for events in self.events.values():
+                if event_id in events:
+                    for attendee in events[event_id]["attendees"]:
+                        if attendee["emailAddress"]["address"].lower() == address.lower():
+                            attendee["status"] = {"response": response, "time": "2026-11-22T10:00:00Z"}
+                    self._touch(event_id)
+
+    def _touch(self, event_id: str) -> None:
+        self.version += 1
+        self.event_versions[event_id] = self.version
+
     def mailbox(self, address: str) -> dict[str, dict[str, Any]]:
         return self.events.setdefault(address.lower(), {})
 
@@ -191,6 +207,12 @@ class FakeGraph:
             return self._batch(body)
         if path == "/users/delta" and method == "GET":
             return self._delta(query)
+        match = re.fullmatch(r"/users/([^/]+)/calendarView/delta", path)
+        if match and method == "GET":
+            return self._calendar_delta(unquote(match.group(1)), query)
+        match = re.fullmatch(r"/users/([^/]+)/calendar/getSchedule", path)
+        if match and method == "POST":
+            return self._schedule(body)
         match = re.fullmatch(r"/users/([^/]+)/events(?:/([^/]+))?(/cancel)?", path)
         if match:
             return self._events(method, unquote(match.group(1)), match.group(2), bool(match.group(3)), query, body)
@@ -255,10 +277,12 @@ class FakeGraph:
                 return 404, {}, _error("ErrorItemNotFound", "The specified object was not found in the store.")
             if cancel and method == "POST":
                 event["isCancelled"] = True
+                self._touch(event["id"])
                 return 202, {}, None
             if method == "PATCH":
                 event.update(body or {})
                 event["changeKey"] = uuid.uuid4().hex[:12]
+                self._touch(event["id"])
                 return 200, {}, _public(event)
             if method == "GET":
                 return 200, {}, _public(event)
@@ -278,10 +302,43 @@ class FakeGraph:
         body.update(id=event_id, iCalUId="040000008200E00074C5B7101A82E008" + uuid.uuid4().hex, changeKey=uuid.uuid4().hex[:12], isCancelled=False)
         if body.get("isOnlineMeeting"):
             body["onlineMeeting"] = {"joinUrl": f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{uuid.uuid4().hex}%40thread.v2/0"}
+        for attendee in body["attendees"]:
+            attendee.setdefault("status", {"response": "none", "time": "0001-01-01T00:00:00Z"})
         events[event_id] = body
+        self._touch(event_id)
         if transaction:
             self.transactions[transaction] = event_id
         return 201, {}, _public(body)
+
+
+    def _calendar_delta(self, mailbox: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
+        """Tokens read `<since>.<base>.<offset>`; the window is not enforced (every event counts)."""
+        with self._lock:
+            if "$skiptoken" in query:
+                since, base, offset = (int(p) for p in query["$skiptoken"][0].split("."))
+            elif "$deltatoken" in query:
+                since, base, offset = int(query["$deltatoken"][0]), self.version, 0
+            else:
+                if "startDateTime" not in query or "endDateTime" not in query:
+                    return 400, {}, _error("ErrorInvalidParameter", "startDateTime and endDateTime are required")
+                since, base, offset = 0, self.version, 0
+            changed = sorted((e for e in self.mailbox(mailbox).values() if since < self.event_versions.get(e["id"], 0) <= base),
+                             key=lambda e: e["id"])
+            page: dict[str, Any] = {"value": [_public(e) for e in changed[offset: offset + self.page_size]]}
+            if offset + self.page_size < len(changed):
+                page["@odata.nextLink"] = f"{self.graph_url}/users/{mailbox}/calendarView/delta?$skiptoken={since}.{base}.{offset + self.page_size}"
+            else:
+                page["@odata.deltaLink"] = f"{self.graph_url}/users/{mailbox}/calendarView/delta?$deltatoken={base}"
+            return 200, {}, page
+
+    def _schedule(self, body: Any) -> tuple[int, dict[str, str], Any]:
+        start, end = body["startTime"]["dateTime"], body["endTime"]["dateTime"]
+        answers = []
+        for address in body["schedules"]:
+            items = [{"status": status, "start": {"dateTime": s, "timeZone": "UTC"}, "end": {"dateTime": e, "timeZone": "UTC"}}
+                     for s, e, status in self.busy.get(address.lower(), []) if s < end and e > start]
+            answers.append({"scheduleId": address, "availabilityView": "", "scheduleItems": items})
+        return 200, {}, {"value": answers}
 
 
 def _public(event: dict[str, Any]) -> dict[str, Any]:
