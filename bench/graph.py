@@ -161,17 +161,19 @@ def main() -> None:
     stop.set()
     server.join(timeout=30)
     delta_pages = after_first["operations"].get("GET /users/delta", 0)
-    batches = after_first["operations"].get("POST /$batch", 0)
+    batches = after_first["operations"].get("POST /$batch (events)", 0)
+    schedule_batches = after_first["operations"].get("POST /$batch (getSchedule)", 0)
     calendar_pages = after_first["operations"].get("GET /users/{id}/calendarView/delta", 0)
     rerun_delta = after_second["operations"].get("GET /users/delta", 0) - delta_pages
     rerun_calendar = after_second["operations"].get("GET /users/{id}/calendarView/delta", 0) - calendar_pages
-    rerun_batches = after_second["operations"].get("POST /$batch", 0) - batches
+    rerun_batches = after_second["operations"].get("POST /$batch", 0) - after_first["operations"].get("POST /$batch", 0)
     invites = first["invites"]["created"] // 2  # the .ics copies count too; Graph events are half
     user_min, invite_min = math.ceil(args.users / 200), math.ceil(args.invites / 20)
     rerun_writes = sum(second["invites"].values()) + second["training_records"]["written"] + second["leerbewijzen"]["issued"]
     print(f"users:   {first['pulled']['people']['created']:>6} pulled with {delta_pages} delta requests (minimum {user_min})")
     print(f"invites: {invites:>6} events created with {batches} $batch requests (minimum {invite_min}); largest batch {after_first['max_batch']}")
     print(f"first sync:  {seconds:7.1f} s, peak RSS {rss:6.1f} MB, status {first['status']}, problems {len(first['errors'])}")
+    print(f"free/busy:   {invites:>6} new sessions checked with {schedule_batches} $batch requests of getSchedule")
     print(f"answers:     read back with {calendar_pages} calendarView delta requests")
     print(f"second sync: {rerun_seconds:7.1f} s, peak RSS {rerun_rss:6.1f} MB, {rerun_delta} users delta + {rerun_calendar} calendar delta"
           f" + {rerun_batches} batch requests, {rerun_writes} writes")

@@ -223,6 +223,9 @@ class FakeGraph:
         if len(requests_) > BATCH_LIMIT:
             return 400, {}, _error("BadRequest", f"Too many requests in the batch: {len(requests_)} (limit {BATCH_LIMIT}).")
         self.batch_sizes.append(len(requests_))
+        carries = "getSchedule" if all("/getSchedule" in r["url"] for r in requests_) else "events" if all("/events" in r["url"] for r in requests_) else "mixed"
+        with self._lock:
+            self.operations[f"POST /$batch ({carries})"] += 1
         answers = []
         for request in requests_:
             url = request["url"] if request["url"].startswith("/") else "/" + request["url"]
