@@ -179,3 +179,53 @@ def test_overlaps_in_a_connected_attendees_calendar_are_listed(network, fake):
     assert summary.conflicts == [{"target": "invitations-msgraph", "session": "S-06-D1", "attendee": "koen.vermeulen@groenkracht.be",
                                   "start": "2028-06-13T10:00:00+00:00", "end": "2028-06-13T11:00:00+00:00", "status": "oof"}]
     assert run_sync(network.config(), MOMENT).conflicts == []  # only sessions written in a run are checked
+
+
+def test_a_group_scope_follows_members_who_join_or_leave_without_changing(network, fake):
+    ids = {number: f"00000000-0000-0000-0000-0000000{number[1:]}" for number, *_ in GROENKRACHT}
+    fake.groups["4c1f0a7e-group-switchers"] = {ids["G101"], ids["G102"], ids["G104"]}
+    network.config_path.write_text(network.config_path.read_text().replace(
+        '  kind = "msgraph_users"\n  tenant = "partner"\n', '  kind = "msgraph_users"\n  tenant = "partner"\n  group = "4c1f0a7e-group-switchers"\n'))
+    first = run_sync(network.config(), MOMENT)
+    assert first.status == "ok", first.errors
+    assert first.pulled["people"]["created"] == 34 + 3  # only the group's members from the directory
+    fake.groups["4c1f0a7e-group-switchers"] = {ids["G101"], ids["G102"], ids["G110"]}  # Marieke leaves, Jelle joins
+    before = dict(fake.operations)
+    second = run_sync(network.config(), MOMENT)
+    assert second.status == "ok", second.errors
+    assert (second.pulled["people"]["created"], second.pulled["people"]["removed"]) == (1, 1)
+    used = {k: v - before.get(k, 0) for k, v in fake.operations.items() if v - before.get(k, 0) and "oauth2" not in k and "well-known" not in k}
+    assert used == {"GET /users/delta": 1, "GET /groups/4c1f0a7e-group-switchers/transitiveMembers/microsoft.graph.user": 1,
+                    "POST /$batch": 1, "POST /$batch (users)": 1, "GET /users/{id}/calendarView/delta": 1}
+    assert run_sync(network.config(), MOMENT).pulled["people"]["created"] == 0
+
+
+def certificate(folder) -> tuple:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "st-connector")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256()))
+    path = folder / "connector-key.pem"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return cert, path, cert.fingerprint(hashes.SHA1()).hex().upper()
+
+
+def test_sign_in_with_a_certificate_instead_of_a_secret(network, fake, tmp_path):
+    cert, key_path, thumbprint = certificate(tmp_path)
+    text = network.config_path.read_text().replace('client_secret = "${ST_TEST_GRAPH_SECRET}"',
+                                                   f'certificate_path = "{key_path}"\ncertificate_thumbprint = "{thumbprint}"')
+    network.config_path.write_text(text)
+    refused = run_sync(network.config(), MOMENT)
+    assert refused.status == "partial" and "invalid_client" in " ".join(e.message for e in refused.errors)  # not registered yet
+    fake.certificates.append(cert)
+    accepted = run_sync(network.config(), MOMENT)
+    assert accepted.status == "ok", accepted.errors
+    assert accepted.pulled["people"]["created"] == 5 and len(live_events(fake)) == 15

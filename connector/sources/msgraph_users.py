@@ -4,20 +4,26 @@ First run: the full listing (complete, so anyone absent later is gone) and the
 `@odata.deltaLink` is stored as the cursor. Later runs: only what changed since, with
 `@removed` for deleted users. A delta link the service no longer knows (410 Gone, or a
 resync/expired-token error) restarts a full listing. Users outside the optional scope
-(`company` = companyName, `domains` = mail domains) count as removed.
-Requires the application permission User.Read.All. Options: `tenant` (a [[tenants]] name),
-`company`, `domains`.
+(`company` = companyName, `domains` = mail domains, `group` = members of an Entra group,
+nested groups included) count as removed. Because the users delta does not see group
+membership, a `group` scope lists the members' ids every run (100 per request), remembers
+them with the cursor, marks leavers removed and fetches joiners whole (in $batch).
+Requires the application permission User.Read.All (and GroupMember.Read.All with `group`).
+Options: `tenant` (a [[tenants]] name), `company`, `domains`, `group` (object id).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 from connector.errors import ConfigError
-from connector.http import HttpError, NextLinkInBody
+from connector.http import HttpClient, HttpError, NextLinkInBody
+from connector.iterate import batched
 from connector.mapping import EntityMapping
-from connector.msgraph import graph_client
+from connector.msgraph import BATCH_LIMIT, batch, graph_client
 from connector.sources import Pull, RemoteRecord, Source
 
 SELECT = ("id,givenName,surname,displayName,mail,userPrincipalName,jobTitle,department,officeLocation,"
@@ -27,6 +33,7 @@ RESYNC_CODES = {"syncStateNotFound", "resyncRequired", "SyncStateInvalid", "expi
 
 class GraphUsers(Source):
     kind = "msgraph_users"
+    _members: set[str] | None = None  # the group scope of the current pull
 
     def problems(self) -> list[str]:
         tenant = self.config.options.get("tenant")
@@ -39,25 +46,55 @@ class GraphUsers(Source):
     def pull(self, entity: EntityMapping, cursor: str | None) -> Pull:
         if entity.entity != "people":
             raise ConfigError([f"source '{self.config.name}': msgraph_users only delivers people"])
-        result = Pull(records=iter(()), complete=cursor is None, partial=True)
-        result.records = self._records(result, cursor)
+        state = json.loads(cursor) if cursor and cursor.startswith("{") else {"delta": cursor}
+        result = Pull(records=iter(()), complete=state.get("delta") is None, partial=True)
+        result.records = self._records(result, state)
         return result
 
-    def _records(self, result: Pull, cursor: str | None) -> Iterator[RemoteRecord]:
+    def _records(self, result: Pull, state: dict[str, Any]) -> Iterator[RemoteRecord]:
         client = graph_client(self.context.runtime, str(self.config.options["tenant"]))
+        group = self.config.options.get("group")
+        self._members: set[str] | None = self._group_members(client, str(group)) if group else None
+        link = state.get("delta")
+        seen: set[str] = set()
         try:
-            yield from self._walk(client, result, cursor)
+            yield from self._walk(client, result, link, seen)
         except HttpError as error:
-            if cursor is None or not (error.status == 410 or error.code in RESYNC_CODES):
+            if link is None or not (error.status == 410 or error.code in RESYNC_CODES):
                 raise
             # The delta link expired: list everyone again; whoever is absent now is gone.
             result.complete = True
-            yield from self._walk(client, result, None)
+            yield from self._walk(client, result, None, seen)
+        if self._members is not None:
+            before = set(state.get("members", []))
+            if not result.complete:
+                yield from self._membership_changes(client, before, seen)
+            result.cursor = json.dumps({"delta": result.cursor, "members": sorted(self._members)})
 
-    def _walk(self, client: Any, result: Pull, cursor: str | None) -> Iterator[RemoteRecord]:
+    def _group_members(self, client: HttpClient, group: str) -> set[str]:
+        path = f"groups/{quote(group)}/transitiveMembers/microsoft.graph.user"
+        pages = client.paginate(path, NextLinkInBody(), params={"$select": "id", "$top": 100}, records_path="value")
+        return {str(member["id"]) for page in pages for member in page.records}
+
+    def _membership_changes(self, client: HttpClient, before: set[str], seen: set[str]) -> Iterator[RemoteRecord]:
+        """Users the delta did not mention whose membership changed since the last run."""
+        members = self._members or set()
+        for left in sorted(before - members - seen):
+            yield RemoteRecord(raw={"id": left}, location=f"user {left} (left the group)", deleted=True)
+        joined = sorted(members - before - seen)
+        for part in batched(joined, BATCH_LIMIT):
+            requests_ = [{"method": "GET", "url": f"/users/{user_id}?$select={SELECT}"} for user_id in part]
+            for user_id, answer in zip(part, batch(client, requests_), strict=True):
+                if answer.status == 200 and isinstance(answer.body, dict):
+                    yield self._record(answer.body)
+                elif answer.status != 404:
+                    raise HttpError("GET", f"users/{user_id}", answer.status, "could not read a new group member")
+
+    def _walk(self, client: HttpClient, result: Pull, cursor: str | None, seen: set[str]) -> Iterator[RemoteRecord]:
         path, params = (cursor, None) if cursor else ("users/delta", {"$select": SELECT})
         for page in client.paginate(path, NextLinkInBody(), params=params, records_path="value"):
             for user in page.records:
+                seen.add(str(user.get("id")))
                 yield self._record(user)
             delta_link = page.body.get("@odata.deltaLink") if isinstance(page.body, dict) else None
             if delta_link:
@@ -70,6 +107,8 @@ class GraphUsers(Source):
         return RemoteRecord(raw=user, location=location, deleted=not self._in_scope(user))
 
     def _in_scope(self, user: dict[str, Any]) -> bool:
+        if self._members is not None and str(user.get("id")) not in self._members:
+            return False
         company = self.config.options.get("company")
         domains = [d.lower().lstrip("@") for d in self.config.options.get("domains", [])]
         if company and "companyName" in user and (user.get("companyName") or "").strip().lower() != str(company).strip().lower():

@@ -17,6 +17,7 @@ It counts every HTTP request, so tests and the benchmark can compare with the mi
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import re
@@ -32,8 +33,9 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.x509.oid import NameOID
 
 TENANT = "8f3c2c7e-1b7a-4d3e-9b6f-5b8e2f0d1a22"
@@ -89,7 +91,9 @@ class FakeGraph:
         self.events: dict[str, dict[str, dict[str, Any]]] = {}
         self.transactions: dict[str, str] = {}
         self.event_versions: dict[str, int] = {}  # event id -> version of its last change (calendarView delta)
-        self.busy: dict[str, list[tuple[str, str, str]]] = {}  # address -> (start, end, status) in UTC, for getSchedule
+        self.busy: dict[str, list[tuple[str, str, str]]] = {}
+        self.groups: dict[str, set[str]] = {}  # group id -> member user ids (transitive)
+        self.certificates: list[x509.Certificate] = []  # registered for certificate sign-in  # address -> (start, end, status) in UTC, for getSchedule
         self.tokens: dict[str, float] = {}
         self.requests: Counter[str] = Counter()
         self.operations: Counter[str] = Counter()  # "GET /users/delta", "POST /$batch", ...
@@ -195,18 +199,51 @@ class FakeGraph:
 
     def _token(self, form: Any) -> tuple[int, dict[str, str], Any]:
         fields = parse_qs(form) if isinstance(form, str) else {}
-        if fields.get("client_secret", [""])[0] != CLIENT_SECRET or fields.get("client_id", [""])[0] != CLIENT_ID:
+        if "client_assertion" in fields:
+            accepted = self._valid_assertion(fields["client_assertion"][0], fields.get("client_assertion_type", [""])[0])
+        else:
+            accepted = fields.get("client_secret", [""])[0] == CLIENT_SECRET and fields.get("client_id", [""])[0] == CLIENT_ID
+        if not accepted:
             return 401, {}, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}
         value = uuid.uuid4().hex
         with self._lock:
             self.tokens[value] = dt.datetime.now().timestamp() + self.token_lifetime
         return 200, {}, {"token_type": "Bearer", "expires_in": self.token_lifetime, "access_token": value}
 
+    def _valid_assertion(self, assertion: str, kind: str) -> bool:
+        """A client assertion (RFC 7523) signed RS256 by the key of a registered certificate."""
+        if kind != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" or assertion.count(".") != 2:
+            return False
+        head, body, signature = assertion.split(".")
+        decode = lambda part: base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))  # noqa: E731
+        claims = json.loads(decode(body))
+        fresh = claims.get("exp", 0) > dt.datetime.now().timestamp()
+        addressed = claims.get("aud") == f"{self.base}/{TENANT}/oauth2/v2.0/token" and claims.get("iss") == claims.get("sub") == CLIENT_ID
+        if not (fresh and addressed):
+            return False
+        for certificate in self.certificates:
+            try:
+                certificate.public_key().verify(decode(signature), f"{head}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr,call-arg]
+                return True
+            except InvalidSignature:
+                continue
+        return False
+
     def route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, dict[str, str], Any]:
         if path == "/$batch" and method == "POST":
             return self._batch(body)
         if path == "/users/delta" and method == "GET":
             return self._delta(query)
+        match = re.fullmatch(r"/groups/([^/]+)/transitiveMembers/microsoft.graph.user", path)
+        if match and method == "GET":
+            return self._members(match.group(1), query)
+        match = re.fullmatch(r"/users/([^/@]+)", path)
+        if match and method == "GET":
+            with self._lock:
+                found = self.users.get(match.group(1))
+                if found is None or found.deleted:
+                    return 404, {}, _error("Request_ResourceNotFound", f"Resource '{match.group(1)}' does not exist.")
+                return 200, {}, dict(found.data)
         match = re.fullmatch(r"/users/([^/]+)/calendarView/delta", path)
         if match and method == "GET":
             return self._calendar_delta(unquote(match.group(1)), query)
@@ -223,7 +260,8 @@ class FakeGraph:
         if len(requests_) > BATCH_LIMIT:
             return 400, {}, _error("BadRequest", f"Too many requests in the batch: {len(requests_)} (limit {BATCH_LIMIT}).")
         self.batch_sizes.append(len(requests_))
-        carries = "getSchedule" if all("/getSchedule" in r["url"] for r in requests_) else "events" if all("/events" in r["url"] for r in requests_) else "mixed"
+        carries = next((kind for kind, mark in (("getSchedule", "/getSchedule"), ("events", "/events"), ("users", "/users/"))
+                        if all(mark in r["url"] for r in requests_)), "mixed")
         with self._lock:
             self.operations[f"POST /$batch ({carries})"] += 1
         answers = []
@@ -333,6 +371,17 @@ class FakeGraph:
             else:
                 page["@odata.deltaLink"] = f"{self.graph_url}/users/{mailbox}/calendarView/delta?$deltatoken={base}"
             return 200, {}, page
+
+    def _members(self, group: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
+        if group not in self.groups:
+            return 404, {}, _error("Request_ResourceNotFound", f"Resource '{group}' does not exist.")
+        top = int(query.get("$top", ["100"])[0])
+        offset = int(query.get("$skiptoken", ["0"])[0])
+        ids = sorted(self.groups[group])
+        page: dict[str, Any] = {"value": [{"@odata.type": "#microsoft.graph.user", "id": i} for i in ids[offset: offset + top]]}
+        if offset + top < len(ids):
+            page["@odata.nextLink"] = f"{self.graph_url}/groups/{group}/transitiveMembers/microsoft.graph.user?$select=id&$top={top}&$skiptoken={offset + top}"
+        return 200, {}, page
 
     def _schedule(self, body: Any) -> tuple[int, dict[str, str], Any]:
         start, end = body["startTime"]["dateTime"], body["endTime"]["dateTime"]
