@@ -63,6 +63,34 @@ class Network:
 
         return load_config(self.config_path)
 
+    def add_to_organisation(self, organisation: str, block: str) -> None:
+        """Append TOML (a source, a precedence table...) to one organisation of the config."""
+        text = self.config_path.read_text(encoding="utf-8")
+        start = text.index(f'id = "{organisation}"')
+        following = text.find("\n[[organisations]]", start)
+        end = len(text) if following == -1 else following
+        self.config_path.write_text(text[:end].rstrip("\n") + "\n" + block + text[end:], encoding="utf-8")
+
+    def add_before_cohort(self, block: str) -> None:
+        """Insert top-level TOML (tenants, channels) before the cohort's sources."""
+        text = self.config_path.read_text(encoding="utf-8")
+        anchor = "# -- the ST-partner's cohort"
+        assert anchor in text
+        self.config_path.write_text(text.replace(anchor, block + "\n" + anchor), encoding="utf-8")
+
+    def people(self, organisation: str):  # type: ignore[no-untyped-def]
+        """The canonical people of one organisation, by work e-mail."""
+        from sqlalchemy import select
+
+        from connector.store.db import open_engine, session_factory
+        from connector.store.tables import Person
+
+        engine = open_engine(self.store_url)
+        with session_factory(engine)() as db:
+            found = {p.email: p for p in db.scalars(select(Person).where(Person.organisation_id == organisation))}
+        engine.dispose()
+        return found
+
     def edit_csv(self, relative: str, old: str, new: str, encoding: str = "utf-8-sig") -> None:
         path = self.data / relative
         content = path.read_text(encoding=encoding)

@@ -32,8 +32,7 @@ def fake():
 @pytest.fixture
 def network(sqlite_network, fake, monkeypatch):
     monkeypatch.setenv("ST_TEST_GRAPH_SECRET", CLIENT_SECRET)
-    text = sqlite_network.config_path.read_text()
-    text = text.replace("# -- the ST-partner's cohort", f"""[[tenants]]
+    sqlite_network.add_before_cohort(f"""[[tenants]]
 name = "partner"
 tenant_id = "{TENANT}"
 client_id = "{CLIENT_ID}"
@@ -46,10 +45,8 @@ ca_bundle = "{fake.ca_file}"
 tenant = "partner"
 mailbox = "{MAILBOX}"
 invite_hr = true
-
-# -- the ST-partner's cohort""")
-    payroll = '  path = "examples/data/groenkracht" # medewerkers.xlsx and opleidingen.xlsx with real date cells\n  entities = ["people", "training_records"]\n'
-    text = text.replace(payroll, payroll + """
+""")
+    sqlite_network.add_to_organisation("groenkracht", """
   [[organisations.sources]]
   name = "m365"
   kind = "msgraph_users"
@@ -57,6 +54,7 @@ invite_hr = true
   entities = ["people"]
   authoritative = false
 """)
+    text = sqlite_network.config_path.read_text()
     for organisation in ("zonneke", "groenkracht"):
         old = f'id = "{organisation}"'
         start = text.index(old)

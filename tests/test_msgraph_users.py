@@ -7,10 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import responses
-from sqlalchemy import select
 
-from connector.store.db import open_engine, session_factory
-from connector.store.tables import Person
 from connector.sync import run_sync
 from tests.fakes.graph_payloads import (
     GRAPH,
@@ -38,10 +35,7 @@ PEOPLE = [
 
 
 def configure(network) -> None:
-    text = network.config_path.read_text()
-    anchor = '  path = "examples/data/groenkracht" # medewerkers.xlsx and opleidingen.xlsx with real date cells\n  entities = ["people", "training_records"]\n'
-    assert anchor in text
-    text = text.replace(anchor, anchor + """
+    network.add_to_organisation("groenkracht", """
   [[organisations.sources]]
   name = "m365"
   kind = "msgraph_users"
@@ -54,16 +48,14 @@ def configure(network) -> None:
   default = ["payroll", "m365"]
   job_title = ["m365", "payroll"]
 """)
-    text = text.replace("# -- the ST-partner's cohort", f"""[[tenants]]
+    network.add_before_cohort(f"""[[tenants]]
 name = "groenkracht"
 tenant_id = "{TENANT_ID}"
 client_id = "5d1c6c0e-4f3a-4b1e-8f0e-2a9c7b6d5e41"
 client_secret = "${{ST_TEST_GRAPH_SECRET}}"
 authority_host = "{LOGIN}"
 graph_url = "{GRAPH}"
-
-# -- the ST-partner's cohort""")
-    network.config_path.write_text(text)
+""")
 
 
 @pytest.fixture
@@ -76,12 +68,8 @@ def graph(sqlite_network, monkeypatch):
         yield mock
 
 
-def people(network) -> dict[str, Person]:
-    engine = open_engine(network.store_url)
-    with session_factory(engine)() as db:
-        found = {p.email: p for p in db.scalars(select(Person).where(Person.organisation_id == "groenkracht"))}
-    engine.dispose()
-    return found
+def people(network) -> dict:
+    return network.people("groenkracht")
 
 
 def full_listing(mock) -> None:

@@ -5,10 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from connector.store.db import open_engine, session_factory
-from connector.store.tables import Person
 from connector.sync import run_sync
 
 MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
@@ -25,10 +21,7 @@ def add_directory_source(network, precedence: str) -> None:
     folder = network.data / "zonneke-directory"
     folder.mkdir()
     (folder / "medewerkers.csv").write_text(DIRECTORY, encoding="utf-8")
-    text = network.config_path.read_text()
-    anchor = '  path = "examples/data/zonneke"    # medewerkers.csv (UTF-8 with BOM, ;) and opleidingen.csv\n  entities = ["people", "training_records"]\n'
-    assert anchor in text
-    network.config_path.write_text(text.replace(anchor, anchor + f"""
+    network.add_to_organisation("zonneke", f"""
   [[organisations.sources]]
   name = "directory"
   kind = "files"
@@ -38,15 +31,11 @@ def add_directory_source(network, precedence: str) -> None:
 
   [organisations.precedence]
   {precedence}
-"""))
+""")
 
 
-def people(network) -> dict[str, Person]:
-    engine = open_engine(network.store_url)
-    with session_factory(engine)() as db:
-        found = {p.email: p for p in db.scalars(select(Person).where(Person.organisation_id == "zonneke"))}
-    engine.dispose()
-    return found
+def people(network) -> dict:
+    return network.people("zonneke")
 
 
 def test_sources_merge_into_one_person_by_employee_number_then_email(network):
