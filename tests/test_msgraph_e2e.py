@@ -66,6 +66,19 @@ invite_hr = true
     return sqlite_network
 
 
+def query_refs(network, session_code: str):
+    from sqlalchemy import select
+
+    from connector.store.db import open_engine, session_factory
+    from connector.store.tables import ExternalRef
+
+    engine = open_engine(network.store_url)
+    with session_factory(engine)() as db:
+        ref = db.scalar(select(ExternalRef).where(ExternalRef.target == "invitations-msgraph", ExternalRef.object_id == session_code))
+    engine.dispose()
+    return ref
+
+
 def live_events(fake) -> dict[str, dict]:
     found = {}
     for event in fake.mailbox(MAILBOX).values():
@@ -94,6 +107,9 @@ def test_invitations_are_created_once_then_updated_and_cancelled_in_the_same_eve
     intro = events["leren-switchen/S-04-INTRO"]
     assert intro["start"] == {"dateTime": "2027-04-19T10:00:00", "timeZone": "Romance Standard Time"}
     assert intro["isOnlineMeeting"] is True and intro["onlineMeetingProvider"] == "teamsForBusiness"
+    stored = query_refs(network, "S-04-INTRO")
+    assert stored.remote_id == intro["id"] and stored.uid == intro["iCalUId"]
+    assert stored.details["join_url"] == intro["onlineMeeting"]["joinUrl"] and stored.details["join_url"].startswith("https://teams.microsoft.com/")
     assert [a["emailAddress"]["address"] for a in intro["attendees"]] == ["nele.geerts@zonneke.be"]  # Amélie's crèche is invited by file
     day = events["leren-switchen/S-06-D1"]
     assert [(a["emailAddress"]["address"], a["type"]) for a in day["attendees"]] == [("koen.vermeulen@groenkracht.be", "required"),
