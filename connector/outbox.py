@@ -14,11 +14,11 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from connector.store.tables import ExternalRef, OutboxItem
@@ -136,8 +136,20 @@ class Delivered:
     error: str | None = None
 
 
-def pending_items(db: Session) -> list[OutboxItem]:
-    return list(db.scalars(select(OutboxItem).where(OutboxItem.status.in_(OPEN)).order_by(OutboxItem.target, OutboxItem.id)))
+def pending_items(db: Session, now: datetime | None = None) -> list[OutboxItem]:
+    """What is due: pending writes, except failing ones still backing off."""
+    query = select(OutboxItem).where(OutboxItem.status.in_(OPEN))
+    if now is not None:
+        query = query.where(or_(OutboxItem.next_attempt_at.is_(None), OutboxItem.next_attempt_at <= now))
+    return list(db.scalars(query.order_by(OutboxItem.target, OutboxItem.id)))
+
+
+def backoff(attempts: int) -> timedelta:
+    """The first two failures retry on the next run (most faults pass); then 15 min, 30 min,
+    1 h... up to a day, so a refused address is not hammered by a sync every quarter hour."""
+    if attempts <= 2:
+        return timedelta(0)
+    return min(timedelta(minutes=15) * 2 ** (attempts - 3), timedelta(days=1))
 
 
 def claim(items: list[OutboxItem]) -> None:
@@ -155,11 +167,13 @@ def record_outcome(db: Session, item: OutboxItem, outcome: Outcome, now: datetim
     created = ref is None or ref.cancelled
     if not outcome.ok:
         item.last_error = outcome.error
+        item.next_attempt_at = now + backoff(item.attempts)
         if not outcome.retry:
             item.status = "failed"
         return Delivered(item.id, item.target, item.object_type, item.object_id, item.action, False, False, outcome.error)
     item.status = "done"
     item.last_error = None
+    item.next_attempt_at = None
     item.done_at = now
     if ref is None:
         ref = ExternalRef(target=item.target, object_type=item.object_type, object_id=item.object_id)

@@ -298,7 +298,7 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
 
 def _deliver(factory: sessionmaker[Session], sinks: dict[str, Sink], summary: Summary, progress: Progress, should_stop: StopCheck) -> None:
     with factory() as db:
-        groups = by_target(pending_items(db))
+        groups = by_target(pending_items(db, utcnow()))
         for target, items in groups:
             sink = sinks.get(target)
             if sink is None:

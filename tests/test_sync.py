@@ -260,3 +260,25 @@ def test_a_typo_in_a_known_row_is_reported_and_the_person_kept_as_they_were(netw
     assert any(e.record == "medewerkers.csv row 11" and e.field == "start_date" for e in summary.errors)
     rows = query(network, select(Person.active, Person.department).where(Person.employee_number == "Z010"))
     assert rows == [(True, "Onderhoud")]  # the last good version stays until the row is fixed
+
+
+def test_a_write_that_keeps_failing_backs_off_instead_of_hammering(network):
+    from datetime import UTC, timedelta
+
+    from connector.outbox import backoff, pending_items, utcnow
+    from connector.store.tables import OutboxItem
+
+    assert [backoff(n) for n in (1, 2, 3, 4, 10)] == [timedelta(0), timedelta(0), timedelta(minutes=15), timedelta(minutes=30), timedelta(days=1)]
+    network.out.mkdir()
+    (network.out / "ledgers").write_text("a file where a folder should be")
+    for _ in range(3):
+        sync(network)
+    waits = query(network, select(OutboxItem.attempts, OutboxItem.next_attempt_at).where(OutboxItem.target == "zonneke/ledger_files"))
+    assert waits and all(attempts == 3 and 14 <= (moment - utcnow()).total_seconds() / 60 <= 15 for attempts, moment in waits)
+    fourth = sync(network)
+    assert not [e for e in fourth.errors if e.entity == "training_record"]  # not retried: still waiting
+    engine = open_engine(network.store_url)
+    with session_factory(engine)() as db:
+        due_later = pending_items(db, utcnow() + timedelta(minutes=16))
+    engine.dispose()
+    assert {item.target for item in due_later} >= {"zonneke/ledger_files"} and all(i.next_attempt_at.tzinfo == UTC for i in due_later if i.next_attempt_at)

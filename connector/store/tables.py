@@ -266,6 +266,7 @@ class OutboxItem(Base):
     # crash after sending): the sink must look before it creates.
     uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
     last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a failing write waits until then
     planned_run: Mapped[int] = mapped_column(Integer)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
