@@ -104,7 +104,8 @@ class OrganisationConfig(_Strict):
     joint_committee: str | None = None
     address: str | None = None
     language: Language = Language.nl
-    invitations: Literal["files", "msgraph"] = "files"
+    invitations: Literal["files", "msgraph", "imip"] = "files"
+    invitation_overrides: dict[str, Literal["files", "msgraph", "imip"]] = Field(default_factory=dict)  # work e-mail -> channel
     hr_email: Email | None = None  # the HR contact, optional attendee when [channels.msgraph] invite_hr
     sources: list[SourceConfig] = Field(default_factory=list)
     writeback: list[TargetConfig] = Field(default_factory=list)
@@ -178,8 +179,23 @@ class GraphChannelConfig(_Strict):
     invite_hr: bool = False
 
 
+class ImipChannelConfig(_Strict):
+    """Invitations as iMIP e-mail (RFC 6047): any calendar program understands them."""
+
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: Email | None = None  # default: partner.organiser_email
+    verify_tls: bool = True
+    ca_bundle: str | None = None
+    timeout: float = Field(default=30, gt=0, le=300)
+
+
 class ChannelsConfig(_Strict):
     msgraph: GraphChannelConfig | None = None
+    imip: ImipChannelConfig | None = None
 
 
 class SecretsConfig(_Strict):
@@ -208,9 +224,10 @@ class Config(_Strict):
         names = [t.name for t in self.tenants]
         if len(names) != len(set(names)):
             raise ValueError("tenant names must be unique")
-        routed = [o.id for o in self.organisations if o.invitations == "msgraph"]
-        if routed and self.channels.msgraph is None:
-            raise ValueError(f"organisations {routed} are invited through msgraph, but [channels.msgraph] is missing")
+        for channel in ("msgraph", "imip"):
+            routed = [o.id for o in self.organisations if o.invitations == channel or channel in o.invitation_overrides.values()]
+            if routed and getattr(self.channels, channel) is None:
+                raise ValueError(f"organisations {routed} invite people through {channel}, but [channels.{channel}] is missing")
         if self.channels.msgraph is not None and self.channels.msgraph.tenant not in names:
             raise ValueError(f"[channels.msgraph] names tenant '{self.channels.msgraph.tenant}', which no [[tenants]] block defines")
         return self

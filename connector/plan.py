@@ -30,6 +30,7 @@ from connector.store.tables import (
     Exchange,
     Leerbewijs,
     Organisation,
+    OutboxItem,
     Person,
     TrainingRecord,
 )
@@ -48,6 +49,7 @@ class CalendarTarget:
     name: str
     channel: str | None = None
     invite_hr: bool = False
+    per_recipient: bool = False  # one message per attendee (e-mail), rather than one shared event
 
 
 @dataclass(frozen=True)
@@ -196,23 +198,49 @@ class Planner:
         if not live and session.start <= self.now:
             return
         for target in self.targets.calendars:
+            if target.per_recipient:
+                self._per_recipient(session, target, live)
+                continue
             event = self.event(session, target)
+            payload = {"event": event.model_dump(mode="json")}
             if live and (event.attendees or target.channel is None):
-                enqueue(self.db, self.run_id, target.name, CALENDAR, session.code, {"event": event.model_dump(mode="json")},
-                        volatile=self._stamp)
+                enqueue(self.db, self.run_id, target.name, CALENDAR, session.code, payload, volatile=self._stamp)
             else:
-                self._cancel_if_sent(target.name, session, event)
+                self._cancel_if_sent(target.name, session.code, payload)
 
-    def _cancel_if_sent(self, target: str, session: SessionRow, event: CalendarEvent) -> None:
-        sent = live_ref(self.db, target, CALENDAR, session.code)
-        waiting = has_pending(self.db, target, CALENDAR, session.code)
+    def _per_recipient(self, session: SessionRow, target: CalendarTarget, live: bool) -> None:
+        """One message per routed attendee, in their language; the invitation itself lists the
+        whole meeting. Someone who is no longer invited gets a cancellation."""
+        everyone = CalendarTarget(target.name, invite_hr=target.invite_hr)
+        recipients = {a.email: a for a in self.event(session, target).attendees} if live else {}
+        for email, recipient in recipients.items():
+            event = self.event(session, everyone, language=recipient.language)
+            payload = {"event": event.model_dump(mode="json"), "recipient": recipient.model_dump(mode="json")}
+            enqueue(self.db, self.run_id, target.name, CALENDAR, f"{session.code}|{email}", payload, volatile=self._stamp)
+        for object_id, last_payload in self._recipient_objects(target.name, session.code):
+            if object_id.split("|", 1)[1] not in recipients:
+                recipient = Party.model_validate(last_payload["recipient"])
+                event = self.event(session, everyone, language=recipient.language)
+                self._cancel_if_sent(target.name, object_id, {"event": event.model_dump(mode="json"), "recipient": last_payload["recipient"]})
+
+    def _recipient_objects(self, target: str, session_code: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every recipient this session's messages ever went (or were about to go) to, with the last payload."""
+        latest: dict[str, dict[str, Any]] = {}
+        rows = self.db.scalars(select(OutboxItem).where(OutboxItem.target == target, OutboxItem.object_type == CALENDAR,
+                                                        OutboxItem.object_id.like(f"{session_code}|%")).order_by(OutboxItem.sequence))
+        for item in rows:
+            latest[item.object_id] = item.payload
+        return sorted(latest.items())
+
+    def _cancel_if_sent(self, target: str, object_id: str, payload: dict[str, Any]) -> None:
+        sent = live_ref(self.db, target, CALENDAR, object_id)
+        waiting = has_pending(self.db, target, CALENDAR, object_id)
         attempted = waiting is not None and waiting.action == "upsert" and (waiting.attempts > 0 or waiting.uncertain)
         if sent is None and not attempted:
             if waiting is not None and waiting.action == "upsert":
                 waiting.status = "superseded"  # never reached anyone: nothing to cancel
             return
-        enqueue(self.db, self.run_id, target, CALENDAR, session.code, {"event": event.model_dump(mode="json")},
-                action="cancel", volatile=self._stamp)
+        enqueue(self.db, self.run_id, target, CALENDAR, object_id, payload, action="cancel", volatile=self._stamp)
 
     def _stamp(self, sequence: int) -> dict[str, Any]:
         return {"sequence": sequence, "dtstamp": self.now.isoformat()}
@@ -221,15 +249,18 @@ class Planner:
         if target.channel is None:
             return True
         organisation = self.config.organisation(person.organisation_id)
-        return organisation is not None and organisation.invitations == target.channel
+        if organisation is None:
+            return False
+        channel = organisation.invitation_overrides.get((person.email or "").lower(), organisation.invitations)
+        return channel == target.channel
 
-    def event(self, session: SessionRow, target: CalendarTarget) -> CalendarEvent:
+    def event(self, session: SessionRow, target: CalendarTarget, language: str | None = None) -> CalendarEvent:
         exchange = session.exchange
         switcher = exchange.switcher
         place = exchange.learning_place
         host = place.organisation
         coaches = [p for p in (self.db.get(Person, c) for c in exchange.coach_ids) if p is not None]
-        language = switcher.language
+        language = language or switcher.language
         partner = self.config.partner
         kind_name = text(language, f"kind.{session.kind}")
         on_site = session.mode == "on_site"

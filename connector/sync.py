@@ -62,6 +62,7 @@ log = logging.getLogger("connector.sync")
 CALENDAR_FILES = "calendar-files"
 LEERBEWIJS_FILES = "leerbewijs-files"
 INVITATIONS_MSGRAPH = "invitations-msgraph"
+INVITATIONS_IMIP = "invitations-imip"
 
 
 @dataclass
@@ -184,6 +185,10 @@ def build_targets(runtime: Runtime) -> tuple[Targets, dict[str, Sink]]:
         options = {"tenant": graph_channel.tenant, "mailbox": graph_channel.mailbox or config.partner.organiser_email}
         add(INVITATIONS_MSGRAPH, "msgraph", options, CALENDAR)
         calendars.append(CalendarTarget(INVITATIONS_MSGRAPH, channel="msgraph", invite_hr=graph_channel.invite_hr))
+    mail_channel = config.channels.imip
+    if mail_channel is not None:
+        add(INVITATIONS_IMIP, "imip", {**mail_channel.model_dump(), "password": mail_channel.password}, CALENDAR)
+        calendars.append(CalendarTarget(INVITATIONS_IMIP, channel="imip", per_recipient=True))
     add(LEERBEWIJS_FILES, "leerbewijs_files", {}, LEERBEWIJS)
     writeback: dict[str, list[str]] = {}
     for organisation in config.organisations:

@@ -1,0 +1,160 @@
+"""Invitations as iMIP e-mail (RFC 6047 on RFC 5546), for people outside Microsoft 365.
+
+One message per session and attendee, from the project mailbox, in the recipient's language:
+
+    multipart/mixed
+      multipart/alternative
+        text/plain
+        text/html
+        text/calendar; method=REQUEST (or CANCEL, equal to the METHOD inside)
+      application/ics attachment "invite.ics" (the same calendar object)
+
+Updates keep the UID and raise SEQUENCE; cancellations are METHOD:CANCEL. Messages go out
+over one SMTP connection per batch, with STARTTLS or implicit TLS and verification on by
+default; credentials come from the configuration's ${...} references. A refused recipient
+or a failing message is reported for that message only and retried on a later run.
+SMTP has no idempotency: a crash between sending and booking can repeat one message; its
+Message-ID is deterministic, so mail programs can recognise the repetition.
+Options: host, port, security (starttls | tls | none), username, password, sender,
+verify_tls, ca_bundle, timeout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import smtplib
+import ssl
+from datetime import datetime
+from email import encoders
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from connector.calendar import CalendarEvent, Party, to_ics
+from connector.outbox import Outcome
+from connector.sinks import CALENDAR, Sink
+from connector.store.tables import ExternalRef, OutboxItem
+from connector.texts import text
+
+
+class ImipMail(Sink):
+    kind = "imip"
+    object_types = frozenset({CALENDAR})
+    batch_size = 50
+
+    def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
+        try:
+            connection = self._connect()
+        except (OSError, smtplib.SMTPException) as error:
+            reason = f"SMTP server {self.options['host']}:{self.options.get('port', 587)} unusable: {type(error).__name__}: {_short(error)}"
+            return [Outcome(ok=False, error=reason) for _ in items]
+        outcomes = []
+        try:
+            for item in items:
+                outcomes.append(self._send(connection, item))
+        finally:
+            try:
+                connection.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+        return outcomes
+
+    def _connect(self) -> smtplib.SMTP:
+        host, security = str(self.options["host"]), str(self.options.get("security", "starttls"))
+        port = int(self.options.get("port", 465 if security == "tls" else 587))
+        timeout = float(self.options.get("timeout", 30))
+        context = self._tls()
+        connection: smtplib.SMTP
+        if security == "tls":
+            connection = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+        else:
+            connection = smtplib.SMTP(host, port, timeout=timeout)
+            if security == "starttls":
+                connection.starttls(context=context)
+        username, password = self.options.get("username"), self.options.get("password")
+        if username:
+            secret = password.get_secret_value() if isinstance(password, SecretStr) else str(password or "")
+            connection.login(str(username), secret)
+        return connection
+
+    def _tls(self) -> ssl.SSLContext:
+        if not self.options.get("verify_tls", True):
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            return context
+        bundle = self.options.get("ca_bundle")
+        if bundle:
+            path = Path(str(bundle))
+            return ssl.create_default_context(cafile=str(path if path.is_absolute() else self.context.config.base_dir / path))
+        return ssl.create_default_context()
+
+    def _send(self, connection: smtplib.SMTP, item: OutboxItem) -> Outcome:
+        message, recipient = self.message(item)
+        try:
+            refused = connection.send_message(message, from_addr=self.sender, to_addrs=[recipient.email])
+        except smtplib.SMTPRecipientsRefused as error:
+            code, reason = next(iter(error.recipients.values()), (0, b""))
+            return Outcome(ok=False, error=f"recipient {recipient.email} refused: {code} {reason.decode(errors='replace')}")
+        except (smtplib.SMTPException, OSError) as error:
+            return Outcome(ok=False, error=f"not sent to {recipient.email}: {type(error).__name__}: {_short(error)}")
+        if refused:
+            return Outcome(ok=False, error=f"recipient {recipient.email} refused: {refused}")
+        return Outcome(ok=True, remote_id=str(message["Message-ID"]), uid=CalendarEvent.model_validate(item.payload["event"]).uid)
+
+    @property
+    def sender(self) -> str:
+        return str(self.options.get("sender") or self.context.config.partner.organiser_email)
+
+    def message(self, item: OutboxItem) -> tuple[MIMEMultipart, Party]:
+        event = CalendarEvent.model_validate(item.payload["event"])
+        recipient = Party.model_validate(item.payload["recipient"])
+        method = "CANCEL" if item.action == "cancel" else "REQUEST"
+        stamp = datetime.fromisoformat(item.payload["dtstamp"])
+        ics = to_ics(event, method, item.payload["sequence"], stamp)
+        language = recipient.language
+        kind = "cancel" if method == "CANCEL" else "request"
+        plain = "\n\n".join([text(language, f"mail.{kind}.intro"), event.description, text(language, "mail.footer")])
+        html = "".join(f"<p>{escape(part).replace(chr(10), '<br>')}</p>" for part in plain.split("\n\n"))
+
+        body = MIMEMultipart("alternative")
+        body.attach(MIMEText(plain, "plain", "utf-8"))
+        body.attach(MIMEText(f"<html><body>{html}</body></html>", "html", "utf-8"))
+        calendar_part = MIMEText(ics.decode("utf-8"), "calendar", "utf-8")
+        calendar_part.set_param("method", method)
+        body.attach(calendar_part)
+        attachment = MIMEBase("application", "ics", name="invite.ics")
+        attachment.set_payload(ics)
+        encoders.encode_base64(attachment)
+        attachment.add_header("Content-Disposition", "attachment", filename="invite.ics")
+
+        message = MIMEMultipart("mixed")
+        message.attach(body)
+        message.attach(attachment)
+        message["Subject"] = text(language, f"mail.{kind}.subject", summary=event.summary)
+        message["From"] = formataddr((event.organizer.name, self.sender))
+        message["To"] = formataddr((recipient.name, recipient.email))
+        message["Date"] = format_datetime(stamp)
+        message["Message-ID"] = _message_id(event.uid, item.sequence, recipient.email, method)
+        message["Content-Language"] = language
+        message["Auto-Submitted"] = "auto-generated"
+        return message, recipient
+
+
+def _message_id(uid: str, sequence: int, recipient: str, method: str) -> str:
+    local, _, host = uid.partition("@")
+    digest = hashlib.sha256(recipient.lower().encode()).hexdigest()[:12]
+    return f"<{local}.{sequence}.{method.lower()}.{digest}@{host or 'st-connector'}>"
+
+
+def _short(error: Any) -> str:
+    return str(error).replace("\n", " ")[:200]
+
+
+SINK = ImipMail

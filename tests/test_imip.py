@@ -1,0 +1,134 @@
+"""iMIP invitations delivered to a real SMTP server on loopback, then read back with the
+standard email package and two independent iCalendar parsers."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import datetime
+from email.message import Message
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+import vobject
+
+from connector.sync import run_sync
+from tests.fakes.smtp_server import PASSWORD, USERNAME, FakeSmtp
+
+MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
+
+
+@pytest.fixture
+def smtp():
+    server = FakeSmtp().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def network(sqlite_network, smtp, monkeypatch):
+    monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", PASSWORD)
+    sqlite_network.add_before_cohort(f"""[channels.imip]
+host = "127.0.0.1"
+port = {smtp.port}
+security = "starttls"
+username = "{USERNAME}"
+password = "${{ST_TEST_SMTP_PASSWORD}}"
+ca_bundle = "{smtp.ca_file}"
+""")
+    text = sqlite_network.config_path.read_text()
+    for organisation in ("brouwers-peeters", "petits-pas"):
+        start = text.index(f'id = "{organisation}"')
+        position = text.index('invitations = "files"', start)
+        text = text[:position] + 'invitations = "imip"' + text[position + len('invitations = "files"'):]
+    sqlite_network.config_path.write_text(text)
+    return sqlite_network
+
+
+def messages(smtp) -> list[tuple[list[str], Message]]:
+    return [(r.recipients, email.message_from_bytes(r.data, policy=email.policy.default)) for r in smtp.received]
+
+
+def calendar_part(message: Message) -> tuple[Message, bytes]:
+    parts = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    assert len(parts) == 1
+    return parts[0], parts[0].get_payload(decode=True)
+
+
+def test_upcoming_sessions_reach_the_smtp_server_as_valid_imip(network, smtp):
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    # Brouwers & Peeters (B04 once, Evelien as coach of EX-05 and EX-06) and Les Petits Pas (P01, P02) are invited by e-mail.
+    assert sorted(r[0] for r, _ in messages(smtp)).count("evelien@brouwers-peeters.be") == 7
+    assert len(smtp.received) == 1 + 4 + 3 + 4 + 3
+    recipients, message = next((r, m) for r, m in messages(smtp) if r == ["amelie.dubois@lespetitspas.be"] and "Entretien" in m["Subject"])
+    assert message.get_content_type() == "multipart/mixed"
+    alternative, attachment = message.get_payload()
+    assert alternative.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in alternative.get_payload()] == ["text/plain", "text/html", "text/calendar"]
+    assert attachment.get_content_type() == "application/ics" and attachment.get_filename() == "invite.ics"
+    part, ics = calendar_part(message)
+    assert part.get_param("method") == "REQUEST"
+    assert attachment.get_payload(decode=True) == ics
+    parsed = icalendar.Calendar.from_ical(ics)
+    assert str(parsed["METHOD"]) == part.get_param("method")
+    vevent = parsed.walk("VEVENT")[0]
+    assert "Entretien de présentation" in str(vevent["SUMMARY"])  # Amélie reads French
+    assert {str(a) for a in vevent["ATTENDEE"]} == {"mailto:amelie.dubois@lespetitspas.be", "mailto:nele.geerts@zonneke.be"}
+    card = vobject.readOne(ics.decode())
+    assert card.vevent.uid.value == str(vevent["UID"]) and card.vevent.dtstart.value.hour == 10
+    assert message["Subject"].startswith("Invitation : ") and message["From"].endswith("<switch@lerenswitchen.be>")
+    plain = alternative.get_payload()[0].get_payload(decode=True).decode()
+    assert "Vous êtes invité(e)" in plain and "Question d'apprentissage : Comment d'autres milieux" in plain
+    assert smtp.received[0].sender == "switch@lerenswitchen.be"
+
+
+def test_rerun_sends_nothing_a_move_sends_one_update_per_attendee_a_cancellation_one_cancel(network, smtp):
+    run_sync(network.config(), MOMENT)
+    first = len(smtp.received)
+    assert sum(run_sync(network.config(), MOMENT).invites.values()) == 0 and len(smtp.received) == first
+    network.edit_csv("cohort/sessies.csv", "S-06-D1;EX-06;uitwisselingsdag;13/06/2028", "S-06-D1;EX-06;uitwisselingsdag;20/06/2028")
+    run_sync(network.config(), MOMENT)
+    updates = messages(smtp)[first:]
+    assert [r for r, _ in updates] == [["evelien@brouwers-peeters.be"]]
+    vevent = icalendar.Calendar.from_ical(calendar_part(updates[0][1])[1]).walk("VEVENT")[0]
+    assert vevent["SEQUENCE"] == 1 and vevent.decoded("DTSTART").day == 20
+    network.edit_csv("cohort/uitwisselingen.csv", "EX-05;LV-05;LP-BP-PLAN;B05;bevestigd", "EX-05;LV-05;LP-BP-PLAN;B05;geannuleerd")
+    run_sync(network.config(), MOMENT)
+    cancels = messages(smtp)[first + 1:]
+    assert len(cancels) == 3
+    for recipients, message in cancels:
+        part, ics = calendar_part(message)
+        assert recipients == ["evelien@brouwers-peeters.be"] and part.get_param("method") == "CANCEL"
+        assert str(icalendar.Calendar.from_ical(ics)["METHOD"]) == "CANCEL" and message["Subject"].startswith("Geannuleerd: ")
+
+
+def test_a_refused_recipient_is_reported_alone_and_tried_again_later(network, smtp):
+    network.edit_csv("brouwers-peeters/medewerkers.csv", "stijn@brouwers-peeters.be", "stijn@refused.example", encoding="utf-8")
+    summary = run_sync(network.config(), MOMENT)
+    refused = [e for e in summary.errors if e.source == "invitations-imip"]
+    assert len(refused) == 1 and refused[0].record == "S-03-EVAL|stijn@refused.example"
+    assert "refused: 550" in refused[0].message and summary.status == "partial"
+    assert len(smtp.received) == 14  # everyone else got theirs
+    again = run_sync(network.config(), MOMENT)
+    assert [e.record for e in again.errors if e.source == "invitations-imip"] == ["S-03-EVAL|stijn@refused.example"]
+
+
+def test_a_dropped_coach_gets_a_cancellation_and_nobody_else_a_message(network, smtp):
+    network.edit_csv("cohort/uitwisselingen.csv", "EX-06;LV-06;LP-BP-PLAN;B05;bevestigd", "EX-06;LV-06;LP-BP-PLAN;B05;bevestigd")
+    run_sync(network.config(), MOMENT)
+    first = len(smtp.received)
+    network.edit_csv("cohort/uitwisselingen.csv", "EX-06;LV-06;LP-BP-PLAN;B05;bevestigd", "EX-06;LV-06;LP-BP-PLAN;B02;bevestigd")
+    run_sync(network.config(), MOMENT)
+    sent = messages(smtp)[first:]
+    assert sorted((r[0], calendar_part(m)[0].get_param("method")) for r, m in sent) == \
+        sorted([("evelien@brouwers-peeters.be", "CANCEL")] * 4 + [("an@brouwers-peeters.be", "REQUEST")] * 4)
+
+
+def test_wrong_smtp_password_fails_every_message_without_showing_it(network, smtp, monkeypatch):
+    monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", "not-the-password")
+    summary = run_sync(network.config(), MOMENT)
+    failed = [e for e in summary.errors if e.source == "invitations-imip"]
+    assert len(failed) == 15 and "unusable: SMTPAuthenticationError" in failed[0].message
+    assert "not-the-password" not in str(summary.as_dict()) and not smtp.received
