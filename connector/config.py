@@ -198,6 +198,25 @@ class ChannelsConfig(_Strict):
     imip: ImipChannelConfig | None = None
 
 
+class RemindersConfig(_Strict):
+    """Evaluation moments after the last exchange day, as short calendar items."""
+
+    enabled: bool = True
+    offsets: list[str] = Field(default_factory=lambda: ["1w", "2m", "6m"])
+    time: str = Field(default="10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    minutes: int = Field(default=15, ge=5, le=120)
+    invite_hr: bool = True  # the sending employer's hr_email joins
+
+    @field_validator("offsets")
+    @classmethod
+    def _offsets(cls, value: list[str]) -> list[str]:
+        from connector.reminders import Offset
+
+        for text in value:
+            Offset.parse(text)
+        return value
+
+
 class SecretsConfig(_Strict):
     file: str | None = None
 
@@ -211,6 +230,7 @@ class Config(_Strict):
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     tenants: list[TenantConfig] = Field(default_factory=list)
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
+    reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     sources: list[SourceConfig] = Field(default_factory=list, description="the ST-partner's cohort sources")
     organisations: list[OrganisationConfig]
     base_dir: Path = Path(".")

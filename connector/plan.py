@@ -8,12 +8,14 @@
 - Invitations: each upcoming session of a live exchange is an event in every calendar
   target; a cancelled exchange or a removed session cancels what was sent. Past sessions
   are left as they are.
+- Evaluation reminders: once the last exchange day has passed, short calendar items at
+  the configured offsets, on working days, through the same targets as the sessions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,6 +27,7 @@ from connector.config import Config
 from connector.errors import Problem
 from connector.leerbewijs import fingerprint
 from connector.outbox import enqueue, has_pending, live_ref
+from connector.reminders import Offset, reminder_moments
 from connector.sinks import CALENDAR, LEERBEWIJS, TRAINING_RECORD
 from connector.store.tables import (
     Exchange,
@@ -35,10 +38,29 @@ from connector.store.tables import (
     TrainingRecord,
 )
 from connector.store.tables import Session as SessionRow
-from connector.texts import labelled, text
+from connector.texts import labelled, offset_label, text
 
 LIVE = ("confirmed", "completed")
 EXCHANGE_DAY = "exchange_day"
+
+
+@dataclass
+class Reminder:
+    """An evaluation moment: planned like a session, but made by us, not the cohort."""
+
+    code: str
+    exchange: Exchange
+    start: datetime
+    end: datetime
+    after: Offset
+    with_hr: bool
+    kind: str = "reminder"
+    mode: str = "online"
+    location: str | None = None
+    removed: bool = False
+
+
+Moment = SessionRow | Reminder
 
 
 @dataclass(frozen=True)
@@ -82,6 +104,20 @@ class Planner:
             self.training_records(exchange, by_exchange.get(exchange.code, []))
         for session in sessions:
             self.invitation(session)
+        for exchange in exchanges:
+            self.reminders(exchange, by_exchange.get(exchange.code, []))
+
+    def reminders(self, exchange: Exchange, sessions: list[SessionRow]) -> None:
+        settings = self.config.reminders
+        days = self._days(sessions)
+        if not settings.enabled or not days or any(d.end > self.now for d in days):
+            return  # planned once the exchange days are behind us
+        last_day = max(d.start for d in days).astimezone(self.zone).date()
+        hour, minute = (int(part) for part in settings.time.split(":"))
+        offsets = [Offset.parse(text) for text in settings.offsets]
+        for offset, start, end in reminder_moments(last_day, offsets, time(hour, minute), settings.minutes, self.zone):
+            reminder = Reminder(f"{exchange.code}-EVAL-{offset.code}", exchange, start, end, offset, settings.invite_hr)
+            self.invitation(reminder)
 
     # -- leerbewijzen ------------------------------------------------------------------
 
@@ -190,7 +226,7 @@ class Planner:
 
     # -- invitations ---------------------------------------------------------------------
 
-    def invitation(self, session: SessionRow) -> None:
+    def invitation(self, session: Moment) -> None:
         exchange = session.exchange
         live = exchange.status in LIVE and not session.removed
         if live and session.end <= self.now:
@@ -208,7 +244,7 @@ class Planner:
             else:
                 self._cancel_if_sent(target.name, session.code, payload)
 
-    def _per_recipient(self, session: SessionRow, target: CalendarTarget, live: bool) -> None:
+    def _per_recipient(self, session: Moment, target: CalendarTarget, live: bool) -> None:
         """One message per routed attendee, in their language; the invitation itself lists the
         whole meeting. Someone who is no longer invited gets a cancellation."""
         everyone = CalendarTarget(target.name, invite_hr=target.invite_hr)
@@ -246,15 +282,19 @@ class Planner:
         return {"sequence": sequence, "dtstamp": self.now.isoformat()}
 
     def _routed(self, person: Person, target: CalendarTarget) -> bool:
+        return self._routed_address(person.email, person.organisation_id, target)
+
+    def _routed_address(self, address: str | None, organisation_id: str, target: CalendarTarget) -> bool:
+        """Whether this target invites that address: the organisation's channel, unless the person has their own."""
         if target.channel is None:
             return True
-        organisation = self.config.organisation(person.organisation_id)
+        organisation = self.config.organisation(organisation_id)
         if organisation is None:
             return False
-        channel = organisation.invitation_overrides.get((person.email or "").lower(), organisation.invitations)
+        channel = organisation.invitation_overrides.get((address or "").lower(), organisation.invitations)
         return channel == target.channel
 
-    def event(self, session: SessionRow, target: CalendarTarget, language: str | None = None) -> CalendarEvent:
+    def event(self, session: Moment, target: CalendarTarget, language: str | None = None) -> CalendarEvent:
         exchange = session.exchange
         switcher = exchange.switcher
         place = exchange.learning_place
@@ -262,7 +302,10 @@ class Planner:
         coaches = [p for p in (self.db.get(Person, c) for c in exchange.coach_ids) if p is not None]
         language = language or switcher.language
         partner = self.config.partner
-        kind_name = text(language, f"kind.{session.kind}")
+        if isinstance(session, Reminder):
+            kind_name = text(language, "kind.reminder", after=offset_label(language, session.after))
+        else:
+            kind_name = text(language, f"kind.{session.kind}")
         on_site = session.mode == "on_site"
         location = session.location or (place.address or host.address if on_site else None)
         lines = [
@@ -289,7 +332,8 @@ class Planner:
             attendees.append(Party(email=person.email, name=person.full_name, role="REQ-PARTICIPANT", language=person.language,
                                    organisation=person.organisation_id))
         sender = self.config.organisation(switcher.organisation_id)
-        if target.invite_hr and sender is not None and sender.hr_email and self._routed(switcher, target):
+        with_hr = target.invite_hr or (isinstance(session, Reminder) and session.with_hr)
+        if with_hr and sender is not None and sender.hr_email and self._routed_address(sender.hr_email, sender.id, target):
             attendees.append(Party(email=sender.hr_email, name=f"HR {sender.name}", role="OPT-PARTICIPANT", language=sender.language.value))
         return CalendarEvent(
             uid=session_uid(partner.id, session.code, partner.uid_host),

@@ -33,6 +33,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "mail.request.intro": "Je bent uitgenodigd voor deze sessie van een Switching Talent-leeruitwisseling. De uitnodiging zit in deze e-mail: je agenda kan ze meteen opnemen.",
         "mail.cancel.intro": "Deze sessie van de Switching Talent-leeruitwisseling gaat niet door. Je agenda kan ze met deze e-mail verwijderen.",
         "mail.footer": "Dit bericht werd automatisch verstuurd door de Switching Talent Connector.",
+        "kind.reminder": "Evaluatie, {after} na de leeruitwisseling",
+        "about.reminder": "Tijd om terug te blikken: wat neem je mee uit de leeruitwisseling, wat pas je al toe en welke vervolgacties plan je? Switcher, leercoach en HR van de uitsturende werkgever krijgen dit moment.",
         "lb.title": "Leerbewijs",
         "lb.subtitle": "Leeruitwisseling volgens de methode Switching Talent",
         "lb.intro": "{partner} verklaart dat {switcher} van {sender} deelnam aan een leeruitwisseling op de werkvloer van {host}, als antwoord op de volgende leervraag:",
@@ -76,6 +78,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "mail.request.intro": "Vous êtes invité(e) à cette session d'un échange d'apprentissage Switching Talent. L'invitation se trouve dans ce message : votre agenda peut l'ajouter directement.",
         "mail.cancel.intro": "Cette session de l'échange d'apprentissage Switching Talent est annulée. Votre agenda peut la retirer à partir de ce message.",
         "mail.footer": "Ce message a été envoyé automatiquement par le Switching Talent Connector.",
+        "kind.reminder": "Évaluation, {after} après l'échange",
+        "about.reminder": "Le moment de faire le point : que retenez-vous de l'échange, qu'appliquez-vous déjà et quelles suites prévoyez-vous ? Le switcher, le coach et les RH de l'employeur d'envoi reçoivent ce moment.",
         "lb.title": "Attestation d'apprentissage",
         "lb.subtitle": "Échange d'apprentissage selon la méthode Switching Talent",
         "lb.intro": "{partner} atteste que {switcher}, de {sender}, a participé à un échange d'apprentissage sur le terrain de {host}, en réponse à la question d'apprentissage suivante :",
@@ -119,6 +123,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "mail.request.intro": "You are invited to this session of a Switching Talent learning exchange. The invitation is in this e-mail: your calendar can add it straight away.",
         "mail.cancel.intro": "This session of the Switching Talent learning exchange is cancelled. Your calendar can remove it from this e-mail.",
         "mail.footer": "This message was sent automatically by the Switching Talent Connector.",
+        "kind.reminder": "Evaluation, {after} after the exchange",
+        "about.reminder": "Time to look back: what do you take away from the exchange, what do you already apply and which follow-up actions do you plan? Switcher, coach and the sending employer's HR receive this moment.",
         "lb.title": "Certificate of learning",
         "lb.subtitle": "Learning exchange following the Switching Talent method",
         "lb.intro": "{partner} certifies that {switcher} of {sender} took part in a learning exchange on the work floor of {host}, answering the following learning question:",
@@ -152,6 +158,20 @@ def labelled(language: str, key: str, value: str) -> str:
     """French typography puts a space before the colon."""
     separator = " : " if language == "fr" else ": "
     return f"{text(language, key)}{separator}{value}"
+
+
+UNITS = {
+    "nl": {"d": ("dag", "dagen"), "w": ("week", "weken"), "m": ("maand", "maanden")},
+    "fr": {"d": ("jour", "jours"), "w": ("semaine", "semaines"), "m": ("mois", "mois")},
+    "en": {"d": ("day", "days"), "w": ("week", "weeks"), "m": ("month", "months")},
+}
+
+
+def offset_label(language: str, offset: object) -> str:
+    """'2 maanden', '1 semaine', '6 months' for an Offset (amount and unit)."""
+    amount, unit = getattr(offset, "amount"), getattr(offset, "unit")
+    singular, plural = UNITS.get(language, UNITS["nl"])[unit]
+    return f"{amount} {singular if amount == 1 else plural}"
 
 
 def long_date(language: str, day: date) -> str:

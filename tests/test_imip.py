@@ -61,7 +61,7 @@ def test_upcoming_sessions_reach_the_smtp_server_as_valid_imip(network, smtp):
     assert summary.status == "ok", summary.errors
     # Brouwers & Peeters (B04 once, Evelien as coach of EX-05 and EX-06) and Les Petits Pas (P01, P02) are invited by e-mail.
     assert sorted(r[0] for r, _ in messages(smtp)).count("evelien@brouwers-peeters.be") == 7
-    assert len(smtp.received) == 1 + 4 + 3 + 4 + 3
+    assert len(smtp.received) == 1 + 4 + 3 + 4 + 3 + 2  # and Stijn's two evaluation reminders for EX-03
     recipients, message = next((r, m) for r, m in messages(smtp) if r == ["amelie.dubois@lespetitspas.be"] and "Entretien" in m["Subject"])
     assert message.get_content_type() == "multipart/mixed"
     alternative, attachment = message.get_payload()
@@ -108,11 +108,12 @@ def test_a_refused_recipient_is_reported_alone_and_tried_again_later(network, sm
     network.edit_csv("brouwers-peeters/medewerkers.csv", "stijn@brouwers-peeters.be", "stijn@refused.example", encoding="utf-8")
     summary = run_sync(network.config(), MOMENT)
     refused = [e for e in summary.errors if e.source == "invitations-imip"]
-    assert len(refused) == 1 and refused[0].record == "S-03-EVAL|stijn@refused.example"
-    assert "refused: 550" in refused[0].message and summary.status == "partial"
+    stijn = ["EX-03-EVAL-2M|stijn@refused.example", "EX-03-EVAL-6M|stijn@refused.example", "S-03-EVAL|stijn@refused.example"]
+    assert sorted(e.record for e in refused) == stijn
+    assert all("refused: 550" in e.message for e in refused) and summary.status == "partial"
     assert len(smtp.received) == 14  # everyone else got theirs
     again = run_sync(network.config(), MOMENT)
-    assert [e.record for e in again.errors if e.source == "invitations-imip"] == ["S-03-EVAL|stijn@refused.example"]
+    assert sorted(e.record for e in again.errors if e.source == "invitations-imip") == stijn
 
 
 def test_a_dropped_coach_gets_a_cancellation_and_nobody_else_a_message(network, smtp):
@@ -130,5 +131,5 @@ def test_wrong_smtp_password_fails_every_message_without_showing_it(network, smt
     monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", "not-the-password")
     summary = run_sync(network.config(), MOMENT)
     failed = [e for e in summary.errors if e.source == "invitations-imip"]
-    assert len(failed) == 15 and "unusable: SMTPAuthenticationError" in failed[0].message
+    assert len(failed) == 17 and "unusable: SMTPAuthenticationError" in failed[0].message
     assert "not-the-password" not in str(summary.as_dict()) and not smtp.received

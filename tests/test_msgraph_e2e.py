@@ -101,9 +101,9 @@ def test_users_sync_fully_then_only_the_delta(network, fake):
 
 def test_invitations_are_created_once_then_updated_and_cancelled_in_the_same_event(network, fake):
     summary = run_sync(network.config(), MOMENT)
-    assert summary.invites["created"] == 15 + 15  # the .ics copies and the Outlook invitations
+    assert summary.invites["created"] == 17 + 17  # the .ics copies and the Outlook invitations (15 sessions, 2 reminders)
     events = live_events(fake)
-    assert len(events) == 15
+    assert len(events) == 17
     intro = events["leren-switchen/S-04-INTRO"]
     assert intro["start"] == {"dateTime": "2027-04-19T10:00:00", "timeZone": "Romance Standard Time"}
     assert intro["isOnlineMeeting"] is True and intro["onlineMeetingProvider"] == "teamsForBusiness"
@@ -128,7 +128,7 @@ def test_invitations_are_created_once_then_updated_and_cancelled_in_the_same_eve
     assert changed.status == "ok", changed.errors
     assert dict(changed.invites) == {"created": 0, "updated": 2, "cancelled": 6}  # each in the .ics copy and in Outlook
     events = live_events(fake)
-    assert len(events) == 15 and events["leren-switchen/S-06-D1"]["id"] == day["id"]
+    assert len(events) == 17 and events["leren-switchen/S-06-D1"]["id"] == day["id"]
     assert events["leren-switchen/S-06-D1"]["start"]["dateTime"] == "2028-06-20T08:00:00"
     assert all(events[f"leren-switchen/{code}"]["isCancelled"] for code in ("S-05-INTRO", "S-05-D1", "S-05-EVAL"))
 
@@ -146,13 +146,13 @@ def test_a_crash_between_create_and_bookkeeping_leaves_no_duplicate(network, fak
     monkeypatch.setattr(engine, "record_outcome", dying)
     with pytest.raises(KeyboardInterrupt):
         run_sync(network.config(), MOMENT)
-    assert len(live_events(fake)) == 15
+    assert len(live_events(fake)) == 17
     monkeypatch.setattr(engine, "record_outcome", real)
     network.edit_csv("cohort/sessies.csv", "S-06-D1;EX-06;uitwisselingsdag;13/06/2028", "S-06-D1;EX-06;uitwisselingsdag;20/06/2028")
     recovered = run_sync(network.config(), MOMENT)
     assert recovered.status == "ok", recovered.errors
     events = live_events(fake)  # asserts one event per key
-    assert len(events) == 15 and events["leren-switchen/S-06-D1"]["start"]["dateTime"] == "2028-06-20T08:00:00"
+    assert len(events) == 17 and events["leren-switchen/S-06-D1"]["start"]["dateTime"] == "2028-06-20T08:00:00"
     assert sum(run_sync(network.config(), MOMENT).invites.values()) == 0
 
 
@@ -162,7 +162,7 @@ def test_throttling_and_an_expiring_token_do_not_stop_the_run(network, fake, mon
     fake.expire_tokens(after_requests=6)
     summary = run_sync(network.config(), MOMENT)
     assert summary.status == "ok", summary.errors
-    assert len(live_events(fake)) == 15
+    assert len(live_events(fake)) == 17
     assert fake.requests["login"] == 1 + 2  # discovery once; a token, then a new one after the expiry
 
 
@@ -170,7 +170,7 @@ def test_wrong_client_secret_is_reported_per_target_and_files_still_go_out(netwo
     monkeypatch.setenv("ST_TEST_GRAPH_SECRET", "wrong-secret-value")
     summary = run_sync(network.config(), MOMENT)
     assert summary.status == "partial"
-    assert summary.invites["created"] == 15  # the .ics copies
+    assert summary.invites["created"] == 17  # the .ics copies
     messages = " ".join(e.message for e in summary.errors)
     assert "invalid_client" in messages and "wrong-secret-value" not in str(summary.as_dict())
     assert not fake.mailbox(MAILBOX)
@@ -242,4 +242,4 @@ def test_sign_in_with_a_certificate_instead_of_a_secret(network, fake, tmp_path)
     fake.certificates.append(cert)
     accepted = run_sync(network.config(), MOMENT)
     assert accepted.status == "ok", accepted.errors
-    assert accepted.pulled["people"]["created"] == 5 and len(live_events(fake)) == 15
+    assert accepted.pulled["people"]["created"] == 5 and len(live_events(fake)) == 17

@@ -44,7 +44,8 @@ def test_first_run_invites_writes_back_and_issues(network):
     assert summary.status == "ok", summary.errors
     assert summary.pulled["people"]["created"] == 34
     assert summary.pulled["sessions"]["created"] == 29
-    assert dict(summary.invites) == {"created": 15, "updated": 0, "cancelled": 0}
+    # 15 upcoming sessions, and EX-03's evaluation reminders at 2 and 6 months (28/12/2026, 26/04/2027)
+    assert dict(summary.invites) == {"created": 17, "updated": 0, "cancelled": 0}
     assert summary.training_records["written"] == 6  # EX-01, EX-02 and EX-03: two past days each
     assert summary.leerbewijzen["issued"] == 3
     invitations = sorted(p.stem for p in (network.out / "invitations").iterdir())
@@ -105,18 +106,18 @@ def test_bad_rows_are_reported_with_source_record_and_field_and_the_rest_goes_th
     assert "not an e-mail address" in errors[("zonneke/hr", "people", "medewerkers.csv row 13", "email")]
     assert errors[("cohort/cohort", "sessions", "sessies.csv row 30", "exchange")] == "no exchange 'EX-99'"
     assert summary.pulled["people"]["created"] == 33 and summary.pulled["people"]["failed"] == 3
-    assert summary.invites["created"] == 15 and summary.leerbewijzen["issued"] == 3
+    assert summary.invites["created"] == 17 and summary.leerbewijzen["issued"] == 3
 
 
 def test_dry_run_shows_the_writes_and_writes_nothing(network):
     dry = sync(network, dry_run=True)
-    assert dry.dry_run and dict(dry.invites) == {"created": 15, "updated": 0, "cancelled": 0}
+    assert dry.dry_run and dict(dry.invites) == {"created": 17, "updated": 0, "cancelled": 0}
     assert {p["object"] for p in dry.planned} == {"calendar_event", "training_record", "leerbewijs"}
-    assert len(dry.planned) == 15 + 6 + 3
+    assert len(dry.planned) == 17 + 6 + 3
     assert not network.out.exists()
     real = sync(network)
     assert real.pulled["people"]["created"] == 34  # the dry run stored nothing
-    assert writes(real) == 24
+    assert writes(real) == 26
 
 
 def test_person_gone_from_the_hr_export_becomes_inactive_not_deleted(network):
@@ -132,7 +133,7 @@ class Crash(BaseException):
     """Stands for the process dying: nothing after it runs, no cleanup commits."""
 
 
-@pytest.mark.parametrize("crash_at", [1, 2, 10, 20, 24])
+@pytest.mark.parametrize("crash_at", [1, 2, 10, 20, 26])
 def test_crash_between_a_write_and_its_bookkeeping_is_finished_by_the_next_run(network, tmp_path_factory, monkeypatch, crash_at):
     from connector import sync as engine
 
@@ -155,7 +156,7 @@ def test_crash_between_a_write_and_its_bookkeeping_is_finished_by_the_next_run(n
     assert network.output_hashes() == clean.output_hashes()
     assert writes(sync(network)) == 0
     refs = query(network, select(ExternalRef.target, ExternalRef.object_id, ExternalRef.sequence))
-    assert len(refs) == 24 and all(sequence == 0 for *_, sequence in refs)  # each write made once, never a second version
+    assert len(refs) == 26 and all(sequence == 0 for *_, sequence in refs)  # each write made once, never a second version
 
 
 def test_crash_while_planning_leaves_nothing_half_done(network, monkeypatch):
@@ -170,7 +171,7 @@ def test_crash_while_planning_leaves_nothing_half_done(network, monkeypatch):
     monkeypatch.undo()
     assert not network.out.exists()
     summary = sync(network)
-    assert summary.pulled["people"]["created"] == 34 and writes(summary) == 24
+    assert summary.pulled["people"]["created"] == 34 and writes(summary) == 26
 
 
 def test_a_target_that_cannot_be_written_fails_alone_and_is_retried(network):
@@ -178,7 +179,7 @@ def test_a_target_that_cannot_be_written_fails_alone_and_is_retried(network):
     (network.out / "ledgers").write_text("a file where a folder should be")
     summary = sync(network)
     assert summary.status == "partial"
-    assert summary.training_records["written"] == 0 and summary.invites["created"] == 15
+    assert summary.training_records["written"] == 0 and summary.invites["created"] == 17
     failed = [e for e in summary.errors if e.entity == "training_record"]
     assert len(failed) == 6 and all(e.message.startswith("not written:") for e in failed)
     (network.out / "ledgers").unlink()
@@ -235,7 +236,7 @@ def test_an_attempt_is_counted_before_sending_so_a_retry_knows_it_may_have_lande
     with pytest.raises(Crash):
         sync(network)
     claimed = dict(query(network, select(OutboxItem.object_id, OutboxItem.attempts).where(OutboxItem.target == "calendar-files")))
-    assert len(claimed) == 15 and set(claimed.values()) == {1}
+    assert len(claimed) == 17 and set(claimed.values()) == {1}
     # The session moves before the retry: its new version must know the old one may exist remotely.
     network.edit_csv("cohort/sessies.csv", "S-03-EVAL;EX-03;evaluatie;14/12/2026;15:00", "S-03-EVAL;EX-03;evaluatie;15/12/2026;15:00")
     seen = {}
