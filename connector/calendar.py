@@ -72,14 +72,16 @@ def _address(party: Party, organizer: bool) -> vCalAddress:
     return address
 
 
-def to_ics(event: CalendarEvent, method: str, sequence: int, stamp: datetime) -> bytes:
-    """An iTIP message with one VEVENT (RFC 5546); CANCEL keeps UID and raises SEQUENCE."""
+def to_ics(event: CalendarEvent, method: str | None, sequence: int, stamp: datetime, cancelled: bool = False) -> bytes:
+    """An iTIP message with one VEVENT (RFC 5546); CANCEL keeps UID and raises SEQUENCE.
+    Without a method it is a stored calendar object (CalDAV, RFC 4791), which carries none."""
     zone = ZoneInfo(event.timezone)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", method)
+    if method is not None:
+        calendar.add("method", method)
     calendar.add_component(vtimezone(event.timezone, [event.start, event.end]))
     vevent = Event()
     vevent.add("uid", event.uid)
@@ -91,7 +93,7 @@ def to_ics(event: CalendarEvent, method: str, sequence: int, stamp: datetime) ->
     vevent.add("description", event.description)
     if event.location:
         vevent.add("location", event.location)
-    vevent.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    vevent.add("status", "CANCELLED" if method == "CANCEL" or cancelled else "CONFIRMED")
     vevent.add("transp", "OPAQUE")
     vevent.add("class", "PUBLIC")
     vevent.add("organizer", _address(event.organizer, organizer=True))

@@ -217,6 +217,17 @@ class RemindersConfig(_Strict):
         return value
 
 
+class CaldavConfig(_Strict):
+    """A cohort calendar on a CalDAV server: a copy of every session, not an invitation."""
+
+    url: str = Field(pattern=r"^https?://")  # the calendar collection, e.g. https://dav.example.be/cohort/2026/
+    username: str | None = None
+    password: SecretStr | None = None
+    on_cancel: Literal["status", "delete"] = "status"  # keep it marked CANCELLED, or remove it
+    verify_tls: bool = True
+    ca_bundle: str | None = None
+
+
 class SecretsConfig(_Strict):
     file: str | None = None
 
@@ -231,6 +242,7 @@ class Config(_Strict):
     tenants: list[TenantConfig] = Field(default_factory=list)
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    caldav: CaldavConfig | None = None
     sources: list[SourceConfig] = Field(default_factory=list, description="the ST-partner's cohort sources")
     organisations: list[OrganisationConfig]
     base_dir: Path = Path(".")

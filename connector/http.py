@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import logging
 import random
@@ -44,6 +45,20 @@ class Auth(Protocol):
     def refresh(self) -> bool:
         """Called once after a 401: renew credentials; True when repeating the request makes sense."""
         ...
+
+
+class BasicAuth:
+    """HTTP Basic authentication (CalDAV servers; BambooHR uses the API key as user name)."""
+
+    def __init__(self, username: str, password: str) -> None:
+        token = base64.b64encode(f"{username}:{password}".encode()).decode()
+        self._header = {"Authorization": f"Basic {token}"}
+
+    def headers(self) -> dict[str, str]:
+        return self._header
+
+    def refresh(self) -> bool:
+        return False  # the same credentials would be refused again
 
 
 class RequestStats:

@@ -63,6 +63,7 @@ CALENDAR_FILES = "calendar-files"
 LEERBEWIJS_FILES = "leerbewijs-files"
 INVITATIONS_MSGRAPH = "invitations-msgraph"
 INVITATIONS_IMIP = "invitations-imip"
+CALENDAR_CALDAV = "calendar-caldav"
 
 
 @dataclass
@@ -185,6 +186,9 @@ def build_targets(runtime: Runtime) -> tuple[Targets, dict[str, Sink]]:
         options = {"tenant": graph_channel.tenant, "mailbox": graph_channel.mailbox or config.partner.organiser_email}
         add(INVITATIONS_MSGRAPH, "msgraph", options, CALENDAR)
         calendars.append(CalendarTarget(INVITATIONS_MSGRAPH, channel="msgraph", invite_hr=graph_channel.invite_hr))
+    if config.caldav is not None:
+        add(CALENDAR_CALDAV, "caldav", {**config.caldav.model_dump(), "password": config.caldav.password}, CALENDAR)
+        calendars.append(CalendarTarget(CALENDAR_CALDAV))  # a copy with everyone on it, like the .ics files
     mail_channel = config.channels.imip
     if mail_channel is not None:
         add(INVITATIONS_IMIP, "imip", {**mail_channel.model_dump(), "password": mail_channel.password}, CALENDAR)
