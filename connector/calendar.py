@@ -49,6 +49,7 @@ class CalendarEvent(BaseModel):
     attendees: list[Party]
     kind: str
     language: str = "nl"
+    all_day: bool = False  # a whole day on site: DTSTART;VALUE=DATE and an exclusive DTEND
 
 
 def session_uid(partner_id: str, session_code: str, host: str) -> str:
@@ -87,14 +88,21 @@ def to_ics(event: CalendarEvent, method: str | None, sequence: int, stamp: datet
     vevent.add("uid", event.uid)
     vevent.add("sequence", sequence)
     vevent.add("dtstamp", stamp.astimezone(UTC))
-    vevent.add("dtstart", event.start.astimezone(zone))
-    vevent.add("dtend", event.end.astimezone(zone))
+    if event.all_day:
+        first, last = event.start.astimezone(zone).date(), event.end.astimezone(zone).date()
+        vevent.add("dtstart", first)
+        vevent.add("dtend", last + timedelta(days=1))  # DTEND of a date is exclusive (RFC 5545 3.6.1)
+        vevent.add("transp", "OPAQUE")
+    else:
+        vevent.add("dtstart", event.start.astimezone(zone))
+        vevent.add("dtend", event.end.astimezone(zone))
     vevent.add("summary", event.summary)
     vevent.add("description", event.description)
     if event.location:
         vevent.add("location", event.location)
     vevent.add("status", "CANCELLED" if method == "CANCEL" or cancelled else "CONFIRMED")
-    vevent.add("transp", "OPAQUE")
+    if not event.all_day:
+        vevent.add("transp", "OPAQUE")
     vevent.add("class", "PUBLIC")
     vevent.add("organizer", _address(event.organizer, organizer=True))
     for attendee in event.attendees:

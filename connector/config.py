@@ -46,6 +46,7 @@ class Partner(_Strict):
     timezone: str = "Europe/Brussels"
     language: Language = Language.nl
     uid_domain: str | None = None
+    all_day_exchange_days: bool = False  # exchange days as all-day events rather than timed ones
 
     @field_validator("timezone")
     @classmethod

@@ -348,6 +348,7 @@ class Planner:
             attendees=attendees,
             kind=session.kind,
             language=language,
+            all_day=partner.all_day_exchange_days and session.kind == EXCHANGE_DAY,
         )
 
 

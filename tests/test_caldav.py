@@ -109,7 +109,7 @@ def test_an_object_changed_behind_our_back_is_overwritten_after_a_412(network, r
 
 
 def test_delete_on_cancel_removes_the_resources(network, radicale):
-    network.config_path.write_text(network.config_path.read_text().replace("[caldav]\n", '[caldav]\non_cancel = "delete"\n'))
+    network.config_path.write_text(network.config_path.read_text().replace("[caldav]\nurl", '[caldav]\non_cancel = "delete"\nurl'))
     run_sync(network.config(), MOMENT)
     network.edit_csv("cohort/uitwisselingen.csv", "EX-05;LV-05;LP-BP-PLAN;B05;bevestigd", "EX-05;LV-05;LP-BP-PLAN;B05;geannuleerd")
     summary = run_sync(network.config(), MOMENT)

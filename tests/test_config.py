@@ -85,6 +85,6 @@ def test_unknown_adapter_kinds_list_the_known_ones():
 
     with pytest.raises(ConfigError, match=r"unknown source kind 'personio' \(known: files, msgraph_users\)"):
         source_class("personio")
-    with pytest.raises(ConfigError, match=r"unknown sink kind '\.\./x' \(known: ics_files, imip, ledger_files, leerbewijs_files, msgraph\)"):
+    with pytest.raises(ConfigError, match=r"unknown sink kind '\.\./x' \(known: caldav, ics_files, imip, ledger_files, leerbewijs_files, msgraph\)"):
         sink_class("../x")
     assert source_class("files").kind == "files"

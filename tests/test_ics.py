@@ -118,3 +118,29 @@ def test_uid_is_stable_and_distinct_per_session():
     assert session_uid("p", "S-1", "h.be") == session_uid("p", "S-1", "h.be")
     assert session_uid("p", "S-1", "h.be") != session_uid("p", "S-2", "h.be")
     assert session_uid("p", "S-1", "h.be").endswith("@h.be")
+
+
+def test_an_all_day_two_day_stay_uses_dates_with_an_exclusive_end():
+    two_days = event(local(2026, 10, 23, 8), local(2026, 10, 24, 16), all_day=True)
+    data = to_ics(two_days, "REQUEST", 0, STAMP)
+    assert b"DTSTART;VALUE=DATE:20261023\r\n" in data and b"DTEND;VALUE=DATE:20261025\r\n" in data
+    parsed = vobject.readOne(data.decode())
+    assert str(parsed.vevent.dtstart.value) == "2026-10-23" and str(parsed.vevent.dtend.value) == "2026-10-25"
+    vevent = icalendar.Calendar.from_ical(data).walk("VEVENT")[0]
+    assert (vevent.decoded("DTEND") - vevent.decoded("DTSTART")).days == 2
+
+
+def test_the_example_exchange_days_as_all_day_events(sqlite_network):
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from connector.sync import run_sync
+
+    text = sqlite_network.config_path.read_text()
+    assert "all_day_exchange_days = false" in text
+    sqlite_network.config_path.write_text(text.replace("all_day_exchange_days = false", "all_day_exchange_days = true"))
+    run_sync(sqlite_network.config(), datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels")))
+    day = icalendar.Calendar.from_ical((sqlite_network.out / "invitations" / "S-04-D1.ics").read_bytes()).walk("VEVENT")[0]
+    assert (day.decoded("DTSTART"), day.decoded("DTEND")) == (date(2027, 5, 11), date(2027, 5, 12))
+    intro = icalendar.Calendar.from_ical((sqlite_network.out / "invitations" / "S-04-INTRO.ics").read_bytes()).walk("VEVENT")[0]
+    assert intro.decoded("DTSTART").hour == 10  # only exchange days become all-day

@@ -52,3 +52,22 @@ def test_a_batch_answer_missing_items_is_an_error_not_a_silent_loss():
 
     with pytest.raises(HttpError, match="lacks 1 of its responses"):
         batch(HttpClient("graph", GRAPH), [{"method": "GET", "url": "/a"}, {"method": "GET", "url": "/b"}])
+
+
+def test_graph_event_resources_for_timed_and_all_day_sessions():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from connector.calendar import CalendarEvent, Party
+    from connector.sinks.msgraph import graph_event
+
+    brussels = ZoneInfo("Europe/Brussels")
+    base = dict(uid="u@x", summary="S", description="Regel 1\nRegel <2> & 3", start=datetime(2027, 5, 11, 8, 30, tzinfo=brussels),
+                end=datetime(2027, 5, 11, 16, tzinfo=brussels), timezone="Europe/Brussels", organizer=Party(email="o@x.be", name="O"),
+                attendees=[Party(email="a@x.be", name="A"), Party(email="hr@x.be", name="HR", role="OPT-PARTICIPANT")], kind="exchange_day")
+    timed = graph_event(CalendarEvent(**base))
+    assert timed["start"] == {"dateTime": "2027-05-11T08:30:00", "timeZone": "Romance Standard Time"} and timed["isAllDay"] is False
+    assert timed["body"] == {"contentType": "HTML", "content": "<p>Regel 1<br>Regel &lt;2&gt; &amp; 3</p>"}
+    assert [a["type"] for a in timed["attendees"]] == ["required", "optional"] and "onlineMeetingProvider" not in timed
+    all_day = graph_event(CalendarEvent(**{**base, "all_day": True}))
+    assert (all_day["start"]["dateTime"], all_day["end"]["dateTime"], all_day["isAllDay"]) == ("2027-05-11T00:00:00", "2027-05-12T00:00:00", True)

@@ -234,11 +234,16 @@ def graph_event(event: CalendarEvent) -> dict[str, Any]:
     def moment(value: Any) -> dict[str, str]:
         return {"dateTime": value.astimezone(zone).replace(tzinfo=None).isoformat(timespec="seconds"), "timeZone": zone_name or "UTC"}
 
+    def midnight(value: Any, days: int = 0) -> dict[str, str]:
+        day = value.astimezone(zone).date() + timedelta(days=days)
+        return {"dateTime": f"{day.isoformat()}T00:00:00", "timeZone": zone_name or "UTC"}
+
     body: dict[str, Any] = {
         "subject": event.summary,
         "body": {"contentType": "HTML", "content": "<p>" + escape(event.description).replace("\n", "<br>") + "</p>"},
-        "start": moment(event.start),
-        "end": moment(event.end),
+        "start": midnight(event.start) if event.all_day else moment(event.start),
+        "end": midnight(event.end, 1) if event.all_day else moment(event.end),
+        "isAllDay": event.all_day,
         "location": {"displayName": event.location or ""},
         "attendees": [
             {"emailAddress": {"address": a.email, "name": a.name}, "type": "optional" if a.role == "OPT-PARTICIPANT" else "required"}
