@@ -207,6 +207,7 @@ class RemindersConfig(_Strict):
     time: str = Field(default="10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     minutes: int = Field(default=15, ge=5, le=120)
     invite_hr: bool = True  # the sending employer's hr_email joins
+    format: Literal["calendar", "email"] = "calendar"  # email: people invited by iMIP get a plain e-mail instead
 
     @field_validator("offsets")
     @classmethod

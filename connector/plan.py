@@ -251,7 +251,9 @@ class Planner:
         recipients = {a.email: a for a in self.event(session, target).attendees} if live else {}
         for email, recipient in recipients.items():
             event = self.event(session, everyone, language=recipient.language)
-            payload = {"event": event.model_dump(mode="json"), "recipient": recipient.model_dump(mode="json")}
+            payload: dict[str, Any] = {"event": event.model_dump(mode="json"), "recipient": recipient.model_dump(mode="json")}
+            if isinstance(session, Reminder) and self.config.reminders.format == "email":
+                payload["format"] = "email"
             enqueue(self.db, self.run_id, target.name, CALENDAR, f"{session.code}|{email}", payload, volatile=self._stamp)
         for object_id, last_payload in self._recipient_objects(target.name, session.code):
             if object_id.split("|", 1)[1] not in recipients:

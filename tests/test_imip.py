@@ -133,3 +133,46 @@ def test_wrong_smtp_password_fails_every_message_without_showing_it(network, smt
     failed = [e for e in summary.errors if e.source == "invitations-imip"]
     assert len(failed) == 17 and "unusable: SMTPAuthenticationError" in failed[0].message
     assert "not-the-password" not in str(summary.as_dict()) and not smtp.received
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # the connection is TLS from the first byte
+def test_implicit_tls_and_certificate_verification(sqlite_network, monkeypatch):
+    server = FakeSmtp(implicit_tls=True).start()
+    try:
+        monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", PASSWORD)
+        sqlite_network.add_before_cohort(f"""[channels.imip]
+host = "127.0.0.1"
+port = {server.port}
+security = "tls"
+username = "{USERNAME}"
+password = "${{ST_TEST_SMTP_PASSWORD}}"
+""")
+        text = sqlite_network.config_path.read_text()
+        start = text.index('id = "petits-pas"')
+        position = text.index('invitations = "files"', start)
+        sqlite_network.config_path.write_text(text[:position] + 'invitations = "imip"' + text[position + len('invitations = "files"'):])
+        untrusted = run_sync(sqlite_network.config(), MOMENT)  # our test CA is not trusted: verification is on by default
+        assert any("CERTIFICATE_VERIFY_FAILED" in e.message for e in untrusted.errors) and not server.received
+        sqlite_network.config_path.write_text(sqlite_network.config_path.read_text().replace('security = "tls"', f'security = "tls"\nca_bundle = "{server.ca_file}"'))
+        trusted = run_sync(sqlite_network.config(), MOMENT)
+        assert trusted.status == "ok", trusted.errors
+        assert len(server.received) == 4 + 3  # Amélie (EX-04) and Nathalie (EX-07)
+    finally:
+        server.stop()
+
+
+def test_reminders_can_be_plain_e_mails_for_people_invited_by_e_mail(network, smtp):
+    text = network.config_path.read_text()
+    assert 'format = "calendar"' in text
+    network.config_path.write_text(text.replace('format = "calendar"', 'format = "email"'))
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    reminders = [(r, m) for r, m in messages(smtp) if m["Subject"].startswith("Herinnering: ")]
+    assert [r for r, _ in reminders] == [["stijn@brouwers-peeters.be"], ["stijn@brouwers-peeters.be"]]
+    for _, message in reminders:
+        assert message.get_content_type() == "multipart/alternative"
+        assert not [p for p in message.walk() if p.get_content_type() in ("text/calendar", "application/ics")]
+        body = message.get_payload()[0].get_content()
+        assert "tijd om terug te blikken" in body and ("Wanneer: 28/12/2026 10:00" in body or "Wanneer: 26/04/2027 10:00" in body)
+    invitations = [m for _, m in messages(smtp) if m["Subject"].startswith("Uitnodiging: ")]
+    assert invitations and all(m.get_content_type() == "multipart/mixed" for m in invitations)  # sessions stay invitations

@@ -283,3 +283,20 @@ def test_a_write_that_keeps_failing_backs_off_instead_of_hammering(network):
         due_later = pending_items(db, utcnow() + timedelta(minutes=16))
     engine.dispose()
     assert {item.target for item in due_later} >= {"zonneke/ledger_files"} and all(i.next_attempt_at.tzinfo == UTC for i in due_later if i.next_attempt_at)
+
+
+def test_every_invitation_written_parses_with_two_independent_parsers(network):
+    import vobject
+
+    sync(network)
+    sync(network, as_of="2028-01-01")  # more sessions, cancellations and reminders over time
+    files = sorted((network.out / "invitations").glob("*.ics"))
+    assert len(files) == 17 + 2  # and EX-05's reminders of January and May 2028
+    for path in files:
+        data = path.read_bytes()
+        assert data.endswith(b"END:VCALENDAR\r\n") and b"\n" not in data.replace(b"\r\n", b"")
+        ours = icalendar.Calendar.from_ical(data).walk("VEVENT")[0]
+        theirs = vobject.readOne(data.decode("utf-8")).vevent
+        assert theirs.uid.value == str(ours["UID"]), path.name
+        assert theirs.dtstart.value == ours.decoded("DTSTART"), path.name
+        assert theirs.summary.value == str(ours["SUMMARY"]), path.name

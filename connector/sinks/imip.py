@@ -33,6 +33,7 @@ from email.utils import format_datetime, formataddr
 from html import escape
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
@@ -117,26 +118,30 @@ class ImipMail(Sink):
         recipient = Party.model_validate(item.payload["recipient"])
         method = "CANCEL" if item.action == "cancel" else "REQUEST"
         stamp = datetime.fromisoformat(item.payload["dtstamp"])
-        ics = to_ics(event, method, item.payload["sequence"], stamp)
         language = recipient.language
-        kind = "cancel" if method == "CANCEL" else "request"
-        plain = "\n\n".join([text(language, f"mail.{kind}.intro"), event.description, text(language, "mail.footer")])
+        plain_mail = item.payload.get("format") == "email"  # a reminder as a plain e-mail, no calendar item
+        kind = ("reminder-cancel" if method == "CANCEL" else "reminder") if plain_mail else ("cancel" if method == "CANCEL" else "request")
+        when = f"{text(language, 'mail.when')}: {event.start.astimezone(ZoneInfo(event.timezone)):%d/%m/%Y %H:%M}" if plain_mail else ""
+        plain = "\n\n".join(part for part in [text(language, f"mail.{kind}.intro"), when, event.description, text(language, "mail.footer")] if part)
         html = "".join(f"<p>{escape(part).replace(chr(10), '<br>')}</p>" for part in plain.split("\n\n"))
 
         body = MIMEMultipart("alternative")
         body.attach(MIMEText(plain, "plain", "utf-8"))
         body.attach(MIMEText(f"<html><body>{html}</body></html>", "html", "utf-8"))
-        calendar_part = MIMEText(ics.decode("utf-8"), "calendar", "utf-8")
-        calendar_part.set_param("method", method)
-        body.attach(calendar_part)
-        attachment = MIMEBase("application", "ics", name="invite.ics")
-        attachment.set_payload(ics)
-        encoders.encode_base64(attachment)
-        attachment.add_header("Content-Disposition", "attachment", filename="invite.ics")
-
-        message = MIMEMultipart("mixed")
-        message.attach(body)
-        message.attach(attachment)
+        if plain_mail:
+            message = body
+        else:
+            ics = to_ics(event, method, item.payload["sequence"], stamp)
+            calendar_part = MIMEText(ics.decode("utf-8"), "calendar", "utf-8")
+            calendar_part.set_param("method", method)
+            body.attach(calendar_part)
+            attachment = MIMEBase("application", "ics", name="invite.ics")
+            attachment.set_payload(ics)
+            encoders.encode_base64(attachment)
+            attachment.add_header("Content-Disposition", "attachment", filename="invite.ics")
+            message = MIMEMultipart("mixed")
+            message.attach(body)
+            message.attach(attachment)
         message["Subject"] = text(language, f"mail.{kind}.subject", summary=event.summary)
         message["From"] = formataddr((event.organizer.name, self.sender))
         message["To"] = formataddr((recipient.name, recipient.email))

@@ -48,7 +48,7 @@ def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth
 
 
 class FakeSmtp:
-    def __init__(self) -> None:
+    def __init__(self, implicit_tls: bool = False) -> None:
         self._folder = tempfile.TemporaryDirectory()
         self.ca_file, cert, key = make_certificates(Path(self._folder.name))
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -57,8 +57,12 @@ class FakeSmtp:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.handler = _Handler()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, tls_context=context, require_starttls=True,
-                                     authenticator=_authenticate, auth_required=True, auth_require_tls=True)
+        if implicit_tls:  # SMTPS: TLS from the first byte (port 465 style)
+            self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, ssl_context=context,
+                                         authenticator=_authenticate, auth_required=True, auth_require_tls=False)
+        else:
+            self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, tls_context=context, require_starttls=True,
+                                         authenticator=_authenticate, auth_required=True, auth_require_tls=True)
 
     @property
     def received(self) -> list[Received]:
