@@ -78,6 +78,13 @@ class Network:
         assert anchor in text
         self.config_path.write_text(text.replace(anchor, block + "\n" + anchor), encoding="utf-8")
 
+    def route(self, organisation: str, channel: str) -> None:
+        """Invite the people of one organisation through another channel."""
+        text = self.config_path.read_text(encoding="utf-8")
+        start = text.index(f'id = "{organisation}"')
+        position = text.index('invitations = "files"', start)
+        self.config_path.write_text(text[:position] + f'invitations = "{channel}"' + text[position + len('invitations = "files"'):], encoding="utf-8")
+
     def people(self, organisation: str):  # type: ignore[no-untyped-def]
         """The canonical people of one organisation, by work e-mail."""
         from sqlalchemy import select

@@ -14,7 +14,7 @@ import pytest
 import vobject
 
 from connector.sync import run_sync
-from tests.fakes.smtp_server import PASSWORD, USERNAME, FakeSmtp
+from tests.fakes.smtp_server import PASSWORD, FakeSmtp
 
 MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
 
@@ -29,20 +29,9 @@ def smtp():
 @pytest.fixture
 def network(sqlite_network, smtp, monkeypatch):
     monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", PASSWORD)
-    sqlite_network.add_before_cohort(f"""[channels.imip]
-host = "127.0.0.1"
-port = {smtp.port}
-security = "starttls"
-username = "{USERNAME}"
-password = "${{ST_TEST_SMTP_PASSWORD}}"
-ca_bundle = "{smtp.ca_file}"
-""")
-    text = sqlite_network.config_path.read_text()
+    sqlite_network.add_before_cohort(smtp.channel_toml())
     for organisation in ("brouwers-peeters", "petits-pas"):
-        start = text.index(f'id = "{organisation}"')
-        position = text.index('invitations = "files"', start)
-        text = text[:position] + 'invitations = "imip"' + text[position + len('invitations = "files"'):]
-    sqlite_network.config_path.write_text(text)
+        sqlite_network.route(organisation, "imip")
     return sqlite_network
 
 
@@ -140,17 +129,8 @@ def test_implicit_tls_and_certificate_verification(sqlite_network, monkeypatch):
     server = FakeSmtp(implicit_tls=True).start()
     try:
         monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", PASSWORD)
-        sqlite_network.add_before_cohort(f"""[channels.imip]
-host = "127.0.0.1"
-port = {server.port}
-security = "tls"
-username = "{USERNAME}"
-password = "${{ST_TEST_SMTP_PASSWORD}}"
-""")
-        text = sqlite_network.config_path.read_text()
-        start = text.index('id = "petits-pas"')
-        position = text.index('invitations = "files"', start)
-        sqlite_network.config_path.write_text(text[:position] + 'invitations = "imip"' + text[position + len('invitations = "files"'):])
+        sqlite_network.add_before_cohort(server.channel_toml(trust=False))
+        sqlite_network.route("petits-pas", "imip")
         untrusted = run_sync(sqlite_network.config(), MOMENT)  # our test CA is not trusted: verification is on by default
         assert any("CERTIFICATE_VERIFY_FAILED" in e.message for e in untrusted.errors) and not server.received
         sqlite_network.config_path.write_text(sqlite_network.config_path.read_text().replace('security = "tls"', f'security = "tls"\nca_bundle = "{server.ca_file}"'))

@@ -9,7 +9,7 @@ import pytest
 
 from connector.sinks.msgraph import KEY_PROPERTY
 from connector.sync import run_sync
-from tests.fakes.graph_server import CLIENT_ID, CLIENT_SECRET, TENANT, FakeGraph
+from tests.fakes.graph_server import CLIENT_SECRET, FakeGraph
 
 MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
 MAILBOX = "switch@lerenswitchen.be"
@@ -32,15 +32,7 @@ def fake():
 @pytest.fixture
 def network(sqlite_network, fake, monkeypatch):
     monkeypatch.setenv("ST_TEST_GRAPH_SECRET", CLIENT_SECRET)
-    sqlite_network.add_before_cohort(f"""[[tenants]]
-name = "partner"
-tenant_id = "{TENANT}"
-client_id = "{CLIENT_ID}"
-client_secret = "${{ST_TEST_GRAPH_SECRET}}"
-authority_host = "{fake.base}"
-graph_url = "{fake.graph_url}"
-ca_bundle = "{fake.ca_file}"
-
+    sqlite_network.add_before_cohort(fake.tenant_toml() + f"""
 [channels.msgraph]
 tenant = "partner"
 mailbox = "{MAILBOX}"
@@ -54,12 +46,9 @@ invite_hr = true
   entities = ["people"]
   authoritative = false
 """)
-    text = sqlite_network.config_path.read_text()
     for organisation in ("zonneke", "groenkracht"):
-        old = f'id = "{organisation}"'
-        start = text.index(old)
-        position = text.index('invitations = "files"', start)
-        text = text[:position] + 'invitations = "msgraph"' + text[position + len('invitations = "files"'):]
+        sqlite_network.route(organisation, "msgraph")
+    text = sqlite_network.config_path.read_text()
     text = text.replace('address = "Zelebaan 42, 9160 Lokeren"\nlanguage = "nl"\ninvitations = "msgraph"',
                         'address = "Zelebaan 42, 9160 Lokeren"\nlanguage = "nl"\ninvitations = "msgraph"\nhr_email = "hr@groenkracht.be"')
     sqlite_network.config_path.write_text(text)

@@ -13,8 +13,8 @@ import pytest
 
 from connector.sinks.msgraph import KEY_PROPERTY
 from connector.sync import run_sync
-from tests.fakes.graph_server import CLIENT_ID, CLIENT_SECRET, TENANT, FakeGraph
-from tests.fakes.smtp_server import PASSWORD, USERNAME, FakeSmtp
+from tests.fakes.graph_server import CLIENT_SECRET, FakeGraph
+from tests.fakes.smtp_server import PASSWORD, FakeSmtp
 
 MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
 
@@ -27,37 +27,14 @@ def servers():
     smtp.stop()
 
 
-def route(text: str, organisation: str, channel: str) -> str:
-    start = text.index(f'id = "{organisation}"')
-    position = text.index('invitations = "files"', start)
-    return text[:position] + f'invitations = "{channel}"' + text[position + len('invitations = "files"'):]
-
-
 def test_nobody_is_invited_twice_and_everyone_routed_is_invited_once(sqlite_network, servers, monkeypatch):
     graph, smtp = servers
     monkeypatch.setenv("ST_TEST_GRAPH_SECRET", CLIENT_SECRET)
     monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", PASSWORD)
-    sqlite_network.add_before_cohort(f"""[[tenants]]
-name = "partner"
-tenant_id = "{TENANT}"
-client_id = "{CLIENT_ID}"
-client_secret = "${{ST_TEST_GRAPH_SECRET}}"
-authority_host = "{graph.base}"
-graph_url = "{graph.graph_url}"
-ca_bundle = "{graph.ca_file}"
-
-[channels.msgraph]
-tenant = "partner"
-
-[channels.imip]
-host = "127.0.0.1"
-port = {smtp.port}
-username = "{USERNAME}"
-password = "${{ST_TEST_SMTP_PASSWORD}}"
-ca_bundle = "{smtp.ca_file}"
-""")
+    sqlite_network.add_before_cohort(graph.tenant_toml() + '\n[channels.msgraph]\ntenant = "partner"\n\n' + smtp.channel_toml())
+    for organisation, channel in (("zonneke", "msgraph"), ("brouwers-peeters", "imip"), ("petits-pas", "imip")):
+        sqlite_network.route(organisation, channel)
     text = sqlite_network.config_path.read_text()
-    text = route(route(route(text, "zonneke", "msgraph"), "brouwers-peeters", "imip"), "petits-pas", "imip")
     text = text.replace('invitations = "imip"\n\n  [[organisations.sources]]\n  name = "rh"',
                         'invitations = "imip"\ninvitation_overrides = { "nathalie.francois@lespetitspas.be" = "msgraph" }\n\n  [[organisations.sources]]\n  name = "rh"')
     assert "invitation_overrides" in text

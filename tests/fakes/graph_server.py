@@ -85,6 +85,18 @@ class FakeGraph:
         self.graph_url = f"{self.base}/v1.0"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    def tenant_toml(self, name: str = "partner", secret_variable: str = "ST_TEST_GRAPH_SECRET") -> str:
+        """The [[tenants]] block that points the connector at this fake."""
+        return f"""[[tenants]]
+name = "{name}"
+tenant_id = "{TENANT}"
+client_id = "{CLIENT_ID}"
+client_secret = "${{{secret_variable}}}"
+authority_host = "{self.base}"
+graph_url = "{self.graph_url}"
+ca_bundle = "{self.ca_file}"
+"""
+
     # -- control -----------------------------------------------------------------------
     def start(self) -> FakeGraph:
         self._thread.start()

@@ -57,12 +57,20 @@ class FakeSmtp:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.handler = _Handler()
+        self.implicit_tls = implicit_tls
         if implicit_tls:  # SMTPS: TLS from the first byte (port 465 style)
             self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, ssl_context=context,
                                          authenticator=_authenticate, auth_required=True, auth_require_tls=False)
         else:
             self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, tls_context=context, require_starttls=True,
                                          authenticator=_authenticate, auth_required=True, auth_require_tls=True)
+
+    def channel_toml(self, trust: bool = True, password_variable: str = "ST_TEST_SMTP_PASSWORD") -> str:
+        """The [channels.imip] block that points the connector at this server."""
+        security = "tls" if self.implicit_tls else "starttls"
+        trusted = f'ca_bundle = "{self.ca_file}"\n' if trust else ""
+        return (f'[channels.imip]\nhost = "127.0.0.1"\nport = {self.port}\nsecurity = "{security}"\nusername = "{USERNAME}"\n'
+                f'password = "${{{password_variable}}}"\n{trusted}')
 
     @property
     def received(self) -> list[Received]:
