@@ -61,6 +61,19 @@ class BasicAuth:
         return False  # the same credentials would be refused again
 
 
+class BearerToken:
+    """A static bearer token (SCIM servers and other APIs with long-lived tokens)."""
+
+    def __init__(self, token: str) -> None:
+        self._header = {"Authorization": f"Bearer {token}"}
+
+    def headers(self) -> dict[str, str]:
+        return self._header
+
+    def refresh(self) -> bool:
+        return False
+
+
 class RequestStats:
     """Requests made during one sync, per target; shared by all clients of the run."""
 

@@ -175,20 +175,31 @@ def _extract(rule: FieldRule, raw: dict[str, Any]) -> Any:
 
 
 def lookup_path(raw: Any, path: str) -> Any:
-    """A column header as it is, else a dotted JSON path ("a.b.0.c")."""
-    if isinstance(raw, dict) and path in raw:
-        return raw[path]
-    node = raw
-    for step in path.split("."):
+    """A column header as it is, else a dotted JSON path ("a.b.0.c"). Keys may hold dots
+    themselves (SCIM's "urn:...:enterprise:2.0:User"): at each level the longest key that
+    the rest of the path starts with is taken."""
+    node, rest = raw, path
+    while True:
         if isinstance(node, dict):
-            node = node.get(step)
-        elif isinstance(node, list) and step.isdigit() and int(step) < len(node):
-            node = node[int(step)]
+            if rest in node:
+                return node[rest]
+            keys = [k for k in node if isinstance(k, str) and rest.startswith(k + ".")]
+            if not keys:
+                return None
+            key = max(keys, key=len)
+            node, rest = node[key], rest[len(key) + 1:]
+        elif isinstance(node, list):
+            head, _, tail = rest.partition(".")
+            if not head.isdigit() or int(head) >= len(node):
+                return None
+            node = node[int(head)]
+            if not tail:
+                return node
+            rest = tail
         else:
             return None
         if node is None:
             return None
-    return node
 
 
 def _as_text(value: Any) -> str:

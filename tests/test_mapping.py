@@ -125,3 +125,14 @@ def test_missing_mapping_says_where_it_looked(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_mapping("nope", tmp_path)
     assert "mapping 'nope' not found" in caught.value.problems[0] and str(tmp_path) in caught.value.problems[0]
+
+
+def test_json_keys_that_contain_dots_are_found():
+    from connector.mapping import lookup_path
+
+    user = {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": "B02", "manager": {"value": "m1"}},
+            "name": {"givenName": "An"}, "emails": [{"value": "an@x.be"}]}
+    assert lookup_path(user, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.employeeNumber") == "B02"
+    assert lookup_path(user, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.manager.value") == "m1"
+    assert lookup_path(user, "emails.0.value") == "an@x.be" and lookup_path(user, "emails.1.value") is None
+    assert lookup_path(user, "name.familyName") is None and lookup_path({"Nr.": 7}, "Nr.") == 7

@@ -1,0 +1,78 @@
+"""The scim source against a real SCIM 2.0 server (scim2-server) on loopback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from connector.sync import run_sync
+from tests.fakes.scim_server import TOKEN, ScimServer
+
+MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
+
+
+@pytest.fixture
+def scim():
+    server = ScimServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def network(sqlite_network, scim, monkeypatch):
+    monkeypatch.setenv("ST_TEST_SCIM_TOKEN", TOKEN)
+    sqlite_network.add_to_organisation("brouwers-peeters", f"""
+  [[organisations.sources]]
+  name = "okta"
+  kind = "scim"
+  url = "{scim.base}"
+  token = "${{ST_TEST_SCIM_TOKEN}}"
+  page_size = 2
+  entities = ["people"]
+  authoritative = false
+
+  [organisations.precedence]
+  default = ["hr", "okta"]
+  job_title = ["okta", "hr"]
+""")
+    return sqlite_network
+
+
+def test_users_are_paged_merged_with_hr_and_removed_when_deleted(network, scim):
+    ids = {
+        "B02": scim.add_user("an@brouwers-peeters.be", "An", "Peeters", "B02", department="Administratie", title="Office & HR manager"),
+        "B05": scim.add_user("evelien@brouwers-peeters.be", "Evelien", "Segers", "B05", department="Planning", title="Planner"),
+        "X1": scim.add_user("stagiair@brouwers-peeters.be", "Sam", "Stage", None, title="Stagiair", preferredLanguage="fr-BE"),
+        "B07": scim.add_user("LIEN@brouwers-peeters.be", "Lien", "Smets", "B07", title="Calculator"),
+        "B08": scim.add_user("jef@brouwers-peeters.be", "Jef", "Coppens", "B08", title="Magazijnier"),
+    }
+    first = run_sync(network.config(), MOMENT)
+    assert first.status == "ok", first.errors
+    assert first.requests == {"scim:okta": 3}  # 5 users, 2 per page
+    people = network.people("brouwers-peeters")
+    assert len(people) == 8 + 1  # the intern is known only to the directory
+    assert people["an@brouwers-peeters.be"].job_title == "Office & HR manager" and people["an@brouwers-peeters.be"].employee_number == "B02"
+    assert people["lien@brouwers-peeters.be"].last_name == "Smets"  # matched on the employee number; the address case does not matter
+    intern = people["stagiair@brouwers-peeters.be"]
+    assert intern.active is False and intern.language == "fr"  # not in HR, the authoritative source
+    scim.delete_user(ids["B05"])
+    second = run_sync(network.config(), MOMENT)
+    assert (second.pulled["people"]["removed"], second.pulled["people"]["created"]) == (1, 0)
+    evelien = network.people("brouwers-peeters")["evelien@brouwers-peeters.be"]
+    assert evelien.active is True and evelien.job_title == "Planner"  # HR still employs her; her HR title is back
+
+
+def test_a_filter_and_a_wrong_token(network, scim, monkeypatch):
+    scim.add_user("an@brouwers-peeters.be", "An", "Peeters", "B02", title="Office manager")
+    scim.add_user("oud@brouwers-peeters.be", "Oud", "Account", "B99", active=False)
+    network.config_path.write_text(network.config_path.read_text().replace("  page_size = 2\n", '  page_size = 2\n  filter = "active eq true"\n'))
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    assert "oud@brouwers-peeters.be" not in network.people("brouwers-peeters")
+    monkeypatch.setenv("ST_TEST_SCIM_TOKEN", "wrong-token-value")
+    refused = run_sync(network.config(), MOMENT)
+    problem = next(e for e in refused.errors if e.source == "brouwers-peeters/okta")
+    assert "HTTP 401" in problem.message and "wrong-token-value" not in str(refused.as_dict())
+    assert refused.pulled["people"]["removed"] == 0  # an unreadable source keeps what it delivered before
