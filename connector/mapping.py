@@ -22,6 +22,7 @@ canonical field and the remote field it came from.
 
 from __future__ import annotations
 
+import re
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -40,8 +41,10 @@ STRING_TRANSFORMS = {
     "upper": str.upper,
     "title": str.title,
     "collapse_spaces": lambda s: " ".join(s.split()),
+    "strip_mailto": lambda s: s.strip().removeprefix("mailto:"),
 }
-TYPES = ("decimal", "int", "bool", "list", "str")
+TYPES = ("decimal", "int", "bool", "list", "str", "duration")
+ISO_DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 SPLIT_PARTS = ("first", "last", "rest", "init")
 TRUE_WORDS = {"1", "true", "yes", "y", "ja", "j", "oui", "o", "x", "waar", "vrai"}
 FALSE_WORDS = {"0", "false", "no", "n", "nee", "non", "onwaar", "faux", ""}
@@ -252,6 +255,8 @@ def _parse(rule: FieldRule, value: Any) -> Any:
             return [p.strip() for p in str(value).split(rule.list_sep) if p.strip()]
         case "str":
             return _as_text(value)
+        case "duration":
+            return _parse_duration(value)
     if isinstance(value, (datetime, date, time)):
         return _as_text(value)
     return value
@@ -270,7 +275,20 @@ def _parse_date(value: Any, formats: tuple[str, ...]) -> date:
             return datetime.strptime(text, fmt).date()
         except ValueError:
             continue
+    try:
+        return datetime.fromisoformat(text).date()  # a timestamp such as 2026-03-27T09:00:00+00:00
+    except ValueError:
+        pass
     raise ValueError(f"'{text}' is not a date in the form {_human_formats(formats)}")
+
+
+def _parse_duration(value: Any) -> float:
+    """An ISO 8601 duration (xAPI result.duration, "PT7H30M") as hours."""
+    match = ISO_DURATION.match(str(value).strip())
+    if match is None or not any(match.groups()):
+        raise ValueError(f"'{value}' is not an ISO 8601 duration like PT7H30M")
+    days, hours, minutes, seconds = (float(part) if part else 0.0 for part in match.groups())
+    return round(days * 24 + hours + minutes / 60 + seconds / 3600, 4)
 
 
 def _parse_datetime(value: Any, formats: tuple[str, ...]) -> datetime:

@@ -83,8 +83,8 @@ def test_unknown_adapter_kinds_list_the_known_ones():
     from connector.sinks import sink_class
     from connector.sources import source_class
 
-    with pytest.raises(ConfigError, match=r"unknown source kind 'personio' \(known: files, msgraph_users, scim\)"):
+    with pytest.raises(ConfigError, match=r"unknown source kind 'personio' \(known: files, msgraph_users, scim, xapi\)"):
         source_class("personio")
-    with pytest.raises(ConfigError, match=r"unknown sink kind '\.\./x' \(known: caldav, ics_files, imip, ledger_files, leerbewijs_files, msgraph\)"):
+    with pytest.raises(ConfigError, match=r"unknown sink kind '\.\./x' \(known: caldav, ics_files, imip, ledger_files, leerbewijs_files, msgraph, xapi\)"):
         sink_class("../x")
     assert source_class("files").kind == "files"

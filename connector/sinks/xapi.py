@@ -1,0 +1,102 @@
+"""Exchange days as xAPI statements in a learning record store (LRS), xAPI 1.0.3.
+
+One statement per exchange day: the switcher (an account in the HR system, else their work
+e-mail) *attended* the exchange day, `result.duration` in ISO 8601, and a context naming the
+host organisation, the coach, the learning question and the leerbewijs. The statement id is
+derived from the record and its version, so sending it again is a no-op for the LRS.
+Statements are immutable: a changed day voids the previous statement and sends a new one,
+so the LRS never counts the hours twice.
+Options: `url` (the LRS endpoint, e.g. https://lrs.example/xAPI/), `username`, `password`,
+`account_home_page` (the HR system's URL, for actor accounts), `ca_bundle`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from connector.http import BasicAuth, HttpClient, HttpError
+from connector.outbox import Outcome
+from connector.sinks import TRAINING_RECORD, Sink
+from connector.store.tables import ExternalRef, OutboxItem
+
+NAMESPACE = uuid.UUID("7d0e9a1c-5b3f-4c2d-8e6a-1f4b2c3d5e6f")
+PLATFORM = "Switching Talent Connector"
+ATTENDED = {"id": "http://adlnet.gov/expapi/verbs/attended", "display": {"en-US": "attended", "nl-BE": "nam deel aan"}}
+VOIDED = {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en-US": "voided"}}
+EXTENSION = "https://w3id.org/switching-talent/xapi/"
+
+
+class XapiStatements(Sink):
+    kind = "xapi"
+    object_types = frozenset({TRAINING_RECORD})
+    batch_size = 100
+
+    @property
+    def client(self) -> HttpClient:
+        def build() -> HttpClient:
+            password = self.options.get("password")
+            secret = password.get_secret_value() if isinstance(password, SecretStr) else str(password or "")
+            bundle = self.options.get("ca_bundle")
+            verify: bool | str = str(Path(str(bundle)) if Path(str(bundle)).is_absolute() else self.context.config.base_dir / str(bundle)) if bundle else True
+            return HttpClient(f"xapi:{self.name}", str(self.options["url"]), BasicAuth(str(self.options.get("username", "")), secret),
+                              stats=self.context.runtime.stats, verify=verify, default_headers={"X-Experience-API-Version": "1.0.3"})
+
+        return self.context.runtime.client(f"xapi:{self.name}", build)
+
+    def problems(self) -> list[str]:
+        if not str(self.options.get("url", "")).startswith(("http://", "https://")):
+            return ["`url` must be the LRS endpoint (https://.../xAPI/)"]
+        return []
+
+    def statement_id(self, item: OutboxItem, sequence: int) -> str:
+        # The partner's id too: two ST-partners may share an LRS, and their record ids look alike.
+        return str(uuid.uuid5(NAMESPACE, f"{self.context.config.partner.id}|{self.name}|{item.object_id}|{sequence}"))
+
+    def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
+        outcomes = []
+        for item in items:
+            ref = known.get(item.object_id)
+            statements = [self.statement(item)]
+            if ref is not None and ref.remote_id and ref.remote_id != statements[0]["id"]:
+                statements.insert(0, self.void(ref.remote_id, item))
+            try:
+                self.client.request("POST", "statements", json=statements, headers={"Content-Type": "application/json"}, accept=(409,))
+            except HttpError as error:
+                outcomes.append(Outcome(ok=False, error=str(error)))
+                continue
+            outcomes.append(Outcome(ok=True, remote_id=statements[-1]["id"]))
+        return outcomes
+
+    def actor(self, record: dict[str, Any]) -> dict[str, Any]:
+        name = f"{record['first_name']} {record['last_name']}"
+        if record.get("employee_number") and self.options.get("account_home_page"):
+            return {"objectType": "Agent", "name": name, "account": {"homePage": str(self.options["account_home_page"]), "name": record["employee_number"]}}
+        return {"objectType": "Agent", "name": name, "mbox": f"mailto:{record['email']}"}
+
+    def statement(self, item: OutboxItem) -> dict[str, Any]:
+        record = item.payload
+        host = self.context.config.partner.uid_host
+        minutes = round(float(record["hours"]) * 60)
+        return {
+            "id": self.statement_id(item, item.sequence),
+            "actor": self.actor(record),
+            "verb": ATTENDED,
+            "object": {"objectType": "Activity", "id": f"https://{host}/switching-talent/{record['exchange']}/{record['record_id'].split(':', 1)[-1]}",
+                       "definition": {"name": {"nl-BE": record["title"]}, "type": "http://adlnet.gov/expapi/activities/meeting"}},
+            "result": {"completion": True, "duration": f"PT{minutes // 60}H{minutes % 60}M" if minutes % 60 else f"PT{minutes // 60}H"},
+            "context": {"platform": PLATFORM, "language": "nl-BE", "extensions": {
+                f"{EXTENSION}host-organisation": record["provider"], f"{EXTENSION}coach": record["coach"],
+                f"{EXTENSION}learning-question": record["learning_question"], f"{EXTENSION}leerbewijs": record.get("leerbewijs_number")}},
+            "timestamp": f"{record['date']}T00:00:00+00:00",
+        }
+
+    def void(self, previous: str, item: OutboxItem) -> dict[str, Any]:
+        return {"id": str(uuid.uuid5(NAMESPACE, f"void|{previous}")), "actor": self.actor(item.payload), "verb": VOIDED,
+                "object": {"objectType": "StatementRef", "id": previous}, "context": {"platform": PLATFORM}}
+
+
+SINK = XapiStatements

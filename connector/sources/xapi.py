@@ -1,0 +1,64 @@
+"""Training hours that other tools recorded in a learning record store (xAPI 1.0.3).
+
+Reads `statements` since the last run (`since` = the newest `stored` seen), page by page
+through the LRS's `more` links. Only statements with a `result.duration` and one of the
+configured verbs count as training; our own statements (platform "Switching Talent
+Connector") are skipped, as the store already holds those exchange days. Voided
+statements are left out by the LRS itself.
+Options: `url`, `username`, `password`, `verbs` (default completed, attended, passed), `ca_bundle`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from connector.errors import ConfigError
+from connector.http import BasicAuth, HttpClient, NextLinkInBody
+from connector.mapping import EntityMapping
+from connector.sinks.xapi import PLATFORM
+from connector.sources import Pull, RemoteRecord, Source
+
+DEFAULT_VERBS = ("http://adlnet.gov/expapi/verbs/completed", "http://adlnet.gov/expapi/verbs/attended", "http://adlnet.gov/expapi/verbs/passed")
+
+
+class XapiSource(Source):
+    kind = "xapi"
+
+    def _client(self) -> HttpClient:
+        options = self.config.options
+
+        def build() -> HttpClient:
+            return HttpClient(f"xapi:{self.config.name}", str(options["url"]), BasicAuth(str(options.get("username", "")), str(options.get("password", ""))),
+                              stats=self.context.runtime.stats, default_headers={"X-Experience-API-Version": "1.0.3"})
+
+        return self.context.runtime.client(f"xapi-source:{self.config.name}", build)
+
+    def problems(self) -> list[str]:
+        if not str(self.config.options.get("url", "")).startswith(("http://", "https://")):
+            return [f"source '{self.config.name}': `url` must be the LRS endpoint (https://.../xAPI/)"]
+        return []
+
+    def pull(self, entity: EntityMapping, cursor: str | None) -> Pull:
+        if entity.entity != "training_records":
+            raise ConfigError([f"source '{self.config.name}': xapi only delivers training_records"])
+        result = Pull(records=iter(()), complete=False, cursor=cursor)
+        result.records = self._records(result, cursor)
+        return result
+
+    def _records(self, result: Pull, since: str | None) -> Iterator[RemoteRecord]:
+        verbs = set(self.config.options.get("verbs", DEFAULT_VERBS))
+        params: dict[str, Any] = {"limit": 500, **({"since": since} if since else {})}
+        for page in self._client().paginate("statements", NextLinkInBody(path="more"), params=params, records_path="statements"):
+            for statement in page.records:
+                stored = statement.get("stored")
+                if stored and (result.cursor is None or stored > result.cursor):
+                    result.cursor = stored
+                if (statement.get("context") or {}).get("platform") == PLATFORM:
+                    continue
+                if (statement.get("verb") or {}).get("id") not in verbs or not (statement.get("result") or {}).get("duration"):
+                    continue
+                yield RemoteRecord(raw=statement, location=f"statement {statement.get('id')}")
+
+
+SOURCE = XapiSource

@@ -1,0 +1,122 @@
+"""Exchange days as xAPI statements, and other tools' hours read back, against a real LRS (Ralph)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from connector.sync import run_sync
+from tests.fakes.lrs_server import PASSWORD, USERNAME, Ralph
+
+MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
+ATTENDED = "http://adlnet.gov/expapi/verbs/attended"
+
+
+@pytest.fixture
+def lrs():
+    server = Ralph().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def network(sqlite_network, lrs, monkeypatch):
+    monkeypatch.setenv("ST_TEST_LRS_PASSWORD", PASSWORD)
+    lrs.account = f"https://hr-{id(sqlite_network)}.zonneke.be"  # one account namespace per test: the LRS is shared
+    sqlite_network.add_to_organisation("zonneke", f"""
+  [[organisations.writeback]]
+  kind = "xapi"
+  url = "{lrs.base}"
+  username = "{USERNAME}"
+  password = "${{ST_TEST_LRS_PASSWORD}}"
+  account_home_page = "{lrs.account}"
+""")
+    return sqlite_network
+
+
+def ours(lrs) -> list[dict]:
+    return [s for s in lrs.statements() if s["actor"].get("account", {}).get("homePage") == lrs.account and s["verb"]["id"] == ATTENDED]
+
+
+def test_each_past_exchange_day_becomes_one_statement_once(network, lrs):
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    statements = sorted(ours(lrs), key=lambda s: s["timestamp"])
+    assert [(s["actor"]["account"]["name"], s["result"]["duration"], s["timestamp"][:10]) for s in statements] == \
+        [("Z005", "PT7H", "2025-12-04"), ("Z005", "PT7H", "2025-12-05")]
+    context = statements[0]["context"]["extensions"]
+    assert context["https://w3id.org/switching-talent/xapi/host-organisation"] == "Crèche Les Petits Pas asbl"
+    assert context["https://w3id.org/switching-talent/xapi/leerbewijs"] == "LB-2026-0001"
+    again = run_sync(network.config(), MOMENT)
+    assert again.training_records["written"] == 0 and "xapi:zonneke/xapi" not in again.requests
+
+
+def test_a_crash_after_posting_does_not_double_the_hours(network, lrs, monkeypatch):
+    from connector import sync as engine
+
+    real = engine.record_outcome
+
+    def dying(db, item, outcome, now):
+        if item.target == "zonneke/xapi":
+            raise KeyboardInterrupt  # the statements reached the LRS; our bookkeeping did not happen
+        return real(db, item, outcome, now)
+
+    monkeypatch.setattr(engine, "record_outcome", dying)
+    with pytest.raises(KeyboardInterrupt):
+        run_sync(network.config(), MOMENT)
+    monkeypatch.setattr(engine, "record_outcome", real)
+    assert run_sync(network.config(), MOMENT).status == "ok"
+    assert len(ours(lrs)) == 2  # the same statement ids again: the LRS took them as the same statements
+
+
+def test_a_changed_day_voids_the_old_statement(network, lrs):
+    run_sync(network.config(), MOMENT)
+    first = {s["timestamp"][:10]: s["id"] for s in ours(lrs)}
+    network.edit_csv("cohort/sessies.csv", "S-01-D1;EX-01;uitwisselingsdag;04/12/2025;08:30;16:00;ter plaatse;;7",
+                     "S-01-D1;EX-01;uitwisselingsdag;04/12/2025;08:30;16:00;ter plaatse;;6,5")
+    run_sync(network.config(), MOMENT)
+    voids = [s for s in lrs.statements() if s["verb"]["id"] == "http://adlnet.gov/expapi/verbs/voided"
+             and s["object"]["id"] == first["2025-12-04"]]
+    assert len(voids) == 1
+    current = [s for s in ours(lrs) if s["timestamp"].startswith("2025-12-04") and s["id"] != first["2025-12-04"]]
+    assert [s["result"]["duration"] for s in current] == ["PT6H30M"]
+
+
+def test_hours_other_tools_recorded_are_pulled_and_our_own_are_not(sqlite_network, lrs, monkeypatch):
+    monkeypatch.setenv("ST_TEST_LRS_PASSWORD", PASSWORD)
+    account = f"https://lms-{id(sqlite_network)}.zonneke.be"
+    lrs.post(
+        {"id": "6a1f2c3d-0000-4000-8000-00000000a001", "actor": {"objectType": "Agent", "name": "Hanne", "account": {"homePage": account, "name": "Z003"}},
+         "verb": {"id": "http://adlnet.gov/expapi/verbs/completed", "display": {"en-US": "completed"}},
+         "object": {"objectType": "Activity", "id": "https://lms.example/courses/veilig-werken",
+                    "definition": {"name": {"nl-BE": "E-learning veilig werken"}}},
+         "result": {"completion": True, "duration": "PT2H30M"}, "timestamp": "2026-05-04T13:00:00+00:00"},
+        {"id": "6a1f2c3d-0000-4000-8000-00000000a002", "actor": {"objectType": "Agent", "name": "Hanne", "account": {"homePage": account, "name": "Z003"}},
+         "verb": {"id": "http://adlnet.gov/expapi/verbs/launched", "display": {"en-US": "launched"}},
+         "object": {"objectType": "Activity", "id": "https://lms.example/courses/veilig-werken"}, "timestamp": "2026-05-04T10:30:00+00:00"},
+    )
+    sqlite_network.add_to_organisation("zonneke", f"""
+  [[organisations.sources]]
+  name = "lms"
+  kind = "xapi"
+  url = "{lrs.base}"
+  username = "{USERNAME}"
+  password = "${{ST_TEST_LRS_PASSWORD}}"
+  entities = ["training_records"]
+""")
+    summary = run_sync(sqlite_network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    from sqlalchemy import select
+
+    from connector.store.db import open_engine, session_factory
+    from connector.store.tables import Person, TrainingRecord
+
+    engine = open_engine(sqlite_network.store_url)
+    with session_factory(engine)() as db:
+        pulled = db.execute(select(Person.employee_number, TrainingRecord.hours, TrainingRecord.title, TrainingRecord.date)
+                            .join(Person, Person.id == TrainingRecord.person_id).where(TrainingRecord.source == "zonneke/lms")).all()
+    engine.dispose()
+    assert [(n, h, t, d.isoformat()) for n, h, t, d in pulled] == [("Z003", 2.5, "E-learning veilig werken", "2026-05-04")]
+    assert run_sync(sqlite_network.config(), MOMENT).pulled["training_records"]["created"] == 0  # since the newest stored statement
