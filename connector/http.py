@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -115,6 +116,18 @@ class HttpError(Exception):
         self.code = code
         shown = f"HTTP {status}" if status is not None else "no answer"
         super().__init__(f"{method} {url}: {shown}: {detail}")
+
+
+def tls_verify(base_dir: Path, options: Mapping[str, Any]) -> bool | str:
+    """requests' `verify` from an adapter's options: False when `verify_tls` is off, the path of
+    `ca_bundle` (relative to the configuration) when one is given, else True."""
+    if not options.get("verify_tls", True):
+        return False
+    bundle = options.get("ca_bundle")
+    if not bundle:
+        return True
+    path = Path(str(bundle))
+    return str(path if path.is_absolute() else base_dir / path)
 
 
 def redact_url(url: str) -> str:

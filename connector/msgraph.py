@@ -14,7 +14,7 @@ import requests
 
 from connector.config import TenantConfig
 from connector.errors import AuthenticationFailed, ConfigError
-from connector.http import HttpClient, HttpError
+from connector.http import HttpClient, HttpError, tls_verify
 from connector.runtime import Runtime
 
 BATCH_LIMIT = 20  # Graph's maximum number of requests in one $batch
@@ -67,10 +67,7 @@ class GraphAuth:
         return self._app
 
     def _verify(self) -> bool | str:
-        if not self.tenant.ca_bundle:
-            return True
-        path = Path(self.tenant.ca_bundle)
-        return str(path if path.is_absolute() else self.base_dir / path)
+        return tls_verify(self.base_dir, {"ca_bundle": self.tenant.ca_bundle})
 
     def headers(self) -> dict[str, str]:
         with self._lock:

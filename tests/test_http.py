@@ -223,3 +223,12 @@ def test_concurrency_is_capped_per_client():
         thread.join()
     server.shutdown()
     assert state["peak"] == 3 and stats.as_dict() == {"slow": 12}
+
+
+def test_tls_verification_options(tmp_path):
+    from connector.http import tls_verify
+
+    assert tls_verify(tmp_path, {}) is True
+    assert tls_verify(tmp_path, {"verify_tls": False, "ca_bundle": "x.pem"}) is False
+    assert tls_verify(tmp_path, {"ca_bundle": "certs/ca.pem"}) == str(tmp_path / "certs" / "ca.pem")
+    assert tls_verify(tmp_path, {"ca_bundle": "/etc/ssl/ca.pem"}) == "/etc/ssl/ca.pem"

@@ -14,13 +14,12 @@ Options: url, username, password, on_cancel, verify_tls, ca_bundle.
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
 from connector.calendar import CalendarEvent, to_ics
-from connector.http import BasicAuth, HttpClient, HttpError
+from connector.http import BasicAuth, HttpClient, HttpError, tls_verify
 from connector.outbox import Outcome
 from connector.sinks import CALENDAR, Sink, safe_filename
 from connector.store.tables import ExternalRef, OutboxItem
@@ -40,18 +39,9 @@ class CaldavCalendar(Sink):
             secret = password.get_secret_value() if isinstance(password, SecretStr) else str(password or "")
             auth = BasicAuth(str(username), secret) if username else None
             return HttpClient(f"caldav:{self.name}", str(self.options["url"]), auth, stats=self.context.runtime.stats,
-                              verify=self._verify(), default_headers={"Accept": "*/*"})
+                              verify=tls_verify(self.context.config.base_dir, self.options), default_headers={"Accept": "*/*"})
 
         return self.context.runtime.client(f"caldav:{self.name}", build)
-
-    def _verify(self) -> bool | str:
-        if not self.options.get("verify_tls", True):
-            return False
-        bundle = self.options.get("ca_bundle")
-        if not bundle:
-            return True
-        path = Path(str(bundle))
-        return str(path if path.is_absolute() else self.context.config.base_dir / path)
 
     def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
         outcomes = []

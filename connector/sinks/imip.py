@@ -31,13 +31,13 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 from html import escape
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
 from connector.calendar import CalendarEvent, Party, to_ics
+from connector.http import tls_verify
 from connector.outbox import Outcome
 from connector.sinks import CALENDAR, Sink
 from connector.store.tables import ExternalRef, OutboxItem
@@ -85,16 +85,13 @@ class ImipMail(Sink):
         return connection
 
     def _tls(self) -> ssl.SSLContext:
-        if not self.options.get("verify_tls", True):
+        verify = tls_verify(self.context.config.base_dir, self.options)
+        if verify is False:
             context = ssl.create_default_context()
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
             return context
-        bundle = self.options.get("ca_bundle")
-        if bundle:
-            path = Path(str(bundle))
-            return ssl.create_default_context(cafile=str(path if path.is_absolute() else self.context.config.base_dir / path))
-        return ssl.create_default_context()
+        return ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
 
     def _send(self, connection: smtplib.SMTP, item: OutboxItem) -> Outcome:
         message, recipient = self.message(item)

@@ -13,12 +13,11 @@ Options: `url` (the LRS endpoint, e.g. https://lrs.example/xAPI/), `username`, `
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
-from connector.http import BasicAuth, HttpClient, HttpError
+from connector.http import BasicAuth, HttpClient, HttpError, tls_verify
 from connector.outbox import Outcome
 from connector.sinks import TRAINING_RECORD, Sink
 from connector.store.tables import ExternalRef, OutboxItem
@@ -40,10 +39,9 @@ class XapiStatements(Sink):
         def build() -> HttpClient:
             password = self.options.get("password")
             secret = password.get_secret_value() if isinstance(password, SecretStr) else str(password or "")
-            bundle = self.options.get("ca_bundle")
-            verify: bool | str = str(Path(str(bundle)) if Path(str(bundle)).is_absolute() else self.context.config.base_dir / str(bundle)) if bundle else True
             return HttpClient(f"xapi:{self.name}", str(self.options["url"]), BasicAuth(str(self.options.get("username", "")), secret),
-                              stats=self.context.runtime.stats, verify=verify, default_headers={"X-Experience-API-Version": "1.0.3"})
+                              stats=self.context.runtime.stats, verify=tls_verify(self.context.config.base_dir, self.options),
+                              default_headers={"X-Experience-API-Version": "1.0.3"})
 
         return self.context.runtime.client(f"xapi:{self.name}", build)
 

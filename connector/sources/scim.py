@@ -14,11 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from connector.errors import ConfigError
-from connector.http import Auth, BasicAuth, BearerToken, HttpClient, OffsetLimit
+from connector.http import (
+    Auth,
+    BasicAuth,
+    BearerToken,
+    HttpClient,
+    OffsetLimit,
+    tls_verify,
+)
 from connector.mapping import EntityMapping
 from connector.sources import Pull, RemoteRecord, Source
 
@@ -36,11 +42,7 @@ class ScimUsers(Source):
     def _client(self) -> HttpClient:
         options = self.config.options
         auth: Auth = BearerToken(str(options["token"])) if options.get("token") else BasicAuth(str(options["username"]), str(options.get("password", "")))
-        bundle = options.get("ca_bundle")
-        verify: bool | str = True
-        if bundle:
-            path = Path(str(bundle))
-            verify = str(path if path.is_absolute() else self.context.base_dir / path)
+        verify = tls_verify(self.context.base_dir, options)
 
         def build() -> HttpClient:
             return HttpClient(f"scim:{self.config.name}", str(options["url"]), auth, stats=self.context.runtime.stats, verify=verify,

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from connector.errors import ConfigError
-from connector.http import BasicAuth, HttpClient, NextLinkInBody
+from connector.http import BasicAuth, HttpClient, NextLinkInBody, tls_verify
 from connector.mapping import EntityMapping
 from connector.sinks.xapi import PLATFORM
 from connector.sources import Pull, RemoteRecord, Source
@@ -30,7 +30,8 @@ class XapiSource(Source):
 
         def build() -> HttpClient:
             return HttpClient(f"xapi:{self.config.name}", str(options["url"]), BasicAuth(str(options.get("username", "")), str(options.get("password", ""))),
-                              stats=self.context.runtime.stats, default_headers={"X-Experience-API-Version": "1.0.3"})
+                              stats=self.context.runtime.stats, verify=tls_verify(self.context.base_dir, options),
+                              default_headers={"X-Experience-API-Version": "1.0.3"})
 
         return self.context.runtime.client(f"xapi-source:{self.config.name}", build)
 
