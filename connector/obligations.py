@@ -8,13 +8,18 @@
 - No official day-to-hours conversion exists: hours per day is configurable per
   organisation and defaults to the employee's weekly hours / 5 (38 x FTE / 5 when the
   weekly hours are unknown, 38 hours being the standard full-time week).
+- The training account: unused days carry over to the next year within the period
+  2024-2028, over which the target is an average; days followed beyond what is available
+  are not carried as a debt or a credit.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 STANDARD_WEEK_HOURS = 38.0
+PERIOD = (2024, 2028)  # the first period over which the yearly entitlement is an average
 
 
 def size_band_days(average_workforce: float | None, override: float | None = None) -> float | None:
@@ -47,3 +52,37 @@ def hours_per_day(organisation_hours: float | None, weekly_hours: float | None, 
     if weekly_hours:
         return weekly_hours / 5
     return STANDARD_WEEK_HOURS * fte / 5
+
+
+@dataclass(frozen=True)
+class AccountYear:
+    """One year of an employee's training account, in days."""
+
+    year: int
+    entitlement: float
+    followed: float
+    carried_in: float
+    available: float
+    balance: float  # available - followed; what is still open this year
+    period_entitlement: float  # since the start of the period, carry-over not counted twice
+    period_followed: float
+
+    @property
+    def period_average(self) -> float:
+        """Days followed per year so far in the period: the figure the target is an average of."""
+        return self.period_followed / (self.year - PERIOD[0] + 1)
+
+
+def training_account(per_year: dict[int, tuple[float, float]], until: int) -> list[AccountYear]:
+    """The account from the start of the period until `until`; `per_year` gives each year's
+    (entitlement, days followed). Unused days carry over within the period."""
+    rows: list[AccountYear] = []
+    carried = period_entitlement = period_followed = 0.0
+    for year in range(PERIOD[0], until + 1):
+        entitlement, followed = per_year.get(year, (0.0, 0.0))
+        available = entitlement + carried
+        period_entitlement += entitlement
+        period_followed += followed
+        rows.append(AccountYear(year, entitlement, followed, carried, available, available - followed, period_entitlement, period_followed))
+        carried = max(0.0, available - followed) if year < PERIOD[1] else 0.0
+    return rows

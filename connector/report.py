@@ -16,10 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.obligations import (
+    PERIOD,
     entitlement_days,
     hours_per_day,
     months_begun,
     size_band_days,
+    training_account,
 )
 from connector.sinks import write_atomically
 from connector.sinks.ledger_files import neutralise
@@ -43,7 +45,10 @@ class EmployeeLine:
     informal_hours: float
     exchange_hours: float
     days_followed: float
-    balance_days: float | None
+    balance_days: float | None  # this year: entitlement - days followed
+    carried_in_days: float | None  # unused days from earlier years of the period 2024-2028
+    account_balance_days: float | None  # with the carry-over: still open at the end of this year
+    period_average_days: float | None  # days followed per year so far in the period
     leerbewijzen: str
 
 
@@ -78,8 +83,9 @@ def _employed_in(person: Person, year: int) -> bool:
 
 def build_report(db: Session, year: int) -> TrainingReport:
     report = TrainingReport(year=year)
+    first = min(year, PERIOD[0])
     records: dict[str, list[TrainingRecord]] = defaultdict(list)
-    for record in db.scalars(select(TrainingRecord).where(TrainingRecord.date >= date(year, 1, 1), TrainingRecord.date <= date(year, 12, 31))):
+    for record in db.scalars(select(TrainingRecord).where(TrainingRecord.date >= date(first, 1, 1), TrainingRecord.date <= date(year, 12, 31))):
         records[record.person_id].append(record)
     for organisation in db.scalars(select(Organisation).order_by(Organisation.id)):
         base = size_band_days(organisation.average_workforce, organisation.training_days_override)
@@ -90,9 +96,20 @@ def build_report(db: Session, year: int) -> TrainingReport:
     return report
 
 
-def _employee_line(organisation: Organisation, base: float | None, person: Person, records: list[TrainingRecord], year: int) -> EmployeeLine:
+def _employee_line(organisation: Organisation, base: float | None, person: Person, history: list[TrainingRecord], year: int) -> EmployeeLine:
+    """This year's line, and the account since the start of the period. The employment is the
+    current one: the store keeps no history of FTE changes yet."""
+    records = [r for r in history if r.date.year == year]
     months = months_begun(year, person.start_date, person.end_date)
     per_day = hours_per_day(organisation.hours_per_training_day, person.weekly_hours, person.fte)
+    account = None
+    if base is not None and year >= PERIOD[0]:
+        per_year = {
+            y: (entitlement_days(base, person.fte, months_begun(y, person.start_date, person.end_date)),
+                sum(r.hours for r in history if r.date.year == y) / per_day)
+            for y in range(PERIOD[0], year + 1)
+        }
+        account = training_account(per_year, year)[-1]
     formal = sum(r.hours for r in records if r.kind == "formal")
     informal = sum(r.hours for r in records if r.kind == "informal")
     exchange = sum(r.hours for r in records if r.origin == "exchange")
@@ -104,6 +121,9 @@ def _employee_line(organisation: Organisation, base: float | None, person: Perso
         entitlement_days=round(entitled, 2) if entitled is not None else None, hours_per_day=round(per_day, 2),
         formal_hours=round(formal, 2), informal_hours=round(informal, 2), exchange_hours=round(exchange, 2),
         days_followed=round(days, 2), balance_days=round(entitled - days, 2) if entitled is not None else None,
+        carried_in_days=round(account.carried_in, 2) if account else None,
+        account_balance_days=round(account.balance, 2) if account else None,
+        period_average_days=round(account.period_average, 2) if account else None,
         leerbewijzen=", ".join(sorted({r.leerbewijs_number for r in records if r.leerbewijs_number})),
     )
 

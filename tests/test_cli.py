@@ -164,6 +164,10 @@ def test_training_report_as_workbook_and_csv(sqlite_network):
     assert (marieke["entitlement_days"], marieke["exchange_hours"], marieke["hours_per_day"], marieke["days_followed"], marieke["balance_days"]) \
         == (4.0, 14.0, 6.08, 2.3, 1.7)
     assert marieke["leerbewijzen"] == "LB-2026-0002"
+    # Employed since 2021 at 0.8 FTE: 4 unused days in 2024 and in 2025 carry over; 12 available in 2026, 2.3 followed.
+    assert (marieke["carried_in_days"], marieke["account_balance_days"], marieke["period_average_days"]) == (8.0, 9.7, 0.77)
+    fatima = by_number["Z005"]  # her two exchange days (14 h at 30.4 h/week) fell in December 2025
+    assert (fatima["carried_in_days"], fatima["period_average_days"]) == (round(4 + 4 - 14 / 6.08, 2), round(14 / 6.08 / 3, 2))
     assert by_number["Z004"]["entitlement_days"] == 1.67  # half-time from 10 May at a 24-worker employer
     assert by_number["B04"]["entitlement_days"] == 1.0 and by_number["B04"]["balance_days"] == -0.75
     assert by_number["P01"]["entitlement_days"] == 0.0  # 8 workers
