@@ -118,6 +118,20 @@ class HttpError(Exception):
         super().__init__(f"{method} {url}: {shown}: {detail}")
 
 
+def auth_from_options(options: Mapping[str, Any]) -> Auth | None:
+    """`token` (bearer), else `username` and `password` (Basic), else none. Passwords may come
+    as SecretStr (typed configuration blocks) or plain strings (adapter options)."""
+    if options.get("token"):
+        return BearerToken(_secret(options["token"]))
+    if options.get("username"):
+        return BasicAuth(str(options["username"]), _secret(options.get("password")))
+    return None
+
+
+def _secret(value: Any) -> str:
+    return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value or "")
+
+
 def tls_verify(base_dir: Path, options: Mapping[str, Any]) -> bool | str:
     """requests' `verify` from an adapter's options: False when `verify_tls` is off, the path of
     `ca_bundle` (relative to the configuration) when one is given, else True."""

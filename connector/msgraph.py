@@ -53,7 +53,7 @@ class GraphAuth:
             # Per request, not session.verify: requests lets REQUESTS_CA_BUNDLE override the
             # session's setting, which would silently ignore a configured ca_bundle. msal also
             # sets no timeout of its own, and a hung login endpoint must not hang the night.
-            session.request = functools.partial(session.request, verify=self._verify(), timeout=(10, 60))  # type: ignore[method-assign]
+            session.request = functools.partial(session.request, verify=self.verify, timeout=(10, 60))  # type: ignore[method-assign]
             try:
                 self._app = msal.ConfidentialClientApplication(
                     self.tenant.client_id,
@@ -66,7 +66,8 @@ class GraphAuth:
                 raise AuthenticationFailed(f"tenant '{self.tenant.name}': sign-in endpoint unusable: {type(error).__name__}: {str(error)[:200]}") from None
         return self._app
 
-    def _verify(self) -> bool | str:
+    @property
+    def verify(self) -> bool | str:
         return tls_verify(self.base_dir, {"ca_bundle": self.tenant.ca_bundle})
 
     def headers(self) -> dict[str, str]:
@@ -92,7 +93,7 @@ def graph_client(runtime: Runtime, tenant_name: str) -> HttpClient:
     def build() -> HttpClient:
         auth = GraphAuth(tenant, runtime.config.base_dir)
         return HttpClient(f"msgraph:{tenant.name}", tenant.graph_url, auth, stats=runtime.stats,
-                          max_concurrency=tenant.max_concurrency, verify=auth._verify())
+                          max_concurrency=tenant.max_concurrency, verify=auth.verify)
 
     return runtime.client(f"msgraph:{tenant.name}", build)
 

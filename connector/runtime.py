@@ -4,12 +4,13 @@ one HTTP client per API target (so tokens, connections and concurrency caps are 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from connector.config import Config
-from connector.http import HttpClient, RequestStats
+from connector.http import HttpClient, RequestStats, auth_from_options, tls_verify
 
 
 @dataclass
@@ -25,3 +26,12 @@ class Runtime:
             if key not in self._clients:
                 self._clients[key] = build()
             return self._clients[key]
+
+    def api_client(self, target: str, options: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> HttpClient:
+        """The client of an adapter configured by `url`, credentials (`token`, or `username`
+        and `password`) and TLS options (`verify_tls`, `ca_bundle`)."""
+        def build() -> HttpClient:
+            return HttpClient(target, str(options["url"]), auth_from_options(options), stats=self.stats,
+                              verify=tls_verify(self.config.base_dir, options), default_headers=headers)
+
+        return self.client(f"{target}|{options['url']}", build)

@@ -232,3 +232,17 @@ def test_tls_verification_options(tmp_path):
     assert tls_verify(tmp_path, {"verify_tls": False, "ca_bundle": "x.pem"}) is False
     assert tls_verify(tmp_path, {"ca_bundle": "certs/ca.pem"}) == str(tmp_path / "certs" / "ca.pem")
     assert tls_verify(tmp_path, {"ca_bundle": "/etc/ssl/ca.pem"}) == "/etc/ssl/ca.pem"
+
+
+def test_credentials_from_adapter_options():
+    from pydantic import SecretStr
+
+    from connector.http import BasicAuth, BearerToken, auth_from_options
+
+    assert auth_from_options({}) is None
+    bearer = auth_from_options({"token": SecretStr("t0k"), "username": "ignored"})
+    assert isinstance(bearer, BearerToken) and bearer.headers() == {"Authorization": "Bearer t0k"}
+    basic = auth_from_options({"username": "u", "password": SecretStr("p")})
+    assert isinstance(basic, BasicAuth) and basic.headers() == {"Authorization": "Basic dTpw"}  # base64("u:p")
+    assert auth_from_options({"username": "u", "password": "p"}).headers() == basic.headers()
+    assert "p" not in repr(SecretStr("p"))

@@ -16,10 +16,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import SecretStr
-
 from connector.calendar import CalendarEvent, to_ics
-from connector.http import BasicAuth, HttpClient, HttpError, tls_verify
+from connector.http import HttpClient, HttpError
 from connector.outbox import Outcome
 from connector.sinks import CALENDAR, Sink, safe_filename
 from connector.store.tables import ExternalRef, OutboxItem
@@ -34,14 +32,7 @@ class CaldavCalendar(Sink):
 
     @property
     def client(self) -> HttpClient:
-        def build() -> HttpClient:
-            username, password = self.options.get("username"), self.options.get("password")
-            secret = password.get_secret_value() if isinstance(password, SecretStr) else str(password or "")
-            auth = BasicAuth(str(username), secret) if username else None
-            return HttpClient(f"caldav:{self.name}", str(self.options["url"]), auth, stats=self.context.runtime.stats,
-                              verify=tls_verify(self.context.config.base_dir, self.options), default_headers={"Accept": "*/*"})
-
-        return self.context.runtime.client(f"caldav:{self.name}", build)
+        return self.context.runtime.api_client(f"caldav:{self.name}", self.options, {"Accept": "*/*"})
 
     def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
         outcomes = []

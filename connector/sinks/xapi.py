@@ -15,9 +15,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import SecretStr
-
-from connector.http import BasicAuth, HttpClient, HttpError, tls_verify
+from connector.http import HttpClient, HttpError
 from connector.outbox import Outcome
 from connector.sinks import TRAINING_RECORD, Sink
 from connector.store.tables import ExternalRef, OutboxItem
@@ -27,6 +25,7 @@ PLATFORM = "Switching Talent Connector"
 ATTENDED = {"id": "http://adlnet.gov/expapi/verbs/attended", "display": {"en-US": "attended", "nl-BE": "nam deel aan"}}
 VOIDED = {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en-US": "voided"}}
 EXTENSION = "https://w3id.org/switching-talent/xapi/"
+XAPI_HEADERS = {"X-Experience-API-Version": "1.0.3"}
 
 
 class XapiStatements(Sink):
@@ -36,14 +35,7 @@ class XapiStatements(Sink):
 
     @property
     def client(self) -> HttpClient:
-        def build() -> HttpClient:
-            password = self.options.get("password")
-            secret = password.get_secret_value() if isinstance(password, SecretStr) else str(password or "")
-            return HttpClient(f"xapi:{self.name}", str(self.options["url"]), BasicAuth(str(self.options.get("username", "")), secret),
-                              stats=self.context.runtime.stats, verify=tls_verify(self.context.config.base_dir, self.options),
-                              default_headers={"X-Experience-API-Version": "1.0.3"})
-
-        return self.context.runtime.client(f"xapi:{self.name}", build)
+        return self.context.runtime.api_client(f"xapi:{self.name}", self.options, XAPI_HEADERS)
 
     def problems(self) -> list[str]:
         if not str(self.options.get("url", "")).startswith(("http://", "https://")):

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from connector.errors import ConfigError
-from connector.http import BasicAuth, HttpClient, NextLinkInBody, tls_verify
+from connector.http import HttpClient, NextLinkInBody
 from connector.mapping import EntityMapping
-from connector.sinks.xapi import PLATFORM
+from connector.sinks.xapi import PLATFORM, XAPI_HEADERS
 from connector.sources import Pull, RemoteRecord, Source
 
 DEFAULT_VERBS = ("http://adlnet.gov/expapi/verbs/completed", "http://adlnet.gov/expapi/verbs/attended", "http://adlnet.gov/expapi/verbs/passed")
@@ -26,14 +26,7 @@ class XapiSource(Source):
     kind = "xapi"
 
     def _client(self) -> HttpClient:
-        options = self.config.options
-
-        def build() -> HttpClient:
-            return HttpClient(f"xapi:{self.config.name}", str(options["url"]), BasicAuth(str(options.get("username", "")), str(options.get("password", ""))),
-                              stats=self.context.runtime.stats, verify=tls_verify(self.context.base_dir, options),
-                              default_headers={"X-Experience-API-Version": "1.0.3"})
-
-        return self.context.runtime.client(f"xapi-source:{self.config.name}", build)
+        return self.context.runtime.api_client(f"xapi:{self.config.name}", self.config.options, XAPI_HEADERS)
 
     def problems(self) -> list[str]:
         if not str(self.config.options.get("url", "")).startswith(("http://", "https://")):
