@@ -76,3 +76,23 @@ def test_a_filter_and_a_wrong_token(network, scim, monkeypatch):
     problem = next(e for e in refused.errors if e.source == "brouwers-peeters/okta")
     assert "HTTP 401" in problem.message and "wrong-token-value" not in str(refused.as_dict())
     assert refused.pulled["people"]["removed"] == 0  # an unreadable source keeps what it delivered before
+
+
+def test_incremental_runs_fetch_only_users_changed_since_the_last_run(network, scim):
+    import time
+
+    network.config_path.write_text(network.config_path.read_text().replace("  page_size = 2\n", "  page_size = 2\n  incremental = true\n"))
+    ids = [scim.add_user(f"u{n}@brouwers-peeters.be", f"U{n}", "Test", f"T{n}", title="Eerst") for n in range(5)]
+    first = run_sync(network.config(), MOMENT)
+    assert first.status == "ok" and first.requests == {"scim:okta": 3}  # the first run lists everyone
+    time.sleep(1.1)  # lastModified has whole seconds
+    scim.set_title(ids[3], "Daarna")
+    second = run_sync(network.config(), MOMENT)
+    assert second.status == "ok", second.errors
+    assert second.requests == {"scim:okta": 1}  # one page: only the changed user
+    # 34 = the HR files only: none of the four unchanged directory users was read again (a full listing gives 38)
+    assert (second.pulled["people"]["updated"], second.pulled["people"]["unchanged"]) == (1, 34)
+    assert network.people("brouwers-peeters")["u3@brouwers-peeters.be"].job_title == "Daarna"
+    scim.delete_user(ids[0])
+    third = run_sync(network.config(), MOMENT)
+    assert third.pulled["people"]["removed"] == 0  # incremental: a deletion is not seen, as documented

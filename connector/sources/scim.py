@@ -13,17 +13,12 @@ Options: `url` (the SCIM base, e.g. https://hr.example/scim/v2), `token` (bearer
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from connector.errors import ConfigError
 from connector.http import (
-    Auth,
-    BasicAuth,
-    BearerToken,
     HttpClient,
     OffsetLimit,
-    tls_verify,
 )
 from connector.mapping import EntityMapping
 from connector.sources import Pull, RemoteRecord, Source
@@ -40,25 +35,18 @@ class ScimUsers(Source):
         return []
 
     def _client(self) -> HttpClient:
-        options = self.config.options
-        auth: Auth = BearerToken(str(options["token"])) if options.get("token") else BasicAuth(str(options["username"]), str(options.get("password", "")))
-        verify = tls_verify(self.context.base_dir, options)
-
-        def build() -> HttpClient:
-            return HttpClient(f"scim:{self.config.name}", str(options["url"]), auth, stats=self.context.runtime.stats, verify=verify,
-                              default_headers={"Accept": "application/scim+json, application/json"})
-
-        return self.context.runtime.client(f"scim:{self.config.name}:{options['url']}", build)
+        return self.context.runtime.api_client(f"scim:{self.config.name}", self.config.options,
+                                               {"Accept": "application/scim+json, application/json"})
 
     def pull(self, entity: EntityMapping, cursor: str | None) -> Pull:
         if entity.entity != "people":
             raise ConfigError([f"source '{self.config.name}': scim only delivers people"])
         incremental = bool(self.config.options.get("incremental")) and cursor is not None
-        result = Pull(records=iter(()), complete=not incremental, cursor=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        result.records = self._records(cursor if incremental else None)
+        result = Pull(records=iter(()), complete=not incremental, cursor=cursor)
+        result.records = self._records(result, cursor if incremental else None)
         return result
 
-    def _records(self, since: str | None) -> Iterator[RemoteRecord]:
+    def _records(self, result: Pull, since: str | None) -> Iterator[RemoteRecord]:
         conditions = [f"({self.config.options['filter']})"] if self.config.options.get("filter") else []
         if since:
             conditions.append(f'meta.lastModified gt "{since}"')
@@ -67,6 +55,10 @@ class ScimUsers(Source):
         paging = OffsetLimit(limit=size, offset_param="startIndex", limit_param="count", base=1, total_path="totalResults")
         for page in self._client().paginate("Users", paging, params=params, records_path="Resources"):
             for user in page.records:
+                # The server's own clock, as it wrote it: no skew with ours, no rounding.
+                modified = (user.get("meta") or {}).get("lastModified")
+                if modified and (result.cursor is None or str(modified) > result.cursor):
+                    result.cursor = str(modified)
                 yield RemoteRecord(raw=user, location=f"user {user.get('userName') or user.get('id')}")
 
 

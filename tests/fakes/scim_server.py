@@ -52,5 +52,9 @@ class ScimServer:
         assert answer.status_code == 201, answer.text
         return str(answer.json()["id"])
 
+    def set_title(self, user_id: str, title: str) -> None:
+        patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "title", "value": title}]}
+        assert requests.patch(f"{self.base}/Users/{user_id}", json=patch, headers=self.headers, timeout=10).status_code in (200, 204)
+
     def delete_user(self, user_id: str) -> None:
         assert requests.delete(f"{self.base}/Users/{user_id}", headers=self.headers, timeout=10).status_code == 204
