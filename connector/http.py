@@ -75,6 +75,33 @@ class BearerToken:
         return False
 
 
+class FetchedToken:
+    """A bearer token the API hands out for credentials (Personio /v1/auth, SAP's OAuth
+    endpoints): fetched on first use, fetched again shortly before it expires or after a 401.
+    `fetch` returns the token and its lifetime in seconds."""
+
+    def __init__(self, fetch: Callable[[], tuple[str, float]], clock: Callable[[], float] = time.monotonic,
+                 margin: float = 60.0) -> None:
+        self._fetch = fetch
+        self._clock = clock
+        self._margin = margin
+        self._token: str | None = None
+        self._expires = 0.0
+        self._lock = threading.Lock()
+
+    def headers(self) -> dict[str, str]:
+        with self._lock:
+            if self._token is None or self._clock() >= self._expires - self._margin:
+                self._token, lifetime = self._fetch()
+                self._expires = self._clock() + lifetime
+            return {"Authorization": f"Bearer {self._token}"}
+
+    def refresh(self) -> bool:
+        with self._lock:
+            self._token = None
+        return True
+
+
 class RequestStats:
     """Requests made during one sync, per target; shared by all clients of the run."""
 

@@ -42,6 +42,7 @@ STRING_TRANSFORMS = {
     "title": str.title,
     "collapse_spaces": lambda s: " ".join(s.split()),
     "strip_mailto": lambda s: s.strip().removeprefix("mailto:"),
+    "blank_zero_date": lambda s: "" if s.strip(" 0-:T") == "" else s,  # BambooHR's 0000-00-00 means no date
 }
 TYPES = ("decimal", "int", "bool", "list", "str", "duration")
 ISO_DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
@@ -84,6 +85,14 @@ class EntityMapping:
     rules: tuple[FieldRule, ...]
     options: dict[str, Any] = field(default_factory=dict)
     remote_path: str | None = None
+
+    def remote_fields(self) -> list[str]:
+        """The top-level remote fields this mapping reads, for APIs that return only the
+        fields asked for (BambooHR reports, OData $select)."""
+        names: list[str] = [self.remote_path.split(".", 1)[0]] if self.remote_path else []
+        for rule in self.rules:
+            names.extend(path.split(".", 1)[0] for path in rule.paths + rule.join)
+        return list(dict.fromkeys(names))
 
     def apply(self, raw: dict[str, Any], only: set[str] | None = None) -> dict[str, Any]:
         """Map one remote record (or only some fields); raises RecordError naming the field at the first bad value."""

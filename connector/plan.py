@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +35,7 @@ from connector.store.tables import (
     Organisation,
     OutboxItem,
     Person,
+    SourceRecord,
     TrainingRecord,
 )
 from connector.store.tables import Session as SessionRow
@@ -77,8 +78,10 @@ class CalendarTarget:
 @dataclass(frozen=True)
 class Targets:
     calendars: list[CalendarTarget]
-    writeback: dict[str, list[str]]  # sending organisation id -> targets
-    leerbewijs: list[str]
+    writeback: dict[str, list[str]]  # sending organisation id -> targets of its training records
+    leerbewijs: list[str]  # targets of every leerbewijs (the PDF files)
+    documents: dict[str, list[str]] = field(default_factory=dict)  # sending organisation id -> HR systems filing its leerbewijzen
+    employee_sources: dict[str, str] = field(default_factory=dict)  # target -> source key of the employee ids it needs
 
 
 class Planner:
@@ -91,6 +94,7 @@ class Planner:
         self.targets = targets
         self.problems = problems
         self._reported: set[tuple[str, str]] = set()
+        self._employee_ids: dict[tuple[str, str], str | None] = {}
 
     def run(self) -> None:
         exchanges = list(self.db.scalars(select(Exchange).order_by(Exchange.code)))
@@ -131,10 +135,10 @@ class Planner:
             if exchange.status not in LIVE or not days or any(d.end > self.now for d in days):
                 return
             issued = self._issue(exchange, days)
-        for target in self.targets.leerbewijs:
-            payload = {"content": issued.content, "fingerprint": issued.fingerprint,
-                       "organisation": exchange.switcher.organisation_id}
-            enqueue(self.db, self.run_id, target, LEERBEWIJS, issued.number, payload)
+        payload = {"content": issued.content, "fingerprint": issued.fingerprint,
+                   "organisation": exchange.switcher.organisation_id}
+        for target in self.targets.leerbewijs + self.targets.documents.get(exchange.switcher.organisation_id, []):
+            enqueue(self.db, self.run_id, target, LEERBEWIJS, issued.number, self._addressed(target, payload, exchange.switcher))
 
     def _issue(self, exchange: Exchange, days: list[SessionRow]) -> Leerbewijs:
         issued_on = self.now.astimezone(self.zone).date()
@@ -200,9 +204,9 @@ class Planner:
                 row = TrainingRecord(id=record_id, **values)
                 self.db.add(row)
             else:
-                for field, value in values.items():
-                    if getattr(row, field) != value:
-                        setattr(row, field, value)
+                for column, value in values.items():
+                    if getattr(row, column) != value:
+                        setattr(row, column, value)
             payload = {
                 "record_id": record_id,
                 "organisation": switcher.organisation_id,
@@ -222,7 +226,21 @@ class Planner:
                 "exchange": exchange.code,
             }
             for target in self.targets.writeback.get(switcher.organisation_id, []):
-                enqueue(self.db, self.run_id, target, TRAINING_RECORD, record_id, payload)
+                enqueue(self.db, self.run_id, target, TRAINING_RECORD, record_id, self._addressed(target, payload, switcher))
+
+    def _addressed(self, target: str, payload: dict[str, Any], person: Person) -> dict[str, Any]:
+        """The payload, plus the person's id in the target system where the target needs one.
+        Only such targets get it, so the others' payloads (and their content hashes) stay as they were."""
+        source = self.targets.employee_sources.get(target)
+        if source is None:
+            return payload
+        key = (source, person.id)
+        if key not in self._employee_ids:
+            self._employee_ids[key] = self.db.scalar(
+                select(SourceRecord.remote_id).where(SourceRecord.source == source, SourceRecord.entity == "people",
+                                                     SourceRecord.canonical_id == person.id, SourceRecord.deleted.is_(False))
+                .limit(1))
+        return {**payload, "employee_id": self._employee_ids[key]}
 
     # -- invitations ---------------------------------------------------------------------
 
@@ -367,7 +385,7 @@ def sync_organisations(db: Session, config: Config) -> None:
         if row is None:
             db.add(Organisation(id=organisation.id, **values))
         else:
-            for field, value in values.items():
-                if getattr(row, field) != value:
-                    setattr(row, field, value)
+            for column, value in values.items():
+                if getattr(row, column) != value:
+                    setattr(row, column, value)
     db.flush()

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connector.config import Config, SourceConfig
+from connector.config import Config, OrganisationConfig, SourceConfig
 from connector.errors import AuthenticationFailed, ConfigError, Problem
 from connector.http import HttpError
 from connector.iterate import batched
@@ -167,17 +167,19 @@ def build_targets(runtime: Runtime) -> tuple[Targets, dict[str, Sink]]:
     problems: list[str] = []
     sinks: dict[str, Sink] = {}
 
-    def add(name: str, kind: str, options: dict[str, Any], object_type: str) -> None:
+    def add(name: str, kind: str, options: dict[str, Any], *object_types: str) -> Sink | None:
         try:
             sink = sink_class(kind)(name, options, context)
         except ConfigError as error:
             problems.extend(f"target '{name}': {p}" for p in error.problems)
-            return
-        if object_type not in sink.object_types:
-            problems.append(f"target '{name}': a {kind} sink cannot take {object_type.replace('_', ' ')}s")
-            return
+            return None
+        if not sink.object_types.intersection(object_types):
+            wanted = " or ".join(f"{t.replace('_', ' ')}s" for t in object_types)
+            problems.append(f"target '{name}': a {kind} sink cannot take {wanted}")
+            return None
         problems.extend(f"target '{name}': {p}" for p in sink.problems())
         sinks[name] = sink
+        return sink
 
     add(CALENDAR_FILES, "ics_files", {}, CALENDAR)
     calendars = [CalendarTarget(CALENDAR_FILES)]
@@ -195,14 +197,37 @@ def build_targets(runtime: Runtime) -> tuple[Targets, dict[str, Sink]]:
         calendars.append(CalendarTarget(INVITATIONS_IMIP, channel="imip", per_recipient=True))
     add(LEERBEWIJS_FILES, "leerbewijs_files", {}, LEERBEWIJS)
     writeback: dict[str, list[str]] = {}
+    documents: dict[str, list[str]] = {}
+    employee_sources: dict[str, str] = {}
     for organisation in config.organisations:
         for target in organisation.writeback:
             name = f"{organisation.id}/{target.name or target.kind}"
-            add(name, target.kind, target.options, TRAINING_RECORD)
-            writeback.setdefault(organisation.id, []).append(name)
+            sink = add(name, target.kind, target.options, TRAINING_RECORD, LEERBEWIJS)
+            if sink is None:
+                continue
+            if TRAINING_RECORD in sink.object_types:
+                writeback.setdefault(organisation.id, []).append(name)
+            if LEERBEWIJS in sink.object_types:
+                documents.setdefault(organisation.id, []).append(name)
+            if sink.needs_employee_id:
+                source = _employee_source(organisation, target.kind, target.options.get("employees_from"))
+                if source is None:
+                    problems.append(f"target '{name}': name the source that holds its employees with `employees_from` "
+                                    f"(organisation '{organisation.id}' has no single source of kind '{target.kind}')")
+                else:
+                    employee_sources[name] = source_key(organisation.id, source)
     if problems:
         raise ConfigError(problems)
-    return Targets(calendars=calendars, writeback=writeback, leerbewijs=[LEERBEWIJS_FILES]), sinks
+    return Targets(calendars=calendars, writeback=writeback, leerbewijs=[LEERBEWIJS_FILES], documents=documents,
+                   employee_sources=employee_sources), sinks
+
+
+def _employee_source(organisation: OrganisationConfig, kind: str, named: Any) -> str | None:
+    """The source whose records carry the ids a write-back target addresses employees by."""
+    if named:
+        return str(named) if any(s.name == named for s in organisation.sources) else None
+    same_kind = [s.name for s in organisation.sources if s.kind == kind]
+    return same_kind[0] if len(same_kind) == 1 else None
 
 
 def check(config: Config) -> None:

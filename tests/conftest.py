@@ -78,6 +78,12 @@ class Network:
         assert anchor in text
         self.config_path.write_text(text.replace(anchor, block + "\n" + anchor), encoding="utf-8")
 
+    def replace(self, old: str, new: str) -> None:
+        """Change one passage of the configuration (e.g. an organisation's source)."""
+        text = self.config_path.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in the configuration"
+        self.config_path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
     def route(self, organisation: str, channel: str) -> None:
         """Invite the people of one organisation through another channel."""
         text = self.config_path.read_text(encoding="utf-8")

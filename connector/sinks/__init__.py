@@ -58,6 +58,10 @@ class Sink(ABC):
     batch_size: ClassVar[int] = 200
     reads_responses: ClassVar[bool] = False  # implements read_responses
     checks_availability: ClassVar[bool] = False  # implements find_conflicts
+    # Write-back into an HR system addresses the employee by that system's own id: the
+    # planner adds `employee_id`, the remote id of the switcher in the organisation's
+    # source of the same kind (or the source named by the `employees_from` option).
+    needs_employee_id: ClassVar[bool] = False
 
     def __init__(self, name: str, options: dict[str, Any], context: SinkContext) -> None:
         self.name = name

@@ -1,0 +1,121 @@
+"""BambooHR: employees and the training records HR already keeps there.
+
+People come from a custom report (`POST reports/custom`) asking exactly the fields the
+mapping reads, for every employee, active or not; `status` says who is still employed.
+With `incremental = true`, later runs ask `employees/changed` what was inserted, updated or
+deleted since the last run and report only those (the report's `lastChanged` filter).
+Training records are listed per employee (`training/record/employee/{id}`), one request
+each; records the connector wrote itself (their notes carry `st-ref:`) are skipped, as the
+store already holds those exchange days.
+Options: `company` (the subdomain: mycompany for mycompany.bamboohr.com), `api_key`,
+`incremental`, `url` (another API base, for tests), `ca_bundle`.
+Throttling is answered with 503 (until September 2026) or 429 with Retry-After; the shared
+HTTP client waits and retries on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, timedelta
+from typing import Any
+
+from connector.errors import ConfigError
+from connector.http import HttpClient
+from connector.mapping import EntityMapping
+from connector.runtime import Runtime
+from connector.sources import Pull, RemoteRecord, Source
+
+API = "https://api.bamboohr.com/api/gateway.php/{company}/v1/"
+REFERENCE = "st-ref:"  # in the notes of every record the connector writes, to find it again
+# Change tracking is by the server's clock; re-reading an hour of overlap costs a few
+# unchanged records (which change detection ignores) and absorbs clock skew.
+OVERLAP = timedelta(hours=1)
+
+
+def bamboohr_problems(owner: str, options: Mapping[str, Any]) -> list[str]:
+    problems = []
+    if not options.get("company") and not options.get("url"):
+        problems.append(f"{owner}: give `company`, the subdomain of your BambooHR address (mycompany for mycompany.bamboohr.com)")
+    if not options.get("api_key"):
+        problems.append(f"{owner}: give `api_key` (e.g. \"${{BAMBOOHR_API_KEY}}\")")
+    return problems
+
+
+def bamboohr_client(runtime: Runtime, name: str, options: Mapping[str, Any]) -> HttpClient:
+    """The API key is the Basic user name; BambooHR ignores the password."""
+    url = options.get("url") or API.format(company=options["company"])
+    return runtime.api_client(f"bamboohr:{name}", {**options, "url": url, "username": options["api_key"], "password": "x"})
+
+
+def training_records(body: Any) -> list[dict[str, Any]]:
+    """`training/record/employee/{id}` answers an object keyed by record id (older accounts)
+    or a list; both are accepted."""
+    if isinstance(body, dict):
+        values = list(body.values())
+    elif isinstance(body, list):
+        values = body
+    else:
+        return []
+    records = []
+    for value in values:
+        if isinstance(value, dict) and "id" not in value and len(value) == 1:
+            value = next(iter(value.values()))  # [{"<id>": {...}}]
+        if isinstance(value, dict):
+            records.append(value)
+    return records
+
+
+class BambooHRSource(Source):
+    kind = "bamboohr"
+
+    def problems(self) -> list[str]:
+        return bamboohr_problems(f"source '{self.config.name}'", self.config.options)
+
+    @property
+    def client(self) -> HttpClient:
+        return bamboohr_client(self.context.runtime, self.config.name, self.config.options)
+
+    def pull(self, entity: EntityMapping, cursor: str | None) -> Pull:
+        next_cursor = (self.context.as_of - OVERLAP).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if entity.entity == "people":
+            incremental = bool(self.config.options.get("incremental")) and cursor is not None
+            records = self._changed_people(entity, str(cursor)) if incremental else self._people(entity.remote_fields())
+            return Pull(records=records, complete=not incremental, cursor=next_cursor)
+        if entity.entity == "training_records":
+            return Pull(records=self._training(), complete=True)
+        raise ConfigError([f"source '{self.config.name}': bamboohr delivers people and training_records"])
+
+    def _report(self, fields: list[str], since: str | None = None) -> list[dict[str, Any]]:
+        body: dict[str, Any] = {"title": "Switching Talent Connector", "fields": list(dict.fromkeys(["id", *fields]))}
+        if since:
+            body["filters"] = {"lastChanged": {"includeNull": "no", "value": since}}
+        answer = self.client.json("POST", "reports/custom", params={"format": "JSON", "onlyCurrent": "false"}, json=body)
+        employees = answer.get("employees") if isinstance(answer, dict) else None
+        return [e for e in employees or [] if isinstance(e, dict)]
+
+    def _people(self, fields: list[str], since: str | None = None) -> Iterator[RemoteRecord]:
+        for employee in self._report(fields, since):
+            yield RemoteRecord(raw=employee, location=f"employee {employee.get('id')}")
+
+    def _changed_people(self, entity: EntityMapping, since: str) -> Iterator[RemoteRecord]:
+        answer = self.client.json("GET", "employees/changed", params={"since": since})
+        changes = (answer.get("employees") if isinstance(answer, dict) else None) or {}
+        changes = changes.values() if isinstance(changes, dict) else changes
+        deleted = [str(c.get("id")) for c in changes if isinstance(c, dict) and str(c.get("action", "")).lower() == "deleted"]
+        for employee_id in deleted:
+            yield RemoteRecord(raw={"id": employee_id}, location=f"employee {employee_id}", deleted=True)
+        if len(deleted) < len(list(changes)):
+            yield from self._people(entity.remote_fields(), since)
+
+    def _training(self) -> Iterator[RemoteRecord]:
+        employees = self._report(["employeeNumber", "workEmail"])
+        for employee in employees:
+            body = self.client.json("GET", f"training/record/employee/{employee['id']}")
+            for record in training_records(body):
+                if REFERENCE in str(record.get("notes") or ""):
+                    continue
+                raw = {**record, "employee": employee}
+                yield RemoteRecord(raw=raw, location=f"training record {record.get('id')} of employee {employee['id']}")
+
+
+SOURCE = BambooHRSource
