@@ -76,6 +76,8 @@ def pull_entity(
         counts["failed"] += 1
         counts["unavailable"] += 1  # not a record count: the sync uses it to tell partial from failed
         return counts
+    for warning in result.warnings:
+        problems.append(Problem(source_key, entity, "(source)", "", warning))
     if result.complete:
         _mark_missing(db, run_id, source_key, entity, chunk.seen, counts)
     if result.cursor is not None:

@@ -37,6 +37,7 @@ class Pull:
     cursor: str | None = None
     partial: bool = False  # records hold only changed fields: merge them into the last known version
     extra: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # shown in the summary once the records are consumed
 
 
 @dataclass(frozen=True)

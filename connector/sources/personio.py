@@ -1,0 +1,134 @@
+"""Personio: employees, with any custom attribute the mapping names.
+
+Signs in at `/v1/auth` with the API credentials (a token valid for a day, renewed before it
+runs out or after a 401) and lists `/v1/company/employees` in pages of at most 100
+(`limit`/`offset`, offset counting employees). An offset listing can shift while it is read
+(someone hired or removed between two pages): people are then skipped or listed twice. So
+duplicates are dropped, and when the number read does not match Personio's
+`metadata.total_elements` (or the total changed between pages) the listing is read once
+more; if it is still inconsistent, nobody is taken as removed this run and the summary
+says so. With `incremental = true`, later runs ask only for employees `updated_since` the
+last run; removals then show only as status inactive.
+Personio has no training records in its API: see the write-back (the leerbewijs as an
+employee document) in connector/sinks/personio.py.
+Options: `client_id`, `client_secret`, `incremental`, `page_size` (max 100),
+`url` (default https://api.personio.de/v1/), `ca_bundle`.
+Rate limits: 300 requests a minute on employees, 429 beyond; the shared client waits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, timedelta
+from typing import Any
+
+from connector.errors import AuthenticationFailed, ConfigError
+from connector.http import FetchedToken, HttpClient, HttpError, tls_verify
+from connector.mapping import EntityMapping
+from connector.runtime import Runtime
+from connector.sources import Pull, RemoteRecord, Source
+
+API = "https://api.personio.de/v1/"
+TOKEN_LIFETIME = 24 * 3600.0
+HEADERS = {"X-Personio-App-ID": "SWITCHING_TALENT_CONNECTOR"}
+OVERLAP = timedelta(hours=1)
+PASSES = 2
+
+
+def personio_problems(owner: str, options: Mapping[str, Any]) -> list[str]:
+    missing = [name for name in ("client_id", "client_secret") if not options.get(name)]
+    return [f"{owner}: give {' and '.join(f'`{m}`' for m in missing)} (Personio: Settings > Integrations > API credentials)"] if missing else []
+
+
+def personio_client(runtime: Runtime, name: str, options: Mapping[str, Any]) -> HttpClient:
+    base = str(options.get("url") or API)
+    verify = tls_verify(runtime.config.base_dir, options)
+
+    def build() -> HttpClient:
+        sign_in = HttpClient(f"personio-auth:{options['client_id']}", base, stats=runtime.stats, verify=verify, default_headers=HEADERS)
+
+        def fetch() -> tuple[str, float]:
+            secret = options["client_secret"]
+            credentials = {"client_id": str(options["client_id"]),
+                           "client_secret": secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(secret)}
+            try:
+                answer = sign_in.json("POST", "auth", json=credentials)
+            except HttpError as error:
+                raise AuthenticationFailed(f"Personio refused the API credentials of '{name}': {error.detail}") from None
+            token = (answer.get("data") or {}).get("token") if isinstance(answer, dict) else None
+            if not token:
+                raise AuthenticationFailed(f"Personio gave no token for the API credentials of '{name}'")
+            return str(token), TOKEN_LIFETIME
+
+        return HttpClient(f"personio:{options['client_id']}", base, FetchedToken(fetch), stats=runtime.stats, verify=verify,
+                          default_headers=HEADERS)
+
+    # One client per set of credentials: the source and the write-back share a token.
+    return runtime.client(f"personio:{options['client_id']}|{base}", build)
+
+
+class PersonioSource(Source):
+    kind = "personio"
+
+    def problems(self) -> list[str]:
+        return personio_problems(f"source '{self.config.name}'", self.config.options)
+
+    @property
+    def client(self) -> HttpClient:
+        return personio_client(self.context.runtime, self.config.name, self.config.options)
+
+    def pull(self, entity: EntityMapping, cursor: str | None) -> Pull:
+        if entity.entity != "people":
+            raise ConfigError([f"source '{self.config.name}': personio delivers people (its API has no training records)"])
+        incremental = bool(self.config.options.get("incremental")) and cursor is not None
+        next_cursor = (self.context.as_of - OVERLAP).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        result = Pull(records=iter(()), complete=not incremental, cursor=next_cursor)
+        result.records = self._employees(result, cursor if incremental else None)
+        return result
+
+    def _employees(self, result: Pull, since: str | None) -> Iterator[RemoteRecord]:
+        seen: set[str] = set()
+        for _ in range(PASSES):
+            walk = _Walk()
+            this_pass: set[str] = set()
+            for employee in self._listing(since, walk):
+                employee_id = str(((employee.get("attributes") or {}).get("id") or {}).get("value"))
+                if employee_id in this_pass:
+                    walk.steady = False  # a page shifted: this person was on an earlier page
+                this_pass.add(employee_id)
+                if employee_id not in seen:  # a second reading only adds whom the first one missed
+                    seen.add(employee_id)
+                    yield RemoteRecord(raw=employee, location=f"employee {employee_id}")
+            if walk.steady:
+                return
+        if result.complete:
+            result.complete = False
+            result.warnings.append(f"the employee listing changed while it was read ({PASSES} times); "
+                                   "nobody is taken as removed this run")
+
+    def _listing(self, since: str | None, walk: _Walk) -> Iterator[dict[str, Any]]:
+        size = min(int(self.config.options.get("page_size", 100)), 100)
+        params: dict[str, Any] = {"limit": size, "offset": 0, **({"updated_since": since} if since else {})}
+        totals: set[int] = set()
+        read = 0
+        while True:
+            body = self.client.json("GET", "company/employees", params=params)
+            data = [e for e in (body.get("data") or []) if isinstance(e, dict)] if isinstance(body, dict) else []
+            total = (body.get("metadata") or {}).get("total_elements") if isinstance(body, dict) else None
+            if total is not None:
+                totals.add(int(total))
+            read += len(data)
+            yield from data
+            if not data or len(data) < size or (total is not None and read >= int(total)):
+                walk.steady &= len(totals) <= 1 and (total is None or read == int(total))
+                return
+            params["offset"] = read
+
+
+class _Walk:
+    """Whether one walk through the pages saw a listing that held still."""
+
+    steady = True
+
+
+SOURCE = PersonioSource

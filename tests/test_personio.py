@@ -1,0 +1,137 @@
+"""Personio as the HR system of one employer: employees in (offset pages that shift while
+they are read included), the leerbewijs out as an employee document, against a loopback
+stand-in with the documented shapes (tests/fakes/personio_server.py cites the pages)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+
+from connector.sync import run_sync
+from tests.fakes.personio_server import CATEGORY, CLIENT_ID, CLIENT_SECRET, FakePersonio
+
+MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
+PAYROLL = """  name = "payroll"
+  kind = "files"
+  path = "examples/data/groenkracht" # medewerkers.xlsx and opleidingen.xlsx with real date cells
+  entities = ["people", "training_records"]
+"""
+MARIEKE = 204  # the switcher of EX-02, whose exchange days were in March 2026
+
+
+@pytest.fixture
+def personio(sqlite_network):
+    fake = FakePersonio().start()
+    sheet = openpyxl.load_workbook(sqlite_network.data / "groenkracht" / "medewerkers.xlsx").active
+    for number, first, last, email, _language, department, _site, position, *_ in list(sheet.iter_rows(values_only=True))[1:]:
+        fake.add(100 + int(number[1:]), number, first, last, email, department, position=position)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def network(sqlite_network, personio, monkeypatch):
+    monkeypatch.setenv("ST_TEST_PERSONIO_SECRET", CLIENT_SECRET)
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    credentials = f"""  url = "{personio.url}"
+  client_id = "{CLIENT_ID}"
+  client_secret = "${{ST_TEST_PERSONIO_SECRET}}"
+"""
+    sqlite_network.replace(PAYROLL, PAYROLL.replace('["people", "training_records"]', '["training_records"]') + f"""
+  [[organisations.sources]]
+  name = "personio"
+  kind = "personio"
+{credentials}  page_size = 4
+  entities = ["people"]
+""")
+    sqlite_network.add_to_organisation("groenkracht", f"""
+  [[organisations.writeback]]
+  kind = "personio"
+{credentials}  category_id = {CATEGORY}
+""")
+    return sqlite_network
+
+
+def test_employees_in_and_the_leerbewijs_filed_once(network, personio):
+    first = run_sync(network.config(), MOMENT)
+    assert first.status == "ok", first.errors
+    people = network.people("groenkracht")
+    assert len(people) == 10
+    marieke = people["marieke.janssens@groenkracht.be"]
+    assert (marieke.employee_number, marieke.department, marieke.site, marieke.job_title) == ("G104", "HR", "Lokeren", "HR-verantwoordelijke")
+    assert marieke.start_date.isoformat() == "2018-10-01"
+    assert personio.requests["employees"] == 3  # 10 employees, 4 a page
+    assert personio.requests["auth"] == 1
+    [document] = personio.documents
+    assert document["owner_id"] == MARIEKE and document["category_id"] == CATEGORY
+    assert document["title"].startswith("Leerbewijs LB-2026-") and document["file_name"].endswith(".pdf")
+    assert first.training_records["written"] == 6  # the ledgers; the training from the payroll file still matched by number
+
+    personio.expire_tokens()
+    second = run_sync(network.config(), MOMENT)
+    assert second.status == "ok", second.errors
+    assert len(personio.documents) == 1 and personio.requests["upload"] == 1
+    assert personio.requests["auth"] == 2  # a new token after the 401, once
+
+
+def test_a_hire_between_two_pages_is_neither_skipped_nor_doubled(network, personio):
+    personio.hired_while_reading.append(personio.employee(211, "G111", "Nieuw", "Lid", "nieuw.lid@groenkracht.be", "Logistiek"))
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors  # no "listed twice" problem for the shifted person
+    people = network.people("groenkracht")
+    assert len(people) == 11 and all(p.active for p in people.values())
+    assert personio.requests["employees"] == 3 + 3  # the listing was read again, and then held still
+
+
+def test_a_listing_that_keeps_moving_removes_nobody(network, personio):
+    assert run_sync(network.config(), MOMENT).status == "ok"
+    gone = personio.employees.pop(2)  # Dirk leaves...
+    personio.hired_while_reading.extend(personio.employee(221 + i, f"G12{i}", "Nieuw", f"Lid{i}", f"lid{i}@groenkracht.be", "Logistiek")
+                                        for i in range(2))  # ...while two people are hired during both readings
+    summary = run_sync(network.config(), MOMENT)
+    warning = next(e for e in summary.errors if e.source == "groenkracht/personio")
+    assert "changed while it was read" in warning.message
+    people = network.people("groenkracht")
+    assert people[gone["attributes"]["email"]["value"]].active  # not taken as removed on a moving listing
+    assert summary.pulled["people"]["removed"] == 0
+    assert len(people) == 11  # the first hire was read on the second pass; the second comes next run
+    calm = run_sync(network.config(), MOMENT)  # nothing moves now: Dirk is seen gone
+    assert (calm.pulled["people"]["removed"], calm.pulled["people"]["created"]) == (1, 1)
+
+
+def test_a_crash_after_the_upload_files_it_once(network, personio, monkeypatch):
+    from connector import sync as engine
+
+    real = engine.record_outcome
+
+    def dying(db, item, outcome, now):
+        if item.target == "groenkracht/personio":
+            raise KeyboardInterrupt
+        return real(db, item, outcome, now)
+
+    monkeypatch.setattr(engine, "record_outcome", dying)
+    with pytest.raises(KeyboardInterrupt):
+        run_sync(network.config(), MOMENT)
+    monkeypatch.setattr(engine, "record_outcome", real)
+    assert len(personio.documents) == 1
+    recovered = run_sync(network.config(), MOMENT)
+    assert recovered.status == "ok", recovered.errors
+    assert len(personio.documents) == 1 and personio.requests["documents"] == 1  # looked before uploading again
+
+
+def test_wrong_credentials_and_faults(network, personio, monkeypatch):
+    monkeypatch.setenv("ST_TEST_PERSONIO_SECRET", "not-the-secret")
+    refused = run_sync(network.config(), MOMENT)
+    problem = next(e for e in refused.errors if e.source == "groenkracht/personio")
+    assert "Personio refused the API credentials" in problem.message and "not-the-secret" not in str(refused.as_dict())
+    assert network.people("zonneke")  # everyone else went through
+    monkeypatch.setenv("ST_TEST_PERSONIO_SECRET", CLIENT_SECRET)
+    personio.fail(2, 429, {"Retry-After": "1"})
+    personio.drop(1)
+    personio.fail(1, 502)
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    assert len(network.people("groenkracht")) == 10 and len(personio.documents) == 1
