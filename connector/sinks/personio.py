@@ -70,7 +70,7 @@ class PersonioDocuments(Sink):
 
     def _find(self, employee: str, title: str) -> str | None:
         params: dict[str, Any] = {"owner_id": employee, "category_id": str(self.options["category_id"]), "limit": 100}
-        url = "../v2/document-management/documents"
+        url: str | None = "../v2/document-management/documents"
         while url:
             body = self.client.json("GET", url, params=params)
             for document in body.get("_data") or []:
