@@ -26,7 +26,7 @@ import re
 import sys
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,15 @@ STRING_TRANSFORMS = {
     "collapse_spaces": lambda s: " ".join(s.split()),
     "strip_mailto": lambda s: s.strip().removeprefix("mailto:"),
     "blank_zero_date": lambda s: "" if s.strip(" 0-:T") == "" else s,  # BambooHR's 0000-00-00 means no date
+    "odata_date": lambda s: _odata_date(s),  # SAP's /Date(1388534400000)/ as an ISO date
 }
+
+
+def _odata_date(text: str) -> str:
+    match = re.fullmatch(r"\s*/Date\((-?\d+)([+-]\d{4})?\)/\s*", text)
+    if match is None:
+        return text
+    return datetime.fromtimestamp(int(match.group(1)) / 1000, tz=UTC).date().isoformat()
 TYPES = ("decimal", "int", "bool", "list", "str", "duration")
 ISO_DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 SPLIT_PARTS = ("first", "last", "rest", "init")

@@ -1,0 +1,123 @@
+"""A stand-in for SAP SuccessFactors (OData v2 API and Learning) on loopback.
+
+Shapes as SAP documents them (help.sap.com: "SAP SuccessFactors HCM Suite OData API",
+"Authentication Using OAuth 2.0", and "SAP SuccessFactors Learning OData APIs"):
+- `POST /oauth/idp` (form: client_id, user_id, token_url, private_key) answers a
+  base64 SAML assertion as text; `POST /oauth/token` (form: company_id, client_id,
+  grant_type saml2-bearer, assertion) answers `{access_token, token_type, expires_in}`.
+- `GET /odata/v2/User?$format=json&$select=...&$filter=...&$top=...&paging=snapshot`
+  answers `{"d": {"results": [...], "__next": "<url with $skiptoken>"}}`; each result has
+  `__metadata` and the selected properties; dates are `/Date(ms)/`. Without a status
+  filter only active users are listed, as SuccessFactors does.
+- Learning: `POST /learning/oauth-api/rest/v1/token` (Basic client credentials, JSON
+  grant_type and scope) answers `{access_token, expires_in, token_type}`; external learning
+  events are posted at most 10 a call (more: 400) and can be listed per studentID.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from tests.fakes.loopback import Answer, LoopbackAPI, Request
+
+COMPANY = "zonnekeT1"
+CLIENT_ID = "ZmFrZS1zZi1jbGllbnQ"
+PRIVATE_KEY = "fake-private-key-base64"
+LEARNING_SECRET = "fake-learning-secret"
+EVENTS = "/learning/odatav4/public/admin/learningevent-service/v1/ExternalLearningEvents"
+
+
+def odata_date(day: str) -> str:
+    return f"/Date({int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp() * 1000)})/"
+
+
+class FakeSuccessFactors(LoopbackAPI):
+    def __init__(self) -> None:
+        super().__init__()
+        self.users: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.tokens: set[str] = set()
+        self._numbers = itertools.count(1)
+        self.route("idp", "POST", "/oauth/idp", self._idp)
+        self.route("token", "POST", "/oauth/token", self._token)
+        self.route("users", "GET", "/odata/v2/User", self._users)
+        self.route("learning_token", "POST", "/learning/oauth-api/rest/v1/token", self._learning_token)
+        self.route("post_events", "POST", EVENTS, self._post_events)
+        self.route("events", "GET", EVENTS, self._list_events)
+
+    def add_user(self, user_id: str, first: str, last: str, email: str, **extra: Any) -> None:
+        self.users.append({"userId": user_id, "empId": user_id, "username": email.split("@")[0], "firstName": first,
+                           "lastName": last, "email": email, "status": extra.pop("status", "t"), "defaultLocale": "nl_BE",
+                           "hireDate": odata_date(extra.pop("hire_date", "2015-09-01")),
+                           "lastModifiedDateTime": extra.pop("modified", "/Date(1760000000000+0000)/"), **extra})
+
+    def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer | None:
+        if target.startswith(("/odata/", EVENTS)):
+            if headers.get("authorization", "").removeprefix("Bearer ") not in self.tokens:
+                self.requests["unauthorised"] += 1
+                return Answer(401, {"error": {"code": "LGN0022", "message": {"lang": "en-US", "value": "Invalid token"}}})
+        return super().dispatch(method, target, headers, body)
+
+    def _idp(self, request: Request) -> Answer:
+        form = request.form()
+        if form.get("client_id") != CLIENT_ID or form.get("private_key") != PRIVATE_KEY:
+            return Answer(401, {"errorCode": 401, "errorMessage": "Unable to make SAML assertion: invalid private key"})
+        assertion = base64.b64encode(f"<saml:Assertion user='{form['user_id']}'/>".encode())
+        return Answer(200, assertion, {"Content-Type": "text/plain"})
+
+    def _token(self, request: Request) -> Answer:
+        form = request.form()
+        if form.get("company_id") != COMPANY or not form.get("assertion"):
+            return Answer(400, {"errorCode": 400, "errorMessage": "invalid company or assertion"})
+        token = f"sf-token-{next(self._numbers)}"
+        self.tokens.add(token)
+        return Answer(200, {"access_token": token, "token_type": "Bearer", "expires_in": 86399})
+
+    def _users(self, request: Request) -> Answer:
+        condition = request.param("$filter") or ""
+        chosen = [u for u in self.users if u["status"] == "t" or "'f'" in condition]
+        since = re.search(r"lastModifiedDateTime gt datetimeoffset'([^']+)'", condition)
+        if since:
+            moment = int(datetime.fromisoformat(since.group(1).replace("Z", "+00:00")).timestamp() * 1000)
+            chosen = [u for u in chosen if int(re.findall(r"\d+", u["lastModifiedDateTime"])[0]) > moment]
+        fields = (request.param("$select") or "").split(",")
+        top = int(request.param("$top") or 1000)
+        skip = int(request.param("$skiptoken") or 0)
+        page = chosen[skip:skip + top]
+        results = [{"__metadata": {"uri": f"{self.base}/odata/v2/User('{u['userId']}')", "type": "SFOData.User"},
+                    **{f: u.get(f) for f in fields if f}} for u in page]
+        body: dict[str, Any] = {"d": {"results": results}}
+        if skip + top < len(chosen):
+            query = {k: v[0] for k, v in request.query.items() if k != "$skiptoken"}
+            body["d"]["__next"] = f"{self.base}/odata/v2/User?{urlencode({**query, '$skiptoken': skip + top})}"
+        return Answer(200, body)
+
+    def _learning_token(self, request: Request) -> Answer:
+        expected = base64.b64encode(f"{CLIENT_ID}:{LEARNING_SECRET}".encode()).decode()
+        if request.headers.get("authorization") != f"Basic {expected}":
+            return Answer(401, {"error": "invalid_client"})
+        token = f"learning-token-{next(self._numbers)}"
+        self.tokens.add(token)
+        return Answer(200, {"access_token": token, "expires_in": 1799, "token_type": "Bearer"})
+
+    def _post_events(self, request: Request) -> Answer:
+        events = request.json().get("value") or []
+        if len(events) > 10:
+            return Answer(400, {"error": {"code": "MAX_RECORDS", "message": "at most 10 learning events per request"}})
+        stored = []
+        for event in events:
+            if not any(u["userId"] == event.get("studentID") for u in self.users):
+                return Answer(400, {"error": {"code": "INVALID_STUDENT", "message": f"student {event.get('studentID')} not found"}})
+            stored.append({"id": f"ELE-{next(self._numbers)}", **event})
+        self.events.extend(stored)
+        return Answer(201, {"value": stored})
+
+    def _list_events(self, request: Request) -> Answer:
+        student = re.search(r"studentID eq '([^']+)'", request.param("$filter") or "")
+        found = [e for e in self.events if student is None or e["studentID"] == student.group(1)]
+        return Answer(200, {"value": found})
