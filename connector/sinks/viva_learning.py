@@ -1,0 +1,104 @@
+"""Exchanges as completed courses in Microsoft Viva Learning (Microsoft Graph).
+
+The ST-partner registers itself as a learning provider in the employer's tenant; the
+connector then keeps one learning content item per host organisation (`learningContents`
+by externalId, created or updated in one PATCH) and, per exchange, one self-initiated
+course activity of the switcher (`learnerUserId`: their Entra user id, from the
+organisation's msgraph_users source), status completed, `completedDateTime` the last
+exchange day so far, and `externalCourseActivityId` derived from the exchange, so it is
+found again (GET by that id) instead of created twice.
+Viva Learning has no hours field on a course activity: the hours themselves are not
+written there. Count them from the ledger, xAPI or the HR system.
+Permissions (application): LearningContent.ReadWrite.All, LearningSelfInitiatedCourse.ReadWrite.All.
+Options: `tenant` (a [[tenants]] block), `provider_id` (the learning provider's
+registration id), `employees_from` (the organisation's msgraph_users source).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from connector.http import HttpClient, HttpError
+from connector.msgraph import graph_client
+from connector.outbox import Outcome
+from connector.sinks import TRAINING_RECORD, Sink
+from connector.store.tables import ExternalRef, OutboxItem
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "host"
+
+
+class VivaLearning(Sink):
+    kind = "viva_learning"
+    object_types = frozenset({TRAINING_RECORD})
+    needs_employee_id = True
+    batch_size = 100
+
+    @property
+    def client(self) -> HttpClient:
+        return graph_client(self.context.runtime, str(self.options["tenant"]))
+
+    @property
+    def provider(self) -> str:
+        return f"employeeExperience/learningProviders/{self.options['provider_id']}"
+
+    def problems(self) -> list[str]:
+        problems = []
+        if self.context.runtime.config.tenant(str(self.options.get("tenant"))) is None:
+            problems.append(f"no [[tenants]] named '{self.options.get('tenant')}'")
+        if not self.options.get("provider_id"):
+            problems.append("give `provider_id`, the registration id of the learning provider in Viva Learning")
+        if not self.options.get("employees_from"):
+            problems.append("give `employees_from`, the organisation's msgraph_users source (learners are Entra users)")
+        return problems
+
+    def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
+        outcomes = []
+        contents: dict[str, str] = {}
+        for item in items:
+            record = item.payload
+            who = f"{record['first_name']} {record['last_name']} ({record['exchange']})"
+            if not record.get("employee_id"):
+                outcomes.append(Outcome(ok=False, error=f"{who} is not (yet) known in Entra ID: no user record of theirs was pulled"))
+                continue
+            try:
+                host = _slug(record["provider"])
+                if host not in contents:
+                    contents[host] = self._content(host, record)
+                outcomes.append(self._activity(item, contents[host]))
+            except HttpError as error:
+                outcomes.append(Outcome(ok=False, error=f"{who}: {error}"))
+        return outcomes
+
+    def _content(self, host: str, record: dict[str, Any]) -> str:
+        external = f"{self.context.config.partner.id}-{host}"
+        body = {"title": record["title"], "description": f"Switching Talent: {record['provider']}",
+                "contentWebUrl": f"https://{self.context.config.partner.uid_host}/switching-talent/{host}",
+                "sourceName": self.context.config.partner.name, "languageTag": "nl-BE", "isActive": True,
+                "format": "Workshop", "isPremium": False, "isSearchable": False}
+        answer = self.client.json("PATCH", f"{self.provider}/learningContents(externalId='{external}')", json=body)
+        return str(answer["id"])
+
+    def _activity(self, item: OutboxItem, content_id: str) -> Outcome:
+        record = item.payload
+        external = f"{self.context.config.partner.id}-{record['exchange']}"
+        done = f"{record['date']}T17:00:00Z"
+        path = f"{self.provider}/learningCourseActivities(externalCourseActivityId='{external}')"
+        existing = self.client.request("GET", path, accept=(404,))
+        if existing.status_code != 404:
+            activity = existing.json()
+            if str(activity.get("completedDateTime", ""))[:10] < record["date"]:
+                self.client.request("PATCH", f"{self.provider}/learningCourseActivities/{activity['id']}",
+                                    json={"@odata.type": "#microsoft.graph.learningSelfInitiatedCourse", "completedDateTime": done})
+            return Outcome(ok=True, remote_id=str(activity["id"]))
+        created = self.client.json("POST", f"{self.provider}/learningCourseActivities", json={
+            "@odata.type": "#microsoft.graph.learningSelfInitiatedCourse", "learningProviderId": str(self.options["provider_id"]),
+            "learningContentId": content_id, "learnerUserId": str(record["employee_id"]), "externalCourseActivityId": external,
+            "startedDateTime": f"{record['date']}T08:00:00Z", "completedDateTime": done, "completionPercentage": 100,
+            "status": "completed"})
+        return Outcome(ok=True, remote_id=str(created["id"]))
+
+
+SINK = VivaLearning

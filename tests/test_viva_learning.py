@@ -1,0 +1,80 @@
+"""The Viva Learning sink against its Graph endpoints on loopback: one content item per
+host, one completed course activity per exchange, found again instead of created twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from connector.config import load_config
+from connector.http import HttpClient
+from connector.runtime import Runtime
+from connector.sinks import SinkContext
+from connector.sinks.viva_learning import VivaLearning
+from connector.store.tables import OutboxItem
+from tests.fakes.viva_server import PROVIDER, FakeViva
+
+
+@pytest.fixture
+def viva():
+    fake = FakeViva().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def sink(sqlite_network, viva, monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    runtime = Runtime(load_config(sqlite_network.config_path), datetime(2026, 11, 22, tzinfo=UTC))
+    client = HttpClient("msgraph:groenkracht", viva.url, stats=runtime.stats)
+    monkeypatch.setattr("connector.sinks.viva_learning.graph_client", lambda runtime, tenant: client)
+    context = SinkContext(config=runtime.config, output_dir=sqlite_network.out, now=runtime.now, runtime=runtime)
+    return VivaLearning("groenkracht/viva_learning", {"tenant": "groenkracht", "provider_id": PROVIDER,
+                                                      "employees_from": "m365"}, context)
+
+
+def day(date: str, employee_id: str | None = "a1b2c3d4-0000-4000-8000-000000000104", uncertain: bool = False) -> OutboxItem:
+    payload = {"record_id": f"exchange:S-02-{date}", "first_name": "Marieke", "last_name": "Janssens", "date": date,
+               "hours": 7.0, "title": "Leeruitwisseling Switching Talent bij Kinderdagverblijf 't Zonneke vzw",
+               "provider": "Kinderdagverblijf 't Zonneke vzw", "exchange": "EX-02", "employee_id": employee_id}
+    return OutboxItem(id=hash(date) % 10_000, object_id=payload["record_id"], object_type="training_record", payload=payload,
+                      sequence=0, uncertain=uncertain)
+
+
+def test_one_completed_activity_per_exchange_found_again_not_doubled(sink, viva):
+    outcomes = sink.deliver([day("2026-03-27"), day("2026-03-30")], {})
+    assert all(o.ok for o in outcomes), outcomes
+    [activity] = viva.activities.values()
+    assert activity["status"] == "completed" and activity["completionPercentage"] == 100
+    assert activity["learnerUserId"] == "a1b2c3d4-0000-4000-8000-000000000104"
+    assert activity["externalCourseActivityId"] == "leren-switchen-EX-02"
+    assert activity["completedDateTime"] == "2026-03-30T17:00:00Z"  # the last day so far
+    assert activity["@odata.type"] == "#microsoft.graph.learningSelfInitiatedCourse" and "hours" not in str(activity).lower()
+    [content] = viva.contents.values()
+    assert content["externalId"] == "leren-switchen-kinderdagverblijf-t-zonneke-vzw" and activity["learningContentId"] == content["id"]
+    again = sink.deliver([day("2026-03-30", uncertain=True)], {})  # e.g. after a crash
+    assert again[0].ok and len(viva.activities) == 1 and viva.requests["create"] == 1
+
+
+def test_faults_and_an_unknown_learner(sink, viva):
+    viva.fail(1, 429, {"Retry-After": "1"})
+    viva.fail(1, 503)
+    outcomes = sink.deliver([day("2026-03-27"), day("2026-03-30", employee_id=None)], {})
+    assert outcomes[0].ok and len(viva.activities) == 1
+    assert not outcomes[1].ok and "Marieke Janssens (EX-02) is not (yet) known in Entra ID" in outcomes[1].error
+
+
+def test_check_asks_for_the_provider_and_the_learners_source(sqlite_network):
+    from connector.errors import ConfigError
+    from connector.sync import check
+
+    sqlite_network.add_to_organisation("groenkracht", """
+  [[organisations.writeback]]
+  kind = "viva_learning"
+  tenant = "nowhere"
+""")
+    with pytest.raises(ConfigError) as error:
+        check(sqlite_network.config())
+    text = "\n".join(error.value.problems)
+    assert "no [[tenants]] named 'nowhere'" in text and "give `provider_id`" in text and "give `employees_from`" in text
