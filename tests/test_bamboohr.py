@@ -27,11 +27,6 @@ FILES_SOURCE = """  name = "hr"
   path = "examples/data/brouwers-peeters"  # comma-separated, ISO dates
   entities = ["people", "training_records"]
 """
-LEDGER = """  [[organisations.writeback]]
-  kind = "ledger_files"
-
-[[organisations]]
-id = "petits-pas\""""
 STIJN = "104"  # the switcher of EX-03, whose two exchange days are behind us
 
 
@@ -61,9 +56,7 @@ def network(sqlite_network, bamboo, monkeypatch):
   entities = ["people", "training_records"]
 """
     sqlite_network.replace(FILES_SOURCE, source)
-    sqlite_network.replace(LEDGER, f"""  [[organisations.writeback]]
-  kind = "ledger_files"
-
+    sqlite_network.add_to_organisation("brouwers-peeters", f"""
   [[organisations.writeback]]
   kind = "bamboohr"
   company = "brouwerspeeters"
@@ -71,9 +64,7 @@ def network(sqlite_network, bamboo, monkeypatch):
   api_key = "${{ST_TEST_BAMBOOHR_KEY}}"
   training_type = {TRAINING_TYPE}
   file_category = {FILE_CATEGORY}
-
-[[organisations]]
-id = "petits-pas\"""")
+""")
     return sqlite_network
 
 
@@ -173,12 +164,12 @@ def test_a_crash_between_writing_and_bookkeeping_adds_nothing_twice(network, bam
 
 
 def test_an_unknown_training_type_and_a_refused_employee_are_reported(network, bamboo):
-    network.replace(f"training_type = {TRAINING_TYPE}", "training_type = 99")
+    network.replace(f"  training_type = {TRAINING_TYPE}\n", "  training_type = 99\n")
     wrong_type = run_sync(network.config(), MOMENT)
     messages = [e.message for e in wrong_type.errors]
     assert any("training type 99 does not exist in BambooHR (known: 3 (Veiligheid), 7 (Informeel leren))" in m for m in messages), messages
     assert ours(bamboo) == [] and len(bamboo.files[STIJN]) == 1  # the leerbewijs needs no training type
-    network.replace("training_type = 99", f"training_type = {TRAINING_TYPE}")
+    network.replace("  training_type = 99\n", f"  training_type = {TRAINING_TYPE}\n")
     bamboo.refuse_writes_for.add(STIJN)
     refused = run_sync(network.config(), MOMENT)
     assert any("Stijn Vandamme" in e.message and "BambooHR does not know this employee" in e.message for e in refused.errors)

@@ -25,6 +25,25 @@ def test_example_configuration_is_valid():
     assert config.store_url == f"sqlite:///{REPO / 'state' / 'connector.db'}"
 
 
+def test_the_example_network_on_bamboohr_personio_and_successfactors_checks_out(tmp_path: Path, monkeypatch):
+    """The "#|" blocks of the example put one employer on each HR system; uncommented they
+    must pass `check` as they stand (only the secrets come from the environment)."""
+    from connector.sync import check
+
+    text = (REPO / "config.example.toml").read_text(encoding="utf-8")
+    assert text.count("#|kind = ") == 6
+    uncommented = "\n".join(line.replace("#|", "", 1) if line.lstrip().startswith("#|") else line for line in text.splitlines())
+    uncommented = uncommented.replace('path = "examples/', f'path = "{REPO}/examples/')
+    path = tmp_path / "config.toml"
+    path.write_text(uncommented, encoding="utf-8")
+    for name in ("ST_SF_PRIVATE_KEY_ZONNEKE", "ST_SF_LEARNING_SECRET_ZONNEKE", "ST_PERSONIO_SECRET_GROENKRACHT", "ST_BAMBOOHR_KEY_BROUWERS"):
+        monkeypatch.setenv(name, "value-from-the-environment")
+    config = load_config(path)
+    kinds = {o.id: sorted({s.kind for s in o.sources} | {t.kind for t in o.writeback}) for o in config.organisations}
+    assert "successfactors" in kinds["zonneke"] and "personio" in kinds["groenkracht"] and "bamboohr" in kinds["brouwers-peeters"]
+    check(config)
+
+
 def test_references_come_from_the_environment_first_then_the_secrets_file(tmp_path: Path):
     (tmp_path / "config.toml").write_text(MINIMAL + '[secrets]\nfile = "secrets.toml"\n')
     (tmp_path / "secrets.toml").write_text('DB_PASSWORD = "from-file"\n')
@@ -83,8 +102,8 @@ def test_unknown_adapter_kinds_list_the_known_ones():
     from connector.sinks import sink_class
     from connector.sources import source_class
 
-    with pytest.raises(ConfigError, match=r"unknown source kind 'personio' \(known: files, msgraph_users, scim, xapi\)"):
-        source_class("personio")
-    with pytest.raises(ConfigError, match=r"unknown sink kind '\.\./x' \(known: caldav, ics_files, imip, ledger_files, leerbewijs_files, msgraph, xapi\)"):
+    with pytest.raises(ConfigError, match=r"unknown source kind 'workday' \(known: bamboohr, files, msgraph_users, personio, scim, successfactors, xapi\)"):
+        source_class("workday")
+    with pytest.raises(ConfigError, match=r"unknown sink kind '\.\./x' \(known: bamboohr, caldav, ics_files, imip, ledger_files, leerbewijs_files, msgraph, personio, successfactors, viva_learning, xapi\)"):
         sink_class("../x")
     assert source_class("files").kind == "files"
