@@ -1,10 +1,12 @@
-"""Finding the adapter for a configured `kind`: connector/sources/<kind>.py or connector/sinks/<kind>.py."""
+"""Finding the adapter for a configured `kind` (connector/sources/<kind>.py or
+connector/sinks/<kind>.py), and the checks every adapter makes of its options."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from connector.errors import ConfigError
@@ -29,3 +31,11 @@ def load_adapter(package: str, kind: str, attribute: str, role: str) -> Any:
             raise  # the adapter exists but a library it needs is missing: not the user's typo
         raise ConfigError([f"unknown {role} kind '{kind}' (known: {', '.join(known_kinds(package))})"]) from None
     return getattr(module, attribute)
+
+
+def required_options(owner: str, options: Mapping[str, Any], names: tuple[str, ...], hint: str = "") -> list[str]:
+    """One problem naming every option that is missing, or none."""
+    missing = [name for name in names if not options.get(name)]
+    if not missing:
+        return []
+    return [f"{owner}: give {', '.join(f'`{m}`' for m in missing)}{f' ({hint})' if hint else ''}"]

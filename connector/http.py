@@ -149,13 +149,14 @@ def auth_from_options(options: Mapping[str, Any]) -> Auth | None:
     """`token` (bearer), else `username` and `password` (Basic), else none. Passwords may come
     as SecretStr (typed configuration blocks) or plain strings (adapter options)."""
     if options.get("token"):
-        return BearerToken(_secret(options["token"]))
+        return BearerToken(secret_text(options["token"]))
     if options.get("username"):
-        return BasicAuth(str(options["username"]), _secret(options.get("password")))
+        return BasicAuth(str(options["username"]), secret_text(options.get("password")))
     return None
 
 
-def _secret(value: Any) -> str:
+def secret_text(value: Any) -> str:
+    """A secret option as text: SecretStr from typed configuration blocks, str from adapter options."""
     return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value or "")
 
 

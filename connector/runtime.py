@@ -10,7 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from connector.config import Config
-from connector.http import HttpClient, RequestStats, auth_from_options, tls_verify
+from connector.http import (
+    FetchedToken,
+    HttpClient,
+    RequestStats,
+    auth_from_options,
+    tls_verify,
+)
 
 
 @dataclass
@@ -35,3 +41,16 @@ class Runtime:
                               verify=tls_verify(self.config.base_dir, options), default_headers=headers)
 
         return self.client(f"{target}|{options['url']}", build)
+
+    def token_client(self, target: str, base_url: str, options: Mapping[str, Any],
+                     fetch: Callable[[HttpClient], tuple[str, float]], headers: Mapping[str, str] | None = None) -> HttpClient:
+        """The client of an API that hands out bearer tokens for credentials (Personio, SAP):
+        `fetch` signs in with a plain client on the same server and returns the token and its
+        lifetime; the token is fetched again before it expires or after a 401."""
+        def build() -> HttpClient:
+            verify = tls_verify(self.config.base_dir, options)
+            sign_in = HttpClient(f"{target}:sign-in", base_url, stats=self.stats, verify=verify, default_headers=headers)
+            return HttpClient(target, base_url, FetchedToken(lambda: fetch(sign_in)), stats=self.stats, verify=verify,
+                              default_headers=headers)
+
+        return self.client(f"{target}|{base_url}", build)

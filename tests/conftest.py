@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,24 @@ def network(tmp_path: Path, store_url: str) -> Network:
 @pytest.fixture
 def sqlite_network(tmp_path: Path) -> Network:
     return Network(tmp_path, f"sqlite:///{tmp_path / 'state' / 'connector.db'}")
+
+
+@contextmanager
+def dies_after_delivery(target: str) -> Iterator[None]:
+    """The sync inside dies (as a killed process would) right after `target` answered for
+    its writes and before any of them is booked; the block must end in that death."""
+    from connector import sync as engine
+
+    real = engine.record_outcome
+
+    def dying(db, item, outcome, now):  # type: ignore[no-untyped-def]
+        if item.target == target:
+            raise KeyboardInterrupt
+        return real(db, item, outcome, now)
+
+    engine.record_outcome = dying
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            yield
+    finally:
+        engine.record_outcome = real

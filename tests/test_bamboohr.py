@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from connector.store.db import open_engine, session_factory
 from connector.store.tables import TrainingRecord
 from connector.sync import run_sync
+from tests.conftest import dies_after_delivery
 from tests.fakes.bamboohr_server import (
     API_KEY,
     FILE_CATEGORY,
@@ -141,20 +142,9 @@ def test_truncated_json_is_a_clear_error_and_the_next_run_recovers(network, bamb
     assert len(ours(bamboo)) == 2
 
 
-def test_a_crash_between_writing_and_bookkeeping_adds_nothing_twice(network, bamboo, monkeypatch):
-    from connector import sync as engine
-
-    real = engine.record_outcome
-
-    def dying(db, item, outcome, now):
-        if item.target == "brouwers-peeters/bamboohr":
-            raise KeyboardInterrupt  # BambooHR holds the records and the file; our books do not
-        return real(db, item, outcome, now)
-
-    monkeypatch.setattr(engine, "record_outcome", dying)
-    with pytest.raises(KeyboardInterrupt):
+def test_a_crash_between_writing_and_bookkeeping_adds_nothing_twice(network, bamboo):
+    with dies_after_delivery("brouwers-peeters/bamboohr"):  # BambooHR holds the records and the file; our books do not
         run_sync(network.config(), MOMENT)
-    monkeypatch.setattr(engine, "record_outcome", real)
     assert len(ours(bamboo)) == 2  # the process died after BambooHR took both
     recovered = run_sync(network.config(), MOMENT)
     assert recovered.status == "ok", recovered.errors

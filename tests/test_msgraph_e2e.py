@@ -9,6 +9,7 @@ import pytest
 
 from connector.sinks.msgraph import KEY_PROPERTY
 from connector.sync import run_sync
+from tests.conftest import dies_after_delivery
 from tests.fakes.graph_server import CLIENT_SECRET, FakeGraph
 
 MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
@@ -122,21 +123,10 @@ def test_invitations_are_created_once_then_updated_and_cancelled_in_the_same_eve
     assert all(events[f"leren-switchen/{code}"]["isCancelled"] for code in ("S-05-INTRO", "S-05-D1", "S-05-EVAL"))
 
 
-def test_a_crash_between_create_and_bookkeeping_leaves_no_duplicate(network, fake, monkeypatch):
-    from connector import sync as engine
-
-    real = engine.record_outcome
-
-    def dying(db, item, outcome, now):
-        if item.target == "invitations-msgraph":
-            raise KeyboardInterrupt  # the process dies right after Graph created the events
-        return real(db, item, outcome, now)
-
-    monkeypatch.setattr(engine, "record_outcome", dying)
-    with pytest.raises(KeyboardInterrupt):
+def test_a_crash_between_create_and_bookkeeping_leaves_no_duplicate(network, fake):
+    with dies_after_delivery("invitations-msgraph"):  # the process dies right after Graph created the events
         run_sync(network.config(), MOMENT)
     assert len(live_events(fake)) == 17
-    monkeypatch.setattr(engine, "record_outcome", real)
     network.edit_csv("cohort/sessies.csv", "S-06-D1;EX-06;uitwisselingsdag;13/06/2028", "S-06-D1;EX-06;uitwisselingsdag;20/06/2028")
     recovered = run_sync(network.config(), MOMENT)
     assert recovered.status == "ok", recovered.errors

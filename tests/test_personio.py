@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 
 from connector.sync import run_sync
+from tests.conftest import dies_after_delivery
 from tests.fakes.personio_server import CATEGORY, CLIENT_ID, CLIENT_SECRET, FakePersonio
 
 MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
@@ -102,20 +103,9 @@ def test_a_listing_that_keeps_moving_removes_nobody(network, personio):
     assert (calm.pulled["people"]["removed"], calm.pulled["people"]["created"]) == (1, 1)
 
 
-def test_a_crash_after_the_upload_files_it_once(network, personio, monkeypatch):
-    from connector import sync as engine
-
-    real = engine.record_outcome
-
-    def dying(db, item, outcome, now):
-        if item.target == "groenkracht/personio":
-            raise KeyboardInterrupt
-        return real(db, item, outcome, now)
-
-    monkeypatch.setattr(engine, "record_outcome", dying)
-    with pytest.raises(KeyboardInterrupt):
+def test_a_crash_after_the_upload_files_it_once(network, personio):
+    with dies_after_delivery("groenkracht/personio"):
         run_sync(network.config(), MOMENT)
-    monkeypatch.setattr(engine, "record_outcome", real)
     assert len(personio.documents) == 1
     recovered = run_sync(network.config(), MOMENT)
     assert recovered.status == "ok", recovered.errors

@@ -62,7 +62,7 @@ def test_faults_and_an_unknown_learner(sink, viva):
     viva.fail(1, 503)
     outcomes = sink.deliver([day("2026-03-27"), day("2026-03-30", employee_id=None)], {})
     assert outcomes[0].ok and len(viva.activities) == 1
-    assert not outcomes[1].ok and "Marieke Janssens (EX-02) is not (yet) known in Entra ID" in outcomes[1].error
+    assert not outcomes[1].ok and "Marieke Janssens (2026-03-30) is not (yet) known in Entra ID" in outcomes[1].error
 
 
 def test_check_asks_for_the_provider_and_the_learners_source(sqlite_network):

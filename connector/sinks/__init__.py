@@ -86,6 +86,32 @@ class Sink(ABC):
         return []
 
 
+# Records the connector writes into an HR system carry this in a free-text field, so the
+# write-back finds them again after a crash and the source never reads them as more training.
+REFERENCE = "st-ref:"
+
+
+def reference(object_id: str) -> str:
+    return f"{REFERENCE}{object_id}"
+
+
+def describe(payload: dict[str, Any]) -> str:
+    """Whom an outbox item is about, for error messages: a switcher and day, or a leerbewijs."""
+    content = payload.get("content")
+    if content:
+        return f"{content['switcher']['name']} (leerbewijs {content['number']})"
+    return f"{payload['first_name']} {payload['last_name']} ({payload['date']})"
+
+
+def unknown_employee(payload: dict[str, Any], system: str) -> Outcome | None:
+    """For sinks that need the switcher's id in the target system: an error while it is unknown.
+    The planner supersedes the item once a pull brings the id."""
+    if payload.get("employee_id"):
+        return None
+    return Outcome(ok=False, error=f"{describe(payload)} is not (yet) known in {system}: "
+                                   "no employee record of theirs was pulled, so nothing was written")
+
+
 def sink_class(kind: str) -> type[Sink]:
     """The adapter for a kind lives in connector/sinks/<kind>.py and names itself SINK."""
     return load_adapter(__name__, kind, "SINK", "sink")

@@ -21,9 +21,15 @@ from typing import Any
 from connector.http import HttpClient, HttpError
 from connector.leerbewijs import render_pdf
 from connector.outbox import Outcome
-from connector.sinks import LEERBEWIJS, TRAINING_RECORD, Sink
+from connector.sinks import (
+    LEERBEWIJS,
+    TRAINING_RECORD,
+    Sink,
+    describe,
+    reference,
+    unknown_employee,
+)
 from connector.sources.bamboohr import (
-    REFERENCE,
     bamboohr_client,
     bamboohr_problems,
     training_records,
@@ -54,11 +60,11 @@ class BambooHRSink(Sink):
     def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
         outcomes = []
         for item in items:
-            employee = item.payload.get("employee_id")
-            if not employee:
-                outcomes.append(Outcome(ok=False, error=f"{_who(item.payload)} is not (yet) known in BambooHR: "
-                                                        "no employee record of theirs was pulled, so nothing was written"))
+            unknown = unknown_employee(item.payload, "BambooHR")
+            if unknown is not None:
+                outcomes.append(unknown)
                 continue
+            employee = item.payload["employee_id"]
             try:
                 if item.object_type == TRAINING_RECORD:
                     outcomes.append(self._training_record(item, str(employee), known.get(item.object_id)))
@@ -67,7 +73,7 @@ class BambooHRSink(Sink):
                 else:
                     outcomes.append(self._leerbewijs(item, str(employee)))
             except HttpError as error:
-                outcomes.append(Outcome(ok=False, error=f"{_who(item.payload)} (BambooHR employee {employee}): {_explain(error)}"))
+                outcomes.append(Outcome(ok=False, error=f"{describe(item.payload)} (BambooHR employee {employee}): {_explain(error)}"))
         return outcomes
 
     # -- training records ---------------------------------------------------------------
@@ -93,12 +99,12 @@ class BambooHRSink(Sink):
         notes = [record["title"], f"Leervraag: {record['learning_question']}", f"Leercoach: {record['coach']}"]
         if record.get("leerbewijs_number"):
             notes.append(f"Leerbewijs {record['leerbewijs_number']}")
-        notes.append(f"{REFERENCE}{item.object_id}")
+        notes.append(reference(item.object_id))
         return {"completed": record["date"], "type": int(self.options["training_type"]), "hours": record["hours"],
                 "instructor": record["provider"], "notes": "\n".join(notes)}
 
     def _find_record(self, employee: str, object_id: str) -> str | None:
-        marker = f"{REFERENCE}{object_id}"
+        marker = reference(object_id)
         for record in training_records(self.client.json("GET", f"training/record/employee/{employee}")):
             if str(record.get("notes") or "").rstrip().endswith(marker):
                 return str(record.get("id"))
@@ -137,13 +143,6 @@ class BambooHRSink(Sink):
                 if name in (file.get("name"), file.get("originalFileName")):
                     return str(file.get("id"))
         return None
-
-
-def _who(payload: dict[str, Any]) -> str:
-    content = payload.get("content") or {}
-    if content:
-        return f"{content['switcher']['name']} (leerbewijs {content['number']})"
-    return f"{payload['first_name']} {payload['last_name']} ({payload['date']})"
 
 
 def _explain(error: HttpError) -> str:

@@ -34,10 +34,8 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import SecretStr
-
 from connector.calendar import CalendarEvent, Party, to_ics
-from connector.http import tls_verify
+from connector.http import secret_text, tls_verify
 from connector.outbox import Outcome
 from connector.sinks import CALENDAR, Sink
 from connector.store.tables import ExternalRef, OutboxItem
@@ -80,7 +78,7 @@ class ImipMail(Sink):
                 connection.starttls(context=context)
         username, password = self.options.get("username"), self.options.get("password")
         if username:
-            secret = password.get_secret_value() if isinstance(password, SecretStr) else str(password or "")
+            secret = secret_text(password)
             connection.login(str(username), secret)
         return connection
 

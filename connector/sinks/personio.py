@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.http import HttpClient, HttpError
+from connector.http import HttpClient, HttpError, NextLinkInBody
 from connector.leerbewijs import render_pdf
 from connector.outbox import Outcome
-from connector.sinks import LEERBEWIJS, Sink
+from connector.sinks import LEERBEWIJS, Sink, describe, unknown_employee
 from connector.sources.personio import personio_client, personio_problems
 from connector.store.tables import ExternalRef, OutboxItem
 
@@ -31,7 +31,7 @@ class PersonioDocuments(Sink):
 
     @property
     def client(self) -> HttpClient:
-        return personio_client(self.context.runtime, self.name, self.options)
+        return personio_client(self.context.runtime, self.options)
 
     def problems(self) -> list[str]:
         problems = personio_problems("personio", self.options)
@@ -42,17 +42,16 @@ class PersonioDocuments(Sink):
     def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
         outcomes = []
         for item in items:
-            content = item.payload["content"]
-            who = f"{content['switcher']['name']} (leerbewijs {content['number']})"
-            employee = item.payload.get("employee_id")
-            if not employee:
-                outcomes.append(Outcome(ok=False, error=f"{who} is not (yet) known in Personio: no employee record of theirs was pulled"))
+            unknown = unknown_employee(item.payload, "Personio")
+            if unknown is not None:
+                outcomes.append(unknown)
                 continue
+            employee = str(item.payload["employee_id"])
             try:
-                outcomes.append(self._upload(item, str(employee)))
+                outcomes.append(self._upload(item, employee))
             except HttpError as error:
                 hint = " (Personio does not know this employee)" if error.status in (404, 422) else ""
-                outcomes.append(Outcome(ok=False, error=f"{who}, Personio employee {employee}: {error}{hint}"))
+                outcomes.append(Outcome(ok=False, error=f"{describe(item.payload)}, Personio employee {employee}: {error}{hint}"))
         return outcomes
 
     def _upload(self, item: OutboxItem, employee: str) -> Outcome:
@@ -69,15 +68,12 @@ class PersonioDocuments(Sink):
         return Outcome(ok=True, remote_id=_document_id(answer) or title)
 
     def _find(self, employee: str, title: str) -> str | None:
-        params: dict[str, Any] = {"owner_id": employee, "category_id": str(self.options["category_id"]), "limit": 100}
-        url: str | None = "../v2/document-management/documents"
-        while url:
-            body = self.client.json("GET", url, params=params)
-            for document in body.get("_data") or []:
+        params = {"owner_id": employee, "category_id": str(self.options["category_id"]), "limit": 100}
+        paging = NextLinkInBody(path="_meta.links.next.href")
+        for page in self.client.paginate("../v2/document-management/documents", paging, params=params, records_path="_data"):
+            for document in page.records:
                 if title in (document.get("title"), document.get("name"), str(document.get("file_name", "")).removesuffix(".pdf")):
                     return str(document.get("id"))
-            url = (((body.get("_meta") or {}).get("links") or {}).get("next") or {}).get("href")
-            params = {}
         return None
 
 

@@ -22,39 +22,33 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from connector.adapters import required_options
 from connector.errors import AuthenticationFailed
-from connector.http import FetchedToken, HttpClient, HttpError, tls_verify
+from connector.http import HttpClient, HttpError, secret_text
 from connector.outbox import Outcome
-from connector.sinks import TRAINING_RECORD, Sink
-from connector.sources.successfactors import _secret, required_options
+from connector.runtime import Runtime
+from connector.sinks import TRAINING_RECORD, Sink, describe, reference, unknown_employee
+from connector.sources.successfactors import bearer_token
 from connector.store.tables import ExternalRef, OutboxItem
 
 EVENTS = "learning/odatav4/public/admin/learningevent-service/v1/ExternalLearningEvents"
-REFERENCE = "st-ref:"
 PER_CALL = 10
 
 
-def learning_client(context_runtime: Any, name: str, options: Mapping[str, Any]) -> HttpClient:
-    base = str(options["learning_url"]).rstrip("/") + "/"
-    verify = tls_verify(context_runtime.config.base_dir, options)
+def learning_client(runtime: Runtime, name: str, options: Mapping[str, Any]) -> HttpClient:
+    """Learning signs in on its own server, with client credentials and an admin user as scope."""
+    def sign_in(client: HttpClient) -> tuple[str, float]:
+        basic = base64.b64encode(f"{options['client_id']}:{secret_text(options['client_secret'])}".encode()).decode()
+        scope = {"userId": str(options["user_id"]), "companyId": str(options["company_id"]), "userType": "admin",
+                 "resourceType": "learning_public_api"}
+        try:
+            answer = client.json("POST", "learning/oauth-api/rest/v1/token", json={"grant_type": "client_credentials", "scope": scope},
+                                 headers={"Authorization": f"Basic {basic}"})
+        except HttpError as error:
+            raise AuthenticationFailed(f"SuccessFactors Learning refused the client of '{name}': {error.detail}") from None
+        return bearer_token(answer, "SuccessFactors Learning", name)
 
-    def build() -> HttpClient:
-        sign_in = HttpClient(f"sf-learning-auth:{name}", base, stats=context_runtime.stats, verify=verify)
-
-        def fetch() -> tuple[str, float]:
-            basic = base64.b64encode(f"{options['client_id']}:{_secret(options['client_secret'])}".encode()).decode()
-            scope = {"userId": str(options["user_id"]), "companyId": str(options["company_id"]), "userType": "admin",
-                     "resourceType": "learning_public_api"}
-            try:
-                answer = sign_in.json("POST", "learning/oauth-api/rest/v1/token", json={"grant_type": "client_credentials", "scope": scope},
-                                      headers={"Authorization": f"Basic {basic}"})
-            except HttpError as error:
-                raise AuthenticationFailed(f"SuccessFactors Learning refused the client of '{name}': {error.detail}") from None
-            return str(answer["access_token"]), float(answer.get("expires_in", 1800))
-
-        return HttpClient(f"sf-learning:{name}", base, FetchedToken(fetch), stats=context_runtime.stats, verify=verify)
-
-    return context_runtime.client(f"sf-learning:{name}|{base}", build)
+    return runtime.token_client(f"sf-learning:{name}", str(options["learning_url"]).rstrip("/") + "/", options, sign_in)
 
 
 class LearningEvents(Sink):
@@ -78,20 +72,20 @@ class LearningEvents(Sink):
         outcomes: dict[int, Outcome] = {}
         to_send: list[OutboxItem] = []
         for item in items:
-            if not item.payload.get("employee_id"):
-                outcomes[item.id] = Outcome(ok=False, error=f"{_who(item)} is not (yet) known in SuccessFactors: "
-                                                            "no user record of theirs was pulled")
+            unknown = unknown_employee(item.payload, "SuccessFactors")
+            if unknown is not None:
+                outcomes[item.id] = unknown
                 continue
             if item.object_id in known:
                 # A second event would count the day twice; a recorded event is corrected in Learning itself.
                 outcomes[item.id] = Outcome(ok=False, retry=False, error=(
-                    f"{_who(item)} changed after it was recorded in SuccessFactors Learning "
+                    f"{describe(item.payload)} changed after it was recorded in SuccessFactors Learning "
                     f"(event {known[item.object_id].remote_id or '?'}): correct that event there by hand"))
                 continue
             try:
                 found = self._find(item) if item.uncertain else None
             except HttpError as error:
-                outcomes[item.id] = Outcome(ok=False, error=f"{_who(item)}: {error}")
+                outcomes[item.id] = Outcome(ok=False, error=f"{describe(item.payload)}: {error}")
                 continue
             if found is not None:
                 outcomes[item.id] = Outcome(ok=True, remote_id=found)
@@ -103,7 +97,7 @@ class LearningEvents(Sink):
                 answer = self.client.json("POST", self.path, json={"value": [self._event(i) for i in group]})
             except HttpError as error:
                 for item in group:
-                    outcomes[item.id] = Outcome(ok=False, error=f"{_who(item)}: {error}")
+                    outcomes[item.id] = Outcome(ok=False, error=f"{describe(item.payload)}: {error}")
                 continue
             ids = [str(e.get("id") or "") for e in (answer.get("value") or [])] if isinstance(answer, dict) else []
             for index, item in enumerate(group):
@@ -114,7 +108,7 @@ class LearningEvents(Sink):
         record = item.payload
         zone = self.context.config.partner.timezone
         completed = datetime.fromisoformat(record["date"]).replace(hour=17, tzinfo=ZoneInfo(zone))
-        description = f"{record['title']} - {record['learning_question']} ({REFERENCE}{item.object_id}, sequence {item.sequence})"
+        description = f"{record['title']} - {record['learning_question']} ({reference(item.object_id)}, sequence {item.sequence})"
         return {"studentID": str(record["employee_id"]), "description": description[-1000:],
                 "completionDate": int(completed.timestamp() * 1000), "completionTimeZoneID": zone,
                 "totalHours": record["hours"], "creditHours": record["hours"],
@@ -122,16 +116,12 @@ class LearningEvents(Sink):
 
     def _find(self, item: OutboxItem) -> str | None:
         """An event for this record and this version, already in Learning."""
-        marker = f"{REFERENCE}{item.object_id}, sequence {item.sequence})"
+        marker = f"{reference(item.object_id)}, sequence {item.sequence})"
         body = self.client.json("GET", self.path, params={"$filter": f"studentID eq '{item.payload['employee_id']}'"})
         for event in (body.get("value") or []) if isinstance(body, dict) else []:
             if str(event.get("description", "")).endswith(marker):
                 return str(event.get("id") or marker)
         return None
-
-
-def _who(item: OutboxItem) -> str:
-    return f"{item.payload['first_name']} {item.payload['last_name']} ({item.payload['date']})"
 
 
 SINK = LearningEvents

@@ -19,10 +19,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from connector.http import HttpClient, HttpError
+from connector.http import HttpClient, HttpError, parse_json
 from connector.msgraph import graph_client
 from connector.outbox import Outcome
-from connector.sinks import TRAINING_RECORD, Sink
+from connector.sinks import TRAINING_RECORD, Sink, describe, unknown_employee
 from connector.store.tables import ExternalRef, OutboxItem
 
 
@@ -59,9 +59,9 @@ class VivaLearning(Sink):
         contents: dict[str, str] = {}
         for item in items:
             record = item.payload
-            who = f"{record['first_name']} {record['last_name']} ({record['exchange']})"
-            if not record.get("employee_id"):
-                outcomes.append(Outcome(ok=False, error=f"{who} is not (yet) known in Entra ID: no user record of theirs was pulled"))
+            unknown = unknown_employee(record, "Entra ID")
+            if unknown is not None:
+                outcomes.append(unknown)
                 continue
             try:
                 host = _slug(record["provider"])
@@ -69,7 +69,7 @@ class VivaLearning(Sink):
                     contents[host] = self._content(host, record)
                 outcomes.append(self._activity(item, contents[host]))
             except HttpError as error:
-                outcomes.append(Outcome(ok=False, error=f"{who}: {error}"))
+                outcomes.append(Outcome(ok=False, error=f"{describe(record)}, exchange {record['exchange']}: {error}"))
         return outcomes
 
     def _content(self, host: str, record: dict[str, Any]) -> str:
@@ -88,7 +88,7 @@ class VivaLearning(Sink):
         path = f"{self.provider}/learningCourseActivities(externalCourseActivityId='{external}')"
         existing = self.client.request("GET", path, accept=(404,))
         if existing.status_code != 404:
-            activity = existing.json()
+            activity = parse_json(existing, "GET", path)
             if str(activity.get("completedDateTime", ""))[:10] < record["date"]:
                 self.client.request("PATCH", f"{self.provider}/learningCourseActivities/{activity['id']}",
                                     json={"@odata.type": "#microsoft.graph.learningSelfInitiatedCourse", "completedDateTime": done})

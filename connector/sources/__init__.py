@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -45,6 +45,17 @@ class SourceContext:
     base_dir: Path
     as_of: datetime
     runtime: Runtime
+
+
+# Change tracking asks the server for what changed since the last run; re-reading an hour
+# of overlap costs a few unchanged records (which change detection ignores) and absorbs
+# clock skew between us and the server.
+CHANGE_OVERLAP = timedelta(hours=1)
+
+
+def since_cursor(as_of: datetime, layout: str = "%Y-%m-%dT%H:%M:%SZ") -> str:
+    """The cursor to store for the next incremental run: this run's start, minus the overlap, in UTC."""
+    return (as_of - CHANGE_OVERLAP).astimezone(UTC).strftime(layout)
 
 
 class Source(ABC):

@@ -16,28 +16,23 @@ HTTP client waits and retries on both.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, timedelta
 from typing import Any
 
+from connector.adapters import required_options
 from connector.errors import ConfigError
 from connector.http import HttpClient
 from connector.mapping import EntityMapping
 from connector.runtime import Runtime
-from connector.sources import Pull, RemoteRecord, Source
+from connector.sinks import REFERENCE
+from connector.sources import Pull, RemoteRecord, Source, since_cursor
 
 API = "https://api.bamboohr.com/api/gateway.php/{company}/v1/"
-REFERENCE = "st-ref:"  # in the notes of every record the connector writes, to find it again
-# Change tracking is by the server's clock; re-reading an hour of overlap costs a few
-# unchanged records (which change detection ignores) and absorbs clock skew.
-OVERLAP = timedelta(hours=1)
 
 
 def bamboohr_problems(owner: str, options: Mapping[str, Any]) -> list[str]:
-    problems = []
+    problems = required_options(owner, options, ("api_key",), 'e.g. "${BAMBOOHR_API_KEY}"')
     if not options.get("company") and not options.get("url"):
         problems.append(f"{owner}: give `company`, the subdomain of your BambooHR address (mycompany for mycompany.bamboohr.com)")
-    if not options.get("api_key"):
-        problems.append(f"{owner}: give `api_key` (e.g. \"${{BAMBOOHR_API_KEY}}\")")
     return problems
 
 
@@ -76,7 +71,7 @@ class BambooHRSource(Source):
         return bamboohr_client(self.context.runtime, self.config.name, self.config.options)
 
     def pull(self, entity: EntityMapping, cursor: str | None) -> Pull:
-        next_cursor = (self.context.as_of - OVERLAP).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        next_cursor = since_cursor(self.context.as_of)
         if entity.entity == "people":
             incremental = bool(self.config.options.get("incremental")) and cursor is not None
             records = self._changed_people(entity, str(cursor)) if incremental else self._people(entity.remote_fields())

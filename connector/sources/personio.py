@@ -19,52 +19,40 @@ Rate limits: 300 requests a minute on employees, 429 beyond; the shared client w
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, timedelta
 from typing import Any
 
+from connector.adapters import required_options
 from connector.errors import AuthenticationFailed, ConfigError
-from connector.http import FetchedToken, HttpClient, HttpError, tls_verify
+from connector.http import HttpClient, HttpError, OffsetLimit, secret_text
 from connector.mapping import EntityMapping
 from connector.runtime import Runtime
-from connector.sources import Pull, RemoteRecord, Source
+from connector.sources import Pull, RemoteRecord, Source, since_cursor
 
 API = "https://api.personio.de/v1/"
 TOKEN_LIFETIME = 24 * 3600.0
 HEADERS = {"X-Personio-App-ID": "SWITCHING_TALENT_CONNECTOR"}
-OVERLAP = timedelta(hours=1)
 PASSES = 2
 
 
 def personio_problems(owner: str, options: Mapping[str, Any]) -> list[str]:
-    missing = [name for name in ("client_id", "client_secret") if not options.get(name)]
-    return [f"{owner}: give {' and '.join(f'`{m}`' for m in missing)} (Personio: Settings > Integrations > API credentials)"] if missing else []
+    return required_options(owner, options, ("client_id", "client_secret"), "Personio: Settings > Integrations > API credentials")
 
 
-def personio_client(runtime: Runtime, name: str, options: Mapping[str, Any]) -> HttpClient:
-    base = str(options.get("url") or API)
-    verify = tls_verify(runtime.config.base_dir, options)
+def personio_client(runtime: Runtime, options: Mapping[str, Any]) -> HttpClient:
+    """One client per set of credentials: the source and the write-back share a token."""
+    client_id = str(options["client_id"])
 
-    def build() -> HttpClient:
-        sign_in = HttpClient(f"personio-auth:{options['client_id']}", base, stats=runtime.stats, verify=verify, default_headers=HEADERS)
+    def sign_in(client: HttpClient) -> tuple[str, float]:
+        try:
+            answer = client.json("POST", "auth", json={"client_id": client_id, "client_secret": secret_text(options["client_secret"])})
+        except HttpError as error:
+            raise AuthenticationFailed(f"Personio refused the API credentials {client_id}: {error.detail}") from None
+        token = (answer.get("data") or {}).get("token") if isinstance(answer, dict) else None
+        if not token:
+            raise AuthenticationFailed(f"Personio gave no token for the API credentials {client_id}")
+        return str(token), TOKEN_LIFETIME
 
-        def fetch() -> tuple[str, float]:
-            secret = options["client_secret"]
-            credentials = {"client_id": str(options["client_id"]),
-                           "client_secret": secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(secret)}
-            try:
-                answer = sign_in.json("POST", "auth", json=credentials)
-            except HttpError as error:
-                raise AuthenticationFailed(f"Personio refused the API credentials of '{name}': {error.detail}") from None
-            token = (answer.get("data") or {}).get("token") if isinstance(answer, dict) else None
-            if not token:
-                raise AuthenticationFailed(f"Personio gave no token for the API credentials of '{name}'")
-            return str(token), TOKEN_LIFETIME
-
-        return HttpClient(f"personio:{options['client_id']}", base, FetchedToken(fetch), stats=runtime.stats, verify=verify,
-                          default_headers=HEADERS)
-
-    # One client per set of credentials: the source and the write-back share a token.
-    return runtime.client(f"personio:{options['client_id']}|{base}", build)
+    return runtime.token_client(f"personio:{client_id}", str(options.get("url") or API), options, sign_in, HEADERS)
 
 
 class PersonioSource(Source):
@@ -75,13 +63,13 @@ class PersonioSource(Source):
 
     @property
     def client(self) -> HttpClient:
-        return personio_client(self.context.runtime, self.config.name, self.config.options)
+        return personio_client(self.context.runtime, self.config.options)
 
     def pull(self, entity: EntityMapping, cursor: str | None) -> Pull:
         if entity.entity != "people":
             raise ConfigError([f"source '{self.config.name}': personio delivers people (its API has no training records)"])
         incremental = bool(self.config.options.get("incremental")) and cursor is not None
-        next_cursor = (self.context.as_of - OVERLAP).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        next_cursor = since_cursor(self.context.as_of, "%Y-%m-%dT%H:%M:%S")
         result = Pull(records=iter(()), complete=not incremental, cursor=next_cursor)
         result.records = self._employees(result, cursor if incremental else None)
         return result
@@ -108,21 +96,17 @@ class PersonioSource(Source):
 
     def _listing(self, since: str | None, walk: _Walk) -> Iterator[dict[str, Any]]:
         size = min(int(self.config.options.get("page_size", 100)), 100)
-        params: dict[str, Any] = {"limit": size, "offset": 0, **({"updated_since": since} if since else {})}
+        paging = OffsetLimit(limit=size, total_path="metadata.total_elements")
         totals: set[int] = set()
         read = 0
-        while True:
-            body = self.client.json("GET", "company/employees", params=params)
-            data = [e for e in (body.get("data") or []) if isinstance(e, dict)] if isinstance(body, dict) else []
-            total = (body.get("metadata") or {}).get("total_elements") if isinstance(body, dict) else None
+        for page in self.client.paginate("company/employees", paging, params={"updated_since": since} if since else None,
+                                         records_path="data"):
+            total = (page.body.get("metadata") or {}).get("total_elements") if isinstance(page.body, dict) else None
             if total is not None:
                 totals.add(int(total))
-            read += len(data)
-            yield from data
-            if not data or len(data) < size or (total is not None and read >= int(total)):
-                walk.steady &= len(totals) <= 1 and (total is None or read == int(total))
-                return
-            params["offset"] = read
+            read += len(page.records)
+            yield from (e for e in page.records if isinstance(e, dict))
+        walk.steady &= len(totals) <= 1 and (not totals or read == next(iter(totals)))
 
 
 class _Walk:

@@ -16,56 +16,42 @@ client), `incremental`, `page_size` (default 500), `ca_bundle`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, timedelta
 from typing import Any
 
+from connector.adapters import required_options
 from connector.errors import AuthenticationFailed, ConfigError
-from connector.http import (
-    FetchedToken,
-    HttpClient,
-    HttpError,
-    NextLinkInBody,
-    tls_verify,
-)
+from connector.http import HttpClient, HttpError, NextLinkInBody, secret_text
 from connector.mapping import EntityMapping
 from connector.runtime import Runtime
-from connector.sources import Pull, RemoteRecord, Source
+from connector.sources import Pull, RemoteRecord, Source, since_cursor
 
-OVERLAP = timedelta(hours=1)
 ALL_STATUSES = "status in 't','f','T','F','e','d'"  # active, inactive and their pending variants
 
 
-def _secret(value: Any) -> str:
-    return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
-
-
-def required_options(owner: str, options: Mapping[str, Any], names: tuple[str, ...]) -> list[str]:
-    missing = [n for n in names if not options.get(n)]
-    return [f"{owner}: give {', '.join(f'`{m}`' for m in missing)}"] if missing else []
+def bearer_token(answer: Any, system: str, name: str) -> tuple[str, float]:
+    """An OAuth token answer `{access_token, expires_in}`, or a clear refusal."""
+    token = answer.get("access_token") if isinstance(answer, dict) else None
+    if not token:
+        raise AuthenticationFailed(f"{system} gave no access token to '{name}'")
+    return str(token), float(answer.get("expires_in") or 1800)
 
 
 def sap_client(runtime: Runtime, name: str, options: Mapping[str, Any]) -> HttpClient:
     base = str(options["url"]).rstrip("/") + "/"
-    verify = tls_verify(runtime.config.base_dir, options)
 
-    def build() -> HttpClient:
-        sign_in = HttpClient(f"successfactors-auth:{name}", base, stats=runtime.stats, verify=verify)
+    def sign_in(client: HttpClient) -> tuple[str, float]:
+        form = {"client_id": str(options["client_id"]), "user_id": str(options["user_id"]),
+                "token_url": f"{base}oauth/token", "private_key": secret_text(options["private_key"])}
+        try:
+            assertion = client.request("POST", "oauth/idp", data=form).text.strip()
+            answer = client.json("POST", "oauth/token", data={
+                "company_id": str(options["company_id"]), "client_id": str(options["client_id"]),
+                "grant_type": "urn:ietf:params:oauth:grant-type:saml2-bearer", "assertion": assertion})
+        except HttpError as error:
+            raise AuthenticationFailed(f"SuccessFactors refused the OAuth client of '{name}': {error.detail}") from None
+        return bearer_token(answer, "SuccessFactors", name)
 
-        def fetch() -> tuple[str, float]:
-            form = {"client_id": str(options["client_id"]), "user_id": str(options["user_id"]),
-                    "token_url": f"{base}oauth/token", "private_key": _secret(options["private_key"])}
-            try:
-                assertion = sign_in.request("POST", "oauth/idp", data=form).text.strip()
-                answer = sign_in.json("POST", "oauth/token", data={
-                    "company_id": str(options["company_id"]), "client_id": str(options["client_id"]),
-                    "grant_type": "urn:ietf:params:oauth:grant-type:saml2-bearer", "assertion": assertion})
-            except HttpError as error:
-                raise AuthenticationFailed(f"SuccessFactors refused the OAuth client of '{name}': {error.detail}") from None
-            return str(answer["access_token"]), float(answer.get("expires_in", 3600))
-
-        return HttpClient(f"successfactors:{name}", base, FetchedToken(fetch), stats=runtime.stats, verify=verify)
-
-    return runtime.client(f"successfactors:{name}|{base}", build)
+    return runtime.token_client(f"successfactors:{name}", base, options, sign_in)
 
 
 class SuccessFactorsUsers(Source):
@@ -79,7 +65,7 @@ class SuccessFactorsUsers(Source):
         if entity.entity != "people":
             raise ConfigError([f"source '{self.config.name}': successfactors delivers people"])
         incremental = bool(self.config.options.get("incremental")) and cursor is not None
-        next_cursor = (self.context.as_of - OVERLAP).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        next_cursor = since_cursor(self.context.as_of)
         records = self._users(entity.remote_fields(), cursor if incremental else None)
         return Pull(records=records, complete=not incremental, cursor=next_cursor)
 
