@@ -28,9 +28,10 @@ from connector.errors import Problem
 from connector.leerbewijs import fingerprint
 from connector.outbox import enqueue, has_pending, live_ref
 from connector.reminders import Offset, reminder_moments
-from connector.sinks import CALENDAR, LEERBEWIJS, TRAINING_RECORD
+from connector.sinks import CALENDAR, LEERBEWIJS, TRAINING_RECORD, YEARLY_HOURS
 from connector.store.tables import (
     Exchange,
+    ExternalRef,
     Leerbewijs,
     Organisation,
     OutboxItem,
@@ -82,6 +83,8 @@ class Targets:
     leerbewijs: list[str]  # targets of every leerbewijs (the PDF files)
     documents: dict[str, list[str]] = field(default_factory=dict)  # sending organisation id -> HR systems filing its leerbewijzen
     employee_sources: dict[str, str] = field(default_factory=dict)  # target -> source key of the employee ids it needs
+    with_learning_place: frozenset[str] = frozenset()  # targets whose training records name the learning place
+    yearly_hours: dict[str, list[str]] = field(default_factory=dict)  # sending organisation id -> targets of yearly totals
 
 
 class Planner:
@@ -95,6 +98,7 @@ class Planner:
         self.problems = problems
         self._reported: set[tuple[str, str]] = set()
         self._employee_ids: dict[tuple[str, str], str | None] = {}
+        self._hours_this_year: dict[str, tuple[Person, float]] = {}  # switcher id -> (switcher, exchange hours)
 
     def run(self) -> None:
         exchanges = list(self.db.scalars(select(Exchange).order_by(Exchange.code)))
@@ -106,6 +110,7 @@ class Planner:
             self.leerbewijs(exchange, by_exchange.get(exchange.code, []))
         for exchange in exchanges:
             self.training_records(exchange, by_exchange.get(exchange.code, []))
+        self.yearly_totals()
         for session in sessions:
             self.invitation(session)
         for exchange in exchanges:
@@ -199,6 +204,7 @@ class Planner:
                 "provider": host.name, "exchange_code": exchange.code, "session_code": day.code,
                 "leerbewijs_number": number, "source": None,
             }
+            self._count_this_year(switcher, values["date"].year, values["hours"])
             row = self.db.get(TrainingRecord, record_id)
             if row is None:
                 row = TrainingRecord(id=record_id, **values)
@@ -225,15 +231,42 @@ class Planner:
                 "leerbewijs_number": number,
                 "exchange": exchange.code,
             }
+            place = exchange.learning_place
             for target in self.targets.writeback.get(switcher.organisation_id, []):
-                enqueue(self.db, self.run_id, target, TRAINING_RECORD, record_id, self._addressed(target, payload, switcher))
+                addressed = self._addressed(target, payload, switcher)
+                if target in self.targets.with_learning_place:
+                    addressed["learning_place"] = {"code": place.code, "name": place.name, "description": place.description}
+                enqueue(self.db, self.run_id, target, TRAINING_RECORD, record_id, addressed)
+
+    def _count_this_year(self, switcher: Person, year: int, hours: float) -> None:
+        _, total = self._hours_this_year.get(switcher.id, (switcher, 0.0))
+        this_year = year == self.now.astimezone(self.zone).year
+        self._hours_this_year[switcher.id] = (switcher, total + (hours if this_year else 0.0))
+
+    def yearly_totals(self) -> None:
+        """Per switcher with exchange days behind them: this calendar year's exchange hours, for
+        HR systems that keep them in one field. A new year starts again at 0, and so does someone
+        whose only exchange was cancelled after their total was written."""
+        year = self.now.astimezone(self.zone).year
+        for target in {t for targets in self.targets.yearly_hours.values() for t in targets}:
+            written = self.db.scalars(select(ExternalRef.object_id).where(ExternalRef.target == target,
+                                                                          ExternalRef.object_type == YEARLY_HOURS))
+            for person_id in written:
+                person = self.db.get(Person, person_id)
+                if person_id not in self._hours_this_year and person is not None:
+                    self._hours_this_year[person_id] = (person, 0.0)
+        for person, hours in sorted(self._hours_this_year.values(), key=lambda entry: entry[0].id):
+            payload = {"organisation": person.organisation_id, "first_name": person.first_name, "last_name": person.last_name,
+                       "year": year, "hours": round(hours, 2)}
+            for target in self.targets.yearly_hours.get(person.organisation_id, []):
+                enqueue(self.db, self.run_id, target, YEARLY_HOURS, person.id, self._addressed(target, payload, person))
 
     def _addressed(self, target: str, payload: dict[str, Any], person: Person) -> dict[str, Any]:
         """The payload, plus the person's id in the target system where the target needs one.
         Only such targets get it, so the others' payloads (and their content hashes) stay as they were."""
         source = self.targets.employee_sources.get(target)
         if source is None:
-            return payload
+            return dict(payload)
         key = (source, person.id)
         if key not in self._employee_ids:
             self._employee_ids[key] = self.db.scalar(

@@ -48,6 +48,7 @@ from connector.sinks import (
     CALENDAR,
     LEERBEWIJS,
     TRAINING_RECORD,
+    YEARLY_HOURS,
     Response,
     Sink,
     SinkContext,
@@ -116,6 +117,8 @@ class Summary:
             self.invites[key] += 1
         elif delivered.object_type == TRAINING_RECORD:
             self.training_records["written"] += 1
+        elif delivered.object_type == YEARLY_HOURS:
+            self.training_records["yearly totals written"] += 1
         elif delivered.object_type == LEERBEWIJS and delivered.created:
             self.leerbewijzen["issued"] += 1
 
@@ -199,16 +202,22 @@ def build_targets(runtime: Runtime) -> tuple[Targets, dict[str, Sink]]:
     writeback: dict[str, list[str]] = {}
     documents: dict[str, list[str]] = {}
     employee_sources: dict[str, str] = {}
+    with_learning_place: set[str] = set()
+    yearly_hours: dict[str, list[str]] = {}
     for organisation in config.organisations:
         for target in organisation.writeback:
             name = f"{organisation.id}/{target.name or target.kind}"
             sink = add(name, target.kind, target.options, TRAINING_RECORD, LEERBEWIJS)
             if sink is None:
                 continue
-            if TRAINING_RECORD in sink.object_types:
+            if TRAINING_RECORD in sink.takes():
                 writeback.setdefault(organisation.id, []).append(name)
-            if LEERBEWIJS in sink.object_types:
+            if LEERBEWIJS in sink.takes():
                 documents.setdefault(organisation.id, []).append(name)
+            if YEARLY_HOURS in sink.takes():
+                yearly_hours.setdefault(organisation.id, []).append(name)
+            if sink.needs_learning_place:
+                with_learning_place.add(name)
             if sink.needs_employee_id:
                 source = _employee_source(organisation, target.kind, target.options.get("employees_from"))
                 if source is None:
@@ -219,7 +228,7 @@ def build_targets(runtime: Runtime) -> tuple[Targets, dict[str, Sink]]:
     if problems:
         raise ConfigError(problems)
     return Targets(calendars=calendars, writeback=writeback, leerbewijs=[LEERBEWIJS_FILES], documents=documents,
-                   employee_sources=employee_sources), sinks
+                   employee_sources=employee_sources, with_learning_place=frozenset(with_learning_place), yearly_hours=yearly_hours), sinks
 
 
 def _employee_source(organisation: OrganisationConfig, kind: str, named: Any) -> str | None:

@@ -12,7 +12,13 @@ import pytest
 
 from connector.sync import run_sync
 from tests.conftest import dies_after_delivery
-from tests.fakes.personio_server import CATEGORY, CLIENT_ID, CLIENT_SECRET, FakePersonio
+from tests.fakes.personio_server import (
+    CATEGORY,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    HOURS_ATTRIBUTE,
+    FakePersonio,
+)
 
 MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
 PAYROLL = """  name = "payroll"
@@ -125,3 +131,33 @@ def test_wrong_credentials_and_faults(network, personio, monkeypatch):
     summary = run_sync(network.config(), MOMENT)
     assert summary.status == "ok", summary.errors
     assert len(network.people("groenkracht")) == 10 and len(personio.documents) == 1
+
+
+def test_the_yearly_exchange_hours_in_a_custom_attribute_only_when_they_change(network, personio):
+    network.replace(f"  category_id = {CATEGORY}\n", f'  category_id = {CATEGORY}\n  hours_attribute = "{HOURS_ATTRIBUTE}"\n')
+    first = run_sync(network.config(), MOMENT)
+    assert first.status == "ok", first.errors
+    assert personio.attribute(MARIEKE, HOURS_ATTRIBUTE) == 14.0  # EX-02: two days of 7 hours in March 2026
+    assert personio.requests["update"] == 1 and first.training_records["yearly totals written"] == 1
+    assert run_sync(network.config(), MOMENT).status == "ok"
+    assert personio.requests["update"] == 1  # unchanged: not sent again
+
+    new_year = run_sync(network.config(), datetime(2027, 1, 4, tzinfo=ZoneInfo("Europe/Brussels")))
+    assert new_year.status == "ok", new_year.errors
+    assert personio.attribute(MARIEKE, HOURS_ATTRIBUTE) == 0.0 and personio.requests["update"] == 2
+    assert len(personio.documents) == 1
+
+
+def test_a_hours_attribute_personio_does_not_have_is_named(network, personio):
+    from connector.errors import ConfigError
+    from connector.sync import check
+
+    network.replace(f"  category_id = {CATEGORY}\n", '  hours_attribute = "dynamic_999"\n')
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status != "ok" and personio.documents == []  # without category_id no leerbewijs is filed
+    [error] = [e for e in summary.errors if "exchange hours" in e.message]
+    assert "Marieke Janssens (exchange hours 2026)" in error.message and "Unknown attribute dynamic_999" in error.message
+    network.replace('  hours_attribute = "dynamic_999"\n', '  hours_attribute = "Uitwisselingsuren"\n')
+    with pytest.raises(ConfigError) as problems:
+        check(network.config())
+    assert "`hours_attribute` is a custom attribute key like dynamic_1146702, not 'Uitwisselingsuren'" in "\n".join(problems.value.problems)

@@ -22,6 +22,7 @@ from connector.store.tables import ExternalRef, OutboxItem
 CALENDAR = "calendar_event"
 TRAINING_RECORD = "training_record"
 LEERBEWIJS = "leerbewijs"
+YEARLY_HOURS = "yearly_hours"  # a switcher's exchange hours this calendar year, one value per person
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ class Sink(ABC):
     # planner adds `employee_id`, the remote id of the switcher in the organisation's
     # source of the same kind (or the source named by the `employees_from` option).
     needs_employee_id: ClassVar[bool] = False
+    # A target that files exchanges per learning place gets `learning_place` (code, name,
+    # description) in its training records; other targets' payloads stay as they were.
+    needs_learning_place: ClassVar[bool] = False
 
     def __init__(self, name: str, options: dict[str, Any], context: SinkContext) -> None:
         self.name = name
@@ -70,6 +74,10 @@ class Sink(ABC):
 
     def problems(self) -> list[str]:
         return []
+
+    def takes(self) -> frozenset[str]:
+        """What this target takes as configured; an option may switch an object type on."""
+        return self.object_types
 
     @abstractmethod
     def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
@@ -100,6 +108,8 @@ def describe(payload: dict[str, Any]) -> str:
     content = payload.get("content")
     if content:
         return f"{content['switcher']['name']} (leerbewijs {content['number']})"
+    if "year" in payload:
+        return f"{payload['first_name']} {payload['last_name']} (exchange hours {payload['year']})"
     return f"{payload['first_name']} {payload['last_name']} ({payload['date']})"
 
 

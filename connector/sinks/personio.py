@@ -1,4 +1,5 @@
-"""The leerbewijs as a document in the switcher's Personio profile.
+"""The leerbewijs as a document in the switcher's Personio profile, and optionally the
+switcher's exchange hours this year in a custom attribute.
 
 Personio's API has no training object, so the proof of the exchange days is filed where HR
 looks: `POST /v1/company/documents` (title, comment, employee_id, category_id, date, the
@@ -7,25 +8,29 @@ employee's documents in the category are listed (`GET /v2/document-management/do
 and a document with the same title is taken as already there. If that list cannot be read,
 nothing is uploaded and the item waits for the next run: a missing upload is visible in the
 summary, a doubled one is not.
+The yearly hours go to a decimal custom attribute (`hours_attribute = "dynamic_<id>"`) with
+`PATCH /v1/company/employees/{id}`; setting a value is idempotent, and it is only sent when
+the total changed (a new year starts again at 0).
 Options: `client_id`, `client_secret`, `category_id` (a document category, see
-`GET /v1/company/document-categories`), `employees_from`, `url`, `ca_bundle`.
+`GET /v1/company/document-categories`), `hours_attribute`, `employees_from`, `url`, `ca_bundle`.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from connector.http import HttpClient, HttpError, NextLinkInBody
 from connector.leerbewijs import render_pdf
 from connector.outbox import Outcome
-from connector.sinks import LEERBEWIJS, Sink, describe, unknown_employee
+from connector.sinks import LEERBEWIJS, YEARLY_HOURS, Sink, describe, unknown_employee
 from connector.sources.personio import personio_client, personio_problems
 from connector.store.tables import ExternalRef, OutboxItem
 
 
 class PersonioDocuments(Sink):
     kind = "personio"
-    object_types = frozenset({LEERBEWIJS})
+    object_types = frozenset({LEERBEWIJS, YEARLY_HOURS})
     needs_employee_id = True
     batch_size = 20  # uploads are limited to 60 a minute
 
@@ -35,9 +40,18 @@ class PersonioDocuments(Sink):
 
     def problems(self) -> list[str]:
         problems = personio_problems("personio", self.options)
-        if not str(self.options.get("category_id", "")).isdigit():
-            problems.append("give `category_id`, the id of the Personio document category for leerbewijzen")
+        if "category_id" in self.options and not str(self.options["category_id"]).isdigit():
+            problems.append("`category_id` is the number of a Personio document category (GET /v1/company/document-categories)")
+        attribute = self.options.get("hours_attribute")
+        if attribute is not None and not re.fullmatch(r"dynamic_\d+", str(attribute)):
+            problems.append(f"`hours_attribute` is a custom attribute key like dynamic_1146702, not '{attribute}'")
+        if not self.takes():
+            problems.append("give `category_id` (leerbewijzen as documents) and/or `hours_attribute` (yearly exchange hours)")
         return problems
+
+    def takes(self) -> frozenset[str]:
+        wanted = {LEERBEWIJS: "category_id", YEARLY_HOURS: "hours_attribute"}
+        return frozenset(kind for kind, option in wanted.items() if self.options.get(option))
 
     def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
         outcomes = []
@@ -48,7 +62,10 @@ class PersonioDocuments(Sink):
                 continue
             employee = str(item.payload["employee_id"])
             try:
-                outcomes.append(self._upload(item, employee))
+                if item.object_type == YEARLY_HOURS:
+                    outcomes.append(self._set_hours(item, employee))
+                else:
+                    outcomes.append(self._upload(item, employee))
             except HttpError as error:
                 hint = " (Personio does not know this employee)" if error.status in (404, 422) else ""
                 outcomes.append(Outcome(ok=False, error=f"{describe(item.payload)}, Personio employee {employee}: {error}{hint}"))
@@ -66,6 +83,12 @@ class PersonioDocuments(Sink):
                 "date": content["issued_on"], "comment": f"Switching Talent: {content['place']} ({content['host']['name']})"}
         answer = self.client.json("POST", "company/documents", data=form, files={"file": (f"{title}.pdf", pdf, "application/pdf")})
         return Outcome(ok=True, remote_id=_document_id(answer) or title)
+
+    def _set_hours(self, item: OutboxItem, employee: str) -> Outcome:
+        attribute = str(self.options["hours_attribute"])
+        self.client.json("PATCH", f"company/employees/{employee}",
+                         json={"employee": {"custom_attributes": {attribute: item.payload["hours"]}}})
+        return Outcome(ok=True, remote_id=f"{employee}/{attribute}")
 
     def _find(self, employee: str, title: str) -> str | None:
         params = {"owner_id": employee, "category_id": str(self.options["category_id"]), "limit": 100}

@@ -1,8 +1,8 @@
 """Exchanges as completed courses in Microsoft Viva Learning (Microsoft Graph).
 
 The ST-partner registers itself as a learning provider in the employer's tenant; the
-connector then keeps one learning content item per host organisation (`learningContents`
-by externalId, created or updated in one PATCH) and, per exchange, one self-initiated
+connector then keeps one learning content item per learning place (`learningContents`
+by externalId, created or updated in one PATCH, titled with the place and its host) and, per exchange, one self-initiated
 course activity of the switcher (`learnerUserId`: their Entra user id, from the
 organisation's msgraph_users source), status completed, `completedDateTime` the last
 exchange day so far, and `externalCourseActivityId` derived from the exchange, so it is
@@ -34,6 +34,7 @@ class VivaLearning(Sink):
     kind = "viva_learning"
     object_types = frozenset({TRAINING_RECORD})
     needs_employee_id = True
+    needs_learning_place = True
     batch_size = 100
 
     @property
@@ -64,18 +65,20 @@ class VivaLearning(Sink):
                 outcomes.append(unknown)
                 continue
             try:
-                host = _slug(record["provider"])
-                if host not in contents:
-                    contents[host] = self._content(host, record)
-                outcomes.append(self._activity(item, contents[host]))
+                place = _slug(record["learning_place"]["code"])
+                if place not in contents:
+                    contents[place] = self._content(place, record)
+                outcomes.append(self._activity(item, contents[place]))
             except HttpError as error:
                 outcomes.append(Outcome(ok=False, error=f"{describe(record)}, exchange {record['exchange']}: {error}"))
         return outcomes
 
-    def _content(self, host: str, record: dict[str, Any]) -> str:
-        external = f"{self.context.config.partner.id}-{host}"
-        body = {"title": record["title"], "description": f"Switching Talent: {record['provider']}",
-                "contentWebUrl": f"https://{self.context.config.partner.uid_host}/switching-talent/{host}",
+    def _content(self, place: str, record: dict[str, Any]) -> str:
+        external = f"{self.context.config.partner.id}-{place}"
+        details = record["learning_place"]
+        body = {"title": f"{details['name']} ({record['provider']})"[:255],
+                "description": details.get("description") or f"Switching Talent: {details['name']}, {record['provider']}",
+                "contentWebUrl": f"https://{self.context.config.partner.uid_host}/switching-talent/{place}",
                 "sourceName": self.context.config.partner.name, "languageTag": "nl-BE", "isActive": True,
                 "format": "Workshop", "isPremium": False, "isSearchable": False}
         answer = self.client.json("PATCH", f"{self.provider}/learningContents(externalId='{external}')", json=body)

@@ -12,6 +12,9 @@ Sources (developer.personio.de):
   file). The answer's body is not relied upon by the connector.
 - `GET /v2/document-management/documents?owner_id=&category_id=` ("List document
   metadata"): `_data` and `_meta.links.next.href`.
+- `PATCH /v1/company/employees/{employee_id}` ("Update an employee"): `{"employee": {...,
+  "custom_attributes": {"dynamic_<id>": value}}}`, answered `{"success": true, "data": {"id",
+  "message"}}`; an attribute the company does not have is refused.
 Tokens expire on demand (`expire_tokens()`), and `hired_while_reading` hires someone after
 the first page of a listing, which moves every later employee one place down.
 """
@@ -27,6 +30,7 @@ CLIENT_ID = "papi-fake-client"
 CLIENT_SECRET = "papi-fake-secret"
 NUMBER_ATTRIBUTE = "dynamic_1146666"
 CATEGORY = 88
+HOURS_ATTRIBUTE = "dynamic_1146702"  # a decimal attribute "Uitwisselingsuren dit jaar"
 
 
 def _attribute(label: str, value: Any, kind: str = "standard", universal_id: str | None = None) -> dict[str, Any]:
@@ -45,6 +49,7 @@ class FakePersonio(LoopbackAPI):
         self.route("employees", "GET", "/v1/company/employees", self._employees)
         self.route("upload", "POST", "/v1/company/documents", self._upload)
         self.route("documents", "GET", "/v2/document-management/documents", self._documents)
+        self.route("update", "PATCH", r"/v1/company/employees/(\d+)", self._update)
 
     @property
     def url(self) -> str:
@@ -65,6 +70,7 @@ class FakePersonio(LoopbackAPI):
             "termination_date": _attribute("Termination date", None, "date", "termination_date"),
             "weekly_working_hours": _attribute("Weekly hours", extra.pop("weekly_hours", "38"), universal_id="weekly_working_hours"),
             NUMBER_ATTRIBUTE: _attribute("Personeelsnummer", number, "dynamic"),
+            HOURS_ATTRIBUTE: _attribute("Uitwisselingsuren dit jaar", None, "decimal"),
         }
         return {"type": "Employee", "attributes": attributes}
 
@@ -105,6 +111,23 @@ class FakePersonio(LoopbackAPI):
         if self.hired_while_reading and offset == 0:
             self.employees.insert(0, self.hired_while_reading.pop(0))  # moves everyone after one place down
         return Answer(200, answer)
+
+    def attribute(self, personio_id: int, key: str) -> Any:
+        employee = next(e for e in self.employees if e["attributes"]["id"]["value"] == personio_id)
+        return employee["attributes"][key]["value"]
+
+    def _update(self, request: Request) -> Answer:
+        personio_id = int(request.match.group(1))
+        employee = next((e for e in self.employees if e["attributes"]["id"]["value"] == personio_id), None)
+        if employee is None:
+            return Answer(404, {"success": False, "error": {"code": 0, "message": "Employee not found"}})
+        custom = (request.json().get("employee") or {}).get("custom_attributes") or {}
+        unknown = [key for key in custom if key not in employee["attributes"]]
+        if unknown:
+            return Answer(400, {"success": False, "error": {"code": 0, "message": f"Unknown attribute {unknown[0]}"}})
+        for key, value in custom.items():
+            employee["attributes"][key]["value"] = value
+        return Answer(200, {"success": True, "data": {"id": personio_id, "message": "success"}})
 
     def _upload(self, request: Request) -> Answer:
         form = request.form()
