@@ -176,6 +176,8 @@ def _print_summary(summary: Summary, config: Config) -> None:
     would = " (would be)" if summary.dry_run else ""
     print(f"  invitations{would}: {summary.invites['created']} new, {summary.invites['updated']} updated, {summary.invites['cancelled']} cancelled")
     print(f"  training records written{would}: {summary.training_records['written']}")
+    if summary.training_records["yearly totals written"]:
+        print(f"  yearly exchange-hour totals written{would}: {summary.training_records['yearly totals written']}")
     print(f"  leerbewijzen issued{would}: {summary.leerbewijzen['issued']}")
     for declined in summary.declined:
         print(f"  declined: {declined['attendee']} for session {declined['session']} ({declined['target']})")
