@@ -42,6 +42,8 @@ examples:
   st-connector sync --config config.example.toml --as-of 2027-03-01
   st-connector sync --config config.example.toml --dry-run --json
   st-connector report training --config config.example.toml --year 2027 --format xlsx
+  st-connector keys show --config config.example.toml
+  st-connector leerbewijs verify out/leerbewijzen/groenkracht/LB-2026-0001.pdf --config config.example.toml
   st-connector run --config /etc/st-connector/config.toml"""
 
 
@@ -83,6 +85,27 @@ def _parser() -> argparse.ArgumentParser:
     training.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="xlsx (one workbook) or csv (two files); default xlsx")
     training.add_argument("--output", metavar="DIR", help="folder to write to (default: <output directory>/reports)")
 
+    keys = commands.add_parser("keys", help="the issuer's signing keys: init, show, rotate",
+                               description="The issuer's signing keys live in [signing] keys_dir, never in the store: an Ed25519 "
+                                           "key for the Open Badges credentials and a P-256 key with an X.509 certificate for the "
+                                           "PDF signature. keyring.json there holds every generation's public half: hand it to "
+                                           "whoever verifies leerbewijzen. Back the folder up.")
+    actions = keys.add_subparsers(dest="keys", required=True, metavar="ACTION")
+    for action, words in (("init", "make the first key generation (a sync does this on first use too)"),
+                          ("show", "print the public keys and certificates; no secrets"),
+                          ("rotate", "make a new generation for new leerbewijzen; the old ones stay verifiable")):
+        with_config(actions.add_parser(action, help=words, description=words[0].upper() + words[1:] + "."))
+
+    leerbewijs = commands.add_parser("leerbewijs", help="leerbewijzen: verify a PDF, a credential or a QR code")
+    verbs = leerbewijs.add_subparsers(dest="leerbewijs", required=True, metavar="ACTION")
+    verify = verbs.add_parser("verify", help="check signature, issuer, learner, hours and dates; exit 0 only if valid",
+                              description="Verify leerbewijzen: a signed PDF, a file holding the VC-JWT credential, or the text "
+                                          "of the QR code (starting ST1:). Exit 0 when every one is valid, 1 otherwise.")
+    with_config(verify)
+    verify.add_argument("targets", nargs="+", metavar="FILE|QR", help="PDF or credential file, or QR text")
+    verify.add_argument("--keyring", metavar="FILE", help="the issuer's keyring.json (instead of the one in [signing] keys_dir; "
+                                                          "no configuration file needed then)")
+
     template = commands.add_parser("template", help="write the fill-in workbook for ST-partners (one sheet per entity)")
     template.add_argument("--output", required=True, metavar="FILE.xlsx", help="where to write the workbook")
     return parser
@@ -102,7 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "template":
             return _template(args)
+        if args.command == "leerbewijs" and args.keyring:
+            return _verify(Path(args.keyring), args.targets)
         config = load_config(args.config)
+        if args.command == "keys":
+            return _keys(config, args.keys)
+        if args.command == "leerbewijs":
+            from connector.issuer import KEYRING
+
+            return _verify(config.path(config.signing.keys_dir) / KEYRING, args.targets)
         if args.command == "check":
             return _check(config)
         if args.command == "sync":
@@ -241,6 +272,31 @@ def _report(config: Config, args: argparse.Namespace) -> int:
     for path in write_report(report, folder, args.format):
         print(path)
     return EXIT_OK
+
+
+def _keys(config: Config, action: str) -> int:
+    from connector.issuer import IssuerProfile, KeyStore, describe_keys
+
+    store = KeyStore.of(config)
+    now = datetime.now(ZoneInfo(config.partner.timezone))
+    if action == "init":
+        print(f"created key generation {store.init(IssuerProfile.of(config), now)} in {store.directory}; back this folder up")
+    elif action == "rotate":
+        print(f"new key generation {store.rotate(IssuerProfile.of(config), now)} signs new leerbewijzen; "
+              "the earlier ones stay verifiable through keyring.json")
+    print("\n".join(describe_keys(store)))
+    return EXIT_OK
+
+
+def _verify(keyring_file: Path, targets: list[str]) -> int:
+    from connector.issuer import load_keyring
+    from connector.proof import verify
+
+    keyring = load_keyring(keyring_file)
+    verdicts = [verify(target, keyring) for target in targets]
+    for verdict in verdicts:
+        print("\n".join(verdict.lines()))
+    return EXIT_OK if all(v.ok for v in verdicts) else EXIT_PARTIAL
 
 
 def _template(args: argparse.Namespace) -> int:

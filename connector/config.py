@@ -65,6 +65,11 @@ class Partner(_Strict):
     def uid_host(self) -> str:
         return self.uid_domain or self.organiser_email.split("@", 1)[1]
 
+    @property
+    def issuer_url(self) -> str:
+        """The issuer's identity in credentials: its website, or its mail domain's."""
+        return (self.website or f"https://{self.uid_host}").rstrip("/")
+
 
 class SourceConfig(BaseModel):
     """One source instance. Adapter-specific options (path, URL, credentials) stay in `options`."""
@@ -234,6 +239,14 @@ class SecretsConfig(_Strict):
     file: str | None = None
 
 
+class SigningConfig(_Strict):
+    """Where the issuer's keys live (files, never the store) and what a credential may say."""
+
+    keys_dir: str = "keys"
+    passphrase: SecretStr | None = None  # encrypts the private key files; from ${ST_SIGNING_PASSPHRASE} or so
+    learner_name_in_credential: bool = False  # the credential identifies the learner by a salted e-mail hash only
+
+
 class Config(_Strict):
     partner: Partner
     store: StoreConfig = Field(default_factory=StoreConfig)
@@ -241,6 +254,7 @@ class Config(_Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
+    signing: SigningConfig = Field(default_factory=SigningConfig)
     tenants: list[TenantConfig] = Field(default_factory=list)
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)

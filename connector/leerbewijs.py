@@ -12,10 +12,13 @@ import hashlib
 import io
 import json
 import unicodedata
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from xml.sax.saxutils import escape
 
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
@@ -72,7 +75,9 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def render_pdf(content: dict[str, Any], digest: str) -> bytes:
+def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None) -> bytes:
+    """The leerbewijs as an unsigned PDF; with `check`, it carries the QR code and check code
+    a reader verifies it with (see signed_pdf)."""
     language = content["language"]
     styles = _styles()
     t = lambda key, **values: text(language, key, **values)  # noqa: E731
@@ -118,8 +123,33 @@ def render_pdf(content: dict[str, Any], digest: str) -> bytes:
               HRFlowable(width="100%", thickness=0.5, color=MUTED, spaceAfter=4),
               P(f"{_printable(t('lb.fingerprint'))}: <font name='Courier'>{digest}</font>", "small"),
               P(_printable(t("lb.footer")), "small")]
+    if check is not None:
+        story += [Spacer(1, 3 * mm), _check_block(check, content, styles)]
     document.build(story)
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Check:
+    """What lets a reader check a printed or PDF leerbewijs: the QR text (a signed statement
+    of number and fingerprint) and a short code to quote on the phone."""
+
+    qr: str
+    code: str
+
+
+def _check_block(check: Check, content: dict[str, Any], styles: dict[str, ParagraphStyle]) -> Table:
+    widget = QrCodeWidget(check.qr, barLevel="M")
+    left, bottom, right, top = widget.getBounds()
+    size = 28 * mm
+    drawing = Drawing(size, size, transform=[size / (right - left), 0, 0, size / (top - bottom), 0, 0])
+    drawing.add(widget)
+    words = text(content["language"], "lb.verify", partner=content["partner"]["name"])
+    label = text(content["language"], "lb.code")
+    note = Paragraph(f"{_printable(words)}<br/>{_printable(label)}: <font name='Courier'>{check.code}</font>", styles["small"])
+    table = Table([[drawing, note]], colWidths=[32 * mm, None], hAlign="LEFT")
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    return table
 
 
 def _table(rows: list[list[Any]], widths: list[Any], header: bool = False) -> Table:

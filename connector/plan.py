@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from connector.calendar import CalendarEvent, Party, session_uid
 from connector.config import Config
+from connector.credential import recipient_identity
 from connector.errors import Problem
 from connector.leerbewijs import fingerprint
 from connector.outbox import enqueue, has_pending, live_ref
@@ -154,6 +156,11 @@ class Planner:
         sender = switcher.organisation
         host = exchange.learning_place.organisation
         coaches = [self.db.get(Person, c) for c in exchange.coach_ids]
+        # The salt is published with the hash, so it need not be secret, only unique per
+        # credential; deriving it keeps a re-issued (e.g. restored) leerbewijs identical.
+        salt = hashlib.sha256(f"{self.config.partner.id}|{number}|{exchange.code}|{switcher.id}".encode()).hexdigest()[:16]
+        identity, identity_type = ((switcher.email, "emailAddress") if switcher.email else
+                                   (switcher.employee_number or switcher.full_name, "identifier" if switcher.employee_number else "name"))
         content: dict[str, Any] = {
             "number": number,
             "issued_on": issued_on.isoformat(),
@@ -169,6 +176,8 @@ class Planner:
             "exchange": exchange.code,
             "days": [{"date": self._local_date(d), "hours": self._hours(d), "session": d.code} for d in days],
             "total_hours": round(sum(self._hours(d) for d in days), 2),
+            # the Open Badges credential names the learner by this salted hash only
+            "recipient": {"salt": salt, "identity_hash": recipient_identity(identity, salt), "identity_type": identity_type},
         }
         leerbewijs = Leerbewijs(number=number, exchange_code=exchange.code, issued_on=issued_on, language=switcher.language,
                                 total_hours=content["total_hours"], fingerprint=fingerprint(content), content=content)

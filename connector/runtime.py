@@ -17,6 +17,7 @@ from connector.http import (
     auth_from_options,
     tls_verify,
 )
+from connector.issuer import SigningKeys, ensure_keys
 
 
 @dataclass
@@ -26,6 +27,15 @@ class Runtime:
     stats: RequestStats = field(default_factory=RequestStats)
     _clients: dict[str, HttpClient] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _signing: SigningKeys | None = None
+    created_key: str | None = None  # a key generation made on first use, to tell the user
+
+    def signing_keys(self) -> SigningKeys:
+        """The issuer's current keys, read once per run (made on first use)."""
+        with self._lock:
+            if self._signing is None:
+                self._signing, self.created_key = ensure_keys(self.config, self.now)
+            return self._signing
 
     def client(self, key: str, build: Callable[[], HttpClient]) -> HttpClient:
         with self._lock:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connector.config import Config, OrganisationConfig, SourceConfig
 from connector.errors import AuthenticationFailed, ConfigError, Problem
 from connector.http import HttpError
+from connector.issuer import KeyStore
 from connector.iterate import batched
 from connector.mapping import Mapping, load_mapping
 from connector.model import COHORT_ENTITIES, EMPLOYER_ENTITIES
@@ -85,6 +86,7 @@ class Summary:
     declined: list[dict[str, str]] = field(default_factory=list)
     conflicts: list[dict[str, str]] = field(default_factory=list)
     written: dict[str, list[OutboxItem]] = field(default_factory=dict)  # per target, this run's successful writes
+    created_key: str | None = None  # signing keys made on first use this run
 
     def as_dict(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -243,7 +245,8 @@ def check(config: Config) -> None:
     """Everything that can be checked without contacting a system; raises ConfigError."""
     problems: list[str] = []
     runtime = Runtime(config, utcnow())
-    for step in (lambda: build_sources(runtime), lambda: build_targets(runtime)):
+    keys = KeyStore.of(config)
+    for step in (lambda: build_sources(runtime), lambda: build_targets(runtime), lambda: keys.exists() and keys.current()):
         try:
             step()
         except ConfigError as error:
@@ -266,12 +269,17 @@ def run_sync(
     runtime = Runtime(config, now)
     sources = build_sources(runtime)
     targets, sinks = build_targets(runtime)
+    if not dry_run:
+        runtime.signing_keys()  # unreadable keys stop the run here, before anything is written
+        if runtime.created_key:
+            progress(f"created signing keys {runtime.created_key} in {config.path(config.signing.keys_dir)}: back this folder up")
     engine = open_engine(config.store_url)
     try:
         migrate(engine)
         with sync_lock(engine):
             summary = _run_locked(config, engine, now, sources, targets, sinks, dry_run, progress, should_stop)
             summary.requests = runtime.stats.as_dict()
+            summary.created_key = runtime.created_key
             return summary
     finally:
         engine.dispose()
@@ -421,6 +429,8 @@ def _deliver_batch(sink: Sink, batch: list[OutboxItem], known: dict[str, Externa
         return [Outcome(ok=False, error=f"{type(error).__name__}: {error.strerror or error}") for _ in batch]
     except (HttpError, AuthenticationFailed) as error:
         return [Outcome(ok=False, error=str(error)) for _ in batch]
+    except ConfigError as error:  # e.g. the signing keys cannot be read: retried once fixed
+        return [Outcome(ok=False, error="; ".join(error.problems)) for _ in batch]
     if len(outcomes) != len(batch):
         raise RuntimeError(f"sink {sink.kind} answered {len(outcomes)} outcomes for {len(batch)} items")
     return outcomes

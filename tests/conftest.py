@@ -112,9 +112,18 @@ class Network:
         path.write_text(content.replace(old, new), encoding=encoding)
 
     def output_hashes(self) -> dict[str, str]:
+        """Every output file's SHA-256; for a signed leerbewijs, that of the credential inside,
+        since each network signs with its own keys (and PAdES stamps the signing time)."""
         import hashlib
 
-        return {str(p.relative_to(self.out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(self.out.rglob("*")) if p.is_file()}
+        def content(path: Path) -> bytes:
+            if path.suffix == ".pdf" and "leerbewijzen" in path.parts:
+                from pypdf import PdfReader
+
+                return PdfReader(path).attachments["credential.json"][0]
+            return path.read_bytes()
+
+        return {str(p.relative_to(self.out)): hashlib.sha256(content(p)).hexdigest() for p in sorted(self.out.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from connector.http import HttpClient, HttpError
-from connector.leerbewijs import render_pdf
 from connector.outbox import Outcome
+from connector.proof import leerbewijs_pdf
 from connector.sinks import (
     LEERBEWIJS,
     TRAINING_RECORD,
@@ -128,7 +128,7 @@ class BambooHRSink(Sink):
         existing = self._find_file(employee, name)
         if existing is not None:
             return Outcome(ok=True, remote_id=existing)
-        pdf = render_pdf(item.payload["content"], item.payload["fingerprint"])
+        pdf = leerbewijs_pdf(self.context.runtime, item.payload["content"], item.payload["fingerprint"])
         share = "yes" if self.options.get("share_with_employee", True) else "no"
         response = self.client.request("POST", f"employees/{employee}/files",
                                        data={"fileName": name, "category": str(self.options["file_category"]), "share": share},

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from connector.leerbewijs import render_pdf
 from connector.outbox import Outcome
+from connector.proof import leerbewijs_pdf
 from connector.sinks import LEERBEWIJS, Sink, safe_filename, write_atomically
 from connector.store.tables import ExternalRef, OutboxItem
 
@@ -16,7 +16,7 @@ class LeerbewijsFiles(Sink):
         folder = self.context.output_dir / str(self.options.get("directory", "leerbewijzen"))
         outcomes = []
         for item in items:
-            pdf = render_pdf(item.payload["content"], item.payload["fingerprint"])
+            pdf = leerbewijs_pdf(self.context.runtime, item.payload["content"], item.payload["fingerprint"])
             path = folder / safe_filename(item.payload["organisation"]) / f"{safe_filename(item.object_id)}.pdf"
             write_atomically(path, pdf)
             outcomes.append(Outcome(ok=True, remote_id=str(path.relative_to(self.context.output_dir))))

@@ -21,8 +21,8 @@ import re
 from typing import Any
 
 from connector.http import HttpClient, HttpError, NextLinkInBody
-from connector.leerbewijs import render_pdf
 from connector.outbox import Outcome
+from connector.proof import leerbewijs_pdf
 from connector.sinks import LEERBEWIJS, YEARLY_HOURS, Sink, describe, unknown_employee
 from connector.sources.personio import personio_client, personio_problems
 from connector.store.tables import ExternalRef, OutboxItem
@@ -78,7 +78,7 @@ class PersonioDocuments(Sink):
             if existing is not None:
                 return Outcome(ok=True, remote_id=existing)
         content = item.payload["content"]
-        pdf = render_pdf(content, item.payload["fingerprint"])
+        pdf = leerbewijs_pdf(self.context.runtime, content, item.payload["fingerprint"])
         form = {"title": title, "employee_id": employee, "category_id": str(self.options["category_id"]),
                 "date": content["issued_on"], "comment": f"Switching Talent: {content['place']} ({content['host']['name']})"}
         answer = self.client.json("POST", "company/documents", data=form, files={"file": (f"{title}.pdf", pdf, "application/pdf")})

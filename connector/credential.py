@@ -1,0 +1,118 @@
+"""The leerbewijs as an Open Badges 3.0 credential (`OpenBadgeCredential`), signed as a VC-JWT.
+
+The credential is built from the leerbewijs content fixed at issuance, so it is the same on
+every render. The learner is identified by a salted SHA-256 hash of their e-mail address
+(OB 3.0 IdentityObject), not by name, unless [signing] learner_name_in_credential is set.
+The hours are `creditsEarned` of the AchievementSubject and each exchange day is one
+Evidence entry. VC-JWT per OB 3.0 section 8.2: the JWT payload is the credential itself
+with `iss`, `jti` and `nbf` (from validFrom), signed EdDSA (Ed25519) with the issuer's
+public key as `jwk` and its generation as `kid` in the JOSE header. Ed25519 signatures
+are deterministic, so the same content and key give the same token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jwt
+
+from connector.issuer import IssuerProfile, PublicKey, SigningKeys, public_jwk
+from connector.texts import belgian_number, text
+
+CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
+TYPES = ["VerifiableCredential", "OpenBadgeCredential"]
+
+
+def recipient_identity(email: str, salt: str) -> str:
+    """OB 3.0 IdentityHash: sha256 over the identifier with the salt appended."""
+    return "sha256$" + hashlib.sha256((email.strip().lower() + salt).encode("utf-8")).hexdigest()
+
+
+def _moment(day: str, zone: ZoneInfo) -> str:
+    return datetime.combine(date.fromisoformat(day), datetime.min.time(), zone).isoformat()
+
+
+def build_credential(content: dict[str, Any], profile: IssuerProfile, zone: ZoneInfo, with_name: bool = False) -> dict[str, Any]:
+    language = content["language"]
+    t = lambda key, **values: text(language, key, **values)  # noqa: E731
+    recipient = content.get("recipient") or {  # leerbewijzen issued before credentials existed
+        "salt": content["number"], "identity_hash": recipient_identity(content["switcher"]["name"], content["number"]),
+        "identity_type": "name"}
+    identifiers: list[dict[str, Any]] = [{"type": "IdentityObject", "hashed": True, "identityHash": recipient["identity_hash"],
+                                          "identityType": recipient.get("identity_type", "emailAddress"), "salt": recipient["salt"]}]
+    if with_name:
+        identifiers.append({"type": "IdentityObject", "hashed": False, "identityHash": content["switcher"]["name"], "identityType": "name"})
+    days = content["days"]
+    where = {"host": content["host"]["name"], "place": content["place"]}
+    number = content["number"]
+    credential_id = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{profile.id}/leerbewijs/{number}')}"
+    subject = {
+        "type": ["AchievementSubject"],
+        "identifier": identifiers,
+        "activityStartDate": _moment(days[0]["date"], zone),
+        "activityEndDate": _moment(days[-1]["date"], zone),
+        "creditsEarned": float(content["total_hours"]),
+        "narrative": t("ob.narrative", question=content["question"]),
+        "achievement": {
+            "id": f"{profile.id}/achievements/switching-talent-learning-exchange",
+            "type": ["Achievement"],
+            "achievementType": "ext:LearningExchange",
+            "name": t("ob.achievement"),
+            "description": t("ob.description"),
+            "criteria": {"narrative": t("ob.criteria")},
+            "humanCode": content["number"],
+            "inLanguage": language,
+            "creator": {"id": profile.id, "type": ["Profile"], "name": profile.name},
+        },
+    }
+    return {
+        "@context": CONTEXTS,
+        "id": credential_id,
+        "type": TYPES,
+        "name": f"{t('lb.title')} {content['number']}",
+        "issuer": {"id": profile.id, "type": ["Profile"], "name": profile.name, "url": profile.url, "email": profile.email},
+        "validFrom": _moment(content["issued_on"], zone),
+        "awardedDate": _moment(content["issued_on"], zone),
+        "credentialSubject": subject,
+        "evidence": [{"type": ["Evidence"], "name": t("ob.evidence", date=day["date"]),
+                      "description": t("ob.evidence_text", hours=belgian_number(day["hours"]), **where)} for day in days],
+    }
+
+
+def sign(credential: dict[str, Any], keys: SigningKeys) -> str:
+    claims = {**credential, "iss": credential["issuer"]["id"], "jti": credential["id"],
+              "nbf": int(datetime.fromisoformat(credential["validFrom"]).timestamp())}
+    headers = {"kid": keys.kid, "typ": "JWT", "jwk": public_jwk(keys.credential_key.public_key())}
+    return jwt.encode(claims, keys.credential_key, algorithm="EdDSA", headers=headers)
+
+
+class CredentialInvalid(Exception):
+    """A token that is not a valid credential of this issuer; the message says why."""
+
+
+def verify_token(token: str, keyring: dict[str, PublicKey]) -> tuple[dict[str, Any], PublicKey]:
+    """The credential inside a VC-JWT, once its signature checks out against a key of ours.
+    The `jwk` in the header is not trusted: only the keyring's key for its `kid` is."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as error:
+        raise CredentialInvalid(f"not a JWT ({error})") from None
+    key = keyring.get(str(header.get("kid")))
+    if key is None:
+        raise CredentialInvalid(f"signed with key '{header.get('kid')}', which is not in this issuer's keyring")
+    if header.get("alg") != "EdDSA":
+        raise CredentialInvalid(f"unexpected algorithm {header.get('alg')}")
+    try:
+        claims = jwt.decode(token, key.credential_key, algorithms=["EdDSA"], options={"verify_nbf": False, "verify_aud": False})
+    except jwt.InvalidSignatureError:
+        raise CredentialInvalid("the signature does not match: the credential was altered or signed by someone else") from None
+    except jwt.PyJWTError as error:
+        raise CredentialInvalid(str(error)) from None
+    credential = {k: v for k, v in claims.items() if k not in ("iss", "jti", "nbf")}
+    if claims.get("iss") != credential.get("issuer", {}).get("id") or claims.get("jti") != credential.get("id"):
+        raise CredentialInvalid("iss/jti do not match the credential's issuer and id")
+    return credential, key

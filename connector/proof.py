@@ -1,0 +1,239 @@
+"""A leerbewijs anyone can verify: a PAdES-signed PDF that carries its Open Badges credential.
+
+Signing: the PDF gets a QR code with a signed statement (`ST1:<number>:<fingerprint>:<kid>:
+<Ed25519 signature>`, short enough to scan from paper), a check code, the credential as
+embedded files (`credential.json`, `credential.jwt`) and a PAdES signature (pyHanko) by the
+issuer's certificate over all of it.
+
+Verifying (`st-connector leerbewijs verify`) takes a PDF, a VC-JWT or the QR text and says
+what holds: whose signature, whether the file changed after signing, and what the
+credential states (learner, hours, dates). Only keys in the issuer's keyring count.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils import embed
+from pyhanko.pdf_utils.generic import NameObject
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfReadError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from connector.credential import CredentialInvalid, build_credential, sign, verify_token
+from connector.issuer import IssuerProfile, PublicKey, SigningKeys
+from connector.leerbewijs import Check, render_pdf
+from connector.runtime import Runtime
+
+QR_PREFIX = "ST1"
+SIGNATURE_FIELD = "Leerbewijs"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _statement(number: str, digest: str) -> bytes:
+    return f"{QR_PREFIX}:{number}:{digest}".encode()
+
+
+def check_code(token: str) -> str:
+    letters = base64.b32encode(hashlib.sha256(token.encode()).digest()).decode()[:12]
+    return "-".join(letters[i:i + 4] for i in range(0, 12, 4))
+
+
+def check_for(content: dict[str, Any], digest: str, keys: SigningKeys, token: str) -> Check:
+    signature = keys.credential_key.sign(_statement(content["number"], digest))
+    return Check(qr=f"{QR_PREFIX}:{content['number']}:{digest}:{keys.kid}:{_b64(signature)}", code=check_code(token))
+
+
+def signed_pdf(content: dict[str, Any], digest: str, keys: SigningKeys, profile: IssuerProfile, zone: ZoneInfo,
+               with_name: bool = False) -> bytes:
+    credential = build_credential(content, profile, zone, with_name)
+    token = sign(credential, keys)
+    pdf = render_pdf(content, digest, check_for(content, digest, keys, token))
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    for name, data, mime in (("credential.json", json.dumps(credential, indent=2, ensure_ascii=False).encode(), "application/json"),
+                             ("credential.jwt", token.encode(), "application/jwt")):
+        embedded = embed.EmbeddedFileObject.from_file_data(writer, data=data, mime_type=mime)
+        embed.embed_file(writer, embed.FileSpec(file_spec_string=name, file_name=name, embedded_data=embedded,
+                                                description="Open Badges 3.0 credential of this leerbewijs",
+                                                af_relationship=NameObject("/Source")))
+    certificate = asn1_x509.Certificate.load(keys.certificate.public_bytes(serialization.Encoding.DER))
+    private = asn1_keys.PrivateKeyInfo.load(keys.pdf_key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    signer = signers.SimpleSigner(signing_cert=certificate, signing_key=private,
+                                  cert_registry=SimpleCertificateStore.from_certs([certificate]))
+    meta = signers.PdfSignatureMetadata(field_name=SIGNATURE_FIELD, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
+                                        reason=f"Leerbewijs {content['number']}", name=profile.name, contact_info=profile.email)
+    return bytes(signers.sign_pdf(writer, meta, signer=signer).getvalue())
+
+
+def leerbewijs_pdf(runtime: Runtime, content: dict[str, Any], digest: str) -> bytes:
+    """The signed PDF every sink files, with this run's keys and the configured issuer."""
+    config = runtime.config
+    return signed_pdf(content, digest, runtime.signing_keys(), IssuerProfile.of(config), config.partner.zone,
+                      config.signing.learner_name_in_credential)
+
+
+# -- verification -------------------------------------------------------------------------
+
+
+@dataclass
+class Verdict:
+    """What a verification found. `ok` only when every check held."""
+
+    source: str
+    checks: list[tuple[bool, str]] = field(default_factory=list)
+    facts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(passed for passed, _ in self.checks)
+
+    def check(self, passed: bool, message: str) -> bool:
+        self.checks.append((passed, message))
+        return passed
+
+    def lines(self) -> list[str]:
+        out = [f"{self.source}: {'VALID' if self.ok else 'NOT VALID'}"]
+        out += [f"  {'ok ' if passed else 'BAD'} {message}" for passed, message in self.checks]
+        out += [f"  {name}: {value}" for name, value in self.facts.items()]
+        return out
+
+
+def verify(target: str, keyring: dict[str, PublicKey]) -> Verdict:
+    """A path to a PDF or a file holding a VC-JWT, or the QR text itself."""
+    if target.startswith(f"{QR_PREFIX}:"):
+        return verify_qr(target, keyring)
+    path = Path(target)
+    verdict = Verdict(str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        verdict.check(False, f"cannot read the file ({error.strerror})")
+        return verdict
+    if data.startswith(b"%PDF"):
+        return verify_pdf(data, keyring, verdict)
+    stripped = data.strip().decode("utf-8", "replace")
+    if stripped.startswith(f"{QR_PREFIX}:"):
+        return verify_qr(stripped, keyring, verdict)
+    _verify_credential(stripped, keyring, verdict)
+    return verdict
+
+
+def verify_qr(statement: str, keyring: dict[str, PublicKey], verdict: Verdict | None = None) -> Verdict:
+    verdict = verdict or Verdict("QR code")
+    parts = statement.strip().split(":")
+    if len(parts) != 5:
+        verdict.check(False, "not a leerbewijs QR code (expected ST1:number:fingerprint:key:signature)")
+        return verdict
+    _, number, digest, kid, signature = parts
+    key = keyring.get(kid)
+    if not verdict.check(key is not None, f"signed with key {kid}" + ("" if key else ", which is not in this issuer's keyring")):
+        return verdict
+    assert key is not None
+    try:
+        key.credential_key.verify(_unb64(signature), _statement(number, digest))
+        verdict.check(True, "the QR signature matches the issuer's key")
+    except (InvalidSignature, ValueError):
+        verdict.check(False, "the QR signature does not match: number or fingerprint were altered")
+    verdict.facts.update({"number": number, "fingerprint": digest,
+                          "compare": "this fingerprint must equal the one printed on the leerbewijs"})
+    return verdict
+
+
+def verify_pdf(data: bytes, keyring: dict[str, PublicKey], verdict: Verdict) -> Verdict:
+    try:
+        reader = PdfFileReader(io.BytesIO(data))
+        signatures = reader.embedded_signatures
+    except (PdfReadError, ValueError, KeyError) as error:
+        verdict.check(False, f"not a readable PDF ({error})")
+        return verdict
+    if not verdict.check(len(signatures) == 1, f"{len(signatures)} signature(s) in the PDF (expected exactly 1)"):
+        return verdict
+    signature = signatures[0]
+    ours = _keyring_entry_of(signature.signer_cert, keyring)
+    subject = signature.signer_cert.subject.human_friendly
+    if not verdict.check(ours is not None, f"signed by {subject}" + (f" with key {ours.kid}" if ours else
+                                                                      ", a certificate that is not in this issuer's keyring")):
+        return verdict
+    assert ours is not None
+    try:
+        context = ValidationContext(trust_roots=[_asn1(ours)], allow_fetching=False)
+        status = validate_pdf_signature(signature, context)
+    except (SigningError, ValueError) as error:
+        verdict.check(False, f"the signature cannot be validated ({error})")
+        return verdict
+    verdict.check(status.intact and status.valid, "the signature is intact and valid" if status.intact and status.valid
+                  else "the signature does not match the signed bytes: the content was altered after signing")
+    whole = status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
+    verdict.check(whole, "the signature covers the whole file" if whole
+                  else "the file has content added after signing (a page, text or form data the signature does not cover)")
+    token = _embedded(reader, "credential.jwt")
+    if not verdict.check(token is not None, "the credential is embedded" if token else "no credential embedded"):
+        return verdict
+    assert token is not None
+    _verify_credential(token, keyring, verdict)
+    return verdict
+
+
+def _verify_credential(token: str, keyring: dict[str, PublicKey], verdict: Verdict) -> None:
+    try:
+        credential, key = verify_token(token, keyring)
+    except CredentialInvalid as error:
+        verdict.check(False, f"credential: {error}")
+        return
+    verdict.check(True, f"the credential's signature matches key {key.kid}")
+    subject = credential.get("credentialSubject", {})
+    learner = next((i["identityHash"] for i in subject.get("identifier", []) if not i.get("hashed")), None)
+    hashed = next((i for i in subject.get("identifier", []) if i.get("hashed")), None)
+    verdict.facts.update({
+        "issuer": f"{credential['issuer'].get('name')} ({credential['issuer'].get('id')})",
+        "learner": learner or (f"{hashed['identityType']} hashed as {hashed['identityHash'][:23]}…, salt {hashed['salt']}" if hashed else "?"),
+        "hours": str(subject.get("creditsEarned")),
+        "dates": f"{str(subject.get('activityStartDate', ''))[:10]} to {str(subject.get('activityEndDate', ''))[:10]}",
+        "valid from": str(credential.get("validFrom", ""))[:10],
+        "achievement": str(subject.get("achievement", {}).get("name")),
+        "check code": check_code(token),
+    })
+
+
+def _asn1(key: PublicKey) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(key.certificate.public_bytes(serialization.Encoding.DER))
+
+
+def _keyring_entry_of(certificate: asn1_x509.Certificate, keyring: dict[str, PublicKey]) -> PublicKey | None:
+    return next((k for k in keyring.values() if _asn1(k).dump() == certificate.dump()), None)
+
+
+def _embedded(reader: PdfFileReader, name: str) -> str | None:
+    try:
+        names = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
+    except KeyError:
+        return None
+    for index in range(0, len(names), 2):
+        if str(names[index]) == name:
+            stream = names[index + 1].get_object()["/EF"]["/F"].get_object()
+            return bytes(stream.data).decode("utf-8")
+    return None
