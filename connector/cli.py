@@ -106,6 +106,19 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--keyring", metavar="FILE", help="the issuer's keyring.json (instead of the one in [signing] keys_dir; "
                                                           "no configuration file needed then)")
 
+    organisations = kinds.add_parser("organisations", help="per organisation: training accounts, training plan by target "
+                                     "group, social balance sheet totals (rubric codes checked), chart; in its language",
+                                     description="One export per organisation for one calendar year, in the organisation's "
+                                                 "language: employee training accounts, the training plan view by target group, "
+                                                 "the informal-training totals of the social balance sheet under the National "
+                                                 "Bank's rubric codes, and hours followed against the entitlement per department.")
+    with_config(organisations)
+    organisations.add_argument("--year", type=int, required=True, help="calendar year")
+    organisations.add_argument("--format", choices=("xlsx", "csv", "json"), default="xlsx",
+                               help="xlsx (one workbook with a chart), csv (four files) or json (one document); default xlsx")
+    organisations.add_argument("--organisation", metavar="ID", help="only this organisation (default: every one)")
+    organisations.add_argument("--output", metavar="DIR", help="folder to write to (default: <output directory>/reports)")
+
     template = commands.add_parser("template", help="write the fill-in workbook for ST-partners (one sheet per entity)")
     template.add_argument("--output", required=True, metavar="FILE.xlsx", help="where to write the workbook")
     return parser
@@ -260,6 +273,7 @@ def _run(config: Config, args: argparse.Namespace) -> int:
 
 
 def _report(config: Config, args: argparse.Namespace) -> int:
+    from connector.exports import build_exports, write_exports
     from connector.report import build_report, write_report
     from connector.store.db import migrate, open_engine, session_factory
 
@@ -269,7 +283,17 @@ def _report(config: Config, args: argparse.Namespace) -> int:
         report = build_report(db, args.year)
     engine.dispose()
     folder = Path(args.output) if args.output else config.output_dir / "reports"
-    for path in write_report(report, folder, args.format):
+    if args.report == "organisations":
+        exports = build_exports(report, config)
+        if args.organisation:
+            exports = [e for e in exports if e.organisation == args.organisation]
+            if not exports:
+                raise ConfigError([f"no organisation '{args.organisation}' in the store (known: "
+                                   f"{', '.join(o.organisation for o in report.organisations)})"])
+        paths = write_exports(exports, folder, args.format)
+    else:
+        paths = write_report(report, folder, args.format)
+    for path in paths:
         print(path)
     return EXIT_OK
 

@@ -107,6 +107,7 @@ class OrganisationConfig(_Strict):
     average_workforce: float | None = Field(default=None, ge=0)
     training_days: float | None = Field(default=None, ge=0, le=20, description="sector agreement override")
     hours_per_training_day: float | None = Field(default=None, gt=0, le=12)
+    informal_hour_cost: float | None = Field(default=None, ge=0, le=500)  # EUR per training hour (wage + social charges), social balance sheet
     joint_committee: str | None = None
     address: str | None = None
     language: Language = Language.nl
