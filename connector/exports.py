@@ -13,8 +13,6 @@ As one XLSX workbook, as CSV files (Belgian decimals) or as one JSON document.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import tomllib
 from dataclasses import asdict, dataclass
@@ -27,7 +25,7 @@ from openpyxl.styles import Font
 
 from connector.config import Config
 from connector.errors import ConfigError
-from connector.report import EmployeeLine, OrganisationLine, TrainingReport
+from connector.report import EmployeeLine, OrganisationLine, TrainingReport, belgian_csv
 from connector.sinks import safe_filename, write_atomically
 from connector.sinks.ledger_files import neutralise
 from connector.texts import text
@@ -188,20 +186,7 @@ def _header(language: str, column: str) -> str:
 
 
 def _csv(export: OrganisationExport, rows: list[dict[str, Any]], columns: list[str]) -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([_header(export.language, c) for c in columns])
-    for row in rows:
-        writer.writerow([_belgian(row[c]) for c in columns])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def _belgian(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:g}".replace(".", ",")
-    return str(neutralise(value))
+    return belgian_csv([_header(export.language, c) for c in columns], [[row[c] for c in columns] for row in rows])
 
 
 def _workbook(export: OrganisationExport) -> bytes:

@@ -70,17 +70,17 @@ class PublicKey:
     retired: str | None
 
 
-def _b64(data: bytes) -> str:
+def b64url(data: bytes) -> str:
     return urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _unb64(text: str) -> bytes:
+def unb64url(text: str) -> bytes:
     return urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def public_jwk(key: Ed25519PublicKey) -> dict[str, str]:
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return {"kty": "OKP", "crv": "Ed25519", "x": _b64(raw)}
+    return {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw)}
 
 
 def _self_signed(key: ec.EllipticCurvePrivateKey, profile: IssuerProfile, now: datetime) -> x509.Certificate:
@@ -104,7 +104,7 @@ def _public_keys(keyring: dict[str, Any], where: Path) -> dict[str, PublicKey]:
     try:
         for kid, entry in keyring.get("keys", {}).items():
             certificate = x509.load_pem_x509_certificate(entry["certificate"].encode())
-            raw = _unb64(entry["jwk"]["x"])
+            raw = unb64url(entry["jwk"]["x"])
             found[kid] = PublicKey(kid, Ed25519PublicKey.from_public_bytes(raw), certificate, entry["created"], entry.get("retired"))
     except (KeyError, TypeError, ValueError) as error:
         raise ConfigError([f"{where}: not a keyring of the connector ({type(error).__name__}: {error})"]) from None

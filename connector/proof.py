@@ -37,20 +37,12 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from connector.credential import CredentialInvalid, build_credential, sign, verify_token
-from connector.issuer import IssuerProfile, PublicKey, SigningKeys
+from connector.issuer import IssuerProfile, PublicKey, SigningKeys, b64url, unb64url
 from connector.leerbewijs import Check, render_pdf
 from connector.runtime import Runtime
 
 QR_PREFIX = "ST1"
 SIGNATURE_FIELD = "Leerbewijs"
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _statement(number: str, digest: str) -> bytes:
@@ -64,7 +56,7 @@ def check_code(token: str) -> str:
 
 def check_for(content: dict[str, Any], digest: str, keys: SigningKeys, token: str) -> Check:
     signature = keys.credential_key.sign(_statement(content["number"], digest))
-    return Check(qr=f"{QR_PREFIX}:{content['number']}:{digest}:{keys.kid}:{_b64(signature)}", code=check_code(token))
+    return Check(qr=f"{QR_PREFIX}:{content['number']}:{digest}:{keys.kid}:{b64url(signature)}", code=check_code(token))
 
 
 def signed_pdf(content: dict[str, Any], digest: str, keys: SigningKeys, profile: IssuerProfile, zone: ZoneInfo,
@@ -154,7 +146,7 @@ def verify_qr(statement: str, keyring: dict[str, PublicKey], verdict: Verdict | 
         return verdict
     assert key is not None
     try:
-        key.credential_key.verify(_unb64(signature), _statement(number, digest))
+        key.credential_key.verify(unb64url(signature), _statement(number, digest))
         verdict.check(True, "the QR signature matches the issuer's key")
     except (InvalidSignature, ValueError):
         verdict.check(False, "the QR signature does not match: number or fingerprint were altered")

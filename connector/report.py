@@ -155,13 +155,9 @@ def write_report(report: TrainingReport, folder: Path, fmt: str) -> list[Path]:
     if fmt == "csv":
         paths = []
         for name, rows in sheets.items():
-            buffer = io.StringIO(newline="")
-            writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-            writer.writerow(columns[name])
-            for row in rows:
-                writer.writerow([_csv_cell(row[c]) for c in columns[name]])
+            content = belgian_csv(columns[name], [[row[c] for c in columns[name]] for row in rows])
             path = folder / f"training-{report.year}-{name}.csv"
-            write_atomically(path, ("\ufeff" + buffer.getvalue()).encode("utf-8"))
+            write_atomically(path, content)
             paths.append(path)
         return paths
     workbook = Workbook()
@@ -179,6 +175,16 @@ def write_report(report: TrainingReport, folder: Path, fmt: str) -> list[Path]:
     path = folder / f"training-{report.year}.xlsx"
     write_atomically(path, workbook_bytes(workbook))
     return [path]
+
+
+def belgian_csv(header: list[str], rows: list[list[object]]) -> bytes:
+    """CSV as Belgian Excel opens it: UTF-8 with BOM, semicolons, decimal commas, CRLF."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_csv_cell(value) for value in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 def _csv_cell(value: object) -> str:
