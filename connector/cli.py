@@ -34,7 +34,7 @@ writes past exchange days back as informal training hours, issues leerbewijzen a
 reports training against the legal entitlement (5/1/0 days per FTE per year)."""
 
 EPILOG = """\
-exit codes: 0 ok, 1 partial (some records or writes failed), 2 configuration error,
+exit codes: 0 ok, 1 partial (some records or writes failed; leerbewijs verify: not valid), 2 configuration error,
 3 failed (another sync is running, store unreachable, or no source could be read).
 
 examples:
@@ -43,7 +43,8 @@ examples:
   st-connector sync --config config.example.toml --dry-run --json
   st-connector report training --config config.example.toml --year 2027 --format xlsx
   st-connector keys show --config config.example.toml
-  st-connector leerbewijs verify out/leerbewijzen/groenkracht/LB-2026-0001.pdf --config config.example.toml
+  st-connector report organisations --config config.example.toml --year 2026 --format xlsx
+  st-connector leerbewijs verify out/leerbewijzen/groenkracht/LB-2026-0002.pdf --config config.example.toml
   st-connector run --config /etc/st-connector/config.toml"""
 
 
