@@ -139,11 +139,9 @@ class Check:
 
 
 def _check_block(check: Check, content: dict[str, Any], styles: dict[str, ParagraphStyle]) -> Table:
-    widget = QrCodeWidget(check.qr, barLevel="M")
-    left, bottom, right, top = widget.getBounds()
     size = 28 * mm
-    drawing = Drawing(size, size, transform=[size / (right - left), 0, 0, size / (top - bottom), 0, 0])
-    drawing.add(widget)
+    drawing = Drawing(size, size)  # sized directly: measuring the widget would draw its modules twice
+    drawing.add(QrCodeWidget(check.qr, barLevel="M", barWidth=size, barHeight=size))
     words = text(content["language"], "lb.verify", partner=content["partner"]["name"])
     label = text(content["language"], "lb.code")
     note = Paragraph(f"{_printable(words)}<br/>{_printable(label)}: <font name='Courier'>{check.code}</font>", styles["small"])
