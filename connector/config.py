@@ -245,6 +245,10 @@ class SigningConfig(_Strict):
 
     keys_dir: str = "keys"
     passphrase: SecretStr | None = None  # encrypts the private key files; from ${ST_SIGNING_PASSPHRASE} or so
+    # The current generation's private keys as PEM text instead of files, e.g. "${ST_CREDENTIAL_KEY}"
+    # where a platform hands secrets in the environment; keyring.json stays in keys_dir.
+    credential_key: SecretStr | None = None
+    pdf_key: SecretStr | None = None
     learner_name_in_credential: bool = False  # the credential identifies the learner by a salted e-mail hash only
 
 

@@ -122,14 +122,18 @@ def load_keyring(path: Path) -> dict[str, PublicKey]:
 
 
 class KeyStore:
-    def __init__(self, directory: Path, passphrase: str | None = None) -> None:
+    def __init__(self, directory: Path, passphrase: str | None = None, given: dict[str, str] | None = None) -> None:
         self.directory = directory
         self._passphrase = passphrase.encode() if passphrase else None
+        self._given = given or {}  # "credential" / "pdf" -> PEM text from the environment or secrets file
 
     @classmethod
     def of(cls, config: Config) -> KeyStore:
-        passphrase = config.signing.passphrase.get_secret_value() if config.signing.passphrase else None
-        return cls(config.path(config.signing.keys_dir), passphrase)
+        signing = config.signing
+        passphrase = signing.passphrase.get_secret_value() if signing.passphrase else None
+        given = {part: secret.get_secret_value() for part, secret in (("credential", signing.credential_key), ("pdf", signing.pdf_key))
+                 if secret is not None}
+        return cls(config.path(signing.keys_dir), passphrase, given)
 
     # -- the public keyring --------------------------------------------------------------
 
@@ -202,23 +206,31 @@ class KeyStore:
         kid = keyring.get("current")
         if not kid:
             raise ConfigError([f"no signing keys in {self.directory}: run `st-connector keys init --config ...`"])
-        credential_key = self._read_private(f"{kid}.credential.pem")
-        pdf_key = self._read_private(f"{kid}.pdf.pem")
+        credential_key = self._read_private(kid, "credential")
+        pdf_key = self._read_private(kid, "pdf")
         if not isinstance(credential_key, Ed25519PrivateKey) or not isinstance(pdf_key, ec.EllipticCurvePrivateKey):
-            raise ConfigError([f"{self.directory}: the key files of {kid} are not an Ed25519 and a P-256 key"])
+            raise ConfigError([f"{self.directory}: the keys of {kid} are not an Ed25519 and a P-256 key"])
         certificate = x509.load_pem_x509_certificate(keyring["keys"][kid]["certificate"].encode())
+        public = self.public_keys()[kid]
+        certified = certificate.public_key()
+        if public_jwk(credential_key.public_key()) != public_jwk(public.credential_key) or not isinstance(
+                certified, ec.EllipticCurvePublicKey) or pdf_key.public_key().public_numbers() != certified.public_numbers():
+            raise ConfigError([f"the private keys given are not those of key generation {kid} in {self.directory / KEYRING}"])
         return SigningKeys(kid, credential_key, pdf_key, certificate)
 
-    def _read_private(self, name: str) -> Any:
-        path = self.directory / name
+    def _read_private(self, kid: str, part: str) -> Any:
+        path = self.directory / f"{kid}.{part}.pem"
+        where = f"[signing] {part}_key" if part in self._given else str(path)
         try:
+            if part in self._given:
+                return serialization.load_pem_private_key(self._given[part].encode(), password=self._passphrase)
             return serialization.load_pem_private_key(path.read_bytes(), password=self._passphrase)
         except FileNotFoundError:
             raise ConfigError([f"{path}: private key missing (restore it from the backup, or `keys rotate`)"]) from None
         except (ValueError, TypeError) as error:
             hint = "wrong or missing [signing] passphrase" if "password" in str(error).lower() or "encrypted" in str(error).lower() \
                 else "not a PEM private key"
-            raise ConfigError([f"{path}: cannot read the key ({hint})"]) from None
+            raise ConfigError([f"{where}: cannot read the key ({hint})"]) from None
 
 
 def describe_keys(store: KeyStore) -> list[str]:

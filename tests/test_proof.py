@@ -265,3 +265,35 @@ def test_a_sync_issues_leerbewijzen_that_verify_on_the_command_line_and_keys_sta
     assert main(["leerbewijs", "verify", str(tampered), "--config", config]) == 1
     assert "NOT VALID" in capsys.readouterr().out
     assert main(["keys", "init", "--config", config]) == 2  # refuses to overwrite
+
+
+def test_private_keys_may_come_from_the_environment_instead_of_files(tmp_path, monkeypatch):
+    from connector.config import load_config
+
+    files = KeyStore(tmp_path / "keys")
+    kid = files.init(PROFILE, NOW)
+    credential_pem = (tmp_path / "keys" / f"{kid}.credential.pem").read_text()
+    pdf_pem = (tmp_path / "keys" / f"{kid}.pdf.pem").read_text()
+    for part in ("credential", "pdf"):
+        (tmp_path / "keys" / f"{kid}.{part}.pem").unlink()  # only the public keyring stays on disk
+    monkeypatch.setenv("ST_TEST_CREDENTIAL_KEY", credential_pem)
+    monkeypatch.setenv("ST_TEST_PDF_KEY", pdf_pem)
+    source = Path(__file__).parent.parent / "config.example.toml"
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(source.read_text(encoding="utf-8").replace(
+        'keys_dir = "keys"\n', 'keys_dir = "keys"\ncredential_key = "${ST_TEST_CREDENTIAL_KEY}"\npdf_key = "${ST_TEST_PDF_KEY}"\n'), encoding="utf-8")
+    store = KeyStore.of(load_config(config_path))
+    keys = store.current()
+    assert keys.kid == kid
+    path = tmp_path / "env.pdf"
+    path.write_bytes(signed_pdf(ISSUED, fingerprint(ISSUED), keys, PROFILE, ZONE))
+    assert verify(str(path), store.public_keys()).ok
+    other = KeyStore(tmp_path / "other")
+    other.init(PROFILE, NOW)
+    stranger = next((tmp_path / "other").glob("*.credential.pem")).read_text()
+    monkeypatch.setenv("ST_TEST_CREDENTIAL_KEY", stranger)
+    with pytest.raises(ConfigError, match=f"not those of key generation {kid}"):
+        KeyStore.of(load_config(config_path)).current()
+    monkeypatch.setenv("ST_TEST_CREDENTIAL_KEY", "not a key")
+    with pytest.raises(ConfigError, match=r"\[signing\] credential_key: cannot read the key \(not a PEM private key\)"):
+        KeyStore.of(load_config(config_path)).current()
