@@ -116,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     with_config(organisations)
     organisations.add_argument("--year", type=int, required=True, help="calendar year")
     organisations.add_argument("--format", choices=("xlsx", "csv", "json"), default="xlsx",
-                               help="xlsx (one workbook with a chart), csv (four files) or json (one document); default xlsx")
+                               help="xlsx (one workbook with a chart), csv (five files) or json (one document); default xlsx")
     organisations.add_argument("--organisation", metavar="ID", help="only this organisation (default: every one)")
     organisations.add_argument("--output", metavar="DIR", help="folder to write to (default: <output directory>/reports)")
 

@@ -2,6 +2,7 @@
 
 - training accounts: per employee the entitlement, days followed (formal and informal,
   pulled and exchanges, with the leerbewijs numbers), carry-over, 2024-2028 average, balance;
+- the training followed, one line per record (the evidence), exchange days with their leerbewijs;
 - the training plan view by target group (department, work regime, sex);
 - the informal-training totals of the social balance sheet (workers, hours, cost, men and
   women) under the National Bank's rubric codes, each checked against the model form table
@@ -25,7 +26,13 @@ from openpyxl.styles import Font
 
 from connector.config import Config
 from connector.errors import ConfigError
-from connector.report import EmployeeLine, OrganisationLine, TrainingReport, belgian_csv
+from connector.report import (
+    EmployeeLine,
+    OrganisationLine,
+    RecordLine,
+    TrainingReport,
+    belgian_csv,
+)
 from connector.sinks import safe_filename, write_atomically
 from connector.sinks.ledger_files import neutralise
 from connector.texts import text
@@ -36,6 +43,7 @@ ACCOUNT_COLUMNS = ["employee_number", "name", "department", "fte", "months_begun
                    "account_balance_days", "period_average_days", "leerbewijzen"]
 PLAN_COLUMNS = ["group_kind", "group", "workers", "entitlement_days", "days_followed", "share", "informal_hours", "exchange_hours",
                 "without_training"]
+RECORD_COLUMNS = ["employee_number", "name", "date", "kind", "origin", "hours", "title", "provider", "leerbewijs_number"]
 BALANCE_COLUMNS = ["code", "section", "measure", "sex", "value"]
 CHART_COLUMNS = ["department", "hours_followed", "entitlement_hours"]
 
@@ -79,6 +87,7 @@ class OrganisationExport:
     year: int
     language: str
     accounts: list[dict[str, Any]]
+    records: list[dict[str, Any]]
     plan: list[dict[str, Any]]
     social_balance: list[dict[str, Any]]
     chart: list[dict[str, Any]]
@@ -97,7 +106,9 @@ def build_exports(report: TrainingReport, config: Config) -> list[OrganisationEx
         notes = [] if cost is not None else [text(language, "balance.cost_missing")]
         exports.append(OrganisationExport(
             organisation=line.organisation, name=line.name, year=report.year, language=language,
-            accounts=[_account(e) for e in employees], plan=_plan(employees, language),
+            accounts=[_account(e) for e in employees],
+            records=[_record(r, language) for r in report.records if r.organisation == line.organisation],
+            plan=_plan(employees, language),
             social_balance=_social_balance(line, cost, labels[language], language), chart=_chart(employees, language), notes=notes))
     return exports
 
@@ -106,6 +117,14 @@ def _account(line: EmployeeLine) -> dict[str, Any]:
     row = asdict(line)
     row["name"] = f"{line.last_name} {line.first_name}".strip()
     return {column: row[column] for column in ACCOUNT_COLUMNS}
+
+
+def _record(line: RecordLine, language: str) -> dict[str, Any]:
+    row = asdict(line)
+    row["date"] = line.date.isoformat()
+    row["kind"] = text(language, f"kind.{line.kind}")
+    row["origin"] = text(language, "origin.exchange") if line.origin == "exchange" else line.origin
+    return {column: row[column] for column in RECORD_COLUMNS}
 
 
 def _plan(employees: list[EmployeeLine], language: str) -> list[dict[str, Any]]:
@@ -152,11 +171,11 @@ def _chart(employees: list[EmployeeLine], language: str) -> list[dict[str, Any]]
 
 # -- writing -------------------------------------------------------------------------------
 
-SHEETS = (("accounts", ACCOUNT_COLUMNS), ("plan", PLAN_COLUMNS), ("balance", BALANCE_COLUMNS), ("chart", CHART_COLUMNS))
+SHEETS = (("accounts", ACCOUNT_COLUMNS), ("records", RECORD_COLUMNS), ("plan", PLAN_COLUMNS), ("balance", BALANCE_COLUMNS), ("chart", CHART_COLUMNS))
 
 
 def _rows(export: OrganisationExport, sheet: str) -> list[dict[str, Any]]:
-    return {"accounts": export.accounts, "plan": export.plan, "balance": export.social_balance, "chart": export.chart}[sheet]
+    return {"accounts": export.accounts, "records": export.records, "plan": export.plan, "balance": export.social_balance, "chart": export.chart}[sheet]
 
 
 def write_exports(exports: list[OrganisationExport], folder: Path, fmt: str) -> list[Path]:

@@ -71,10 +71,27 @@ class OrganisationLine:
 
 
 @dataclass
+class RecordLine:
+    """One training followed: the evidence behind an employee's days, exchange days with their leerbewijs."""
+
+    organisation: str
+    employee_number: str | None
+    name: str
+    date: date
+    kind: str  # formal, informal
+    origin: str  # exchange, or the source it was pulled from
+    hours: float
+    title: str
+    provider: str | None
+    leerbewijs_number: str | None
+
+
+@dataclass
 class TrainingReport:
     year: int
     employees: list[EmployeeLine] = field(default_factory=list)
     organisations: list[OrganisationLine] = field(default_factory=list)
+    records: list[RecordLine] = field(default_factory=list)
 
 
 def _employed_in(person: Person, year: int) -> bool:
@@ -90,8 +107,13 @@ def build_report(db: Session, year: int) -> TrainingReport:
     for organisation in db.scalars(select(Organisation).order_by(Organisation.id)):
         base = size_band_days(organisation.average_workforce, organisation.training_days_override)
         people = db.scalars(select(Person).where(Person.organisation_id == organisation.id).order_by(Person.last_name, Person.first_name))
-        lines = [_employee_line(organisation, base, p, records.get(p.id, []), year) for p in people if _employed_in(p, year)]
+        employed = [p for p in people if _employed_in(p, year)]
+        lines = [_employee_line(organisation, base, p, records.get(p.id, []), year) for p in employed]
         report.employees += lines
+        report.records += [RecordLine(organisation.id, p.employee_number, f"{p.last_name} {p.first_name}".strip(), r.date, r.kind,
+                                      "exchange" if r.origin == "exchange" else (r.source or r.origin), round(r.hours, 2), r.title,
+                                      r.provider, r.leerbewijs_number)
+                           for p in employed for r in sorted(records.get(p.id, []), key=lambda r: (r.date, r.id)) if r.date.year == year]
         report.organisations.append(_organisation_line(organisation, base, lines))
     return report
 

@@ -70,6 +70,12 @@ def test_accounts_and_the_training_plan_by_target_group(exports):
     marieke = next(row for row in groenkracht.accounts if row["employee_number"] == "G104")
     assert (marieke["entitlement_days"], marieke["days_followed"], marieke["carried_in_days"], marieke["account_balance_days"],
             marieke["leerbewijzen"]) == (4.0, 2.3, 8.0, 9.7, "LB-2026-0002")
+    evidence = [(r["date"], r["kind"], r["origin"], r["hours"], r["leerbewijs_number"]) for r in groenkracht.records
+                if r["employee_number"] == "G104"]
+    assert evidence == [("2026-03-27", "informeel", "leeruitwisseling", 7.0, "LB-2026-0002"),
+                        ("2026-03-30", "informeel", "leeruitwisseling", 7.0, "LB-2026-0002")]
+    assert sum(r["hours"] for r in groenkracht.records if r["employee_number"] == "G110") == \
+        next(a for a in groenkracht.accounts if a["employee_number"] == "G110")["formal_hours"] == 14.0  # pulled, formal
     plan = {(row["group_kind"], row["group"]): row for row in groenkracht.plan}
     hr = plan[("Afdeling", "HR")]
     assert (hr["workers"], hr["entitlement_days"], hr["days_followed"], hr["share"], hr["exchange_hours"]) == (1, 4.0, 2.3, 57.5, 14.0)
@@ -84,15 +90,15 @@ def test_the_workbook_csv_and_json_hold_the_same_numbers(exports, tmp_path):
     groenkracht = exports["groenkracht"]
     [xlsx] = write_exports([groenkracht], tmp_path, "xlsx")
     workbook = load_workbook(xlsx)
-    assert workbook.sheetnames == ["Opleidingsrekeningen", "Opleidingsplan", "Sociale balans", "Grafiek"]
+    assert workbook.sheetnames == ["Opleidingsrekeningen", "Gevolgde opleidingen", "Opleidingsplan", "Sociale balans", "Grafiek"]
     balance = {row[0]: row[4] for row in workbook["Sociale balans"].iter_rows(min_row=4, values_only=True) if row[0]}
     assert balance["5832"] == 14.0 and balance["5833"] == 581.0
     assert len(workbook["Grafiek"]._charts) == 1
     french = write_exports([exports["petits-pas"]], tmp_path, "xlsx")[0]
-    assert load_workbook(french).sheetnames == ["Comptes de formation", "Plan de formation", "Bilan social", "Graphique"]
+    assert load_workbook(french).sheetnames == ["Comptes de formation", "Formations suivies", "Plan de formation", "Bilan social", "Graphique"]
     paths = write_exports([groenkracht], tmp_path, "csv")
-    assert [p.name for p in paths] == ["training-2026-accounts.csv", "training-2026-plan.csv", "training-2026-balance.csv",
-                                       "training-2026-chart.csv"]
+    assert [p.name for p in paths] == ["training-2026-accounts.csv", "training-2026-records.csv", "training-2026-plan.csv",
+                                       "training-2026-balance.csv", "training-2026-chart.csv"]
     rows = list(csv.reader(io.StringIO(paths[0].read_text(encoding="utf-8-sig")), delimiter=";"))
     marieke = dict(zip(rows[0], next(r for r in rows if r[0] == "G104")))
     assert marieke["Gevolgde dagen"] == "2,3" and marieke["Saldo rekening (dagen)"] == "9,7"  # Belgian decimals
