@@ -185,6 +185,11 @@ def test_an_unsigned_pdf_or_a_damaged_file_is_not_valid(store, tmp_path):
     plain = tmp_path / "plain.pdf"
     plain.write_bytes(render_pdf(ISSUED, fingerprint(ISSUED)))
     assert failures(verify(str(plain), store.public_keys())) == ["0 signature(s) in the PDF (expected exactly 1)"]
+    truncated = tmp_path / "truncated.pdf"
+    truncated.write_bytes(signed(store)[:9000])
+    # cut inside the signed revision: unreadable, or at best the unsigned first revision
+    assert failures(verify(str(truncated), store.public_keys()))[0] in ("not a readable PDF (EOF marker not found)",
+                                                                        "0 signature(s) in the PDF (expected exactly 1)")
     junk = tmp_path / "junk.jwt"
     junk.write_text("not a token")
     assert not verify(str(junk), store.public_keys()).ok
