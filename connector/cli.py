@@ -224,6 +224,8 @@ def _print_summary(summary: Summary, config: Config) -> None:
     if summary.training_records["yearly totals written"]:
         print(f"  yearly exchange-hour totals written{would}: {summary.training_records['yearly totals written']}")
     print(f"  leerbewijzen issued{would}: {summary.leerbewijzen['issued']}")
+    if summary.created_key:
+        print(f"  signing keys created: {summary.created_key} in {config.path(config.signing.keys_dir)} (back this folder up)")
     for declined in summary.declined:
         print(f"  declined: {declined['attendee']} for session {declined['session']} ({declined['target']})")
     for conflict in summary.conflicts:
@@ -258,6 +260,8 @@ def _run(config: Config, args: argparse.Namespace) -> int:
         try:
             current = load_config(config_path)  # pick up edits without a restart
             summary = run_sync(current, should_stop=stopper)
+            if summary.created_key:
+                log.warning("signing keys %s created in %s: back this folder up", summary.created_key, current.signing.keys_dir)
             log.info("sync %s: invites %s, training records %s, leerbewijzen %s, %d problem(s)", summary.status,
                      dict(summary.invites), summary.training_records["written"], summary.leerbewijzen["issued"], len(summary.errors))
             for problem in summary.errors:

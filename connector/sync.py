@@ -102,6 +102,8 @@ class Summary:
             "conflicts": self.conflicts,
             "errors": [p.as_dict() for p in self.errors],
         }
+        if self.created_key:
+            document["signing_key_created"] = self.created_key
         if self.dry_run:
             document["planned"] = self.planned
         return document

@@ -113,7 +113,9 @@ def test_the_command_writes_one_export_per_organisation_and_names_an_unknown_one
 
     config = str(sqlite_network.config_path)
     assert main(["sync", "--config", config, "--as-of", "2026-11-22", "-q"]) == 0
-    capsys.readouterr()
+    assert "signing keys created: " in capsys.readouterr().out  # the first run makes them and says so
+    assert main(["sync", "--config", config, "--as-of", "2026-11-22", "--json"]) == 0
+    assert "signing_key_created" not in json.loads(capsys.readouterr().out)
     assert main(["report", "organisations", "--config", config, "--year", "2026"]) == 0
     printed = capsys.readouterr().out.split()
     assert sorted(p.split("/")[-2] for p in printed) == ["brouwers-peeters", "groenkracht", "petits-pas", "zonneke"]
