@@ -75,7 +75,7 @@ class Summary:
     as_of: str = ""
     pulled: dict[str, Counter[str]] = field(default_factory=dict)
     invites: Counter[str] = field(default_factory=lambda: Counter({"created": 0, "updated": 0, "cancelled": 0}))
-    training_records: Counter[str] = field(default_factory=lambda: Counter({"written": 0}))
+    training_records: Counter[str] = field(default_factory=lambda: Counter({"written": 0, "yearly totals written": 0}))
     leerbewijzen: Counter[str] = field(default_factory=lambda: Counter({"issued": 0}))
     errors: list[Problem] = field(default_factory=list)
     planned: list[dict[str, Any]] = field(default_factory=list)

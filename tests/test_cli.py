@@ -40,7 +40,7 @@ def test_json_summary_has_the_documented_shape(sqlite_network):
     assert document["status"] == "ok" and document["errors"] == []
     assert set(document["pulled"]["people"]) >= {"created", "updated", "unchanged", "failed"}
     assert document["invites"] == {"created": 17, "updated": 0, "cancelled": 0}  # 15 sessions and 2 evaluation reminders
-    assert document["training_records"] == {"written": 6} and document["leerbewijzen"] == {"issued": 3}
+    assert document["training_records"] == {"written": 6, "yearly totals written": 0} and document["leerbewijzen"] == {"issued": 3}
     assert result.stderr == ""  # --json keeps progress off the terminal too
 
 
