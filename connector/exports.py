@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import tomllib
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,6 @@ def _account(line: EmployeeLine) -> dict[str, Any]:
 
 def _record(line: RecordLine, language: str) -> dict[str, Any]:
     row = asdict(line)
-    row["date"] = line.date.isoformat()
     row["kind"] = text(language, f"kind.{line.kind}")
     row["origin"] = text(language, "origin.exchange") if line.origin == "exchange" else line.origin
     return {column: row[column] for column in RECORD_COLUMNS}
@@ -186,7 +186,8 @@ def write_exports(exports: list[OrganisationExport], folder: Path, fmt: str) -> 
         if fmt == "json":
             document = {**asdict(export), "rubrics_checked_against": "National Bank of Belgium social balance sheet model form"}
             path = base / f"{stem}.json"
-            write_atomically(path, (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+            rendered = json.dumps(document, ensure_ascii=False, indent=2, default=lambda value: value.isoformat())  # dates as ISO 8601
+            write_atomically(path, (rendered + "\n").encode("utf-8"))
             paths.append(path)
         elif fmt == "csv":
             for sheet, columns in SHEETS:
@@ -229,6 +230,8 @@ def _workbook(export: OrganisationExport) -> bytes:
             for cell in row:
                 if isinstance(cell.value, float):
                     cell.number_format = "#,##0.00"
+                elif isinstance(cell.value, date):
+                    cell.number_format = "DD/MM/YYYY"  # Belgian notation
         if sheet_name == "balance":
             for note in export.notes:
                 sheet.append([])

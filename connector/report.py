@@ -212,6 +212,8 @@ def belgian_csv(header: list[str], rows: list[list[object]]) -> bytes:
 def _csv_cell(value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
     if isinstance(value, float):
         return f"{value:g}".replace(".", ",")
     return str(neutralise(value))

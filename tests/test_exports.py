@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -72,8 +72,8 @@ def test_accounts_and_the_training_plan_by_target_group(exports):
             marieke["leerbewijzen"]) == (4.0, 2.3, 8.0, 9.7, "LB-2026-0002")
     evidence = [(r["date"], r["kind"], r["origin"], r["hours"], r["leerbewijs_number"]) for r in groenkracht.records
                 if r["employee_number"] == "G104"]
-    assert evidence == [("2026-03-27", "informeel", "leeruitwisseling", 7.0, "LB-2026-0002"),
-                        ("2026-03-30", "informeel", "leeruitwisseling", 7.0, "LB-2026-0002")]
+    assert evidence == [(date(2026, 3, 27), "informeel", "leeruitwisseling", 7.0, "LB-2026-0002"),
+                        (date(2026, 3, 30), "informeel", "leeruitwisseling", 7.0, "LB-2026-0002")]
     assert sum(r["hours"] for r in groenkracht.records if r["employee_number"] == "G110") == \
         next(a for a in groenkracht.accounts if a["employee_number"] == "G110")["formal_hours"] == 14.0  # pulled, formal
     plan = {(row["group_kind"], row["group"]): row for row in groenkracht.plan}
@@ -102,10 +102,14 @@ def test_the_workbook_csv_and_json_hold_the_same_numbers(exports, tmp_path):
     rows = list(csv.reader(io.StringIO(paths[0].read_text(encoding="utf-8-sig")), delimiter=";"))
     marieke = dict(zip(rows[0], next(r for r in rows if r[0] == "G104")))
     assert marieke["Gevolgde dagen"] == "2,3" and marieke["Saldo rekening (dagen)"] == "9,7"  # Belgian decimals
+    records = list(csv.reader(io.StringIO(paths[1].read_text(encoding="utf-8-sig")), delimiter=";"))
+    assert ["G104", "Janssens Marieke", "27/03/2026", "informeel", "leeruitwisseling", "7"] == records[1][:6]  # Belgian date
+    dated = load_workbook(xlsx)["Gevolgde opleidingen"]["C2"]
+    assert dated.number_format == "DD/MM/YYYY" and dated.value.date() == date(2026, 3, 27)
     [document] = write_exports([groenkracht], tmp_path, "json")
     data = json.loads(document.read_text(encoding="utf-8"))
     assert {r["code"]: r["value"] for r in data["social_balance"]}["5832"] == 14.0
-    assert data["accounts"] == groenkracht.accounts
+    assert data["accounts"] == groenkracht.accounts and data["records"][0]["date"] == "2026-03-27"
 
 
 def test_the_command_writes_one_export_per_organisation_and_names_an_unknown_one(sqlite_network, capsys):
