@@ -27,6 +27,7 @@ from openpyxl.styles import Font
 
 from connector.config import Config
 from connector.errors import ConfigError
+from connector.files import write_atomically
 from connector.report import (
     EmployeeLine,
     OrganisationLine,
@@ -34,7 +35,7 @@ from connector.report import (
     TrainingReport,
     belgian_csv,
 )
-from connector.sinks import safe_filename, write_atomically
+from connector.sinks import safe_filename
 from connector.sinks.ledger_files import neutralise
 from connector.texts import text
 from connector.xlsx import workbook_bytes

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +33,7 @@ from cryptography.x509.oid import NameOID
 
 from connector.config import Config
 from connector.errors import ConfigError
+from connector.files import write_atomically
 
 KEYRING = "keyring.json"
 CERTIFICATE_YEARS = 10
@@ -147,13 +147,13 @@ class KeyStore:
             raise ConfigError([f"{path}: not a readable keyring ({error})"]) from None
 
     def _save_keyring(self, keyring: dict[str, Any]) -> None:
-        path = self.directory / KEYRING
-        partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(keyring, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(partial, path)
+        write_atomically(self.directory / KEYRING, (json.dumps(keyring, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+    def current_kid(self) -> str | None:
+        return self._keyring().get("current") or None
 
     def exists(self) -> bool:
-        return bool(self._keyring().get("current"))
+        return self.current_kid() is not None
 
     def public_keys(self) -> dict[str, PublicKey]:
         return _public_keys(self._keyring(), self.directory / KEYRING)
@@ -162,7 +162,7 @@ class KeyStore:
 
     def init(self, profile: IssuerProfile, now: datetime) -> str:
         if self.exists():
-            raise ConfigError([f"{self.directory} already holds signing keys (current: {self._keyring()['current']}); "
+            raise ConfigError([f"{self.directory} already holds signing keys (current: {self.current_kid()}); "
                                "use `st-connector keys rotate` for a new generation"])
         return self._generate(profile, now)
 
@@ -196,10 +196,7 @@ class KeyStore:
         encryption: serialization.KeySerializationEncryption = (
             serialization.BestAvailableEncryption(self._passphrase) if self._passphrase else serialization.NoEncryption())
         data = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-        path = self.directory / name
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
+        write_atomically(self.directory / name, data, private=True)
 
     def current(self) -> SigningKeys:
         keyring = self._keyring()
@@ -235,8 +232,7 @@ class KeyStore:
 
 def describe_keys(store: KeyStore) -> list[str]:
     """What `keys show` prints: public facts only."""
-    keyring = store._keyring()
-    lines = [f"keys folder: {store.directory}", f"current: {keyring.get('current') or '(none: run keys init)'}"]
+    lines = [f"keys folder: {store.directory}", f"current: {store.current_kid() or '(none: run keys init)'}"]
     for kid, key in sorted(store.public_keys().items()):
         fingerprint = key.certificate.fingerprint(hashes.SHA256()).hex(":").upper()
         state = f"retired {key.retired}" if key.retired else "in use"

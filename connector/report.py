@@ -15,6 +15,7 @@ from openpyxl.styles import Font
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector.files import write_atomically
 from connector.obligations import (
     PERIOD,
     entitlement_days,
@@ -23,7 +24,6 @@ from connector.obligations import (
     size_band_days,
     training_account,
 )
-from connector.sinks import write_atomically
 from connector.sinks.ledger_files import neutralise
 from connector.store.tables import Organisation, Person, TrainingRecord
 from connector.xlsx import workbook_bytes

@@ -9,9 +9,9 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from connector.files import write_atomically
 from connector.mapping import load_mapping
 from connector.model import ENTITY_MODELS
-from connector.sinks import write_atomically
 from connector.xlsx import workbook_bytes
 
 INTRO = [

@@ -11,10 +11,11 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from connector.adapters import load_adapter
 from connector.config import Config
+from connector.http import HttpError
 from connector.outbox import Outcome
 from connector.runtime import Runtime
 from connector.store.tables import ExternalRef, OutboxItem
@@ -122,6 +123,25 @@ def unknown_employee(payload: dict[str, Any], system: str) -> Outcome | None:
                                    "no employee record of theirs was pulled, so nothing was written")
 
 
+def per_employee(items: list[OutboxItem], system: str, write: Callable[[OutboxItem, str], Outcome],
+                 explain: Callable[[HttpError], str] = str) -> list[Outcome]:
+    """Deliver for sinks that address the switcher by their id in `system`: one `write(item,
+    employee_id)` per item. A switcher the system does not know yet, or an HTTP error, becomes
+    that item's failed Outcome, naming whom it was about; the other items go on."""
+    outcomes = []
+    for item in items:
+        unknown = unknown_employee(item.payload, system)
+        if unknown is not None:
+            outcomes.append(unknown)
+            continue
+        employee = str(item.payload["employee_id"])
+        try:
+            outcomes.append(write(item, employee))
+        except HttpError as error:
+            outcomes.append(Outcome(ok=False, error=f"{describe(item.payload)}, {system} employee {employee}: {explain(error)}"))
+    return outcomes
+
+
 def sink_class(kind: str) -> type[Sink]:
     """The adapter for a kind lives in connector/sinks/<kind>.py and names itself SINK."""
     return load_adapter(__name__, kind, "SINK", "sink")
@@ -131,15 +151,3 @@ def safe_filename(text: str) -> str:
     """Codes come from spreadsheets; keep them readable but never a path."""
     cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in text).strip("._")
     return cleaned or "_"
-
-
-def write_atomically(path: Path, data: bytes) -> bool:
-    """Write via a temporary file and rename, so a crash never leaves half a file.
-    Returns False, touching nothing, when the file already holds exactly these bytes."""
-    if path.exists() and path.read_bytes() == data:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
-    return True

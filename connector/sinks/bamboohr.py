@@ -25,9 +25,8 @@ from connector.sinks import (
     LEERBEWIJS,
     TRAINING_RECORD,
     Sink,
-    describe,
+    per_employee,
     reference,
-    unknown_employee,
 )
 from connector.sources.bamboohr import (
     bamboohr_client,
@@ -58,23 +57,14 @@ class BambooHRSink(Sink):
         return problems
 
     def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
-        outcomes = []
-        for item in items:
-            unknown = unknown_employee(item.payload, "BambooHR")
-            if unknown is not None:
-                outcomes.append(unknown)
-                continue
-            employee = item.payload["employee_id"]
-            try:
-                if item.object_type == TRAINING_RECORD:
-                    outcomes.append(self._training_record(item, str(employee), known.get(item.object_id)))
-                elif self.options.get("file_category") is None:
-                    outcomes.append(Outcome(ok=True, remote_id=None))  # files not wanted here
-                else:
-                    outcomes.append(self._leerbewijs(item, str(employee)))
-            except HttpError as error:
-                outcomes.append(Outcome(ok=False, error=f"{describe(item.payload)} (BambooHR employee {employee}): {_explain(error)}"))
-        return outcomes
+        def write(item: OutboxItem, employee: str) -> Outcome:
+            if item.object_type == TRAINING_RECORD:
+                return self._training_record(item, employee, known.get(item.object_id))
+            if self.options.get("file_category") is None:
+                return Outcome(ok=True, remote_id=None)  # files not wanted here
+            return self._leerbewijs(item, employee)
+
+        return per_employee(items, "BambooHR", write, _explain)
 
     # -- training records ---------------------------------------------------------------
 

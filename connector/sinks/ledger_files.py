@@ -21,8 +21,9 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from connector.files import write_atomically
 from connector.outbox import Outcome
-from connector.sinks import TRAINING_RECORD, Sink, safe_filename, write_atomically
+from connector.sinks import TRAINING_RECORD, Sink, safe_filename
 from connector.store.tables import ExternalRef, OutboxItem
 from connector.xlsx import workbook_bytes
 

@@ -23,7 +23,7 @@ from typing import Any
 from connector.http import HttpClient, HttpError, NextLinkInBody
 from connector.outbox import Outcome
 from connector.proof import leerbewijs_pdf
-from connector.sinks import LEERBEWIJS, YEARLY_HOURS, Sink, describe, unknown_employee
+from connector.sinks import LEERBEWIJS, YEARLY_HOURS, Sink, per_employee
 from connector.sources.personio import personio_client, personio_problems
 from connector.store.tables import ExternalRef, OutboxItem
 
@@ -54,22 +54,10 @@ class PersonioDocuments(Sink):
         return frozenset(kind for kind, option in wanted.items() if self.options.get(option))
 
     def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
-        outcomes = []
-        for item in items:
-            unknown = unknown_employee(item.payload, "Personio")
-            if unknown is not None:
-                outcomes.append(unknown)
-                continue
-            employee = str(item.payload["employee_id"])
-            try:
-                if item.object_type == YEARLY_HOURS:
-                    outcomes.append(self._set_hours(item, employee))
-                else:
-                    outcomes.append(self._upload(item, employee))
-            except HttpError as error:
-                hint = " (Personio does not know this employee)" if error.status in (404, 422) else ""
-                outcomes.append(Outcome(ok=False, error=f"{describe(item.payload)}, Personio employee {employee}: {error}{hint}"))
-        return outcomes
+        def write(item: OutboxItem, employee: str) -> Outcome:
+            return self._set_hours(item, employee) if item.object_type == YEARLY_HOURS else self._upload(item, employee)
+
+        return per_employee(items, "Personio", write, _explain)
 
     def _upload(self, item: OutboxItem, employee: str) -> Outcome:
         title = f"Leerbewijs {item.object_id}"
@@ -98,6 +86,10 @@ class PersonioDocuments(Sink):
                 if title in (document.get("title"), document.get("name"), str(document.get("file_name", "")).removesuffix(".pdf")):
                     return str(document.get("id"))
         return None
+
+
+def _explain(error: HttpError) -> str:
+    return f"{error} (Personio does not know this employee)" if error.status in (404, 422) else str(error)
 
 
 def _document_id(answer: Any) -> str | None:

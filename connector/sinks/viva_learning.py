@@ -19,10 +19,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from connector.http import HttpClient, HttpError, parse_json
+from connector.http import HttpClient, parse_json
 from connector.msgraph import graph_client
 from connector.outbox import Outcome
-from connector.sinks import TRAINING_RECORD, Sink, describe, unknown_employee
+from connector.sinks import TRAINING_RECORD, Sink, per_employee
 from connector.store.tables import ExternalRef, OutboxItem
 
 
@@ -56,22 +56,15 @@ class VivaLearning(Sink):
         return problems
 
     def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
-        outcomes = []
-        contents: dict[str, str] = {}
-        for item in items:
-            record = item.payload
-            unknown = unknown_employee(record, "Entra ID")
-            if unknown is not None:
-                outcomes.append(unknown)
-                continue
-            try:
-                place = _slug(record["learning_place"]["code"])
-                if place not in contents:
-                    contents[place] = self._content(place, record)
-                outcomes.append(self._activity(item, contents[place]))
-            except HttpError as error:
-                outcomes.append(Outcome(ok=False, error=f"{describe(record)}, exchange {record['exchange']}: {error}"))
-        return outcomes
+        contents: dict[str, str] = {}  # learning place -> content id, one PATCH per place and batch
+
+        def write(item: OutboxItem, learner: str) -> Outcome:
+            place = _slug(item.payload["learning_place"]["code"])
+            if place not in contents:
+                contents[place] = self._content(place, item.payload)
+            return self._activity(item, contents[place], learner)
+
+        return per_employee(items, "Entra ID", write)
 
     def _content(self, place: str, record: dict[str, Any]) -> str:
         external = f"{self.context.config.partner.id}-{place}"
@@ -84,7 +77,7 @@ class VivaLearning(Sink):
         answer = self.client.json("PATCH", f"{self.provider}/learningContents(externalId='{external}')", json=body)
         return str(answer["id"])
 
-    def _activity(self, item: OutboxItem, content_id: str) -> Outcome:
+    def _activity(self, item: OutboxItem, content_id: str, learner: str) -> Outcome:
         record = item.payload
         external = f"{self.context.config.partner.id}-{record['exchange']}"
         done = f"{record['date']}T17:00:00Z"
@@ -98,7 +91,7 @@ class VivaLearning(Sink):
             return Outcome(ok=True, remote_id=str(activity["id"]))
         created = self.client.json("POST", f"{self.provider}/learningCourseActivities", json={
             "@odata.type": "#microsoft.graph.learningSelfInitiatedCourse", "learningProviderId": str(self.options["provider_id"]),
-            "learningContentId": content_id, "learnerUserId": str(record["employee_id"]), "externalCourseActivityId": external,
+            "learningContentId": content_id, "learnerUserId": learner, "externalCourseActivityId": external,
             "startedDateTime": f"{record['date']}T08:00:00Z", "completedDateTime": done, "completionPercentage": 100,
             "status": "completed"})
         return Outcome(ok=True, remote_id=str(created["id"]))

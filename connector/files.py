@@ -1,0 +1,21 @@
+"""Writing files so that a crash never leaves half of one: every output, ledger, report and key."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def write_atomically(path: Path, data: bytes, private: bool = False) -> bool:
+    """Write via a temporary file and rename, so a crash never leaves half a file.
+    Returns False, touching nothing, when the file already holds exactly these bytes.
+    `private`: readable by the owner only from the first byte (signing keys)."""
+    if path.exists() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o666)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+    temporary.replace(path)
+    return True
