@@ -23,10 +23,10 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from connector.credential import recipient_identity  # noqa: E402
-from connector.issuer import IssuerProfile, KeyStore  # noqa: E402
-from connector.leerbewijs import fingerprint  # noqa: E402
-from connector.proof import signed_pdf, verify  # noqa: E402
+from connector.leerbewijs.credential import recipient_identity  # noqa: E402
+from connector.leerbewijs.document import fingerprint  # noqa: E402
+from connector.leerbewijs.issuer import IssuerProfile, KeyStore  # noqa: E402
+from connector.leerbewijs.proof import signed_pdf, verify  # noqa: E402
 
 PROFILE = IssuerProfile("https://lerenswitchen.be", "Netwerk Leren Switchen vzw", "https://lerenswitchen.be", "switch@lerenswitchen.be")
 

@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import OperationalError
 
-from connector.config import Config, load_config
-from connector.errors import ConfigError
+from connector.core.config import Config, load_config
+from connector.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from connector.sync import Summary
+    from connector.engine.sync import Summary
 
 EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG, EXIT_FAILED = 0, 1, 2, 3
 DEFAULT_CONFIG = "config.toml"
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "keys":
             return _keys(config, args.keys)
         if args.command == "leerbewijs":
-            from connector.issuer import KEYRING
+            from connector.leerbewijs.issuer import KEYRING
 
             return _verify(config.path(config.signing.keys_dir) / KEYRING, args.targets)
         if args.command == "check":
@@ -173,7 +173,7 @@ def _first_line(text: str) -> str:
 
 
 def _check(config: Config) -> int:
-    from connector.sync import check
+    from connector.engine.sync import check
 
     check(config)
     print(f"Configuration OK: {len(config.organisations)} organisation(s), "
@@ -188,9 +188,9 @@ def _moment(config: Config, day: date | None) -> datetime | None:
 
 
 def _sync(config: Config, args: argparse.Namespace) -> int:
-    from connector.scheduler import Stopper
+    from connector.engine.scheduler import Stopper
+    from connector.engine.sync import run_sync
     from connector.store.db import SyncAlreadyRunning
-    from connector.sync import run_sync
 
     stopper = Stopper()
     stopper.install()
@@ -246,9 +246,9 @@ def _print_summary(summary: Summary, config: Config) -> None:
 
 
 def _run(config: Config, args: argparse.Namespace) -> int:
-    from connector.scheduler import Stopper, nightly
+    from connector.engine.scheduler import Stopper, nightly
+    from connector.engine.sync import run_sync
     from connector.store.db import SyncAlreadyRunning
-    from connector.sync import run_sync
 
     logging.getLogger("connector").setLevel(logging.INFO)
     log = logging.getLogger("connector.run")
@@ -278,8 +278,8 @@ def _run(config: Config, args: argparse.Namespace) -> int:
 
 
 def _report(config: Config, args: argparse.Namespace) -> int:
-    from connector.exports import build_exports, write_exports
-    from connector.report import build_report, write_report
+    from connector.reports.exports import build_exports, write_exports
+    from connector.reports.training import build_report, write_report
     from connector.store.db import migrate, open_engine, session_factory
 
     engine = open_engine(config.store_url)
@@ -304,7 +304,7 @@ def _report(config: Config, args: argparse.Namespace) -> int:
 
 
 def _keys(config: Config, action: str) -> int:
-    from connector.issuer import IssuerProfile, KeyStore, describe_keys
+    from connector.leerbewijs.issuer import IssuerProfile, KeyStore, describe_keys
 
     store = KeyStore.of(config)
     now = datetime.now(ZoneInfo(config.partner.timezone))
@@ -318,8 +318,8 @@ def _keys(config: Config, action: str) -> int:
 
 
 def _verify(keyring_file: Path, targets: list[str]) -> int:
-    from connector.issuer import load_keyring
-    from connector.proof import verify
+    from connector.leerbewijs.issuer import load_keyring
+    from connector.leerbewijs.proof import verify
 
     keyring = load_keyring(keyring_file)
     verdicts = [verify(target, keyring) for target in targets]
@@ -329,7 +329,7 @@ def _verify(keyring_file: Path, targets: list[str]) -> int:
 
 
 def _template(args: argparse.Namespace) -> int:
-    from connector.template import write_template
+    from connector.reports.template import write_template
 
     path = write_template(Path(args.output))
     print(path)

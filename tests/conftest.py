@@ -60,7 +60,7 @@ class Network:
         self.store_url = store_url
 
     def config(self):  # type: ignore[no-untyped-def]
-        from connector.config import load_config
+        from connector.core.config import load_config
 
         return load_config(self.config_path)
 
@@ -140,7 +140,7 @@ def sqlite_network(tmp_path: Path) -> Network:
 def dies_after_delivery(target: str) -> Iterator[None]:
     """The sync inside dies (as a killed process would) right after `target` answered for
     its writes and before any of them is booked; the block must end in that death."""
-    from connector import sync as engine
+    from connector.engine import sync as engine
 
     real = engine.record_outcome
 

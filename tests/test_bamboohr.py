@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from connector.engine.sync import run_sync
 from connector.store.db import open_engine, session_factory
 from connector.store.tables import TrainingRecord
-from connector.sync import run_sync
 from tests.conftest import dies_after_delivery
 from tests.fakes.bamboohr_server import (
     API_KEY,
@@ -175,8 +175,8 @@ def test_a_record_without_name_is_reported_and_the_rest_go_through(network, bamb
 
 
 def test_check_names_missing_options(network):
-    from connector.errors import ConfigError
-    from connector.sync import check
+    from connector.core.errors import ConfigError
+    from connector.engine.sync import check
 
     network.replace(f"  training_type = {TRAINING_TYPE}\n", "")
     network.replace('  company = "brouwerspeeters"\n', "")

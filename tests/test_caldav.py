@@ -10,9 +10,9 @@ import pytest
 import vobject
 from sqlalchemy import select
 
+from connector.engine.sync import run_sync
 from connector.store.db import open_engine, session_factory
 from connector.store.tables import ExternalRef
-from connector.sync import run_sync
 from tests.fakes.caldav_server import PASSWORD, USERNAME, Radicale
 
 MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
@@ -94,8 +94,8 @@ def test_an_object_changed_behind_our_back_is_overwritten_after_a_412(network, r
     import requests
 
     run_sync(network.config(), MOMENT)
-    from connector.calendar import session_uid
-    from connector.sinks import safe_filename
+    from connector.core.calendar import session_uid
+    from connector.plumbing.files import safe_filename
 
     name = safe_filename(session_uid("leren-switchen", "S-06-D1", "lerenswitchen.be")) + ".ics"  # EX-06 uses the renamed place
     data = stored(radicale)[name]

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.config import load_config
-from connector.errors import ConfigError
+from connector.core.config import load_config
+from connector.core.errors import ConfigError
 from tests.conftest import REPO
 
 MINIMAL = """
@@ -28,7 +28,7 @@ def test_example_configuration_is_valid():
 def test_the_example_network_on_bamboohr_personio_and_successfactors_checks_out(tmp_path: Path, monkeypatch):
     """The "#|" blocks of the example put one employer on each HR system; uncommented they
     must pass `check` as they stand (only the secrets come from the environment)."""
-    from connector.sync import check
+    from connector.engine.sync import check
 
     text = (REPO / "config.example.toml").read_text(encoding="utf-8")
     assert text.count("#|kind = ") == 6

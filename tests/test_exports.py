@@ -13,17 +13,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from connector.errors import ConfigError
-from connector.exports import (
+from connector.core.errors import ConfigError
+from connector.engine.sync import run_sync
+from connector.reports.exports import (
     INFORMAL_RUBRICS,
     build_exports,
     check_rubrics,
     model_form,
     write_exports,
 )
-from connector.report import build_report
+from connector.reports.training import build_report
 from connector.store.db import open_engine, session_factory
-from connector.sync import run_sync
 
 
 @pytest.fixture

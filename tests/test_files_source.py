@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from connector.config import SourceConfig
-from connector.errors import SourceUnavailable
-from connector.mapping import load_mapping
+from connector.core.config import SourceConfig
+from connector.core.errors import SourceUnavailable
+from connector.core.mapping import load_mapping
 from connector.sources import SourceContext
 from connector.sources.files import FileSource
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 import responses
 
-from connector.http import (
+from connector.plumbing.http import (
     Cursor,
     HttpClient,
     HttpError,
@@ -131,7 +131,7 @@ def test_malformed_and_truncated_json_are_clear_errors():
 def test_secrets_never_reach_logs_or_errors(caplog):
     responses.get(f"{BASE}/x", status=400, json={"error": "invalid_request"})
     http, _ = client(auth=RenewingToken(), default_headers={"X-Api-Key": "k3y-value"})
-    caplog.set_level(logging.DEBUG, logger="connector.http")
+    caplog.set_level(logging.DEBUG, logger="connector.plumbing.http")
     with pytest.raises(HttpError) as caught:
         http.request("GET", "x?api_key=k3y-value&page=2")
     text = caplog.text + str(caught.value)
@@ -226,7 +226,7 @@ def test_concurrency_is_capped_per_client():
 
 
 def test_tls_verification_options(tmp_path):
-    from connector.http import tls_verify
+    from connector.plumbing.http import tls_verify
 
     assert tls_verify(tmp_path, {}) is True
     assert tls_verify(tmp_path, {"verify_tls": False, "ca_bundle": "x.pem"}) is False
@@ -237,7 +237,7 @@ def test_tls_verification_options(tmp_path):
 def test_credentials_from_adapter_options():
     from pydantic import SecretStr
 
-    from connector.http import BasicAuth, BearerToken, auth_from_options
+    from connector.plumbing.http import BasicAuth, BearerToken, auth_from_options
 
     assert auth_from_options({}) is None
     bearer = auth_from_options({"token": SecretStr("t0k"), "username": "ignored"})

@@ -8,7 +8,7 @@ import icalendar
 import pytest
 import vobject
 
-from connector.calendar import CalendarEvent, Party, session_uid, to_ics
+from connector.core.calendar import CalendarEvent, Party, session_uid, to_ics
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 STAMP = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
@@ -134,7 +134,7 @@ def test_the_example_exchange_days_as_all_day_events(sqlite_network):
     from datetime import date
     from zoneinfo import ZoneInfo
 
-    from connector.sync import run_sync
+    from connector.engine.sync import run_sync
 
     text = sqlite_network.config_path.read_text()
     assert "all_day_exchange_days = false" in text

@@ -13,7 +13,7 @@ import icalendar
 import pytest
 import vobject
 
-from connector.sync import run_sync
+from connector.engine.sync import run_sync
 from tests.fakes.smtp_server import PASSWORD, FakeSmtp
 
 MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))

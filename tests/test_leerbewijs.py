@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from connector.leerbewijs import fingerprint, render_pdf
+from connector.engine.sync import run_sync
+from connector.leerbewijs.document import fingerprint, render_pdf
 from connector.store.db import open_engine, session_factory
 from connector.store.tables import Leerbewijs
-from connector.sync import run_sync
 
 CONTENT = {
     "number": "LB-2027-0001", "issued_on": "2027-05-20", "language": "nl",

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.errors import ConfigError, RecordError
-from connector.mapping import load_mapping
+from connector.core.errors import ConfigError, RecordError
+from connector.core.mapping import load_mapping
 
 
 def write_mapping(tmp_path: Path, body: str) -> Path:
@@ -128,7 +128,7 @@ def test_missing_mapping_says_where_it_looked(tmp_path):
 
 
 def test_json_keys_that_contain_dots_are_found():
-    from connector.mapping import lookup_path
+    from connector.core.mapping import lookup_path
 
     user = {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": "B02", "manager": {"value": "m1"}},
             "name": {"givenName": "An"}, "emails": [{"value": "an@x.be"}]}

@@ -7,8 +7,8 @@ import json
 import pytest
 import responses
 
-from connector.http import HttpClient
-from connector.msgraph import batch
+from connector.plumbing.http import HttpClient
+from connector.plumbing.msgraph import batch
 
 GRAPH = "https://graph.test.example/v1.0"
 
@@ -48,7 +48,7 @@ def test_more_than_twenty_requests_are_refused_before_sending():
 @responses.activate
 def test_a_batch_answer_missing_items_is_an_error_not_a_silent_loss():
     responses.post(f"{GRAPH}/$batch", json={"responses": [answer("0", 200, {})]})
-    from connector.http import HttpError
+    from connector.plumbing.http import HttpError
 
     with pytest.raises(HttpError, match="lacks 1 of its responses"):
         batch(HttpClient("graph", GRAPH), [{"method": "GET", "url": "/a"}, {"method": "GET", "url": "/b"}])
@@ -58,7 +58,7 @@ def test_graph_event_resources_for_timed_and_all_day_sessions():
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from connector.calendar import CalendarEvent, Party
+    from connector.core.calendar import CalendarEvent, Party
     from connector.sinks.msgraph import graph_event
 
     brussels = ZoneInfo("Europe/Brussels")

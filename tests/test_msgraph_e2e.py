@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from connector.engine.sync import run_sync
 from connector.sinks.msgraph import KEY_PROPERTY
-from connector.sync import run_sync
 from tests.conftest import dies_after_delivery
 from tests.fakes.graph_server import CLIENT_SECRET, FakeGraph
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import responses
 
-from connector.sync import run_sync
+from connector.engine.sync import run_sync
 from tests.fakes.graph_payloads import (
     GRAPH,
     LOGIN,

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from connector.obligations import (
+from connector.reports.obligations import (
     entitlement_days,
     hours_per_day,
     months_begun,
@@ -52,7 +52,7 @@ def test_hours_per_day_defaults_to_weekly_hours_over_five():
 
 
 def test_unused_days_carry_over_within_the_period_and_the_average_runs_over_it():
-    from connector.obligations import training_account
+    from connector.reports.obligations import training_account
 
     # Full-time at a 25-worker employer: 5 days a year. 2 days in 2024, none in 2025, 9 in 2026.
     account = training_account({2024: (5, 2), 2025: (5, 0), 2026: (5, 9)}, until=2026)
@@ -62,7 +62,7 @@ def test_unused_days_carry_over_within_the_period_and_the_average_runs_over_it()
 
 
 def test_more_than_available_is_no_credit_and_nothing_carries_past_the_period():
-    from connector.obligations import training_account
+    from connector.reports.obligations import training_account
 
     account = training_account({2027: (5, 12), 2028: (5, 1), 2029: (5, 0)}, until=2029)
     by_year = {r.year: r for r in account}
@@ -72,7 +72,7 @@ def test_more_than_available_is_no_credit_and_nothing_carries_past_the_period():
 
 
 def test_part_year_hire_in_the_account():
-    from connector.obligations import entitlement_days, months_begun, training_account
+    from connector.reports.obligations import entitlement_days, months_begun, training_account
 
     # 0.8 FTE from 10 May 2026 at a 25-worker employer: 2.67 days in 2026, 4 in 2027; 1 day followed in 2026.
     entitled_2026 = entitlement_days(5, 0.8, months_begun(2026, date(2026, 5, 10), None))

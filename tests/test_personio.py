@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from connector.sync import run_sync
+from connector.engine.sync import run_sync
 from tests.conftest import dies_after_delivery
 from tests.fakes.personio_server import (
     CATEGORY,
@@ -149,8 +149,8 @@ def test_the_yearly_exchange_hours_in_a_custom_attribute_only_when_they_change(n
 
 
 def test_a_hours_attribute_personio_does_not_have_is_named(network, personio):
-    from connector.errors import ConfigError
-    from connector.sync import check
+    from connector.core.errors import ConfigError
+    from connector.engine.sync import check
 
     network.replace(f"  category_id = {CATEGORY}\n", '  hours_attribute = "dynamic_999"\n')
     summary = run_sync(network.config(), MOMENT)

@@ -18,16 +18,16 @@ from pyhanko.pdf_utils.generic import StreamObject
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pypdf import PdfReader, PdfWriter
 
-from connector.credential import (
+from connector.core.errors import ConfigError
+from connector.leerbewijs.credential import (
     build_credential,
     recipient_identity,
     sign,
     verify_token,
 )
-from connector.errors import ConfigError
-from connector.issuer import IssuerProfile, KeyStore, load_keyring
-from connector.leerbewijs import fingerprint
-from connector.proof import check_for, signed_pdf, verify, verify_qr
+from connector.leerbewijs.document import fingerprint
+from connector.leerbewijs.issuer import IssuerProfile, KeyStore, load_keyring
+from connector.leerbewijs.proof import check_for, signed_pdf, verify, verify_qr
 from tests.test_leerbewijs import CONTENT, text_of
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "ob_v3p0_achievementcredential_schema.json").read_text())
@@ -96,7 +96,7 @@ def test_the_vc_jwt_is_the_credential_signed_eddsa_and_verifies_against_the_keyr
 
 
 def test_a_credential_with_changed_hours_is_rejected(store):
-    from connector.credential import CredentialInvalid
+    from connector.leerbewijs.credential import CredentialInvalid
 
     token = sign(build_credential(ISSUED, PROFILE, ZONE), store.current())
     header, payload, signature = token.split(".")
@@ -180,7 +180,7 @@ def test_a_leerbewijs_re_signed_with_another_key_is_not_ours(store, tmp_path):
 
 
 def test_an_unsigned_pdf_or_a_damaged_file_is_not_valid(store, tmp_path):
-    from connector.leerbewijs import render_pdf
+    from connector.leerbewijs.document import render_pdf
 
     plain = tmp_path / "plain.pdf"
     plain.write_bytes(render_pdf(ISSUED, fingerprint(ISSUED)))
@@ -241,7 +241,7 @@ def test_private_keys_are_files_for_the_owner_only_and_encrypted_with_a_passphra
 
 def test_a_sync_issues_leerbewijzen_that_verify_on_the_command_line_and_keys_stay_out_of_the_store(sqlite_network, capsys):
     from connector.cli import main
-    from connector.sync import run_sync
+    from connector.engine.sync import run_sync
 
     summary = run_sync(sqlite_network.config(), datetime(2026, 11, 22, tzinfo=ZONE))
     assert summary.status == "ok" and summary.created_key
@@ -273,7 +273,7 @@ def test_a_sync_issues_leerbewijzen_that_verify_on_the_command_line_and_keys_sta
 
 
 def test_private_keys_may_come_from_the_environment_instead_of_files(tmp_path, monkeypatch):
-    from connector.config import load_config
+    from connector.core.config import load_config
 
     files = KeyStore(tmp_path / "keys")
     kid = files.init(PROFILE, NOW)

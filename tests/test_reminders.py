@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from connector.reminders import Offset, next_working_day
-from connector.sync import run_sync
+from connector.core.reminders import Offset, next_working_day
+from connector.engine.sync import run_sync
 
 MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
 

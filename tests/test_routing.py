@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
+from connector.engine.sync import run_sync
 from connector.sinks.msgraph import KEY_PROPERTY
-from connector.sync import run_sync
 from tests.fakes.graph_server import CLIENT_SECRET, FakeGraph
 from tests.fakes.smtp_server import PASSWORD, FakeSmtp
 
@@ -52,7 +52,7 @@ def test_nobody_is_invited_twice_and_everyone_routed_is_invited_once(sqlite_netw
         part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
         uid = str(icalendar.Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")[0]["UID"])
         by_mail.setdefault(uid, set()).update(received.recipients)
-    from connector.calendar import session_uid
+    from connector.core.calendar import session_uid
 
     sessions = sorted(p.stem for p in (sqlite_network.out / "invitations").glob("*.ics"))
     assert len(sessions) == 17

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connector.scheduler import Stopper, nightly
+from connector.engine.scheduler import Stopper, nightly
 from tests.conftest import REPO
 
 
@@ -55,7 +55,7 @@ def test_run_syncs_then_stops_cleanly_on_sigterm(sqlite_network):
 
 
 def test_stop_request_ends_a_sync_after_its_current_step(sqlite_network):
-    from connector.sync import run_sync
+    from connector.engine.sync import run_sync
 
     asked = {"n": 0}
 

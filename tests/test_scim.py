@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connector.sync import run_sync
+from connector.engine.sync import run_sync
 from tests.fakes.scim_server import TOKEN, ScimServer
 
 MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))

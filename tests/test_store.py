@@ -60,3 +60,23 @@ def test_only_one_sync_holds_the_lock_and_it_is_released(store_url):
         pass
     first.dispose()
     second.dispose()
+
+
+@pytest.mark.postgres
+def test_two_stores_in_two_schemas_of_one_database_do_not_block_each_other():
+    from tests.conftest import _postgres_schema_url
+
+    first_urls, second_urls = _postgres_schema_url(), _postgres_schema_url()
+    first, second = open_engine(next(first_urls)), open_engine(next(second_urls))
+    try:
+        with sync_lock(first):
+            with sync_lock(second):  # another store: its own lock
+                pass
+            with pytest.raises(SyncAlreadyRunning):
+                with sync_lock(open_engine(first.url)):  # the same store: refused
+                    pass
+    finally:
+        first.dispose()
+        second.dispose()
+        for urls in (first_urls, second_urls):
+            next(urls, None)  # drop the schema

@@ -9,9 +9,9 @@ import icalendar
 import pytest
 from sqlalchemy import func, select
 
+from connector.engine.sync import Summary, run_sync
 from connector.store.db import open_engine, session_factory
 from connector.store.tables import ExternalRef, OutboxItem, Person
-from connector.sync import Summary, run_sync
 
 AS_OF = "2026-11-22"
 
@@ -135,7 +135,7 @@ class Crash(BaseException):
 
 @pytest.mark.parametrize("crash_at", [1, 2, 10, 20, 26])
 def test_crash_between_a_write_and_its_bookkeeping_is_finished_by_the_next_run(network, tmp_path_factory, monkeypatch, crash_at):
-    from connector import sync as engine
+    from connector.engine import sync as engine
 
     clean = type(network)(tmp_path_factory.mktemp("clean"), f"sqlite:///{tmp_path_factory.mktemp('cleanstate') / 'c.db'}")
     sync(clean)
@@ -160,7 +160,7 @@ def test_crash_between_a_write_and_its_bookkeeping_is_finished_by_the_next_run(n
 
 
 def test_crash_while_planning_leaves_nothing_half_done(network, monkeypatch):
-    from connector import plan
+    from connector.engine import plan
 
     def dying_invitation(self, session):
         raise Crash()
@@ -222,7 +222,7 @@ def test_intro_call_is_a_20_minute_online_meeting_and_exchange_days_have_the_hos
 
 
 def test_an_attempt_is_counted_before_sending_so_a_retry_knows_it_may_have_landed(network, monkeypatch):
-    from connector import sync as engine
+    from connector.engine import sync as engine
     from connector.store.tables import OutboxItem
 
     real_record = engine.record_outcome
@@ -266,7 +266,7 @@ def test_a_typo_in_a_known_row_is_reported_and_the_person_kept_as_they_were(netw
 def test_a_write_that_keeps_failing_backs_off_instead_of_hammering(network):
     from datetime import UTC, timedelta
 
-    from connector.outbox import backoff, pending_items, utcnow
+    from connector.store.outbox import backoff, pending_items, utcnow
     from connector.store.tables import OutboxItem
 
     assert [backoff(n) for n in (1, 2, 3, 4, 10)] == [timedelta(0), timedelta(0), timedelta(minutes=15), timedelta(minutes=30), timedelta(days=1)]

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connector.config import load_config
-from connector.http import HttpClient
-from connector.runtime import Runtime
+from connector.core.config import load_config
+from connector.plumbing.http import HttpClient
+from connector.plumbing.runtime import Runtime
 from connector.sinks import SinkContext
 from connector.sinks.viva_learning import VivaLearning
 from connector.store.tables import OutboxItem
@@ -71,8 +71,8 @@ def test_faults_and_an_unknown_learner(sink, viva):
 
 
 def test_check_asks_for_the_provider_and_the_learners_source(sqlite_network):
-    from connector.errors import ConfigError
-    from connector.sync import check
+    from connector.core.errors import ConfigError
+    from connector.engine.sync import check
 
     sqlite_network.add_to_organisation("groenkracht", """
   [[organisations.writeback]]
@@ -90,8 +90,8 @@ def test_a_run_files_each_exchange_under_its_learning_place_once(sqlite_network,
     ledger's payloads stay as they were), one content item per place, nothing twice."""
     from sqlalchemy import select
 
+    from connector.engine.sync import run_sync
     from connector.store.db import open_engine, session_factory
-    from connector.sync import run_sync
 
     monkeypatch.setenv("ST_TEST_GRAPH_SECRET", "unused: the client below is handed in")
     monkeypatch.setattr("time.sleep", lambda seconds: None)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connector.sync import run_sync
+from connector.engine.sync import run_sync
 from tests.conftest import dies_after_delivery
 from tests.fakes.lrs_server import PASSWORD, USERNAME, Ralph
 

@@ -3,6 +3,7 @@
 A sink receives outbox items it declared it can handle (`object_types`; checked once,
 when targets are built, not by every sink) and reports an Outcome per item. It must make
 a repeated item harmless: the engine re-delivers whatever it has not booked as done.
+Sinks import the layers below, including a source of the same vendor for its client; never the engine.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
-from connector.adapters import load_adapter
-from connector.config import Config
-from connector.http import HttpError
-from connector.outbox import Outcome
-from connector.runtime import Runtime
+from connector.core.config import Config
+from connector.plumbing.adapters import load_adapter
+from connector.plumbing.http import HttpError
+from connector.plumbing.runtime import Runtime
+from connector.store.outbox import REFERENCE, Outcome
 from connector.store.tables import ExternalRef, OutboxItem
 
 CALENDAR = "calendar_event"
@@ -95,11 +96,6 @@ class Sink(ABC):
         return []
 
 
-# Records the connector writes into an HR system carry this in a free-text field, so the
-# write-back finds them again after a crash and the source never reads them as more training.
-REFERENCE = "st-ref:"
-
-
 def reference(object_id: str) -> str:
     return f"{REFERENCE}{object_id}"
 
@@ -146,8 +142,3 @@ def sink_class(kind: str) -> type[Sink]:
     """The adapter for a kind lives in connector/sinks/<kind>.py and names itself SINK."""
     return load_adapter(__name__, kind, "SINK", "sink")
 
-
-def safe_filename(text: str) -> str:
-    """Codes come from spreadsheets; keep them readable but never a path."""
-    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in text).strip("._")
-    return cleaned or "_"

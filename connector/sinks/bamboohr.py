@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.http import HttpClient, HttpError
-from connector.outbox import Outcome
-from connector.proof import leerbewijs_pdf
+from connector.leerbewijs.proof import leerbewijs_pdf
+from connector.plumbing.http import HttpClient, HttpError
 from connector.sinks import (
     LEERBEWIJS,
     TRAINING_RECORD,
@@ -33,6 +32,7 @@ from connector.sources.bamboohr import (
     bamboohr_problems,
     training_records,
 )
+from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
 
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from connector.calendar import CalendarEvent, to_ics
-from connector.http import HttpClient, HttpError
-from connector.outbox import Outcome
-from connector.sinks import CALENDAR, Sink, safe_filename
+from connector.core.calendar import CalendarEvent, to_ics
+from connector.plumbing.files import safe_filename
+from connector.plumbing.http import HttpClient, HttpError
+from connector.sinks import CALENDAR, Sink
+from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from connector.calendar import CalendarEvent, to_ics
-from connector.files import write_atomically
-from connector.outbox import Outcome
-from connector.sinks import CALENDAR, Sink, safe_filename
+from connector.core.calendar import CalendarEvent, to_ics
+from connector.plumbing.files import safe_filename, write_atomically
+from connector.sinks import CALENDAR, Sink
+from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
 
 

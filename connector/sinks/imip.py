@@ -34,12 +34,12 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connector.calendar import CalendarEvent, Party, to_ics
-from connector.http import secret_text, tls_verify
-from connector.outbox import Outcome
+from connector.core.calendar import CalendarEvent, Party, to_ics
+from connector.core.texts import text
+from connector.plumbing.http import secret_text, tls_verify
 from connector.sinks import CALENDAR, Sink
+from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
-from connector.texts import text
 
 
 class ImipMail(Sink):

@@ -21,24 +21,16 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from connector.files import write_atomically
-from connector.outbox import Outcome
-from connector.sinks import TRAINING_RECORD, Sink, safe_filename
+from connector.plumbing.files import neutralise, safe_filename, write_atomically
+from connector.plumbing.xlsx import workbook_bytes
+from connector.sinks import TRAINING_RECORD, Sink
+from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
-from connector.xlsx import workbook_bytes
 
 COLUMNS = [
     "record_id", "employee_number", "email", "last_name", "first_name", "date", "hours", "kind", "type",
     "title", "provider", "coach", "learning_question", "leerbewijs_number",
 ]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> Any:
-    """A cell that starts like a formula is shown as text, never evaluated (CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 class LedgerFiles(Sink):

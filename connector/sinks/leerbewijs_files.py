@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from connector.files import write_atomically
-from connector.outbox import Outcome
-from connector.proof import leerbewijs_pdf
-from connector.sinks import LEERBEWIJS, Sink, safe_filename
+from connector.leerbewijs.proof import leerbewijs_pdf
+from connector.plumbing.files import safe_filename, write_atomically
+from connector.sinks import LEERBEWIJS, Sink
+from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
 
 

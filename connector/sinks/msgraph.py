@@ -26,19 +26,19 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from connector.calendar import CalendarEvent
-from connector.http import HttpClient, HttpError, NextLinkInBody
-from connector.msgraph import (
+from connector.core.calendar import CalendarEvent
+from connector.core.texts import text
+from connector.plumbing.http import HttpClient, HttpError, NextLinkInBody
+from connector.plumbing.msgraph import (
     BATCH_LIMIT,
     WINDOWS_ZONES,
     BatchResult,
     batch,
     graph_client,
 )
-from connector.outbox import Outcome
 from connector.sinks import CALENDAR, Conflict, Response, Sink
+from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
-from connector.texts import text
 
 # Our own property set GUID; the name makes the property recognisable in any mailbox.
 KEY_PROPERTY = "String {9a1d3c55-2b1f-4e7a-8c3d-5f6e7a8b9c0d} Name SwitchingTalentKey"

@@ -20,11 +20,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from connector.http import HttpClient, HttpError, NextLinkInBody
-from connector.outbox import Outcome
-from connector.proof import leerbewijs_pdf
+from connector.leerbewijs.proof import leerbewijs_pdf
+from connector.plumbing.http import HttpClient, HttpError, NextLinkInBody
 from connector.sinks import LEERBEWIJS, YEARLY_HOURS, Sink, per_employee
 from connector.sources.personio import personio_client, personio_problems
+from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
 
 

@@ -22,13 +22,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connector.adapters import required_options
-from connector.errors import AuthenticationFailed
-from connector.http import HttpClient, HttpError, secret_text
-from connector.outbox import Outcome
-from connector.runtime import Runtime
+from connector.core.errors import AuthenticationFailed
+from connector.plumbing.adapters import required_options
+from connector.plumbing.http import HttpClient, HttpError, secret_text
+from connector.plumbing.runtime import Runtime
 from connector.sinks import TRAINING_RECORD, Sink, describe, reference, unknown_employee
 from connector.sources.successfactors import bearer_token
+from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
 
 EVENTS = "learning/odatav4/public/admin/learningevent-service/v1/ExternalLearningEvents"

@@ -19,10 +19,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from connector.http import HttpClient, parse_json
-from connector.msgraph import graph_client
-from connector.outbox import Outcome
+from connector.plumbing.http import HttpClient, parse_json
+from connector.plumbing.msgraph import graph_client
 from connector.sinks import TRAINING_RECORD, Sink, per_employee
+from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
 
 

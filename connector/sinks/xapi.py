@@ -15,17 +15,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from connector.http import HttpClient, HttpError
-from connector.outbox import Outcome
+from connector.plumbing.http import HttpClient, HttpError
 from connector.sinks import TRAINING_RECORD, Sink
+from connector.sources.xapi import PLATFORM, XAPI_HEADERS
+from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
 
 NAMESPACE = uuid.UUID("7d0e9a1c-5b3f-4c2d-8e6a-1f4b2c3d5e6f")
-PLATFORM = "Switching Talent Connector"
 ATTENDED = {"id": "http://adlnet.gov/expapi/verbs/attended", "display": {"en-US": "attended", "nl-BE": "nam deel aan"}}
 VOIDED = {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en-US": "voided"}}
 EXTENSION = "https://w3id.org/switching-talent/xapi/"
-XAPI_HEADERS = {"X-Experience-API-Version": "1.0.3"}
 
 
 class XapiStatements(Sink):

@@ -3,6 +3,7 @@
 A source only fetches: it yields remote records as the system gives them (a dict per
 record, with where it was found). The engine applies the mapping, validates, stores and
 counts, so every adapter gets clear errors, change detection and deletion handling for free.
+Sources import `store`, `leerbewijs`, `plumbing` and `core`; never a sink or the engine.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-from connector.adapters import load_adapter
-from connector.config import SourceConfig
-from connector.mapping import EntityMapping
-from connector.runtime import Runtime
+from connector.core.config import SourceConfig
+from connector.core.mapping import EntityMapping
+from connector.plumbing.adapters import load_adapter
+from connector.plumbing.runtime import Runtime
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from connector.adapters import required_options
-from connector.errors import ConfigError
-from connector.http import HttpClient
-from connector.mapping import EntityMapping
-from connector.runtime import Runtime
-from connector.sinks import REFERENCE
+from connector.core.errors import ConfigError
+from connector.core.mapping import EntityMapping
+from connector.plumbing.adapters import required_options
+from connector.plumbing.http import HttpClient
+from connector.plumbing.runtime import Runtime
 from connector.sources import Pull, RemoteRecord, Source, since_cursor
+from connector.store.outbox import REFERENCE
 
 API = "https://api.bamboohr.com/api/gateway.php/{company}/v1/"
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from connector.errors import SourceUnavailable
-from connector.mapping import EntityMapping
+from connector.core.errors import SourceUnavailable
+from connector.core.mapping import EntityMapping
 from connector.sources import Pull, RemoteRecord, Source
 
 

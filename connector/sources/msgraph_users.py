@@ -19,11 +19,11 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from connector.errors import ConfigError
-from connector.http import HttpClient, HttpError, NextLinkInBody
-from connector.iterate import batched
-from connector.mapping import EntityMapping
-from connector.msgraph import BATCH_LIMIT, batch, graph_client
+from connector.core.errors import ConfigError
+from connector.core.mapping import EntityMapping
+from connector.plumbing.http import HttpClient, HttpError, NextLinkInBody
+from connector.plumbing.iterate import batched
+from connector.plumbing.msgraph import BATCH_LIMIT, batch, graph_client
 from connector.sources import Pull, RemoteRecord, Source
 
 SELECT = ("id,givenName,surname,displayName,mail,userPrincipalName,jobTitle,department,officeLocation,"

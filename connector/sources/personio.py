@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from connector.adapters import required_options
-from connector.errors import AuthenticationFailed, ConfigError
-from connector.http import HttpClient, HttpError, OffsetLimit, secret_text
-from connector.mapping import EntityMapping
-from connector.runtime import Runtime
+from connector.core.errors import AuthenticationFailed, ConfigError
+from connector.core.mapping import EntityMapping
+from connector.plumbing.adapters import required_options
+from connector.plumbing.http import HttpClient, HttpError, OffsetLimit, secret_text
+from connector.plumbing.runtime import Runtime
 from connector.sources import Pull, RemoteRecord, Source, since_cursor
 
 API = "https://api.personio.de/v1/"

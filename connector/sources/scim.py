@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from connector.errors import ConfigError
-from connector.http import (
+from connector.core.errors import ConfigError
+from connector.core.mapping import EntityMapping
+from connector.plumbing.http import (
     HttpClient,
     OffsetLimit,
 )
-from connector.mapping import EntityMapping
 from connector.sources import Pull, RemoteRecord, Source
 
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from connector.adapters import required_options
-from connector.errors import AuthenticationFailed, ConfigError
-from connector.http import HttpClient, HttpError, NextLinkInBody, secret_text
-from connector.mapping import EntityMapping
-from connector.runtime import Runtime
+from connector.core.errors import AuthenticationFailed, ConfigError
+from connector.core.mapping import EntityMapping
+from connector.plumbing.adapters import required_options
+from connector.plumbing.http import HttpClient, HttpError, NextLinkInBody, secret_text
+from connector.plumbing.runtime import Runtime
 from connector.sources import Pull, RemoteRecord, Source, since_cursor
 
 ALL_STATUSES = "status in 't','f','T','F','e','d'"  # active, inactive and their pending variants

@@ -58,13 +58,16 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 def sync_lock(engine: Engine) -> Iterator[None]:
     """Hold the store's sync lock, or raise SyncAlreadyRunning at once.
 
-    PostgreSQL: a session advisory lock, so syncs on different machines sharing one
-    database exclude each other. SQLite: an flock on a file beside the database. Both are
-    released by the operating system or the server if the process dies.
+    PostgreSQL: a session advisory lock keyed by the store's schema, so syncs on different
+    machines sharing one store exclude each other while two stores in two schemas of one
+    database do not (advisory locks are per database already). SQLite: an flock on a file
+    beside the database. Both are released by the operating system or the server if the
+    process dies.
     """
     if engine.dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(b"st-connector sync").digest()[:8], "big", signed=True)
         with engine.connect() as connection:
+            schema = connection.execute(text("SELECT current_schema()")).scalar() or ""
+            key = int.from_bytes(hashlib.sha256(f"st-connector sync|{schema}".encode()).digest()[:8], "big", signed=True)
             got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
             if not got:
                 raise SyncAlreadyRunning("another sync is running on this PostgreSQL store")

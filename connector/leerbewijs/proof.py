@@ -36,10 +36,10 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from connector.credential import CredentialInvalid, build_credential, sign, verify_token
-from connector.issuer import IssuerProfile, PublicKey, SigningKeys, b64url, unb64url
-from connector.leerbewijs import Check, render_pdf
-from connector.runtime import Runtime
+from connector.leerbewijs.credential import CredentialInvalid, build_credential, sign, verify_token
+from connector.leerbewijs.document import Check, render_pdf
+from connector.leerbewijs.issuer import IssuerProfile, PublicKey, SigningKeys, b64url, unb64url
+from connector.plumbing.runtime import Runtime
 
 QR_PREFIX = "ST1"
 SIGNATURE_FIELD = "Leerbewijs"

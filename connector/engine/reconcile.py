@@ -21,11 +21,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from connector.config import Config, OrganisationConfig
-from connector.errors import Problem
-from connector.iterate import batched
-from connector.model import PersonRecord
-from connector.outbox import utcnow
+from connector.core.config import Config, OrganisationConfig
+from connector.core.errors import Problem
+from connector.core.model import PersonRecord
+from connector.plumbing.iterate import batched
+from connector.store.outbox import utcnow
 from connector.store.tables import (
     Coach,
     Exchange,

@@ -23,14 +23,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from connector.calendar import CalendarEvent, Party, session_uid
-from connector.config import Config
-from connector.credential import recipient_identity
-from connector.errors import Problem
-from connector.leerbewijs import fingerprint
-from connector.outbox import enqueue, has_pending, live_ref
-from connector.reminders import Offset, reminder_moments
+from connector.core.calendar import CalendarEvent, Party, session_uid
+from connector.core.config import Config
+from connector.core.errors import Problem
+from connector.core.reminders import Offset, reminder_moments
+from connector.core.texts import labelled, offset_label, text
+from connector.leerbewijs.credential import recipient_identity
+from connector.leerbewijs.document import fingerprint
 from connector.sinks import CALENDAR, LEERBEWIJS, TRAINING_RECORD, YEARLY_HOURS
+from connector.store.outbox import enqueue, has_pending, live_ref
 from connector.store.tables import (
     Exchange,
     ExternalRef,
@@ -42,7 +43,6 @@ from connector.store.tables import (
     TrainingRecord,
 )
 from connector.store.tables import Session as SessionRow
-from connector.texts import labelled, offset_label, text
 
 LIVE = ("confirmed", "completed")
 EXCHANGE_DAY = "exchange_day"

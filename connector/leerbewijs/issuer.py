@@ -31,9 +31,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.x509.oid import NameOID
 
-from connector.config import Config
-from connector.errors import ConfigError
-from connector.files import write_atomically
+from connector.core.config import Config
+from connector.core.errors import ConfigError
+from connector.plumbing.files import write_atomically
 
 KEYRING = "keyring.json"
 CERTIFICATE_YEARS = 10

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 import jwt
 
-from connector.issuer import IssuerProfile, PublicKey, SigningKeys, public_jwk
-from connector.texts import belgian_number, text
+from connector.core.texts import belgian_number, text
+from connector.leerbewijs.issuer import IssuerProfile, PublicKey, SigningKeys, public_jwk
 
 CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
 TYPES = ["VerifiableCredential", "OpenBadgeCredential"]

@@ -1,9 +1,26 @@
-"""Writing files so that a crash never leaves half of one: every output, ledger, report and key."""
+"""Files people and other tools open: written so that a crash never leaves half of one (every
+output, ledger, report and key), named safely, and with spreadsheet cells that cannot run."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_filename(text: str) -> str:
+    """Codes come from spreadsheets; keep them readable but never a path."""
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in text).strip("._")
+    return cleaned or "_"
+
+
+def neutralise(value: Any) -> Any:
+    """A cell that starts like a formula is shown as text, never evaluated (CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def write_atomically(path: Path, data: bytes, private: bool = False) -> bool:

@@ -32,9 +32,9 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
-from connector.mapping import lookup_path
+from connector.core.mapping import lookup_path
 
-log = logging.getLogger("connector.http")
+log = logging.getLogger("connector.plumbing.http")
 
 SENSITIVE_QUERY = ("token", "key", "secret", "password", "signature", "code", "sig", "auth")
 USER_AGENT = "switching-talent-connector/0.1 (+https://github.com/)"

@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from connector.errors import ConfigError
-from connector.model import Email, Language
+from connector.core.errors import ConfigError
+from connector.core.model import Email, Language
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -218,7 +218,7 @@ class RemindersConfig(_Strict):
     @field_validator("offsets")
     @classmethod
     def _offsets(cls, value: list[str]) -> list[str]:
-        from connector.reminders import Offset
+        from connector.core.reminders import Offset
 
         for text in value:
             Offset.parse(text)

@@ -26,6 +26,11 @@ from connector.store.tables import ExternalRef, OutboxItem
 OPEN = ("pending",)
 
 
+# Records the connector writes into an HR system carry this in a free-text field, so the
+# write-back finds them again after a crash and the source never reads them as more training.
+REFERENCE = "st-ref:"
+
+
 def content_hash(payload: dict[str, Any]) -> str:
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -18,25 +18,13 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connector.config import Config, OrganisationConfig, SourceConfig
-from connector.errors import AuthenticationFailed, ConfigError, Problem
-from connector.http import HttpError
-from connector.issuer import KeyStore
-from connector.iterate import batched
-from connector.mapping import Mapping, load_mapping
-from connector.model import COHORT_ENTITIES, EMPLOYER_ENTITIES
-from connector.outbox import (
-    Delivered,
-    Outcome,
-    by_target,
-    claim,
-    pending_items,
-    record_outcome,
-    utcnow,
-)
-from connector.plan import CalendarTarget, Planner, Targets, sync_organisations
-from connector.pull import COUNT_KEYS, pull_entity
-from connector.reconcile import (
+from connector.core.config import Config, OrganisationConfig, SourceConfig
+from connector.core.errors import AuthenticationFailed, ConfigError, Problem
+from connector.core.mapping import Mapping, load_mapping
+from connector.core.model import COHORT_ENTITIES, EMPLOYER_ENTITIES
+from connector.engine.plan import CalendarTarget, Planner, Targets, sync_organisations
+from connector.engine.pull import COUNT_KEYS, pull_entity
+from connector.engine.reconcile import (
     COHORT,
     CohortReconciler,
     PersonResolver,
@@ -44,7 +32,10 @@ from connector.reconcile import (
     reconcile_pulled_training,
     source_key,
 )
-from connector.runtime import Runtime
+from connector.leerbewijs.issuer import KeyStore, ensure_keys
+from connector.plumbing.http import HttpError
+from connector.plumbing.iterate import batched
+from connector.plumbing.runtime import Runtime
 from connector.sinks import (
     CALENDAR,
     LEERBEWIJS,
@@ -57,9 +48,18 @@ from connector.sinks import (
 )
 from connector.sources import Source, SourceContext, source_class
 from connector.store.db import migrate, open_engine, session_factory, sync_lock
+from connector.store.outbox import (
+    Delivered,
+    Outcome,
+    by_target,
+    claim,
+    pending_items,
+    record_outcome,
+    utcnow,
+)
 from connector.store.tables import Cursor, ExternalRef, OutboxItem, SyncRun
 
-log = logging.getLogger("connector.sync")
+log = logging.getLogger("connector.engine.sync")
 
 CALENDAR_FILES = "calendar-files"
 LEERBEWIJS_FILES = "leerbewijs-files"
@@ -268,7 +268,7 @@ def run_sync(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> Summary:
     now = as_of or utcnow()
-    runtime = Runtime(config, now)
+    runtime = Runtime(config, now, load_signing_keys=lambda: ensure_keys(config, now))
     sources = build_sources(runtime)
     targets, sinks = build_targets(runtime)
     if not dry_run:

@@ -32,8 +32,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connector.errors import ConfigError, RecordError
-from connector.model import ENTITY_MODELS
+from connector.core.errors import ConfigError, RecordError
+from connector.core.model import ENTITY_MODELS
 
 STRING_TRANSFORMS = {
     "trim": lambda s: s.strip(),
@@ -368,7 +368,7 @@ def mapping_search_path(config_dir: Path | None) -> list[Path]:
     places = []
     if config_dir is not None:
         places += [config_dir, config_dir / "mappings"]
-    places.append(Path(__file__).resolve().parent.parent / "mappings")  # a source checkout
+    places.append(Path(__file__).resolve().parents[2] / "mappings")  # a source checkout
     places.append(Path(sys.prefix) / "share" / "st-connector" / "mappings")  # a wheel install
     return places
 

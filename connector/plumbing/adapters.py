@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from connector.errors import ConfigError
+from connector.core.errors import ConfigError
 
 _KIND = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from connector.files import write_atomically
-from connector.mapping import load_mapping
-from connector.model import ENTITY_MODELS
-from connector.xlsx import workbook_bytes
+from connector.core.mapping import load_mapping
+from connector.core.model import ENTITY_MODELS
+from connector.plumbing.files import write_atomically
+from connector.plumbing.xlsx import workbook_bytes
 
 INTRO = [
     ("Switching Talent – invulsjabloon", ""),

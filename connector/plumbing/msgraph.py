@@ -12,10 +12,10 @@ from typing import Any
 import msal
 import requests
 
-from connector.config import TenantConfig
-from connector.errors import AuthenticationFailed, ConfigError
-from connector.http import HttpClient, HttpError, tls_verify
-from connector.runtime import Runtime
+from connector.core.config import TenantConfig
+from connector.core.errors import AuthenticationFailed, ConfigError
+from connector.plumbing.http import HttpClient, HttpError, tls_verify
+from connector.plumbing.runtime import Runtime
 
 BATCH_LIMIT = 20  # Graph's maximum number of requests in one $batch
 # Graph reads dateTimeTimeZone in Windows zone names; Europe/Brussels is not accepted.

@@ -9,15 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from connector.config import Config
-from connector.http import (
+from connector.core.config import Config
+from connector.plumbing.http import (
     FetchedToken,
     HttpClient,
     RequestStats,
     auth_from_options,
     tls_verify,
 )
-from connector.issuer import SigningKeys, ensure_keys
 
 
 @dataclass
@@ -27,14 +26,20 @@ class Runtime:
     stats: RequestStats = field(default_factory=RequestStats)
     _clients: dict[str, HttpClient] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _signing: SigningKeys | None = None
+    # How to read (or make) the issuer's signing keys: given by the engine, which owns them,
+    # so that this layer needs nothing of the leerbewijs package. Returns (keys, kid made now).
+    load_signing_keys: Callable[[], tuple[Any, str | None]] | None = None
+    _signing: Any = None
     created_key: str | None = None  # a key generation made on first use, to tell the user
 
-    def signing_keys(self) -> SigningKeys:
-        """The issuer's current keys, read once per run (made on first use)."""
+    def signing_keys(self) -> Any:
+        """The issuer's current keys (a `connector.leerbewijs.issuer.SigningKeys`), read once
+        per run, made on first use."""
         with self._lock:
             if self._signing is None:
-                self._signing, self.created_key = ensure_keys(self.config, self.now)
+                if self.load_signing_keys is None:
+                    raise RuntimeError("this run was started without the issuer's signing keys")
+                self._signing, self.created_key = self.load_signing_keys()
             return self._signing
 
     def client(self, key: str, build: Callable[[], HttpClient]) -> HttpClient:

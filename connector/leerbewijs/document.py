@@ -33,7 +33,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from connector.texts import belgian_number, long_date, text
+from connector.core.texts import belgian_number, long_date, text
 
 # Letters that Unicode does not decompose into a base letter plus an accent.
 _BASE_LETTER = {"ı": "i", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ħ": "h", "Ħ": "H", "ŀ": "l", "Ŀ": "L"}

@@ -18,17 +18,17 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from connector.errors import (
+from connector.core.errors import (
     AuthenticationFailed,
     Problem,
     RecordError,
     SourceUnavailable,
 )
-from connector.http import HttpError
-from connector.iterate import batched
-from connector.mapping import EntityMapping
-from connector.outbox import content_hash, utcnow
+from connector.core.mapping import EntityMapping
+from connector.plumbing.http import HttpError
+from connector.plumbing.iterate import batched
 from connector.sources import RemoteRecord, Source
+from connector.store.outbox import content_hash, utcnow
 from connector.store.tables import Cursor, SourceRecord
 
 COUNT_KEYS = ("created", "updated", "unchanged", "failed", "removed")

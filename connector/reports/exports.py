@@ -25,20 +25,18 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 
-from connector.config import Config
-from connector.errors import ConfigError
-from connector.files import write_atomically
-from connector.report import (
+from connector.core.config import Config
+from connector.core.errors import ConfigError
+from connector.core.texts import text
+from connector.plumbing.files import neutralise, safe_filename, write_atomically
+from connector.plumbing.xlsx import workbook_bytes
+from connector.reports.training import (
     EmployeeLine,
     OrganisationLine,
     RecordLine,
     TrainingReport,
     belgian_csv,
 )
-from connector.sinks import safe_filename
-from connector.sinks.ledger_files import neutralise
-from connector.texts import text
-from connector.xlsx import workbook_bytes
 
 ACCOUNT_COLUMNS = ["employee_number", "name", "department", "fte", "months_begun", "entitlement_days", "hours_per_day",
                    "formal_hours", "informal_hours", "exchange_hours", "days_followed", "balance_days", "carried_in_days",

@@ -15,8 +15,9 @@ from openpyxl.styles import Font
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.files import write_atomically
-from connector.obligations import (
+from connector.plumbing.files import neutralise, write_atomically
+from connector.plumbing.xlsx import workbook_bytes
+from connector.reports.obligations import (
     PERIOD,
     entitlement_days,
     hours_per_day,
@@ -24,9 +25,7 @@ from connector.obligations import (
     size_band_days,
     training_account,
 )
-from connector.sinks.ledger_files import neutralise
 from connector.store.tables import Organisation, Person, TrainingRecord
-from connector.xlsx import workbook_bytes
 
 
 @dataclass

@@ -1,0 +1,3 @@
+"""The vocabulary every other part speaks: the canonical model with its glossary, the
+configuration, the mapping engine, iTIP events, working days, texts and errors.
+Imports nothing of the connector outside `core`."""
