@@ -33,7 +33,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from connector.core.errors import ConfigError, RecordError
-from connector.core.model import ENTITY_MODELS
+from connector.core.model import ENTITY_MODELS, number_as_text
 
 STRING_TRANSFORMS = {
     "trim": lambda s: s.strip(),
@@ -61,6 +61,20 @@ ISO_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%
 EXCEL_EPOCH = date(1899, 12, 30)
 RULE_KEYS = {"from", "join", "sep", "value", "transform", "split", "map", "date", "datetime", "type", "list_sep", "default", "required"}
 ENTITY_KEYS = {"id", "remote_id", "fields"}
+
+
+class UnreadableValue:
+    """A cell that holds no value but an error (a spreadsheet's #REF!, #N/A): mapping it into
+    a field is an error naming that field, never an empty value or a default."""
+
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
+
+    def __str__(self) -> str:
+        return self.shown
+
+    def __repr__(self) -> str:
+        return f"UnreadableValue({self.shown!r})"
 
 
 @dataclass(frozen=True)
@@ -148,7 +162,7 @@ class EntityMapping:
             name = next((name for name in spec.split("|") if record.get(name) not in (None, "")), None)
             if name is None:
                 raise RecordError(spec.replace("|", " or "), "is needed to identify the record but is empty")
-            value = str(record[name])
+            value = str(number_as_text(record[name]))
             parts.append(value.lower() if name == "email" else value)  # addresses compare case-insensitively
         return "|".join(parts)
 
@@ -167,6 +181,8 @@ class Mapping:
 
 def _evaluate(rule: FieldRule, raw: dict[str, Any]) -> Any:
     value = _extract(rule, raw)
+    if isinstance(value, UnreadableValue):
+        raise ValueError(f"the cell holds the error {value}, not a value")
     if isinstance(value, str):
         for name in rule.transforms:
             value = STRING_TRANSFORMS[name](value)
@@ -225,6 +241,8 @@ def lookup_path(raw: Any, path: str) -> Any:
 def _as_text(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, UnreadableValue):
+        raise ValueError(f"the cell holds the error {value}, not a value")
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M") if value.time() != time(0) else value.strftime("%Y-%m-%d")
     if isinstance(value, date):

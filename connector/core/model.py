@@ -43,8 +43,10 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from decimal import Decimal
+from types import UnionType
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -100,8 +102,40 @@ class TrainingKind(StrEnum):
     informal = "informal"
 
 
+def number_as_text(value: Any) -> Any:
+    """Spreadsheets type identifiers as numbers: the number cell 1001 (or 1001.0 from a
+    float) is the employee number "1001", the same as the text cell."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return value
+    if isinstance(value, float) and value.is_integer() or isinstance(value, Decimal) and value == value.to_integral_value():
+        return str(int(value))
+    return str(value)
+
+
+def _is_text(annotation: Any) -> bool:
+    """str, an Annotated str (Email), their Optional and list forms."""
+    if annotation is str:
+        return True
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _is_text(get_args(annotation)[0])
+    if origin in (Union, UnionType, list):
+        return any(_is_text(a) for a in get_args(annotation) if a is not type(None))
+    return False
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_in_text_fields(cls, data: Any) -> Any:
+        """A number that arrives in a text field (an id typed as a number) is its text."""
+        if not isinstance(data, dict):
+            return data
+        text_fields = {name for name, info in cls.model_fields.items() if _is_text(info.annotation)}
+        return {name: ([number_as_text(v) for v in value] if isinstance(value, list) else number_as_text(value))
+                if name in text_fields else value for name, value in data.items()}
 
 
 class PersonRecord(_Record):

@@ -78,7 +78,10 @@ def pull_entity(
         return counts
     for warning in result.warnings:
         problems.append(Problem(source_key, entity, "(source)", "", warning))
-    if result.complete:
+    if result.complete and chunk.unreadable:
+        problems.append(Problem(source_key, entity, "(source)", "", f"{chunk.unreadable} record(s) could not be read, so "
+                                "nobody missing from this pull is marked removed until they can"))
+    elif result.complete:
         _mark_missing(db, run_id, source_key, entity, chunk.seen, counts)
     if result.cursor is not None:
         _save_cursor(db, source_key, entity, result.cursor)
@@ -93,12 +96,19 @@ class _Chunk:
         self.db, self.run_id, self.source_key, self.mapping = db, run_id, source_key, mapping
         self.organisation_id, self.problems, self.counts = organisation_id, problems, counts
         self.seen: dict[str, str] = {}  # remote id -> where it was first seen this run
+        self.unreadable = 0  # records that came without content: whose they were is unknown
 
     def problem(self, location: str, field: str, message: str) -> None:
         self.counts["failed"] += 1
         self.problems.append(Problem(self.source_key, self.mapping.entity, location, field, message))
 
     def take(self, records: list[RemoteRecord], partial: bool) -> None:
+        unreadable = [record for record in records if record.problem is not None]
+        for record in unreadable:
+            self.unreadable += 1
+            self.problem(record.location, "", str(record.problem))
+        if unreadable:
+            records = [record for record in records if record.problem is None]
         identified = [(record, self._identify(record)) for record in records]
         existing = self._existing([remote_id for _, remote_id in identified if remote_id])
         for record, remote_id in identified:

@@ -26,6 +26,9 @@ class RemoteRecord:
     raw: dict[str, Any]
     location: str  # how a person finds the record again: "medewerkers.csv row 7", "id 4711"
     deleted: bool = False  # incremental sources announce deletions instead of omitting records
+    # A record that could not be read at all (an undecodable line): reported, and since
+    # nobody knows whose it was, nothing is marked removed after this pull.
+    problem: str | None = None
 
 
 @dataclass

@@ -1,0 +1,131 @@
+"""Inputs as real people's tools make them (../shared/field-inputs/2026-11-29, copied into
+tests/data/field-inputs): each case with the value that is right, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
+
+from connector.core.config import SourceConfig
+from connector.core.mapping import load_mapping
+from connector.plumbing.tabular import decode_lines, read_table
+from connector.sources import SourceContext
+from connector.sources.files import FileSource
+from connector.store.tables import Person
+from tests.test_cli import cli
+from tests.test_sync import query, sync
+
+FIELD = Path(__file__).parent / "data" / "field-inputs"
+PEOPLE = load_mapping("files").entity("people")
+
+
+def people_rows(folder: Path) -> list:
+    config = SourceConfig(name="hr", kind="files", entities=["people"], path=str(folder))
+    source = FileSource(config, SourceContext(base_dir=Path("/"), as_of=datetime.now(UTC), runtime=None))  # type: ignore[arg-type]
+    return list(source.pull(PEOPLE, None).records)
+
+
+# -- spreadsheet cells ----------------------------------------------------------------------
+
+def test_a_workbook_whose_declared_size_is_a1_is_read_whole():
+    rows = list(read_table(FIELD / "groenkracht-medewerkers-stale-dimension.xlsx"))
+    assert len(rows) == 10 and rows[-1].location == "groenkracht-medewerkers-stale-dimension.xlsx row 11"
+
+
+def test_a_stale_sheet_size_removes_nobody(network):
+    first = sync(network)
+    assert first.pulled["people"]["created"] == 34
+    shutil.copyfile(FIELD / "groenkracht-medewerkers-stale-dimension.xlsx", network.data / "groenkracht" / "medewerkers.xlsx")
+    second = sync(network)
+    assert second.pulled["people"]["removed"] == 0 and second.status == "ok", second.errors
+    assert query(network, select(Person.employee_number).where(Person.organisation_id == "groenkracht", Person.active.is_(False))) == []
+
+
+def test_an_employee_number_typed_as_a_number_is_the_same_identifier_as_text(network):
+    shutil.copyfile(FIELD / "groenkracht-medewerkers-numeric-id.xlsx", network.data / "groenkracht" / "medewerkers.xlsx")
+    network.edit_csv("cohort/leervragen.csv", "LV-06;groenkracht;G101;", "LV-06;groenkracht;1001;", encoding="cp1252")
+    summary = sync(network)
+    # Only the training file, which still says G101, no longer finds him; LV-06 does.
+    assert [(e.entity, e.message) for e in summary.errors] == [("training_records", "no employee 'G101' at groenkracht")]
+    assert query(network, select(Person.first_name).where(Person.employee_number == "1001")) == [("Koen",)]
+
+
+def test_a_number_cell_with_a_decimal_point_is_no_new_identifier(tmp_path):
+    workbook = Workbook()
+    workbook.active.append(["Personeelsnummer", "Voornaam", "Familienaam"])
+    workbook.active.append([1001.0, "Koen", "Vermeulen"])
+    workbook.save(tmp_path / "medewerkers.xlsx")
+    (record,) = people_rows(tmp_path)
+    mapped = PEOPLE.validate(PEOPLE.apply(record.raw))
+    assert mapped["employee_number"] == "1001" and PEOPLE.remote_id(PEOPLE.apply(record.raw)) == "1001"
+
+
+def test_an_error_cell_is_a_problem_naming_the_field_and_the_other_rows_go_through(tmp_path):
+    path = tmp_path / "medewerkers.xlsx"
+    workbook = Workbook()
+    workbook.active.append(["Personeelsnummer", "Voornaam", "Familienaam"])
+    workbook.active.append(["G1", "An", "Peeters"])
+    workbook.active.append(["G2", "Bart", "=1/0"])
+    workbook.save(path)
+    # What Excel stores after computing the formula: the error value, typed as an error.
+    workbook = load_workbook(path)
+    workbook.active["C3"].value, workbook.active["C3"].data_type = "#DIV/0!", "e"
+    workbook.save(path)
+    first, second = people_rows(tmp_path)
+    assert PEOPLE.apply(first.raw)["last_name"] == "Peeters"
+    try:
+        PEOPLE.apply(second.raw)
+    except Exception as error:  # RecordError
+        assert error.field == "last_name" and "#DIV/0!" in error.message
+    else:
+        raise AssertionError("an error cell was taken for a value")
+
+
+# -- text encodings -------------------------------------------------------------------------
+
+def test_a_file_mixing_utf8_and_windows_1252_names_the_line_and_keeps_the_good_rows(tmp_path):
+    shutil.copyfile(FIELD / "petits-pas-medewerkers-mixed-encoding.csv", tmp_path / "medewerkers.csv")
+    records = people_rows(tmp_path)
+    assert [r.raw.get("Prénom") for r in records[:5]] == ["Amélie", "Nathalie", "Céline", "Jérôme", "Inès"]
+    assert records[0].raw["Nom"] == "Petrovič"
+    bad = records[-1]
+    assert bad.location == "medewerkers.csv row 7" and bad.raw == {}
+    assert "line 7 is not UTF-8" in bad.problem and "Windows-1252" in bad.problem
+
+
+def test_the_encodings_excel_and_libreoffice_write(tmp_path):
+    text = "Personeelsnummer\tVoornaam\tFamilienaam\r\n7\tŁukasz\tDąbrowski\r\n"
+    for name, data in {"utf16": codecs.BOM_UTF16_LE + text.encode("utf-16-le"),
+                       "utf16be": codecs.BOM_UTF16_BE + text.encode("utf-16-be"),
+                       "utf8": text.encode("utf-8"), "utf8bom": codecs.BOM_UTF8 + text.encode("utf-8")}.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "medewerkers.csv").write_bytes(data)
+        (record,) = people_rows(folder)
+        assert record.raw == {"Personeelsnummer": "7", "Voornaam": "Łukasz", "Familienaam": "Dąbrowski"}, name
+    latin = decode_lines("Prénom;Nom\r\nMaëlle;Dupont\r\n".encode("cp1252"))
+    assert latin.encoding == "cp1252" and latin.lines[1] == "Maëlle;Dupont\r\n" and not latin.bad_lines
+
+
+def test_a_mixed_encoding_export_is_a_named_problem_other_employers_sync_and_nobody_is_removed(sqlite_network):
+    network = sqlite_network
+    first = cli("sync", "--config", str(network.config_path), "--as-of", "2026-11-22", "--json")
+    assert first.returncode == 0, first.stderr
+    shutil.copyfile(FIELD / "petits-pas-medewerkers-mixed-encoding.csv", network.data / "petits-pas" / "medewerkers.csv")
+    result = cli("sync", "--config", str(network.config_path), "--as-of", "2026-11-23", "--json")
+    assert result.returncode == 1, result.stderr  # partial: one record is reported, the rest went through
+    assert "Traceback" not in result.stderr
+    document = json.loads(result.stdout)
+    assert document["status"] == "partial"
+    (problem,) = [e for e in document["errors"] if e["record"].startswith("medewerkers.csv")]
+    assert problem["record"] == "medewerkers.csv row 7" and "line 7 is not UTF-8" in problem["message"]
+    assert problem["source"].endswith("petits-pas") or "petits-pas" in problem["source"]
+    assert document["pulled"]["people"]["removed"] == 0
+    assert document["pulled"]["people"]["updated"] >= 1  # Petrovič's new name went through
+    assert query(network, select(Person.last_name).where(Person.employee_number == "P01")) == [("Petrovič",)]
