@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from connector.core.errors import ConfigError, RecordError
-from connector.core.mapping import load_mapping
+from connector.core.mapping import load_mapping, lookup_path
 
 
 def write_mapping(tmp_path: Path, body: str) -> Path:
@@ -128,7 +128,6 @@ def test_missing_mapping_says_where_it_looked(tmp_path):
 
 
 def test_json_keys_that_contain_dots_are_found():
-    from connector.core.mapping import lookup_path
 
     user = {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": "B02", "manager": {"value": "m1"}},
             "name": {"givenName": "An"}, "emails": [{"value": "an@x.be"}]}
@@ -136,3 +135,17 @@ def test_json_keys_that_contain_dots_are_found():
     assert lookup_path(user, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.manager.value") == "m1"
     assert lookup_path(user, "emails.0.value") == "an@x.be" and lookup_path(user, "emails.1.value") is None
     assert lookup_path(user, "name.familyName") is None and lookup_path({"Nr.": 7}, "Nr.") == 7
+
+
+def test_multi_valued_attributes_are_read_by_primary_then_work_then_position():
+
+    user = {"emails": [{"value": "home@x.be", "type": "home"}, {"value": "work@x.be", "type": "work"},
+                       {"value": "main@x.be", "type": "other", "primary": "True"}],  # Entra sends booleans as strings
+            "phoneNumbers": [{"value": "+32 2", "type": "home"}, {"value": "+32 3", "type": "work"}], "tags": ["a", "b"]}
+    assert lookup_path(user, "emails.value") == "main@x.be"
+    assert lookup_path(user, "phoneNumbers.value") == "+32 3"
+    assert lookup_path({"emails": [{"value": "only@x.be", "type": "home"}]}, "emails.value") == "only@x.be"
+    assert lookup_path(user, 'emails[type eq "home"].value') == "home@x.be"
+    assert lookup_path(user, 'emails[type eq "fax"].value') is None
+    assert lookup_path(user, "emails.1.value") == "work@x.be" and lookup_path(user, "tags.1") == "b"
+    assert lookup_path({"emails": []}, "emails.value") is None

@@ -96,3 +96,22 @@ def test_incremental_runs_fetch_only_users_changed_since_the_last_run(network, s
     scim.delete_user(ids[0])
     third = run_sync(network.config(), MOMENT)
     assert third.pulled["people"]["removed"] == 0  # incremental: a deletion is not seen, as documented
+
+
+def test_the_primary_work_address_is_taken_and_a_user_without_address_goes_through(network, scim):
+    """Field input scim-users-primary-email.json: the home address comes first in `emails`."""
+    import json
+    from pathlib import Path
+
+    listed = json.loads((Path(__file__).parent / "data" / "field-inputs" / "scim-users-primary-email.json").read_text())
+    user = listed["Resources"][0]
+    scim.add_user(user["userName"], "Karel", "Dewulf", "B03", emails=user["emails"])
+    scim.add_user("lien.smets", "Lien", "Smets", "B07", emails=[])  # no address at all, a login name
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    people = network.people("brouwers-peeters")
+    assert "karel.thuis@voorbeeld.be" not in people and len(people) == 8  # one person each, no second Karel
+    karel = [p for p in people.values() if p.employee_number == "B03"]
+    assert len(karel) == 1 and karel[0].email == "karel@brouwers-peeters.be" and karel[0].active
+    lien = [p for p in people.values() if p.employee_number == "B07"]
+    assert len(lien) == 1 and lien[0].active

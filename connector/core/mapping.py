@@ -4,8 +4,9 @@ A mapping file has one table per entity. Each canonical field says where its val
 from and what to do with it, in this fixed order:
 
     extract    from = "Header" | "json.path.0.key" | ["alternative", "headers"]
+               (multi-valued: "emails.value" = the primary, "emails[type eq \"work\"].value")
                join = ["Voornaam", "Familienaam"] (+ sep = " ") | value = "constant"
-    clean      transform = ["trim", "lower", "upper", "title", "collapse_spaces"]
+    clean      transform = ["trim", "lower", "upper", "title", "collapse_spaces", "only_email", ...]
     split      split = { sep = ",", part = "first" | "last" | "rest" | "init" }
     look up    map = { M = "M", V = "F" }  (keys compared case-insensitively)
     parse      date = "%d/%m/%Y" | datetime = [...] | type = "decimal" | "int" | "bool" | "list"
@@ -42,6 +43,7 @@ STRING_TRANSFORMS = {
     "title": str.title,
     "collapse_spaces": lambda s: " ".join(s.split()),
     "strip_mailto": lambda s: s.strip().removeprefix("mailto:"),
+    "only_email": lambda s: s if "@" in s else "",  # a login name that is no address (SCIM userName) is no e-mail
     "blank_zero_date": lambda s: "" if s.strip(" 0-:T") == "" else s,  # BambooHR's 0000-00-00 means no date
     "odata_date": lambda s: _odata_date(s),  # SAP's /Date(1388534400000)/ as an ISO date
 }
@@ -213,29 +215,68 @@ def _extract(rule: FieldRule, raw: dict[str, Any]) -> Any:
 def lookup_path(raw: Any, path: str) -> Any:
     """A column header as it is, else a dotted JSON path ("a.b.0.c"). Keys may hold dots
     themselves (SCIM's "urn:...:enterprise:2.0:User"): at each level the longest key that
-    the rest of the path starts with is taken."""
+    the rest of the path starts with is taken.
+
+    Multi-valued attributes (SCIM `emails`, `phoneNumbers`: a list of objects) are read by
+    position (`emails.0.value`), by a SCIM-style filter (`emails[type eq "work"].value`,
+    RFC 7644 section 3.10), or without either (`emails.value`) as RFC 7643 section 2.4 means
+    them: the `primary` one, else the first of type "work", else the first."""
     node, rest = raw, path
     while True:
         if isinstance(node, dict):
             if rest in node:
                 return node[rest]
-            keys = [k for k in node if isinstance(k, str) and rest.startswith(k + ".")]
-            if not keys:
+            step = _dict_step(node, rest)
+            if step is None:
                 return None
-            key = max(keys, key=len)
-            node, rest = node[key], rest[len(key) + 1:]
+            node, rest = step
+            if rest == "":
+                return node
         elif isinstance(node, list):
             head, _, tail = rest.partition(".")
-            if not head.isdigit() or int(head) >= len(node):
-                return None
-            node = node[int(head)]
-            if not tail:
-                return node
-            rest = tail
+            if head.isdigit():
+                if int(head) >= len(node):
+                    return None
+                node = node[int(head)]
+                if not tail:
+                    return node
+                rest = tail
+            else:
+                node = _preferred(node)
         else:
             return None
         if node is None:
             return None
+
+
+_FILTER = re.compile(r'\[\s*([A-Za-z_$][\w$]*)\s+eq\s+"([^"]*)"\s*\]')
+
+
+def _dict_step(node: dict[str, Any], rest: str) -> tuple[Any, str] | None:
+    """The value of the longest key `rest` starts with, and what is left of the path after
+    it (a filter `[attr eq "value"]` right after the key picks one element of its list)."""
+    keys = [k for k in node if isinstance(k, str) and (rest.startswith(k + ".") or rest.startswith(k + "["))]
+    if not keys:
+        return None
+    key = max(keys, key=len)
+    rest = rest[len(key):]
+    value = node[key]
+    match = _FILTER.match(rest)
+    if match is not None:
+        attribute, wanted = match.groups()
+        items = value if isinstance(value, list) else []
+        value = next((i for i in items if isinstance(i, dict) and str(i.get(attribute, "")).lower() == wanted.lower()), None)
+        rest = rest[match.end():]
+    return value, rest.removeprefix(".")
+
+
+def _preferred(items: list[Any]) -> Any:
+    """RFC 7643 section 2.4: the primary value of a multi-valued attribute, else a work one."""
+    objects = [i for i in items if isinstance(i, dict)]
+    primary = [i for i in objects if i.get("primary") is True or str(i.get("primary")).lower() == "true"]
+    work = [i for i in objects if str(i.get("type", "")).lower() == "work"]
+    chosen = primary or work or objects
+    return chosen[0] if chosen else None
 
 
 def _as_text(value: Any) -> str:

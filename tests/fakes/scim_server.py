@@ -44,8 +44,9 @@ class ScimServer:
         self.process.wait(timeout=10)
 
     def add_user(self, user_name: str, given: str, family: str, employee_number: str | None = None, **extra: Any) -> str:
+        emails = extra.pop("emails", [{"value": user_name, "type": "work", "primary": True}])
         body: dict[str, Any] = {"schemas": [CORE, ENTERPRISE], "userName": user_name, "name": {"givenName": given, "familyName": family},
-                                "emails": [{"value": user_name, "type": "work", "primary": True}], "active": extra.pop("active", True),
+                                "emails": emails, "active": extra.pop("active", True),
                                 "title": extra.pop("title", None), "preferredLanguage": extra.pop("preferredLanguage", "nl-BE")}
         body[ENTERPRISE] = {k: v for k, v in {"employeeNumber": employee_number, **extra}.items() if v is not None}
         answer = requests.post(f"{self.base}/Users", json=body, headers=self.headers, timeout=10)
