@@ -237,9 +237,15 @@ def _print_summary(summary: Summary, config: Config) -> None:
             print(f"    {item['action']:<7} {item['target']:<28} {item['object']:<16} {item['id']} (sequence {item['sequence']})")
     if summary.stopped:
         print("  stopped before the end (signal); the next run carries on.")
-    if summary.errors:
-        print(f"  {len(summary.errors)} problem(s):")
-        for problem in summary.errors:
+    errors = [p for p in summary.errors if not p.warning]
+    warnings = [p for p in summary.errors if p.warning]
+    if warnings:
+        print(f"  {len(warnings)} warning(s):")
+        for problem in warnings:
+            print(f"    - {problem}")
+    if errors:
+        print(f"  {len(errors)} problem(s):")
+        for problem in errors:
             print(f"    - {problem}")
     if not summary.dry_run:
         print(f"  output: {config.output_dir}")

@@ -49,7 +49,7 @@ def test_a_stale_sheet_size_removes_nobody(network):
 
 def test_an_employee_number_typed_as_a_number_is_the_same_identifier_as_text(network):
     shutil.copyfile(FIELD / "groenkracht-medewerkers-numeric-id.xlsx", network.data / "groenkracht" / "medewerkers.xlsx")
-    network.edit_csv("cohort/leervragen.csv", "LV-06;groenkracht;G101;", "LV-06;groenkracht;1001;", encoding="cp1252")
+    network.edit_csv("cohort/leervragen.csv", "LV-06;groenkracht;G101;", "LV-06;groenkracht;1001;")
     summary = sync(network)
     # Only the training file, which still says G101, no longer finds him; LV-06 does.
     assert [(e.entity, e.message) for e in summary.errors] == [("training_records", "no employee 'G101' at groenkracht")]
@@ -129,3 +129,33 @@ def test_a_mixed_encoding_export_is_a_named_problem_other_employers_sync_and_nob
     assert document["pulled"]["people"]["removed"] == 0
     assert document["pulled"]["people"]["updated"] >= 1  # Petrovič's new name went through
     assert query(network, select(Person.last_name).where(Person.employee_number == "P01")) == [("Petrovič",)]
+
+
+# -- local times that do not exist, or exist twice ---------------------------------------
+
+def test_a_session_in_the_hour_summer_time_skips_is_a_problem_and_the_others_go_out(network):
+    network.edit_csv("cohort/sessies.csv", "S-02-REFL;EX-02;reflectie;03/04/2026;13:00;13:45;online;;",
+                     "S-02-REFL;EX-02;reflectie;29/03/2026;02:15;03:15;online;;")
+    summary = sync(network, as_of="2026-03-01")
+    assert summary.status == "partial"
+    (problem,) = summary.errors
+    assert problem.entity == "sessions" and problem.field == "start"
+    assert "S-02-REFL" in problem.message and "29/03/2026 02:15 does not exist in Europe/Brussels" in problem.message
+    invitations = {p.stem for p in (network.out / "invitations").iterdir()}
+    assert "S-02-REFL" not in invitations and {"S-02-INTRO", "S-02-D1", "S-02-D2", "S-02-EVAL"} <= invitations
+
+
+def test_a_session_in_the_hour_that_exists_twice_is_summer_time_with_a_warning(network):
+    import icalendar
+
+    network.edit_csv("cohort/sessies.csv", "S-02-REFL;EX-02;reflectie;03/04/2026;13:00;13:45;online;;",
+                     "S-02-REFL;EX-02;reflectie;25/10/2026;02:30;03:30;online;;")
+    summary = sync(network, as_of="2026-10-01")
+    assert summary.status == "ok", summary.errors
+    (warning,) = summary.errors
+    assert warning.warning and "S-02-REFL" in warning.message and "exists twice" in warning.message
+    assert summary.as_dict()["errors"] == [] and len(summary.as_dict()["warnings"]) == 1
+    event = icalendar.Calendar.from_ical((network.out / "invitations" / "S-02-REFL.ics").read_bytes()).walk("VEVENT")[0]
+    start, end = event.decoded("dtstart"), event.decoded("dtend")
+    assert start.astimezone(UTC) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 02:30 CEST, the first 02:30
+    assert end.astimezone(UTC) == datetime(2026, 10, 25, 2, 30, tzinfo=UTC)    # 03:30 CET: two hours in all

@@ -14,9 +14,10 @@ class Problem:
     record: str
     field: str
     message: str
+    warning: bool = False  # worth knowing, but the record went through: the run stays ok
 
     def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "warning"}
 
     def __str__(self) -> str:
         where = f"{self.source} / {self.entity} / {self.record}"

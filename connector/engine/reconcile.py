@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from connector.core.config import Config, OrganisationConfig
 from connector.core.errors import Problem
+from connector.core.localtime import NonexistentLocalTime, local_instant
 from connector.core.model import PersonRecord
 from connector.plumbing.iterate import batched
 from connector.store.outbox import utcnow
@@ -365,16 +366,29 @@ class CohortReconciler:
             if exchange is None:
                 self._problem(record, "exchange", f"no exchange '{data['exchange']}'")
                 continue
+            start, end = self._moment(record, "start"), self._moment(record, "end")
+            if start is None or end is None:
+                continue  # reported; a session already known keeps its time
             values = {
-                "exchange_code": exchange.code, "kind": data["kind"], "start": self._moment(data["start"]),
-                "end": self._moment(data["end"]), "mode": data["mode"], "location": data.get("location"),
+                "exchange_code": exchange.code, "kind": data["kind"], "start": start,
+                "end": end, "mode": data["mode"], "location": data.get("location"),
                 "hours": data.get("hours"), "removed": False,
             }
             self._upsert(SessionRow, data["code"], values)
 
-    def _moment(self, text: str) -> datetime:
-        moment = datetime.fromisoformat(text)
-        return moment if moment.tzinfo else moment.replace(tzinfo=self.zone)
+    def _moment(self, record: SourceRecord, field: str) -> datetime | None:
+        """The session's wall-clock time as an instant (connector/core/localtime.py's rule)."""
+        try:
+            instant = local_instant(datetime.fromisoformat(record.data[field]), self.zone)
+        except NonexistentLocalTime as error:
+            self._problem(record, field, f"session {record.data['code']}: {error}; the session was not taken in")
+            return None
+        if instant.ambiguous:
+            self.problems.append(Problem(record.source, record.entity, record.location or record.remote_id, field,
+                                         f"session {record.data['code']}: {instant.moment:%d/%m/%Y %H:%M} exists twice in "
+                                         f"{self.zone.key} (the clocks go back that night); taken as summer time "
+                                         f"({instant.moment:%H:%M %Z})", warning=True))
+        return instant.moment
 
     def _upsert(self, table: type[Any], code: str, values: dict[str, Any]) -> None:
         row = self.db.get(table, code)

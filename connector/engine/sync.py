@@ -100,7 +100,8 @@ class Summary:
             "requests": self.requests,
             "declined": self.declined,
             "conflicts": self.conflicts,
-            "errors": [p.as_dict() for p in self.errors],
+            "errors": [p.as_dict() for p in self.errors if not p.warning],
+            "warnings": [p.as_dict() for p in self.errors if p.warning],
         }
         if self.created_key:
             document["signing_key_created"] = self.created_key
@@ -453,7 +454,7 @@ def _count_planned(db: Session, summary: Summary) -> None:
 def _status(summary: Summary) -> str:
     if summary.pulls and summary.unavailable_pulls == summary.pulls:
         return "failed"  # not one source could be read: the store was left as it was
-    if summary.errors or summary.stopped:
+    if any(not p.warning for p in summary.errors) or summary.stopped:
         return "partial"
     return "ok"
 
