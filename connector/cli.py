@@ -120,6 +120,19 @@ def _parser() -> argparse.ArgumentParser:
     organisations.add_argument("--organisation", metavar="ID", help="only this organisation (default: every one)")
     organisations.add_argument("--output", metavar="DIR", help="folder to write to (default: <output directory>/reports)")
 
+    store = commands.add_parser("store", help="the store: copy it into another, empty one (e.g. SQLite to PostgreSQL)")
+    store_actions = store.add_subparsers(dest="store", required=True, metavar="ACTION")
+    copy = store_actions.add_parser(
+        "copy", help="copy every table into an empty store at --to, then point [store] url there",
+        description="Copy the configured store, table by table in one transaction, into another, empty store: the "
+                    "supported way to move from SQLite to PostgreSQL or to a new server. Starting the new store empty "
+                    "instead would send every invitation again. Both stores are locked while copying. Afterwards set "
+                    "[store] url to the new store; the next sync writes nothing that was already written.")
+    with_config(copy)
+    copy.add_argument("--to", required=True, metavar="URL",
+                      help="the target store, e.g. postgresql+psycopg://connector@db.example/connector; a ${NAME} "
+                           "reference is read from the environment or the secrets file, so no password is typed")
+
     template = commands.add_parser("template", help="write the fill-in workbook for ST-partners (one sheet per entity)")
     template.add_argument("--output", required=True, metavar="FILE.xlsx", help="where to write the workbook")
     return parser
@@ -154,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             return _sync(config, args)
         if args.command == "run":
             return _run(config, args)
+        if args.command == "store":
+            return _store_copy(config, args.to)
         return _report(config, args)
     except ConfigError as error:
         print("Configuration problems (nothing was run):", file=sys.stderr)
@@ -166,6 +181,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _store_copy(config: Config, target_url: str) -> int:
+    from connector.store.copy import TargetNotEmpty, copy_store
+    from connector.store.db import SyncAlreadyRunning, open_engine
+
+    target_url = config.resolve_reference(target_url, "--to")
+    source, target = open_engine(config.store_url), open_engine(target_url)
+    try:
+        counts = copy_store(source, target, progress=lambda message: print(f"  {message}", file=sys.stderr, flush=True))
+    except (TargetNotEmpty, SyncAlreadyRunning) as error:
+        print(f"Not copied: {error}.", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        source.dispose()
+        target.dispose()
+    print(f"Copied {sum(counts.values())} row(s) in {len(counts)} table(s) to {target.url.render_as_string(hide_password=True)}. "
+          "Now set [store] url to it.")
+    return EXIT_OK
 
 
 def _first_line(text: str) -> str:

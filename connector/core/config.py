@@ -302,6 +302,17 @@ class Config(_Strict):
             return prefix + str(self.path(url[len(prefix):]).resolve())
         return url
 
+    def resolve_reference(self, value: str, where: str) -> str:
+        """A value given outside the file (a command-line option), with `${NAME}` references
+        resolved as the file's own are: the environment, then the secrets file."""
+        environ = dict(os.environ)
+        secrets = _read_secrets(self.base_dir, {"secrets": {"file": self.secrets.file}} if self.secrets.file else {}, environ)
+        problems: list[str] = []
+        resolved = _resolve_references(value, {**secrets, **environ}, problems, where)
+        if problems:
+            raise ConfigError(problems)
+        return str(resolved)
+
     def tenant(self, name: str) -> TenantConfig | None:
         return next((t for t in self.tenants if t.name == name), None)
 
