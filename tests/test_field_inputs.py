@@ -159,3 +159,129 @@ def test_a_session_in_the_hour_that_exists_twice_is_summer_time_with_a_warning(n
     start, end = event.decoded("dtstart"), event.decoded("dtend")
     assert start.astimezone(UTC) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 02:30 CEST, the first 02:30
     assert end.astimezone(UTC) == datetime(2026, 10, 25, 2, 30, tzinfo=UTC)    # 03:30 CET: two hours in all
+
+
+# -- a store restored from yesterday's backup, or replaced by an empty one ---------------------
+
+def _backup(network, to: Path) -> None:
+    import sqlite3
+
+    source = sqlite3.connect(network.store_url.removeprefix("sqlite:///"))
+    target = sqlite3.connect(to)
+    source.backup(target)
+    source.close()
+    target.close()
+
+
+def _restore(network, backup: Path) -> None:
+    database = Path(network.store_url.removeprefix("sqlite:///"))
+    for leftover in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(backup, database)
+
+
+def _sequence(network, session: str) -> int:
+    import icalendar
+
+    calendar = icalendar.Calendar.from_ical((network.out / "invitations" / f"{session}.ics").read_bytes())
+    return int(calendar.walk("VEVENT")[0]["SEQUENCE"])
+
+
+def _mailed_sequences(smtp, uid_session: str, network) -> list[int]:
+    import email
+    import email.policy
+
+    import icalendar
+
+    found = []
+    for received in smtp.received:
+        message = email.message_from_bytes(received.data, policy=email.policy.default)
+        for part in message.walk():
+            if part.get_content_type() == "text/calendar":
+                event = icalendar.Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")[0]
+                if str(event["SUMMARY"]) and uid_session in str(event.get("DESCRIPTION", "")) or str(event["UID"]) == uid_session:
+                    found.append(int(event["SEQUENCE"]))
+    return found
+
+
+def test_a_restored_store_sends_updates_above_every_sequence_already_sent(sqlite_network, tmp_path, monkeypatch):
+    from tests.fakes.smtp_server import PASSWORD, FakeSmtp
+
+    network = sqlite_network
+    smtp = FakeSmtp().start()
+    try:
+        monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", PASSWORD)
+        network.add_before_cohort(smtp.channel_toml())
+        network.route("petits-pas", "imip")  # the switcher of EX-04 by e-mail; the coach (zonneke) by .ics files
+        sync(network, as_of="2026-11-23")
+        uid = _uid(network, "S-04-D1")
+        _backup(network, tmp_path / "yesterday.db")
+        network.edit_csv("cohort/sessies.csv", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;08:30", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;09:30")
+        sync(network, as_of="2026-11-24")
+        assert _sequence(network, "S-04-D1") == 1 and _mailed_sequences(smtp, uid, network)[-1] == 1
+        _restore(network, tmp_path / "yesterday.db")
+        network.edit_csv("cohort/sessies.csv", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;09:30", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;10:30")
+        summary = sync(network, as_of="2026-11-25")
+        assert summary.status == "ok", summary.errors
+        assert any(w.warning and "behind" in w.message for w in summary.errors)
+        assert _sequence(network, "S-04-D1") > 1
+        assert _mailed_sequences(smtp, uid, network)[-1] > 1
+        again = sync(network, as_of="2026-11-25")
+        assert sum(again.invites.values()) == 0  # and the restored store, once caught up, writes nothing twice
+    finally:
+        smtp.stop()
+
+
+def _uid(network, session: str) -> str:
+    import icalendar
+
+    calendar = icalendar.Calendar.from_ical((network.out / "invitations" / f"{session}.ics").read_bytes())
+    return str(calendar.walk("VEVENT")[0]["UID"])
+
+
+def test_a_restored_store_issues_no_leerbewijs_twice_and_no_number_to_another(sqlite_network, tmp_path):
+    from pypdf import PdfReader
+
+    network = sqlite_network
+    sync(network, as_of="2027-05-01")
+    _backup(network, tmp_path / "before.db")
+    before = {p.name for p in (network.out / "leerbewijzen").rglob("*.pdf")}
+    sync(network, as_of="2027-06-01")  # EX-04's days are past: its leerbewijs is issued
+    issued = {p.name for p in (network.out / "leerbewijzen").rglob("*.pdf")}
+    (new,) = issued - before
+    credential = PdfReader(network.out / "leerbewijzen" / "petits-pas" / new).attachments["credential.json"][0]
+    _restore(network, tmp_path / "before.db")
+    summary = sync(network, as_of="2027-06-02")
+    assert summary.status == "ok", summary.errors
+    assert {p.name for p in (network.out / "leerbewijzen").rglob("*.pdf")} == issued  # no second one for EX-04
+    again = PdfReader(network.out / "leerbewijzen" / "petits-pas" / new).attachments["credential.json"][0]
+    assert json.loads(again) == json.loads(credential)  # the same leerbewijs: number, date, content
+
+
+
+def test_after_a_restore_a_number_already_handed_out_is_never_given_to_another_exchange(sqlite_network, tmp_path):
+    network = sqlite_network
+    sync(network, as_of="2027-05-01")
+    _backup(network, tmp_path / "before.db")
+    sync(network, as_of="2027-06-01")
+    (ex04,) = [p.name for p in (network.out / "leerbewijzen" / "petits-pas").glob("*.pdf")]
+    _restore(network, tmp_path / "before.db")
+    network.edit_csv("cohort/uitwisselingen.csv", "EX-04;LV-04;LP-ZON-BABY;Z008;bevestigd", "EX-04;LV-04;LP-ZON-BABY;Z008;geannuleerd")
+    sync(network, as_of="2027-12-01")  # EX-05's day is past now; EX-04's number stays EX-04's
+    names = {p.name for p in (network.out / "leerbewijzen").rglob("*.pdf")}
+    ex05 = sorted(names - {ex04} - {p.name for p in (network.out / "leerbewijzen").rglob("LB-2027-000[123].pdf")})
+    assert ex05 and ex05[0] > ex04, (ex04, names)
+
+
+def test_an_empty_store_continues_above_what_was_handed_out(network, tmp_path):
+    sync(network, as_of="2026-11-23")
+    network.edit_csv("cohort/sessies.csv", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;08:30", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;09:30")
+    sync(network, as_of="2026-11-24")
+    assert _sequence(network, "S-04-D1") == 1
+    fresh = f"sqlite:///{tmp_path / 'fresh' / 'connector.db'}"
+    network.replace(f'url = "{network.store_url}"', f'url = "{fresh}"')
+    network.store_url = fresh
+    summary = sync(network, as_of="2026-11-25")
+    assert any(w.warning and "behind" in w.message for w in summary.errors)
+    assert _sequence(network, "S-04-D1") > 1 and _sequence(network, "S-04-INTRO") > 0  # every invitation above the old ones
+    assert sorted(p.name for p in (network.out / "leerbewijzen").rglob("*.pdf")) == ["LB-2026-0001.pdf", "LB-2026-0002.pdf", "LB-2026-0003.pdf"]

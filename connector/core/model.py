@@ -44,8 +44,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from types import UnionType
 from enum import StrEnum
+from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator

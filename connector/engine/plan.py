@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,6 +43,7 @@ from connector.store.tables import (
     TrainingRecord,
 )
 from connector.store.tables import Session as SessionRow
+from connector.store.witness import IssuedValues
 
 LIVE = ("confirmed", "completed")
 EXCHANGE_DAY = "exchange_day"
@@ -90,8 +91,10 @@ class Targets:
 
 
 class Planner:
-    def __init__(self, db: Session, config: Config, run_id: int, now: datetime, targets: Targets, problems: list[Problem]) -> None:
+    def __init__(self, db: Session, config: Config, run_id: int, now: datetime, targets: Targets, problems: list[Problem],
+                 witness: IssuedValues | None = None) -> None:
         self.db = db
+        self.witness = witness or IssuedValues()
         self.config = config
         self.run_id = run_id
         self.now = now
@@ -148,10 +151,26 @@ class Planner:
             enqueue(self.db, self.run_id, target, LEERBEWIJS, issued.number, self._addressed(target, payload, exchange.switcher))
 
     def _issue(self, exchange: Exchange, days: list[SessionRow]) -> Leerbewijs:
+        seen = self.witness.for_exchange(exchange.code)
+        if seen is not None and self.db.get(Leerbewijs, seen[0]) is None:
+            # Issued before, then lost with a restored store: the same number and date again,
+            # so the same content makes the same leerbewijs, never a second one.
+            leerbewijs = self._leerbewijs(exchange, days, seen[0], date.fromisoformat(seen[1]["issued_on"]))
+            if leerbewijs.fingerprint == seen[1]["fingerprint"]:
+                self.db.add(leerbewijs)
+                self.db.flush()
+                return leerbewijs
         issued_on = self.now.astimezone(self.zone).date()
         prefix = f"LB-{issued_on.year}-"
         count = self.db.scalar(select(func.count()).select_from(Leerbewijs).where(Leerbewijs.number.like(f"{prefix}%"))) or 0
-        number = f"{prefix}{count + 1:04d}"
+        # numbers handed out before a restore stay taken
+        number = f"{prefix}{max(count, self.witness.highest_number(prefix)) + 1:04d}"
+        leerbewijs = self._leerbewijs(exchange, days, number, issued_on)
+        self.db.add(leerbewijs)
+        self.db.flush()
+        return leerbewijs
+
+    def _leerbewijs(self, exchange: Exchange, days: list[SessionRow], number: str, issued_on: date) -> Leerbewijs:
         switcher = exchange.switcher
         sender = switcher.organisation
         host = exchange.learning_place.organisation
@@ -179,11 +198,8 @@ class Planner:
             # the Open Badges credential names the learner by this salted hash only
             "recipient": {"salt": salt, "identity_hash": recipient_identity(identity, salt), "identity_type": identity_type},
         }
-        leerbewijs = Leerbewijs(number=number, exchange_code=exchange.code, issued_on=issued_on, language=switcher.language,
-                                total_hours=content["total_hours"], fingerprint=fingerprint(content), content=content)
-        self.db.add(leerbewijs)
-        self.db.flush()
-        return leerbewijs
+        return Leerbewijs(number=number, exchange_code=exchange.code, issued_on=issued_on, language=switcher.language,
+                          total_hours=content["total_hours"], fingerprint=fingerprint(content), content=content)
 
     # -- training records ----------------------------------------------------------------
 

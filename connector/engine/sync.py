@@ -58,6 +58,8 @@ from connector.store.outbox import (
     utcnow,
 )
 from connector.store.tables import Cursor, ExternalRef, OutboxItem, SyncRun
+from connector.store.witness import FILE_NAME as WITNESS_FILE
+from connector.store.witness import IssuedValues, continue_above, witness_of
 
 log = logging.getLogger("connector.engine.sync")
 
@@ -87,6 +89,7 @@ class Summary:
     conflicts: list[dict[str, str]] = field(default_factory=list)
     written: dict[str, list[OutboxItem]] = field(default_factory=dict)  # per target, this run's successful writes
     created_key: str | None = None  # signing keys made on first use this run
+    witness: IssuedValues | None = None  # the values handed out, to remember outside the store
 
     def as_dict(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -308,6 +311,8 @@ def _run_locked(config: Config, engine: Engine, now: datetime, sources: list[Bou
             summary.status = _status(summary)
             return summary
         db.commit()
+    if summary.witness is not None:  # before anything leaves: what was handed out is remembered outside the store
+        summary.witness.save(config.path(config.signing.keys_dir))
     if not summary.stopped:
         _deliver(factory, sinks, summary, progress, should_stop)
     if not summary.stopped:
@@ -346,8 +351,14 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
         summary.stopped = True
         return
     progress("plan invitations, training records and leerbewijzen")
-    Planner(db, config, run_id, now, targets, summary.errors).run()
+    witness = IssuedValues.load(config.path(config.signing.keys_dir))
+    if continue_above(db, witness):
+        summary.errors.append(Problem("store", "(store)", "(store)", "", "the store is behind the values it already handed out "
+                                      f"(restored from a backup, or new): numbering continues above them, in "
+                                      f"{config.path(config.signing.keys_dir) / WITNESS_FILE}", warning=True))
+    Planner(db, config, run_id, now, targets, summary.errors, witness).run()
     db.flush()
+    summary.witness = witness_of(db, witness)
 
 
 def _deliver(factory: sessionmaker[Session], sinks: dict[str, Sink], summary: Summary, progress: Progress, should_stop: StopCheck) -> None:

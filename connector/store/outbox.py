@@ -76,7 +76,10 @@ def enqueue(
         )
     )
     known = [s for s in (highest, ref.sequence if ref else None) if s is not None]
-    sequence = max(known) + 1 if known else 0
+    # A store found behind the values it already handed out (restored, replaced) continues
+    # above them (connector/store/witness.py), so no target ever sees a number again.
+    floor = int(db.info.get("sequence_floor", 0))
+    sequence = max(max(known) + 1, floor) if known else floor
     body = {**payload, **(volatile(sequence) if volatile else {})}
     item = OutboxItem(
         idempotency_key=f"{target}|{object_type}|{object_id}|{sequence}",
@@ -89,7 +92,9 @@ def enqueue(
         sequence=sequence,
         status="pending",
         attempts=0,
-        uncertain=uncertain and ref is None,
+        # A store found behind (restored, new) cannot know what the lost runs wrote: sinks
+        # that can look before they create do so.
+        uncertain=(uncertain or bool(db.info.get("store_behind"))) and ref is None,
         planned_run=run_id,
     )
     db.add(item)
