@@ -285,3 +285,50 @@ def test_an_empty_store_continues_above_what_was_handed_out(network, tmp_path):
     assert any(w.warning and "behind" in w.message for w in summary.errors)
     assert _sequence(network, "S-04-D1") > 1 and _sequence(network, "S-04-INTRO") > 0  # every invitation above the old ones
     assert sorted(p.name for p in (network.out / "leerbewijzen").rglob("*.pdf")) == ["LB-2026-0001.pdf", "LB-2026-0002.pdf", "LB-2026-0003.pdf"]
+
+
+# -- un-inviting one person -----------------------------------------------------------------
+
+def test_a_removed_coach_gets_a_cancel_naming_only_her_and_the_others_a_request_without_her(sqlite_network, monkeypatch):
+    import email
+    import email.policy
+
+    import icalendar
+
+    from tests.fakes.smtp_server import PASSWORD, FakeSmtp
+
+    network = sqlite_network
+    smtp = FakeSmtp().start()
+    try:
+        monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", PASSWORD)
+        network.add_before_cohort(smtp.channel_toml())
+        network.route("groenkracht", "imip")
+        network.route("brouwers-peeters", "imip")
+        sync(network, as_of="2026-09-01")
+        first = len(smtp.received)
+        network.edit_csv("cohort/uitwisselingen.csv", "EX-03;LV-03;LP-GK-GROEN;G110, G106;bevestigd", "EX-03;LV-03;LP-GK-GROEN;G110;bevestigd")
+        summary = sync(network, as_of="2026-09-02")
+        assert summary.status == "ok", summary.errors
+        sent = []
+        for received in smtp.received[first:]:
+            message = email.message_from_bytes(received.data, policy=email.policy.default)
+            (part,) = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+            calendar = icalendar.Calendar.from_ical(part.get_payload(decode=True))
+            sent.append((received.recipients[0], str(calendar["METHOD"]), calendar.walk("VEVENT")[0]))
+        cancels = [(to, event) for to, method, event in sent if method == "CANCEL"]
+        requests = [(to, event) for to, method, event in sent if method == "REQUEST"]
+        assert cancels and requests
+        removed = {to for to, _ in cancels}
+        assert len(removed) == 1
+        for to, event in cancels:
+            attendees = event.get("ATTENDEE")
+            attendees = attendees if isinstance(attendees, list) else [attendees]
+            assert [str(a).removeprefix("mailto:") for a in attendees] == [to]
+            assert "STATUS" not in event
+        for to, event in requests:
+            attendees = event.get("ATTENDEE")
+            attendees = attendees if isinstance(attendees, list) else [attendees]
+            assert to not in removed and all(str(a).removeprefix("mailto:") not in removed for a in attendees)
+            assert str(event["STATUS"]) == "CONFIRMED"
+    finally:
+        smtp.stop()

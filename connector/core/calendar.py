@@ -73,9 +73,12 @@ def _address(party: Party, organizer: bool) -> vCalAddress:
     return address
 
 
-def to_ics(event: CalendarEvent, method: str | None, sequence: int, stamp: datetime, cancelled: bool = False) -> bytes:
+def to_ics(event: CalendarEvent, method: str | None, sequence: int, stamp: datetime, cancelled: bool = False,
+           uninvited: bool = False) -> bytes:
     """An iTIP message with one VEVENT (RFC 5546); CANCEL keeps UID and raises SEQUENCE.
-    Without a method it is a stored calendar object (CalDAV, RFC 4791), which carries none."""
+    Without a method it is a stored calendar object (CalDAV, RFC 4791), which carries none.
+    `uninvited`: a CANCEL to the attendees it lists only, while the event goes on for the
+    others: it carries no STATUS (RFC 5546 section 3.2.5)."""
     zone = ZoneInfo(event.timezone)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -100,7 +103,8 @@ def to_ics(event: CalendarEvent, method: str | None, sequence: int, stamp: datet
     vevent.add("description", event.description)
     if event.location:
         vevent.add("location", event.location)
-    vevent.add("status", "CANCELLED" if method == "CANCEL" or cancelled else "CONFIRMED")
+    if not uninvited:
+        vevent.add("status", "CANCELLED" if method == "CANCEL" or cancelled else "CONFIRMED")
     if not event.all_day:
         vevent.add("transp", "OPAQUE")
     vevent.add("class", "PUBLIC")

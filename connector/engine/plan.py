@@ -322,7 +322,10 @@ class Planner:
 
     def _per_recipient(self, session: Moment, target: CalendarTarget, live: bool) -> None:
         """One message per routed attendee, in their language; the invitation itself lists the
-        whole meeting. Someone who is no longer invited gets a cancellation."""
+        whole meeting. When the session is off, everyone who was invited gets its cancellation;
+        when it goes on without someone, that person gets a CANCEL naming only them and no
+        STATUS:CANCELLED (RFC 5546 section 3.2.5), so their calendar removes it while the
+        others' stays (they get a REQUEST without them)."""
         everyone = CalendarTarget(target.name, invite_hr=target.invite_hr)
         recipients = {a.email: a for a in self.event(session, target).attendees} if live else {}
         for email, recipient in recipients.items():
@@ -335,7 +338,11 @@ class Planner:
             if object_id.split("|", 1)[1] not in recipients:
                 recipient = Party.model_validate(last_payload["recipient"])
                 event = self.event(session, everyone, language=recipient.language)
-                self._cancel_if_sent(target.name, object_id, {"event": event.model_dump(mode="json"), "recipient": last_payload["recipient"]})
+                payload = {"event": event.model_dump(mode="json"), "recipient": last_payload["recipient"]}
+                if live:
+                    payload["event"]["attendees"] = [last_payload["recipient"]]
+                    payload["uninvited"] = True
+                self._cancel_if_sent(target.name, object_id, payload)
 
     def _recipient_objects(self, target: str, session_code: str) -> list[tuple[str, dict[str, Any]]]:
         """Every recipient this session's messages ever went (or were about to go) to, with the last payload."""

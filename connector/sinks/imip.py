@@ -126,7 +126,7 @@ class ImipMail(Sink):
         if plain_mail:
             message = body
         else:
-            ics = to_ics(event, method, item.payload["sequence"], stamp)
+            ics = to_ics(event, method, item.payload["sequence"], stamp, uninvited=bool(item.payload.get("uninvited")))
             calendar_part = MIMEText(ics.decode("utf-8"), "calendar", "utf-8")
             calendar_part.set_param("method", method)
             body.attach(calendar_part)
