@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="run as if it were this date (00:00 in the partner's time zone): which sessions are past or upcoming")
     sync.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing, store nothing")
     sync.add_argument("--json", action="store_true", help="print one JSON document on standard output instead of the summary")
+    sync.add_argument("--accept-removals", action="store_true",
+                      help="take removals that [guards] refuses (more than max_removed_share of a source's people gone "
+                           "at once, or all of them): use once, when they really left")
     sync.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
 
     run = commands.add_parser("run", help="keep running and sync every day at [schedule] time (Europe/Brussels)",
@@ -231,7 +234,8 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
     show = not (args.json or args.quiet)
     progress = (lambda message: print(f"  {message}", file=sys.stderr, flush=True)) if show else (lambda message: None)
     try:
-        summary = run_sync(config, _moment(config, args.as_of), dry_run=args.dry_run, progress=progress, should_stop=stopper)
+        summary = run_sync(config, _moment(config, args.as_of), dry_run=args.dry_run, progress=progress, should_stop=stopper,
+                           accept_removals=args.accept_removals)
     except (SyncAlreadyRunning, OperationalError) as error:
         reason = str(error) if isinstance(error, SyncAlreadyRunning) else f"the store cannot be reached: {_first_line(str(error.orig))}"
         if args.json:

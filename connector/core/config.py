@@ -142,6 +142,13 @@ class ScheduleConfig(_Strict):
     time: str = Field(default="02:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
+class GuardsConfig(_Strict):
+    """When a pull looks wrong rather than like news: a truncated export, a wrong file."""
+
+    max_removed_share: float = Field(default=0.2, ge=0, le=1, description="share of a source's records one pull may remove")
+    always_allowed_removals: int = Field(default=2, ge=0, description="removals never refused (people leave small employers too)")
+
+
 class ReconcileConfig(_Strict):
     match_on: list[str] = Field(default_factory=lambda: ["employee_number", "email"])
 
@@ -258,6 +265,7 @@ class Config(_Strict):
     output: OutputConfig = Field(default_factory=OutputConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
+    guards: GuardsConfig = Field(default_factory=GuardsConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     signing: SigningConfig = Field(default_factory=SigningConfig)
     tenants: list[TenantConfig] = Field(default_factory=list)

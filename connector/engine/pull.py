@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -60,6 +61,7 @@ def pull_entity(
     mapping: EntityMapping,
     organisation_id: str | None,
     problems: list[Problem],
+    guard: RemovalGuard | None = None,
 ) -> Counter[str]:
     counts: Counter[str] = Counter({k: 0 for k in COUNT_KEYS})
     entity = mapping.entity
@@ -77,12 +79,12 @@ def pull_entity(
         counts["unavailable"] += 1  # not a record count: the sync uses it to tell partial from failed
         return counts
     for warning in result.warnings:
-        problems.append(Problem(source_key, entity, "(source)", "", warning))
+        problems.append(Problem(source_key, entity, "(source)", "", warning, warning=True))
     if result.complete and chunk.unreadable:
         problems.append(Problem(source_key, entity, "(source)", "", f"{chunk.unreadable} record(s) could not be read, so "
                                 "nobody missing from this pull is marked removed until they can"))
     elif result.complete:
-        _mark_missing(db, run_id, source_key, entity, chunk.seen, counts)
+        _mark_missing(db, run_id, source_key, entity, chunk.seen, counts, guard, problems)
     if result.cursor is not None:
         _save_cursor(db, source_key, entity, result.cursor)
     return counts
@@ -175,11 +177,34 @@ class _Chunk:
         return row
 
 
-def _mark_missing(db: Session, run_id: int, source_key: str, entity: str, seen: dict[str, str], counts: Counter[str]) -> None:
-    """After a complete pull, whatever the source no longer lists is removed (never deleted)."""
-    live = db.scalars(select(SourceRecord.remote_id).where(SourceRecord.source == source_key, SourceRecord.entity == entity,
-                                                           SourceRecord.deleted.is_(False)))
+@dataclass(frozen=True)
+class RemovalGuard:
+    """How many removals one complete pull may make before it is taken for a wrong export."""
+
+    max_share: float = 0.2
+    always_allowed: int = 2
+    accept: bool = False  # the operator said these removals are real (sync --accept-removals)
+
+    def refuses(self, missing: int, live: int) -> bool:
+        if self.accept or missing == 0:
+            return False
+        return missing == live or (missing > self.always_allowed and missing > self.max_share * live)
+
+
+def _mark_missing(db: Session, run_id: int, source_key: str, entity: str, seen: dict[str, str], counts: Counter[str],
+                  guard: RemovalGuard | None, problems: list[Problem]) -> None:
+    """After a complete pull, whatever the source no longer lists is removed (never deleted),
+    unless so much would go that the pull looks truncated or wrong (`guard`)."""
+    live = list(db.scalars(select(SourceRecord.remote_id).where(SourceRecord.source == source_key, SourceRecord.entity == entity,
+                                                                SourceRecord.deleted.is_(False))))
     missing = [remote_id for remote_id in live if remote_id not in seen]
+    if guard is not None and guard.refuses(len(missing), len(live)):
+        share = f"{len(missing)} of {len(live)} ({len(missing) / len(live):.0%})"
+        problems.append(Problem(source_key, entity, "(source)", "", f"this pull would remove {share}, more than "
+                                f"[guards] allows: taken for a truncated or wrong export, nothing was removed; if they really "
+                                f"left, run sync --accept-removals once"))
+        counts["failed"] += 1
+        return
     for part in batched(missing, CHUNK):
         db.execute(update(SourceRecord).where(SourceRecord.source == source_key, SourceRecord.entity == entity,
                                               SourceRecord.remote_id.in_(part)).values(deleted=True, changed_run=run_id))

@@ -23,7 +23,7 @@ from connector.core.errors import AuthenticationFailed, ConfigError, Problem
 from connector.core.mapping import Mapping, load_mapping
 from connector.core.model import COHORT_ENTITIES, EMPLOYER_ENTITIES
 from connector.engine.plan import CalendarTarget, Planner, Targets, sync_organisations
-from connector.engine.pull import COUNT_KEYS, pull_entity
+from connector.engine.pull import COUNT_KEYS, RemovalGuard, pull_entity
 from connector.engine.reconcile import (
     COHORT,
     CohortReconciler,
@@ -270,8 +270,11 @@ def run_sync(
     dry_run: bool = False,
     progress: Progress = lambda message: None,
     should_stop: Callable[[], bool] = lambda: False,
+    accept_removals: bool = False,
 ) -> Summary:
+    """One sync. `accept_removals`: take a pull's removals even when [guards] would refuse them."""
     now = as_of or utcnow()
+    guard = RemovalGuard(config.guards.max_removed_share, config.guards.always_allowed_removals, accept_removals)
     runtime = Runtime(config, now, load_signing_keys=lambda: ensure_keys(config, now))
     sources = build_sources(runtime)
     targets, sinks = build_targets(runtime)
@@ -283,7 +286,7 @@ def run_sync(
     try:
         migrate(engine)
         with sync_lock(engine):
-            summary = _run_locked(config, engine, now, sources, targets, sinks, dry_run, progress, should_stop)
+            summary = _run_locked(config, engine, now, sources, targets, sinks, dry_run, progress, should_stop, guard)
             summary.requests = runtime.stats.as_dict()
             summary.created_key = runtime.created_key
             return summary
@@ -295,7 +298,7 @@ StopCheck = Callable[[], bool]
 
 
 def _run_locked(config: Config, engine: Engine, now: datetime, sources: list[BoundSource], targets: Targets,
-                sinks: dict[str, Sink], dry_run: bool, progress: Progress, should_stop: StopCheck) -> Summary:
+                sinks: dict[str, Sink], dry_run: bool, progress: Progress, should_stop: StopCheck, guard: RemovalGuard) -> Summary:
     summary = Summary(dry_run=dry_run, as_of=now.isoformat())
     factory = session_factory(engine)
     with factory() as db:
@@ -303,7 +306,7 @@ def _run_locked(config: Config, engine: Engine, now: datetime, sources: list[Bou
         db.add(run)
         db.flush()
         run_id = run.id
-        _prepare(db, config, run_id, now, sources, targets, summary, progress, should_stop)
+        _prepare(db, config, run_id, now, sources, targets, summary, progress, should_stop, guard)
         if dry_run:
             summary.planned = [_describe(item) for item in pending_items(db)]
             _count_planned(db, summary)
@@ -328,7 +331,7 @@ def _run_locked(config: Config, engine: Engine, now: datetime, sources: list[Bou
 
 
 def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: list[BoundSource], targets: Targets,
-             summary: Summary, progress: Progress, should_stop: StopCheck) -> None:
+             summary: Summary, progress: Progress, should_stop: StopCheck, guard: RemovalGuard) -> None:
     sync_organisations(db, config)
     for bound in sources:
         if should_stop():
@@ -336,7 +339,8 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
             return
         for entity in bound.entities:
             progress(f"pull {bound.key}: {entity}")
-            counts = pull_entity(db, run_id, bound.key, bound.source, bound.mapping.entity(entity), bound.organisation_id, summary.errors)
+            counts = pull_entity(db, run_id, bound.key, bound.source, bound.mapping.entity(entity), bound.organisation_id, summary.errors,
+                                 guard)
             summary.count_pull(entity, counts)
     db.flush()
     progress("reconcile people and the cohort")

@@ -1,14 +1,19 @@
 """Reading the tables people export: CSV and XLSX files as Excel, LibreOffice, WPS Office and
 HR systems really write them.
 
-`read_table(path, sheet=None)` yields one `Row` per data row: `cells` maps each header to the
-cell's value (text from CSV; str, int, float, datetime or `UnreadableValue` from XLSX), and
-`location` says where a person finds the row again ("medewerkers.csv row 7"). A row that could
-not be read at all comes with `problem` set and no cells: the caller reports it and, since
-it does not know whose row it was, must not treat absent records as removed.
+`open_table(path, sheet=None, headers=())` finds the header row and returns a `Table`: its
+`header` and its `rows`, one `Row` per data row: `cells` maps each header to the cell's value
+(text from CSV; str, int, float, datetime or `UnreadableValue` from XLSX), and `location` says
+where a person finds the row again ("medewerkers.csv row 7"). A row that could not be read at
+all comes with `problem` set and no cells: the caller reports it and, since it does not know
+whose row it was, must not treat absent records as removed.
+
+The header row is the first non-blank row holding one of `headers` (the columns the mapping
+reads), so title lines above it ("Personeelslijst per 1/11") are passed over; without
+`headers`, the first non-blank row.
 
 Raises `SourceUnavailable` for a file that cannot be read as a whole (missing sheet, not a
-workbook).
+workbook, no header row).
 
 Text encodings (a file has one; which one is decided by rules, not by statistics, because
 a wrong guess silently misspells names):
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,11 +62,25 @@ class _Decoded:
     bad_lines: dict[int, str] = field(default_factory=dict)  # line number -> why
 
 
+@dataclass
+class Table:
+    where: str  # "medewerkers.csv", "cohort.xlsx sheet 'Sessies'"
+    header: list[str]
+    rows: Iterator[Row]
+
+
+RawRows = Iterator[tuple[list[Any], str | None]]  # cells, or the problem of a row that could not be read
+
+
+def open_table(path: Path, sheet: str | None = None, headers: Collection[str] = ()) -> Table:
+    """The table in a CSV file, or in `sheet` (default: the first) of an XLSX workbook."""
+    where, raw = _read_csv(path) if path.suffix.lower() == ".csv" else _read_workbook(path, sheet)
+    return _table(where, raw, {h.strip().casefold() for h in headers})
+
+
 def read_table(path: Path, sheet: str | None = None) -> Iterator[Row]:
-    """The rows of a CSV file, or of `sheet` (default: the first) of an XLSX workbook."""
-    if path.suffix.lower() == ".csv":
-        return _read_csv(path)
-    return _read_workbook(path, sheet)
+    """The data rows of `open_table(path, sheet)`."""
+    return open_table(path, sheet).rows
 
 
 # -- CSV ----------------------------------------------------------------------------------
@@ -110,19 +129,18 @@ def _why_not(line: bytes, encoding: str, error: UnicodeDecodeError) -> str:
     return f"holds bytes that are neither UTF-8 nor Windows-1252 (byte {line[error.start]:#04x}); save the file again as 'CSV UTF-8'"
 
 
-def _read_csv(path: Path) -> Iterator[Row]:
+def _read_csv(path: Path) -> tuple[str, RawRows]:
     try:
         decoded = decode_lines(path.read_bytes())
     except OSError as error:
         raise SourceUnavailable(f"{path.name} cannot be read: {error.strerror or error}") from None
-    header_line = next((line for line in decoded.lines if line.strip()), "")
-    delimiter = max(DELIMITERS, key=header_line.count)
+    # The delimiter the most lines use most: a title line above the header has none.
+    delimiter = max(DELIMITERS, key=lambda d: sum(line.count(d) for line in decoded.lines[:50]))
     reader = csv.reader(decoded.lines, delimiter=delimiter)
-    rows = _with_line_problems(reader, decoded.bad_lines)
-    yield from _records(path.name, rows)
+    return path.name, _with_line_problems(reader, decoded.bad_lines)
 
 
-def _with_line_problems(reader: Any, bad_lines: dict[int, str]) -> Iterator[tuple[list[Any], str | None]]:
+def _with_line_problems(reader: Any, bad_lines: dict[int, str]) -> RawRows:
     """Each parsed row with the problem of an undecodable line it spans, if any."""
     last_line = 0
     for cells in reader:
@@ -134,25 +152,30 @@ def _with_line_problems(reader: Any, bad_lines: dict[int, str]) -> Iterator[tupl
 
 # -- XLSX ---------------------------------------------------------------------------------
 
-def _read_workbook(path: Path, sheet: str | None) -> Iterator[Row]:
+def _read_workbook(path: Path, sheet: str | None) -> tuple[str, RawRows]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (BadZipFile, InvalidFileException, KeyError, OSError) as error:
         raise SourceUnavailable(f"{path.name} cannot be read as an Excel workbook ({error})") from None
-    try:
-        if sheet is None:
-            worksheet, where = workbook.worksheets[0], path.name
-        elif sheet in workbook.sheetnames:
-            worksheet, where = workbook[sheet], f"{path.name} sheet '{sheet}'"
-        else:
-            raise SourceUnavailable(f"no sheet '{sheet}' in {path.name} (sheets: {', '.join(workbook.sheetnames)})")
-        # Read-only mode trusts the size the file declares; WPS Office and some generators
-        # write "A1" there, which would hide every row but the first.
-        worksheet.reset_dimensions()
-        rows = ([_cell_value(cell) for cell in row] for row in worksheet.iter_rows())
-        yield from _records(where, ((cells, None) for cells in rows))
-    finally:
+    if sheet is None:
+        worksheet, where = workbook.worksheets[0], path.name
+    elif sheet in workbook.sheetnames:
+        worksheet, where = workbook[sheet], f"{path.name} sheet '{sheet}'"
+    else:
         workbook.close()
+        raise SourceUnavailable(f"no sheet '{sheet}' in {path.name} (sheets: {', '.join(workbook.sheetnames)})")
+    # Read-only mode trusts the size the file declares; WPS Office and some generators
+    # write "A1" there, which would hide every row but the first.
+    worksheet.reset_dimensions()
+
+    def rows() -> RawRows:
+        try:
+            for row in worksheet.iter_rows():
+                yield [_cell_value(cell) for cell in row], None
+        finally:
+            workbook.close()
+
+    return where, rows()
 
 
 def _cell_value(cell: Any) -> Any:
@@ -163,19 +186,35 @@ def _cell_value(cell: Any) -> Any:
 
 # -- rows to records ----------------------------------------------------------------------
 
-def _records(where: str, rows: Iterable[tuple[list[Any], str | None]]) -> Iterator[Row]:
-    """The first non-blank row is the header; each later non-blank row a record."""
-    header: list[str] | None = None
-    for number, (cells, problem) in enumerate(rows, start=1):
+HEADER_SEARCH = 30  # non-blank rows looked at for the header before giving up
+
+
+def _table(where: str, raw: RawRows, wanted: set[str]) -> Table:
+    """Find the header row (see the module docstring); the rest are the table's rows."""
+    seen: list[list[str]] = []
+    for number, (cells, problem) in enumerate(raw, start=1):
+        if problem is not None:
+            raise SourceUnavailable(f"{where}: row {number}, above the header, {problem}")
+        if _blank(cells):
+            continue
+        names = [str(c).strip() if c is not None else "" for c in cells]
+        if not wanted or any(n.casefold() in wanted for n in names):
+            return Table(where, names, _records(where, names, raw, number))
+        seen.append(names)
+        if len(seen) >= HEADER_SEARCH:
+            break
+    found = "; ".join(", ".join(n for n in names if n) for names in seen[:3]) or "nothing"
+    raise SourceUnavailable(f"{where}: no header row holds any column the mapping reads (first rows: {found})")
+
+
+def _records(where: str, header: list[str], raw: RawRows, header_number: int) -> Iterator[Row]:
+    for number, (cells, problem) in enumerate(raw, start=header_number + 1):
         location = f"{where} row {number}"
         if problem is not None:
-            if header is None:
-                raise SourceUnavailable(f"{where}: the header {problem}")
             yield Row({}, location, problem)
-            continue
-        if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
-            continue
-        if header is None:
-            header = [str(c).strip() if c is not None else "" for c in cells]
-            continue
-        yield Row({name: cells[i] if i < len(cells) else None for i, name in enumerate(header) if name}, location)
+        elif not _blank(cells):
+            yield Row({name: cells[i] if i < len(cells) else None for i, name in enumerate(header) if name}, location)
+
+
+def _blank(cells: list[Any]) -> bool:
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)

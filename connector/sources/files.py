@@ -9,12 +9,12 @@ UTF-8 (with or without BOM), Windows-1252 (what Belgian Excel writes) or UTF-16 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from difflib import get_close_matches
 from pathlib import Path
 
 from connector.core.errors import SourceUnavailable
 from connector.core.mapping import EntityMapping
-from connector.plumbing.tabular import read_table
+from connector.plumbing.tabular import open_table
 from connector.sources import Pull, RemoteRecord, Source
 
 
@@ -36,16 +36,33 @@ class FileSource(Source):
         stem = str(entity.options.get("file", entity.entity))
         sheet = str(entity.options.get("sheet", stem))
         if self.root.is_file():
-            return Pull(records=_records(self.root, sheet))
+            return _pull(self.root, sheet, entity)
         for candidate in (self.root / f"{stem}.csv", self.root / f"{stem}.xlsx"):
             if candidate.is_file():
-                return Pull(records=_records(candidate))
+                return _pull(candidate, None, entity)
         raise SourceUnavailable(f"no {stem}.csv or {stem}.xlsx in {self.root}")
 
 
-def _records(path: Path, sheet: str | None = None) -> Iterator[RemoteRecord]:
-    for row in read_table(path, sheet):
-        yield RemoteRecord(raw=row.cells, location=row.location, problem=row.problem)
+def _pull(path: Path, sheet: str | None, entity: EntityMapping) -> Pull:
+    """The file's rows, once its header shows every column a required field needs; a missing
+    optional column is a warning naming the closest header the file does have."""
+    columns = {rule.name: rule.paths + rule.join for rule in entity.rules if rule.paths or rule.join}
+    table = open_table(path, sheet, {name for names in columns.values() for name in names})
+    present = set(table.header)
+    warnings = []
+    for rule in entity.rules:
+        names = columns.get(rule.name, ())
+        if not names or any(name in present for name in names):
+            continue
+        closest = get_close_matches(names[0], [h for h in table.header if h], n=1, cutoff=0.5)
+        hint = f"; the closest header is '{closest[0]}'" if closest else ""
+        message = (f"{table.where}: no column {' or '.join(repr(n) for n in names)} for {entity.entity}.{rule.name} "
+                   f"(mapping {entity.entity}.fields.{rule.name}){hint}")
+        if rule.required:
+            raise SourceUnavailable(message)
+        warnings.append(f"{message}; the field stays empty")
+    records = (RemoteRecord(raw=row.cells, location=row.location, problem=row.problem) for row in table.rows)
+    return Pull(records=records, warnings=warnings)
 
 
 SOURCE = FileSource

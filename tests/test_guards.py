@@ -1,0 +1,73 @@
+"""Guards against exports that look wrong (issue: safe to operate): a header below title lines,
+a column the mapping reads that the file does not have, a pull that would remove many people."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from connector.store.tables import Person
+from tests.test_sync import query, sync
+
+ZONNEKE = "zonneke/medewerkers.csv"
+HEADER = "Personeelsnummer;Voornaam;Familienaam;E-mail werk;Taal;Afdeling;Vestiging;Functie;FTE;Uren per week;In dienst;Uit dienst;Geslacht"
+
+
+def test_a_header_below_title_lines_is_found_and_nobody_is_removed(network):
+    sync(network)
+    network.edit_csv(ZONNEKE, HEADER, "Personeelslijst Kinderdagverblijf 't Zonneke\nAfgedrukt op 22/11/2026;;;\n\n" + HEADER)
+    summary = sync(network)
+    assert summary.status == "ok", summary.errors
+    assert summary.pulled["people"]["removed"] == 0 and summary.pulled["people"]["failed"] == 0
+
+
+def test_a_misspelled_required_column_is_named_with_the_closest_header_and_nothing_changes(network):
+    sync(network)
+    network.edit_csv(ZONNEKE, HEADER, HEADER.replace("Familienaam", "Familinaam"))
+    summary = sync(network)
+    assert summary.status == "partial"
+    (problem,) = [p for p in summary.errors if not p.warning]
+    assert problem.source.endswith("hr") and problem.entity == "people" and problem.record == "(source)"
+    assert "no column 'Familienaam'" in problem.message and "the closest header is 'Familinaam'" in problem.message
+    assert summary.pulled["people"]["removed"] == 0
+    assert query(network, select(Person.active).where(Person.employee_number == "Z001")) == [(True,)]
+
+
+def test_a_missing_optional_column_is_a_warning_naming_it(network):
+    network.edit_csv(ZONNEKE, HEADER, HEADER.replace("E-mail werk", "E-mailadres"))
+    summary = sync(network)
+    warnings = [p for p in summary.errors if p.warning and p.entity == "people"]
+    assert len(warnings) == 1
+    assert "no column 'E-mail werk' or 'E-mail professionnel' or 'Work e-mail'" in warnings[0].message
+    assert "the closest header is 'E-mailadres'" in warnings[0].message
+
+
+def test_a_file_without_any_header_the_mapping_reads_is_refused(network):
+    sync(network)
+    network.edit_csv(ZONNEKE, HEADER, "Nr;Naam;Mail;X;Y;Z;A;B;C;D;E;F;G")
+    summary = sync(network)
+    (problem,) = [p for p in summary.errors if not p.warning]
+    assert "no header row holds any column the mapping reads" in problem.message and "Nr, Naam, Mail" in problem.message
+    assert summary.pulled["people"]["removed"] == 0
+
+
+def test_an_export_holding_only_its_header_removes_nobody_unless_accepted(network):
+    sync(network)
+    network.data.joinpath(ZONNEKE).write_text("\ufeff" + HEADER + "\n", encoding="utf-8")
+    summary = sync(network)
+    assert summary.status == "partial"
+    (problem,) = [p for p in summary.errors if not p.warning]
+    assert "would remove 10 of 10 (100%)" in problem.message and "--accept-removals" in problem.message
+    assert summary.pulled["people"]["removed"] == 0
+    assert query(network, select(Person.active).where(Person.organisation_id == "zonneke", Person.active.is_(False))) == []
+    accepted = sync(network, accept_removals=True)
+    assert accepted.pulled["people"]["removed"] == 10
+
+
+def test_a_few_leavers_go_through_and_a_third_of_the_staff_does_not(network):
+    sync(network)
+    lines = network.data.joinpath(ZONNEKE).read_text(encoding="utf-8-sig").splitlines()
+    network.data.joinpath(ZONNEKE).write_text("\n".join(lines[:-2]) + "\n", encoding="utf-8")  # two leave
+    assert sync(network).pulled["people"]["removed"] == 2
+    network.data.joinpath(ZONNEKE).write_text("\n".join(lines[:-5]) + "\n", encoding="utf-8")  # three more: 3 of 8
+    refused = sync(network)
+    assert refused.pulled["people"]["removed"] == 0 and "would remove 3 of 8 (38%)" in refused.errors[-1].message
