@@ -153,6 +153,6 @@ def test_reminders_can_be_plain_e_mails_for_people_invited_by_e_mail(network, sm
         assert message.get_content_type() == "multipart/alternative"
         assert not [p for p in message.walk() if p.get_content_type() in ("text/calendar", "application/ics")]
         body = message.get_payload()[0].get_content()
-        assert "tijd om terug te blikken" in body and ("Wanneer: 28/12/2026 10:00" in body or "Wanneer: 26/04/2027 10:00" in body)
+        assert "tijd om terug te blikken" in body and ("Wanneer: 28 december 2026, 10:00" in body or "Wanneer: 26 april 2027, 10:00" in body)
     invitations = [m for _, m in messages(smtp) if m["Subject"].startswith("Uitnodiging: ")]
     assert invitations and all(m.get_content_type() == "multipart/mixed" for m in invitations)  # sessions stay invitations
