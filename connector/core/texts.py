@@ -108,7 +108,8 @@ def bundled_path(language: str) -> Path:
 
 def read_catalog(path: Path) -> Messages:
     """key -> template of one `.po` file. Untranslated (empty) and fuzzy messages are left
-    out, as gettext leaves them out. Raises OSError (unreadable) or PoFileError (not valid)."""
+    out, as gettext leaves them out. Raises OSError (unreadable), PoFileError (not valid .po)
+    or UnicodeDecodeError (not in the charset its header names, UTF-8 without one)."""
     with path.open("rb") as file:
         catalog = read_po(file, abort_invalid=True)
     return {message.id: message.string for message in catalog
@@ -169,7 +170,7 @@ def load_overrides(folder: Path) -> dict[str, Messages]:
     for language, path in paths.items():
         try:
             overrides[language] = read_catalog(path)
-        except (OSError, PoFileError) as error:
+        except (OSError, PoFileError, UnicodeDecodeError) as error:
             problems.append(f"{path}: not a readable .po catalog ({error})")
             continue
         problems += message_problems(path, language, overrides[language])
