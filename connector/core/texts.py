@@ -39,7 +39,10 @@ BUNDLED = Path(__file__).parent / "locale"
 
 Messages = dict[str, str]  # key -> template
 
-_overrides: dict[str, Messages] = {}  # language -> the partner's messages, while `overriding` is active
+# language -> the partner's messages, while `overriding` is active. Module state rather than a
+# parameter, so that the many callers of `text` need not carry the configuration. It is set
+# for the length of one sync or export, and a process runs one at a time.
+_overrides: dict[str, Messages] = {}
 
 
 def text(language: str, key: str, **values: object) -> str:
