@@ -7,7 +7,6 @@ from __future__ import annotations
 import fnmatch
 import shutil
 import tomllib
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,6 +18,7 @@ from babel.messages.pofile import read_po
 
 from connector.core import texts
 from connector.core.errors import ConfigError
+from connector.core.reminders import Offset
 from connector.core.texts import (
     LANGUAGES,
     format_number,
@@ -98,12 +98,6 @@ def test_the_catalogs_are_package_data():
     files = [p.relative_to(REPO / "connector").as_posix() for p in LOCALE.rglob("*") if p.suffix in (".po", ".pot")]
     assert len(files) == 4
     assert [f for f in files if not any(fnmatch.fnmatch(f, pattern) for pattern in patterns)] == []
-
-
-@dataclass
-class Offset:
-    amount: int
-    unit: str
 
 
 @pytest.mark.parametrize(("language", "day", "hours", "months", "week", "moment"), [

@@ -30,6 +30,7 @@ from babel.numbers import format_decimal
 from babel.units import format_unit
 
 from connector.core.errors import ConfigError
+from connector.core.reminders import Offset
 
 LANGUAGES = ("nl", "fr", "en")
 DEFAULT_LANGUAGE = "nl"
@@ -91,10 +92,9 @@ def long_moment(language: str, moment: datetime) -> str:
 UNITS = {"d": "duration-day", "w": "duration-week", "m": "duration-month"}
 
 
-def offset_label(language: str, offset: object) -> str:
-    """'2 maanden', '1 semaine', '6 months' for an Offset (amount and unit d, w or m)."""
-    amount, unit = getattr(offset, "amount"), getattr(offset, "unit")
-    return format_unit(amount, UNITS[unit], length="long", locale=_locale(language))
+def offset_label(language: str, offset: Offset) -> str:
+    """'2 maanden', '1 semaine' (with a no-break space, as CLDR writes French units), '6 months'."""
+    return format_unit(offset.amount, UNITS[offset.unit], length="long", locale=_locale(language))
 
 
 # -- catalogs ----------------------------------------------------------------------------------
