@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from connector.core.config import Config, load_config
 from connector.core.errors import ConfigError
+from connector.core.texts import overriding
 
 if TYPE_CHECKING:
     from connector.engine.sync import Summary
@@ -77,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     with_config(run)
     run.add_argument("--now", action="store_true", help="also sync once right away")
 
-    check = commands.add_parser("check", help="report every problem in the configuration and mappings at once; run nothing")
+    check = commands.add_parser("check", help="report every problem in the configuration, mappings and text overrides at once; run nothing")
     with_config(check)
 
     report = commands.add_parser("report", help="reports from the store")
@@ -333,13 +334,14 @@ def _report(config: Config, args: argparse.Namespace) -> int:
     engine.dispose()
     folder = Path(args.output) if args.output else config.output_dir / "reports"
     if args.report == "organisations":
-        exports = build_exports(report, config)
-        if args.organisation:
-            exports = [e for e in exports if e.organisation == args.organisation]
-            if not exports:
-                raise ConfigError([f"no organisation '{args.organisation}' in the store (known: "
-                                   f"{', '.join(o.organisation for o in report.organisations)})"])
-        paths = write_exports(exports, folder, args.format)
+        with overriding(config.catalog_dir):  # headings and labels in the partner's wording too
+            exports = build_exports(report, config)
+            if args.organisation:
+                exports = [e for e in exports if e.organisation == args.organisation]
+                if not exports:
+                    raise ConfigError([f"no organisation '{args.organisation}' in the store (known: "
+                                       f"{', '.join(o.organisation for o in report.organisations)})"])
+            paths = write_exports(exports, folder, args.format)
     else:
         paths = write_report(report, folder, args.format)
     for path in paths:

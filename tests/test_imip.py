@@ -153,6 +153,20 @@ def test_reminders_can_be_plain_e_mails_for_people_invited_by_e_mail(network, sm
         assert message.get_content_type() == "multipart/alternative"
         assert not [p for p in message.walk() if p.get_content_type() in ("text/calendar", "application/ics")]
         body = message.get_payload()[0].get_content()
-        assert "tijd om terug te blikken" in body and ("Wanneer: 28/12/2026 10:00" in body or "Wanneer: 26/04/2027 10:00" in body)
+        assert "tijd om terug te blikken" in body and ("Wanneer: 28 december 2026, 10:00" in body or "Wanneer: 26 april 2027, 10:00" in body)
     invitations = [m for _, m in messages(smtp) if m["Subject"].startswith("Uitnodiging: ")]
     assert invitations and all(m.get_content_type() == "multipart/mixed" for m in invitations)  # sessions stay invitations
+
+
+def test_the_partners_catalog_words_the_mail_intro(network, smtp):
+    network.replace('# catalog_dir = "texts"', 'catalog_dir = "texts"')
+    (network.root / "texts").mkdir()
+    (network.root / "texts" / "nl.po").write_text('msgid "mail.request.intro"\nmsgstr "Welkom! Je agenda neemt deze uitnodiging op."\n',
+                                                   encoding="utf-8")
+    assert run_sync(network.config(), MOMENT).status == "ok"
+    invitations = [m for _, m in messages(smtp) if m["Subject"].startswith("Uitnodiging: ")]
+    assert invitations
+    for message in invitations:
+        body = message.get_body(("plain",)).get_content()
+        assert body.startswith("Welkom! Je agenda neemt deze uitnodiging op.\n\n") and "Je bent uitgenodigd" not in body
+    assert any(m["Subject"].startswith("Invitation : ") for _, m in messages(smtp))  # French mails keep the bundled words

@@ -259,6 +259,12 @@ class SigningConfig(_Strict):
     learner_name_in_credential: bool = False  # the credential identifies the learner by a salted e-mail hash only
 
 
+class TextsConfig(_Strict):
+    """The partner's own wording: a folder of .po catalogs whose messages replace the bundled ones."""
+
+    catalog_dir: str | None = None  # holding <lang>.po or <lang>/LC_MESSAGES/connector.po; relative to this file
+
+
 class Config(_Strict):
     partner: Partner
     store: StoreConfig = Field(default_factory=StoreConfig)
@@ -268,6 +274,7 @@ class Config(_Strict):
     guards: GuardsConfig = Field(default_factory=GuardsConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     signing: SigningConfig = Field(default_factory=SigningConfig)
+    texts: TextsConfig = Field(default_factory=TextsConfig)
     tenants: list[TenantConfig] = Field(default_factory=list)
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
@@ -300,6 +307,11 @@ class Config(_Strict):
     @property
     def output_dir(self) -> Path:
         return self.path(self.output.directory)
+
+    @property
+    def catalog_dir(self) -> Path | None:
+        """The partner's override catalogs ([texts] catalog_dir), if any."""
+        return self.path(self.texts.catalog_dir) if self.texts.catalog_dir else None
 
     @property
     def store_url(self) -> str:

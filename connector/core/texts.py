@@ -1,393 +1,195 @@
-"""What people read, in Dutch, French and English. Keys are shared; `text(lang, key, **values)`."""
+"""What people read, in Dutch, French and English: `text(language, key, **values)`.
+
+Terms:
+    key          a message id shared by every language, e.g. "lb.title" or "label.contact"
+    catalog      a gettext `.po` file of one language: msgid = key, msgstr = the text, a
+                 `str.format` template whose named placeholders ("{partner}") the caller fills
+    bundled      the catalogs in `locale/<lang>/LC_MESSAGES/connector.po` beside this module;
+                 `locale/connector.pot` is the template listing every key
+    override     a partner's own catalog folder (`[texts] catalog_dir`) holding `<lang>.po` or
+                 `<lang>/LC_MESSAGES/connector.po`; each message in it replaces the bundled
+                 one, every key it leaves out keeps the bundled text
+
+Catalogs are read with Babel at run time, so there are no compiled `.mo` files to keep in
+step with the `.po` sources. Dates, numbers and durations are formatted by Babel with the
+CLDR data of nl_BE, fr_BE and en. An unknown language falls back to Dutch.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+import string
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
 
-TEXTS: dict[str, dict[str, str]] = {
-    "nl": {
-        "method": "Switching Talent",
-        "kind.intro_call": "Kennismakingsgesprek",
-        "kind.exchange_day": "Leeruitwisselingsdag",
-        "kind.reflection": "Reflectiemoment",
-        "kind.evaluation": "Evaluatie",
-        "summary": "Switching Talent – {kind}: {place} ({host})",
-        "about.intro_call": "Online kennismaking van ongeveer 20 minuten tussen switcher, leercoach en projectleider: we verhelderen de leervraag, bekijken wat de leerplek te bieden heeft en maken praktische afspraken (eerste datum, kledij, onthaal).",
-        "about.exchange_day": "Een dag leren op de werkvloer van de ontvangende organisatie. Neem je leeragenda mee; op het einde van de dag blikken switcher en leercoach samen kort terug.",
-        "about.reflection": "Reflectie op de leeruitwisseling: welke inzichten en leerlessen nemen switcher en leercoach mee?",
-        "about.evaluation": "Evaluatie van de leeruitwisseling: wat leerde je, is je leervraag beantwoord, welke vervolgacties plan je?",
-        "label.question": "Leervraag",
-        "label.place": "Leerplek",
-        "label.host": "Ontvangende organisatie",
-        "label.coach": "Leercoach",
-        "label.switcher": "Switcher",
-        "label.sender": "Uitsturende werkgever",
-        "label.where": "Waar",
-        "label.online": "Online (de link volgt van de projectleider)",
-        "label.contact": "Vragen? Contacteer {name} ({email}).",
-        "record.title": "Leeruitwisseling Switching Talent bij {host}",
-        "record.type": "leeruitwisseling",
-        "cancel.comment": "Deze sessie van de leeruitwisseling gaat niet door. De projectleider neemt contact op voor een nieuwe afspraak.",
-        "mail.request.subject": "Uitnodiging: {summary}",
-        "mail.cancel.subject": "Geannuleerd: {summary}",
-        "mail.request.intro": "Je bent uitgenodigd voor deze sessie van een Switching Talent-leeruitwisseling. De uitnodiging zit in deze e-mail: je agenda kan ze meteen opnemen.",
-        "mail.cancel.intro": "Deze sessie van de Switching Talent-leeruitwisseling gaat niet door. Je agenda kan ze met deze e-mail verwijderen.",
-        "mail.footer": "Dit bericht werd automatisch verstuurd door de Switching Talent Connector.",
-        "kind.reminder": "Evaluatie, {after} na de leeruitwisseling",
-        "about.reminder": "Tijd om terug te blikken: wat neem je mee uit de leeruitwisseling, wat pas je al toe en welke vervolgacties plan je? Switcher, leercoach en HR van de uitsturende werkgever krijgen dit moment.",
-        "mail.reminder.subject": "Herinnering: {summary}",
-        "mail.reminder-cancel.subject": "Vervalt: {summary}",
-        "mail.reminder.intro": "Een herinnering van de Switching Talent-leeruitwisseling: tijd om terug te blikken.",
-        "mail.reminder-cancel.intro": "Dit evaluatiemoment vervalt: de leeruitwisseling werd geannuleerd.",
-        "mail.when": "Wanneer",
-        "lb.title": "Leerbewijs",
-        "lb.subtitle": "Leeruitwisseling volgens de methode Switching Talent",
-        "lb.intro": "{partner} verklaart dat {switcher} van {sender} deelnam aan een leeruitwisseling op de werkvloer van {host}, als antwoord op de volgende leervraag:",
-        "lb.number": "Nummer",
-        "lb.issued": "Uitgereikt op",
-        "lb.days": "Leeruitwisselingsdagen",
-        "lb.date": "Datum",
-        "lb.hours": "Uren",
-        "lb.total": "Totaal",
-        "lb.kind": "Informele opleiding (leren op de werkvloer), telt mee als opleiding in het kader van het individueel opleidingsrecht.",
-        "lb.fingerprint": "Digitale vingerafdruk (SHA-256) van de inhoud",
-        "lb.sign_partner": "Voor {partner}",
-        "lb.sign_coach": "Leercoach",
-        "lb.verify": "Digitaal ondertekend door {partner}. Controleer echtheid en inhoud: scan de QR-code, of open het PDF-bestand met st-connector leerbewijs verify.",
-        "lb.code": "Controlecode",
-        "ob.achievement": "Leeruitwisseling (Switching Talent)",
-        "ob.description": "Informeel leren op de werkvloer van een andere organisatie, met een eigen leervraag en begeleid door een leercoach, volgens de methode Switching Talent.",
-        "ob.criteria": "De switcher formuleerde een concrete leervraag, nam deel aan een kennismakingsgesprek en aan één of meer leeruitwisselingsdagen op de werkvloer van de ontvangende organisatie, begeleid door een leercoach. Het aantal uren staat in creditsEarned en bij elke dag in evidence.",
-        "ob.evidence": "Leeruitwisselingsdag {date}",
-        "ob.evidence_text": "{hours} uur op de werkvloer van {host} ({place})",
-        "ob.narrative": "Leervraag: {question}",
-        "sheet.accounts": "Opleidingsrekeningen",
-        "sheet.plan": "Opleidingsplan",
-        "sheet.balance": "Sociale balans",
-        "sheet.chart": "Grafiek",
-        "col.employee_number": "Personeelsnummer",
-        "col.name": "Naam",
-        "col.department": "Afdeling",
-        "col.fte": "VTE",
-        "col.months_begun": "Begonnen maanden",
-        "col.entitlement_days": "Recht (dagen)",
-        "col.hours_per_day": "Uren per dag",
-        "col.formal_hours": "Formele uren",
-        "col.informal_hours": "Informele uren",
-        "col.exchange_hours": "Uitwisselingsuren",
-        "col.days_followed": "Gevolgde dagen",
-        "col.balance_days": "Saldo dit jaar (dagen)",
-        "col.carried_in_days": "Overgedragen dagen",
-        "col.account_balance_days": "Saldo rekening (dagen)",
-        "col.period_average_days": "Gemiddelde 2024-2028 (dagen per jaar)",
-        "col.leerbewijzen": "Leerbewijzen",
-        "col.group_kind": "Doelgroep",
-        "col.group": "Groep",
-        "col.workers": "Werknemers",
-        "col.share": "Gevolgd t.o.v. recht (%)",
-        "col.without_training": "Zonder opleiding",
-        "col.code": "Code",
-        "col.section": "Rubriek",
-        "col.measure": "Gegeven",
-        "col.sex": "Geslacht",
-        "col.value": "Waarde",
-        "col.hours_followed": "Gevolgde uren",
-        "col.entitlement_hours": "Recht (uren)",
-        "group.department": "Afdeling",
-        "group.regime": "Arbeidsregime",
-        "group.sex": "Geslacht",
-        "regime.full": "voltijds",
-        "regime.part": "deeltijds",
-        "sex.M": "mannen",
-        "sex.F": "vrouwen",
-        "sex.X": "X",
-        "sex.unknown": "onbekend",
-        "none": "(geen)",
-        "chart.title": "Uren gevolgd en recht per afdeling, {year}",
-        "balance.cost_missing": "Vul de kost in: geef informal_hour_cost (EUR per uur, loon en sociale lasten) voor deze werkgever.",
-        "balance.title": "Opleidingen {year}: {name} ({number})",
-        "sheet.records": "Gevolgde opleidingen",
-        "col.date": "Datum",
-        "col.kind": "Soort",
-        "col.origin": "Herkomst",
-        "col.hours": "Uren",
-        "col.title": "Opleiding",
-        "col.provider": "Aanbieder",
-        "col.leerbewijs_number": "Leerbewijs",
-        "kind.formal": "formeel",
-        "kind.informal": "informeel",
-        "origin.exchange": "leeruitwisseling",
-        "lb.footer": "Dit leerbewijs werd opgemaakt door de Switching Talent Connector. Bewaar het bij het opleidingsdossier van de werknemer.",
-    },
-    "fr": {
-        "method": "Switching Talent",
-        "kind.intro_call": "Entretien de présentation",
-        "kind.exchange_day": "Journée d'échange",
-        "kind.reflection": "Moment de réflexion",
-        "kind.evaluation": "Évaluation",
-        "summary": "Switching Talent – {kind} : {place} ({host})",
-        "about.intro_call": "Rencontre en ligne d'environ 20 minutes entre le switcher, le coach et le chef de projet : clarifier la question d'apprentissage, voir ce que le lieu d'apprentissage peut offrir et convenir des aspects pratiques (première date, tenue, accueil).",
-        "about.exchange_day": "Une journée d'apprentissage sur le terrain de l'organisation d'accueil. Emportez votre agenda d'apprentissage ; en fin de journée, le switcher et le coach font un bref retour ensemble.",
-        "about.reflection": "Réflexion sur l'échange : quels enseignements le switcher et le coach retiennent-ils ?",
-        "about.evaluation": "Évaluation de l'échange : qu'avez-vous appris, votre question a-t-elle trouvé réponse, quelles suites allez-vous donner ?",
-        "label.question": "Question d'apprentissage",
-        "label.place": "Lieu d'apprentissage",
-        "label.host": "Organisation d'accueil",
-        "label.coach": "Coach",
-        "label.switcher": "Switcher",
-        "label.sender": "Employeur d'envoi",
-        "label.where": "Lieu",
-        "label.online": "En ligne (le lien suit de la part du chef de projet)",
-        "label.contact": "Des questions ? Contactez {name} ({email}).",
-        "record.title": "Échange d'apprentissage Switching Talent chez {host}",
-        "record.type": "échange d'apprentissage",
-        "cancel.comment": "Cette session de l'échange d'apprentissage est annulée. Le chef de projet vous recontactera.",
-        "mail.request.subject": "Invitation : {summary}",
-        "mail.cancel.subject": "Annulé : {summary}",
-        "mail.request.intro": "Vous êtes invité(e) à cette session d'un échange d'apprentissage Switching Talent. L'invitation se trouve dans ce message : votre agenda peut l'ajouter directement.",
-        "mail.cancel.intro": "Cette session de l'échange d'apprentissage Switching Talent est annulée. Votre agenda peut la retirer à partir de ce message.",
-        "mail.footer": "Ce message a été envoyé automatiquement par le Switching Talent Connector.",
-        "kind.reminder": "Évaluation, {after} après l'échange",
-        "about.reminder": "Le moment de faire le point : que retenez-vous de l'échange, qu'appliquez-vous déjà et quelles suites prévoyez-vous ? Le switcher, le coach et les RH de l'employeur d'envoi reçoivent ce moment.",
-        "mail.reminder.subject": "Rappel : {summary}",
-        "mail.reminder-cancel.subject": "Annulé : {summary}",
-        "mail.reminder.intro": "Un rappel de l'échange d'apprentissage Switching Talent : le moment de faire le point.",
-        "mail.reminder-cancel.intro": "Ce moment d'évaluation est annulé : l'échange d'apprentissage a été annulé.",
-        "mail.when": "Quand",
-        "lb.title": "Attestation d'apprentissage",
-        "lb.subtitle": "Échange d'apprentissage selon la méthode Switching Talent",
-        "lb.intro": "{partner} atteste que {switcher}, de {sender}, a participé à un échange d'apprentissage sur le terrain de {host}, en réponse à la question d'apprentissage suivante :",
-        "lb.number": "Numéro",
-        "lb.issued": "Délivrée le",
-        "lb.days": "Journées d'échange",
-        "lb.date": "Date",
-        "lb.hours": "Heures",
-        "lb.total": "Total",
-        "lb.kind": "Formation informelle (apprentissage sur le lieu de travail), comptabilisée dans le droit individuel à la formation.",
-        "lb.fingerprint": "Empreinte numérique (SHA-256) du contenu",
-        "lb.sign_partner": "Pour {partner}",
-        "lb.sign_coach": "Coach",
-        "lb.verify": "Signée numériquement par {partner}. Vérifiez l'authenticité et le contenu : scannez le code QR ou ouvrez le fichier PDF avec st-connector leerbewijs verify.",
-        "lb.code": "Code de contrôle",
-        "ob.achievement": "Échange d'apprentissage (Switching Talent)",
-        "ob.description": "Apprentissage informel sur le lieu de travail d'une autre organisation, avec une question d'apprentissage propre et l'accompagnement d'un coach, selon la méthode Switching Talent.",
-        "ob.criteria": "Le participant a formulé une question d'apprentissage concrète, a pris part à un entretien de présentation et à une ou plusieurs journées d'échange sur le terrain de l'organisation d'accueil, accompagné par un coach. Le nombre d'heures figure dans creditsEarned et pour chaque journée dans evidence.",
-        "ob.evidence": "Journée d'échange du {date}",
-        "ob.evidence_text": "{hours} heures sur le terrain de {host} ({place})",
-        "ob.narrative": "Question d'apprentissage : {question}",
-        "sheet.accounts": "Comptes de formation",
-        "sheet.plan": "Plan de formation",
-        "sheet.balance": "Bilan social",
-        "sheet.chart": "Graphique",
-        "col.employee_number": "Matricule",
-        "col.name": "Nom",
-        "col.department": "Service",
-        "col.fte": "ETP",
-        "col.months_begun": "Mois entamés",
-        "col.entitlement_days": "Droit (jours)",
-        "col.hours_per_day": "Heures par jour",
-        "col.formal_hours": "Heures formelles",
-        "col.informal_hours": "Heures informelles",
-        "col.exchange_hours": "Heures d'échange",
-        "col.days_followed": "Jours suivis",
-        "col.balance_days": "Solde de l'année (jours)",
-        "col.carried_in_days": "Jours reportés",
-        "col.account_balance_days": "Solde du compte (jours)",
-        "col.period_average_days": "Moyenne 2024-2028 (jours par an)",
-        "col.leerbewijzen": "Attestations d'apprentissage",
-        "col.group_kind": "Groupe cible",
-        "col.group": "Groupe",
-        "col.workers": "Travailleurs",
-        "col.share": "Suivi par rapport au droit (%)",
-        "col.without_training": "Sans formation",
-        "col.code": "Code",
-        "col.section": "Rubrique",
-        "col.measure": "Donnée",
-        "col.sex": "Sexe",
-        "col.value": "Valeur",
-        "col.hours_followed": "Heures suivies",
-        "col.entitlement_hours": "Droit (heures)",
-        "group.department": "Service",
-        "group.regime": "Régime de travail",
-        "group.sex": "Sexe",
-        "regime.full": "temps plein",
-        "regime.part": "temps partiel",
-        "sex.M": "hommes",
-        "sex.F": "femmes",
-        "sex.X": "X",
-        "sex.unknown": "inconnu",
-        "none": "(aucun)",
-        "chart.title": "Heures suivies et droit par service, {year}",
-        "balance.cost_missing": "Complétez le coût : indiquez informal_hour_cost (EUR par heure, salaire et charges sociales) pour cet employeur.",
-        "balance.title": "Formations {year} : {name} ({number})",
-        "sheet.records": "Formations suivies",
-        "col.date": "Date",
-        "col.kind": "Type",
-        "col.origin": "Origine",
-        "col.hours": "Heures",
-        "col.title": "Formation",
-        "col.provider": "Prestataire",
-        "col.leerbewijs_number": "Attestation",
-        "kind.formal": "formelle",
-        "kind.informal": "informelle",
-        "origin.exchange": "échange d'apprentissage",
-        "lb.footer": "Cette attestation a été établie par le Switching Talent Connector. Conservez-la dans le dossier de formation du travailleur.",
-    },
-    "en": {
-        "method": "Switching Talent",
-        "kind.intro_call": "Introductory call",
-        "kind.exchange_day": "Exchange day",
-        "kind.reflection": "Reflection",
-        "kind.evaluation": "Evaluation",
-        "summary": "Switching Talent – {kind}: {place} ({host})",
-        "about.intro_call": "An online meeting of about 20 minutes between switcher, coach and project lead: we sharpen the learning question, look at what the learning place offers and agree on practicalities (first date, dress code, welcome).",
-        "about.exchange_day": "A day of learning on the work floor of the host organisation. Bring your learning agenda; at the end of the day switcher and coach look back together briefly.",
-        "about.reflection": "Reflection on the exchange: which insights and lessons do switcher and coach take away?",
-        "about.evaluation": "Evaluation of the exchange: what did you learn, was your learning question answered, which follow-up actions do you plan?",
-        "label.question": "Learning question",
-        "label.place": "Learning place",
-        "label.host": "Host organisation",
-        "label.coach": "Coach",
-        "label.switcher": "Switcher",
-        "label.sender": "Sending employer",
-        "label.where": "Where",
-        "label.online": "Online (the project lead sends the link)",
-        "label.contact": "Questions? Contact {name} ({email}).",
-        "record.title": "Switching Talent learning exchange at {host}",
-        "record.type": "learning exchange",
-        "cancel.comment": "This session of the learning exchange is cancelled. The project lead will be in touch.",
-        "mail.request.subject": "Invitation: {summary}",
-        "mail.cancel.subject": "Cancelled: {summary}",
-        "mail.request.intro": "You are invited to this session of a Switching Talent learning exchange. The invitation is in this e-mail: your calendar can add it straight away.",
-        "mail.cancel.intro": "This session of the Switching Talent learning exchange is cancelled. Your calendar can remove it from this e-mail.",
-        "mail.footer": "This message was sent automatically by the Switching Talent Connector.",
-        "kind.reminder": "Evaluation, {after} after the exchange",
-        "about.reminder": "Time to look back: what do you take away from the exchange, what do you already apply and which follow-up actions do you plan? Switcher, coach and the sending employer's HR receive this moment.",
-        "mail.reminder.subject": "Reminder: {summary}",
-        "mail.reminder-cancel.subject": "Called off: {summary}",
-        "mail.reminder.intro": "A reminder from the Switching Talent learning exchange: time to look back.",
-        "mail.reminder-cancel.intro": "This evaluation moment is called off: the learning exchange was cancelled.",
-        "mail.when": "When",
-        "lb.title": "Certificate of learning",
-        "lb.subtitle": "Learning exchange following the Switching Talent method",
-        "lb.intro": "{partner} certifies that {switcher} of {sender} took part in a learning exchange on the work floor of {host}, answering the following learning question:",
-        "lb.number": "Number",
-        "lb.issued": "Issued on",
-        "lb.days": "Exchange days",
-        "lb.date": "Date",
-        "lb.hours": "Hours",
-        "lb.total": "Total",
-        "lb.kind": "Informal training (learning on the work floor); counts as training under the individual right to training.",
-        "lb.fingerprint": "Digital fingerprint (SHA-256) of the content",
-        "lb.sign_partner": "For {partner}",
-        "lb.sign_coach": "Coach",
-        "lb.verify": "Digitally signed by {partner}. Check authenticity and content: scan the QR code, or open the PDF file with st-connector leerbewijs verify.",
-        "lb.code": "Check code",
-        "ob.achievement": "Learning exchange (Switching Talent)",
-        "ob.description": "Informal learning on the work floor of another organisation, with the learner's own learning question and a coach, following the Switching Talent method.",
-        "ob.criteria": "The learner set a concrete learning question, took part in an introduction call and in one or more exchange days on the work floor of the host organisation, guided by a coach. The hours are in creditsEarned and per day in evidence.",
-        "ob.evidence": "Exchange day {date}",
-        "ob.evidence_text": "{hours} hours on the work floor of {host} ({place})",
-        "ob.narrative": "Learning question: {question}",
-        "sheet.accounts": "Training accounts",
-        "sheet.plan": "Training plan",
-        "sheet.balance": "Social balance sheet",
-        "sheet.chart": "Chart",
-        "col.employee_number": "Employee number",
-        "col.name": "Name",
-        "col.department": "Department",
-        "col.fte": "FTE",
-        "col.months_begun": "Months begun",
-        "col.entitlement_days": "Entitlement (days)",
-        "col.hours_per_day": "Hours per day",
-        "col.formal_hours": "Formal hours",
-        "col.informal_hours": "Informal hours",
-        "col.exchange_hours": "Exchange hours",
-        "col.days_followed": "Days followed",
-        "col.balance_days": "Balance this year (days)",
-        "col.carried_in_days": "Days carried in",
-        "col.account_balance_days": "Account balance (days)",
-        "col.period_average_days": "Average 2024-2028 (days a year)",
-        "col.leerbewijzen": "Certificates of learning",
-        "col.group_kind": "Target group",
-        "col.group": "Group",
-        "col.workers": "Workers",
-        "col.share": "Followed against entitlement (%)",
-        "col.without_training": "Without training",
-        "col.code": "Code",
-        "col.section": "Section",
-        "col.measure": "Item",
-        "col.sex": "Sex",
-        "col.value": "Value",
-        "col.hours_followed": "Hours followed",
-        "col.entitlement_hours": "Entitlement (hours)",
-        "group.department": "Department",
-        "group.regime": "Work regime",
-        "group.sex": "Sex",
-        "regime.full": "full-time",
-        "regime.part": "part-time",
-        "sex.M": "men",
-        "sex.F": "women",
-        "sex.X": "X",
-        "sex.unknown": "unknown",
-        "none": "(none)",
-        "chart.title": "Hours followed and entitlement per department, {year}",
-        "balance.cost_missing": "Fill in the cost: set informal_hour_cost (EUR an hour, wage and social charges) for this employer.",
-        "balance.title": "Training {year}: {name} ({number})",
-        "sheet.records": "Training followed",
-        "col.date": "Date",
-        "col.kind": "Kind",
-        "col.origin": "Origin",
-        "col.hours": "Hours",
-        "col.title": "Training",
-        "col.provider": "Provider",
-        "col.leerbewijs_number": "Certificate",
-        "kind.formal": "formal",
-        "kind.informal": "informal",
-        "origin.exchange": "learning exchange",
-        "lb.footer": "This certificate was drawn up by the Switching Talent Connector. Keep it with the employee's training file.",
-    },
-}
+from babel.dates import format_date, format_time, get_datetime_format
+from babel.messages.pofile import PoFileError, read_po
+from babel.numbers import format_decimal
+from babel.units import format_unit
 
-MONTHS = {
-    "nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"],
-    "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"],
-    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"],
-}
+from connector.core.errors import ConfigError
+from connector.core.reminders import Offset
+
+LANGUAGES = ("nl", "fr", "en")
+DEFAULT_LANGUAGE = "nl"
+LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "en": "en"}
+DOMAIN = "connector"
+BUNDLED = Path(__file__).parent / "locale"
+
+Messages = dict[str, str]  # key -> template
+
+# language -> the partner's messages, while `overriding` is active. Module state rather than a
+# parameter, so that the many callers of `text` need not carry the configuration. It is set
+# for the length of one sync or export, and a process runs one at a time.
+_overrides: dict[str, Messages] = {}
 
 
 def text(language: str, key: str, **values: object) -> str:
-    table = TEXTS.get(language, TEXTS["nl"])
-    return table[key].format(**values) if values else table[key]
+    """The text of `key` in `language`, with `values` filled into its placeholders.
+
+    Raises KeyError for a key no bundled catalog has."""
+    language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    template = _overrides.get(language, {}).get(key) or bundled()[language][key]
+    # Without values the template is returned as it is, so a brace in it needs no escaping.
+    return template.format(**values) if values else template
 
 
 def labelled(language: str, key: str, value: str) -> str:
-    """French typography puts a space before the colon."""
-    separator = " : " if language == "fr" else ": "
-    return f"{text(language, key)}{separator}{value}"
+    """'Leervraag: ...'; the "labelled" message holds the separator (French puts a space before the colon)."""
+    return text(language, "labelled", label=text(language, key), value=value)
 
 
-UNITS = {
-    "nl": {"d": ("dag", "dagen"), "w": ("week", "weken"), "m": ("maand", "maanden")},
-    "fr": {"d": ("jour", "jours"), "w": ("semaine", "semaines"), "m": ("mois", "mois")},
-    "en": {"d": ("day", "days"), "w": ("week", "weeks"), "m": ("month", "months")},
-}
+# -- formatting ------------------------------------------------------------------------------
+
+def _locale(language: str) -> str:
+    return LOCALES.get(language, LOCALES[DEFAULT_LANGUAGE])
 
 
-def offset_label(language: str, offset: object) -> str:
-    """'2 maanden', '1 semaine', '6 months' for an Offset (amount and unit)."""
-    amount, unit = getattr(offset, "amount"), getattr(offset, "unit")
-    singular, plural = UNITS.get(language, UNITS["nl"])[unit]
-    return f"{amount} {singular if amount == 1 else plural}"
+def format_number(language: str, value: float) -> str:
+    """Hours and other amounts as people write them: '7,5' (nl, fr), '7.5' (en); at most two
+    decimals, whole numbers without any."""
+    return format_decimal(value, format="#,##0.##", locale=_locale(language))
 
 
 def long_date(language: str, day: date) -> str:
-    month = MONTHS.get(language, MONTHS["nl"])[day.month - 1]
-    return f"{month} {day.day}, {day.year}" if language == "en" else f"{day.day} {month} {day.year}"
+    """'3 maart 2026', '3 mars 2026', 'March 3, 2026'."""
+    return format_date(day, format="long", locale=_locale(language))
 
 
-def belgian_number(value: float, decimals: int = 2) -> str:
-    """7,5 rather than 7.5 in documents people file; whole numbers without decimals."""
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.{decimals}f}".rstrip("0").replace(".", ",")
+def long_moment(language: str, moment: datetime) -> str:
+    """The long date and the short time of `moment` in its own time zone, joined the way the
+    locale joins them: '3 maart 2026, 09:00'."""
+    locale = _locale(language)
+    # Babel's format_datetime takes one width for both halves; a short time after a long date
+    # is what a reader of an invitation needs (no seconds, no zone name).
+    joined = get_datetime_format("long", locale=locale).replace("'", "")
+    return joined.replace("{1}", format_date(moment, "long", locale=locale)).replace(
+        "{0}", format_time(moment, "short", tzinfo=moment.tzinfo, locale=locale))
+
+
+UNITS = {"d": "duration-day", "w": "duration-week", "m": "duration-month"}
+
+
+def offset_label(language: str, offset: Offset) -> str:
+    """'2 maanden', '1 semaine' (with a no-break space, as CLDR writes French units), '6 months'."""
+    return format_unit(offset.amount, UNITS[offset.unit], length="long", locale=_locale(language))
+
+
+# -- catalogs ----------------------------------------------------------------------------------
+
+@cache
+def bundled() -> dict[str, Messages]:
+    """language -> key -> template, of the catalogs in the package (read once)."""
+    return {language: read_catalog(bundled_path(language)) for language in LANGUAGES}
+
+
+def bundled_path(language: str) -> Path:
+    return BUNDLED / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def read_catalog(path: Path) -> Messages:
+    """key -> template of one `.po` file. Untranslated (empty) and fuzzy messages are left
+    out, as gettext leaves them out. Raises OSError (unreadable), PoFileError (not valid .po)
+    or UnicodeDecodeError (not in the charset its header names, UTF-8 without one)."""
+    with path.open("rb") as file:
+        catalog = read_po(file, abort_invalid=True)
+    return {message.id: message.string for message in catalog
+            if isinstance(message.id, str) and message.id and isinstance(message.string, str) and message.string
+            and not message.fuzzy}
+
+
+def placeholders(template: str) -> set[str]:
+    """The names a template fills in: {'partner', 'host'} for '{partner} ... {host}'.
+    Raises ValueError for a template str.format cannot read (a lone brace)."""
+    return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def override_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
+    """The override catalog of each language in `folder` (`nl.po` or `nl/LC_MESSAGES/connector.po`),
+    and the problems with the folder: missing, a language given twice, a catalog of a
+    language the connector does not speak."""
+    if not folder.is_dir():
+        return {}, [f"{folder}: [texts] catalog_dir is not a folder"]
+    found: dict[str, list[Path]] = {}
+    for path in sorted([*folder.glob("*.po"), *folder.glob(f"*/LC_MESSAGES/{DOMAIN}.po")]):
+        language = path.stem if path.parent == folder else path.parent.parent.name
+        found.setdefault(language, []).append(path)
+    problems = [f"{paths[0]}: no texts in language '{language}' (the connector speaks {', '.join(LANGUAGES)})"
+                for language, paths in found.items() if language not in LANGUAGES]
+    problems += [f"{folder}: texts for '{language}' in two catalogs: {', '.join(str(p) for p in paths)}"
+                 for language, paths in found.items() if language in LANGUAGES and len(paths) > 1]
+    return {language: paths[0] for language, paths in found.items() if language in LANGUAGES}, problems
+
+
+def message_problems(path: Path, language: str, messages: Messages) -> list[str]:
+    """What is wrong with an override catalog's messages against the bundled ones: a key
+    that does not exist, a placeholder the original fills in but the override leaves out, or
+    one the connector does not fill in (which would stop the run)."""
+    originals = bundled()[language]
+    problems = []
+    for key, template in messages.items():
+        if key not in originals:
+            problems.append(f"{path}: {key}: no such text (unknown key)")
+            continue
+        try:
+            used = placeholders(template)
+        except ValueError as error:
+            problems.append(f"{path}: {key}: not a valid template ({error}); write a literal brace as {{{{ or }}}}")
+            continue
+        expected = placeholders(originals[key])
+        problems += [f"{path}: {key}: placeholder {{{name}}} of the original is missing" for name in sorted(expected - used)]
+        problems += [f"{path}: {key}: unknown placeholder {{{name}}} (this text knows "
+                     f"{', '.join('{' + n + '}' for n in sorted(expected)) or 'none'})" for name in sorted(used - expected)]
+    return problems
+
+
+def load_overrides(folder: Path) -> dict[str, Messages]:
+    """language -> key -> template of a partner's catalog folder, once every message in it
+    checks out. Raises ConfigError listing every problem (file, key and placeholder)."""
+    paths, problems = override_files(folder)
+    overrides: dict[str, Messages] = {}
+    for language, path in paths.items():
+        try:
+            overrides[language] = read_catalog(path)
+        except (OSError, PoFileError, UnicodeDecodeError) as error:
+            problems.append(f"{path}: not a readable .po catalog ({error})")
+            continue
+        problems += message_problems(path, language, overrides[language])
+    if problems:
+        raise ConfigError(problems)
+    return overrides
+
+
+@contextmanager
+def overriding(folder: Path | None) -> Iterator[None]:
+    """Within the block, `text` takes the partner's messages from `folder` before the bundled
+    ones (nothing changes for None). Raises ConfigError as `load_overrides` does."""
+    global _overrides
+    previous = _overrides
+    _overrides = load_overrides(folder) if folder is not None else {}
+    try:
+        yield
+    finally:
+        _overrides = previous

@@ -22,6 +22,7 @@ from connector.core.config import Config, OrganisationConfig, SourceConfig
 from connector.core.errors import AuthenticationFailed, ConfigError, Problem
 from connector.core.mapping import Mapping, load_mapping
 from connector.core.model import COHORT_ENTITIES, EMPLOYER_ENTITIES
+from connector.core.texts import load_overrides, overriding
 from connector.engine.plan import CalendarTarget, Planner, Targets, sync_organisations
 from connector.engine.pull import COUNT_KEYS, RemovalGuard, pull_entity
 from connector.engine.reconcile import (
@@ -252,7 +253,9 @@ def check(config: Config) -> None:
     problems: list[str] = []
     runtime = Runtime(config, utcnow())
     keys = KeyStore.of(config)
-    for step in (lambda: build_sources(runtime), lambda: build_targets(runtime), lambda: keys.exists() and keys.current()):
+    steps = (lambda: build_sources(runtime), lambda: build_targets(runtime), lambda: keys.exists() and keys.current(),
+             lambda: config.catalog_dir and load_overrides(config.catalog_dir))
+    for step in steps:
         try:
             step()
         except ConfigError as error:
@@ -273,25 +276,27 @@ def run_sync(
     accept_removals: bool = False,
 ) -> Summary:
     """One sync. `accept_removals`: take a pull's removals even when [guards] would refuse them."""
-    now = as_of or utcnow()
-    guard = RemovalGuard(config.guards.max_removed_share, config.guards.always_allowed_removals, accept_removals)
-    runtime = Runtime(config, now, load_signing_keys=lambda: ensure_keys(config, now))
-    sources = build_sources(runtime)
-    targets, sinks = build_targets(runtime)
-    if not dry_run:
-        runtime.signing_keys()  # unreadable keys stop the run here, before anything is written
-        if runtime.created_key:
-            progress(f"created signing keys {runtime.created_key} in {config.path(config.signing.keys_dir)}: back this folder up")
-    engine = open_engine(config.store_url)
-    try:
-        migrate(engine)
-        with sync_lock(engine):
-            summary = _run_locked(config, engine, now, sources, targets, sinks, dry_run, progress, should_stop, guard)
-            summary.requests = runtime.stats.as_dict()
-            summary.created_key = runtime.created_key
-            return summary
-    finally:
-        engine.dispose()
+    # The partner's wording is read and checked first: a bad catalog stops the run before anything is made or written.
+    with overriding(config.catalog_dir):
+        now = as_of or utcnow()
+        guard = RemovalGuard(config.guards.max_removed_share, config.guards.always_allowed_removals, accept_removals)
+        runtime = Runtime(config, now, load_signing_keys=lambda: ensure_keys(config, now))
+        sources = build_sources(runtime)
+        targets, sinks = build_targets(runtime)
+        if not dry_run:
+            runtime.signing_keys()  # unreadable keys stop the run here, before anything is written
+            if runtime.created_key:
+                progress(f"created signing keys {runtime.created_key} in {config.path(config.signing.keys_dir)}: back this folder up")
+        engine = open_engine(config.store_url)
+        try:
+            migrate(engine)
+            with sync_lock(engine):
+                summary = _run_locked(config, engine, now, sources, targets, sinks, dry_run, progress, should_stop, guard)
+                summary.requests = runtime.stats.as_dict()
+                summary.created_key = runtime.created_key
+                return summary
+        finally:
+            engine.dispose()
 
 
 StopCheck = Callable[[], bool]

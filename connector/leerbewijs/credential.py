@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import jwt
 
-from connector.core.texts import belgian_number, text
+from connector.core.texts import format_number, text
 from connector.leerbewijs.issuer import IssuerProfile, PublicKey, SigningKeys, public_jwk
 
 CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
@@ -79,7 +79,7 @@ def build_credential(content: dict[str, Any], profile: IssuerProfile, zone: Zone
         "awardedDate": _moment(content["issued_on"], zone),
         "credentialSubject": subject,
         "evidence": [{"type": ["Evidence"], "name": t("ob.evidence", date=day["date"]),
-                      "description": t("ob.evidence_text", hours=belgian_number(day["hours"]), **where)} for day in days],
+                      "description": t("ob.evidence_text", hours=format_number(language, day["hours"]), **where)} for day in days],
     }
 
 

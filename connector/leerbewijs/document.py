@@ -33,7 +33,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from connector.core.texts import belgian_number, long_date, text
+from connector.core.texts import format_number, long_date, text
 
 # Letters that Unicode does not decompose into a base letter plus an accent.
 _BASE_LETTER = {"ı": "i", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ħ": "h", "Ħ": "H", "ŀ": "l", "Ŀ": "L"}
@@ -111,8 +111,8 @@ def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None)
     story.append(_table([[P(_printable(k), "label"), P(_printable(v), "value")] for k, v in details], [48 * mm, None]))
     story += [Spacer(1, 6 * mm), P(f"<b>{_printable(t('lb.days'))}</b>")]
     rows = [[P(_printable(t("lb.date")), "label"), P(_printable(t("lb.hours")), "label")]]
-    rows += [[P(_printable(long_date(language, date.fromisoformat(d["date"])))), P(belgian_number(d["hours"]))] for d in content["days"]]
-    rows.append([P(f"<b>{_printable(t('lb.total'))}</b>"), P(f"<b>{belgian_number(content['total_hours'])}</b>")])
+    rows += [[P(_printable(long_date(language, date.fromisoformat(d["date"])))), P(_printable(format_number(language, d["hours"])))] for d in content["days"]]
+    rows.append([P(f"<b>{_printable(t('lb.total'))}</b>"), P(f"<b>{_printable(format_number(language, content['total_hours']))}</b>")])
     story.append(_table(rows, [80 * mm, 30 * mm], header=True))
     story += [Spacer(1, 4 * mm), P(_printable(t("lb.kind")), "label"), Spacer(1, 16 * mm)]
     signatures = [[P(_printable(t("lb.sign_partner", partner=content["partner"]["name"])), "label"), P(_printable(t("lb.sign_coach")), "label")]]

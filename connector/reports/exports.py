@@ -130,7 +130,7 @@ def _plan(employees: list[EmployeeLine], language: str) -> list[dict[str, Any]]:
     groups: dict[tuple[str, str], list[EmployeeLine]] = {}
     for line in employees:
         keys = [("department", line.department or text(language, "none")),
-                ("regime", text(language, "regime.full" if line.fte >= 1 else "regime.part")),
+                ("regime", text(language, "regime.full") if line.fte >= 1 else text(language, "regime.part")),
                 ("sex", text(language, f"sex.{line.sex}" if line.sex else "sex.unknown"))]
         for kind, group in keys:
             groups.setdefault((kind, group), []).append(line)
@@ -164,8 +164,8 @@ def _chart(employees: list[EmployeeLine], language: str) -> list[dict[str, Any]]
         totals = per.setdefault(department, {"hours_followed": 0.0, "entitlement_hours": 0.0})
         totals["hours_followed"] += line.formal_hours + line.informal_hours
         totals["entitlement_hours"] += (line.entitlement_days or 0) * line.hours_per_day
-    return [{"department": d, "hours_followed": round(t["hours_followed"], 2), "entitlement_hours": round(t["entitlement_hours"], 2)}
-            for d, t in sorted(per.items())]
+    return [{"department": name, "hours_followed": round(sums["hours_followed"], 2), "entitlement_hours": round(sums["entitlement_hours"], 2)}
+            for name, sums in sorted(per.items())]
 
 
 # -- writing -------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from connector.core.calendar import CalendarEvent, Party, to_ics
-from connector.core.texts import text
+from connector.core.texts import labelled, long_moment, text
 from connector.plumbing.http import secret_text, tls_verify
 from connector.sinks import CALENDAR, Sink
 from connector.store.outbox import Outcome
@@ -116,7 +116,7 @@ class ImipMail(Sink):
         language = recipient.language
         plain_mail = item.payload.get("format") == "email"  # a reminder as a plain e-mail, no calendar item
         kind = ("reminder-cancel" if method == "CANCEL" else "reminder") if plain_mail else ("cancel" if method == "CANCEL" else "request")
-        when = f"{text(language, 'mail.when')}: {event.start.astimezone(ZoneInfo(event.timezone)):%d/%m/%Y %H:%M}" if plain_mail else ""
+        when = labelled(language, "mail.when", long_moment(language, event.start.astimezone(ZoneInfo(event.timezone)))) if plain_mail else ""
         plain = "\n\n".join(part for part in [text(language, f"mail.{kind}.intro"), when, event.description, text(language, "mail.footer")] if part)
         html = "".join(f"<p>{escape(part).replace(chr(10), '<br>')}</p>" for part in plain.split("\n\n"))
 
