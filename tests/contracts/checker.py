@@ -144,6 +144,9 @@ def _scalar_problem(rule: dict[str, Any], value: str) -> str | None:
         return f"not an {kind}"
     if "enum" in rule and value not in rule["enum"]:
         return f"not one of {rule['enum']}"
+    unknown = [item for item in value.split(",") if item not in rule.get("list_of", [item])]
+    if unknown:
+        return f"{', '.join(unknown)} not among the documented names"
     if "maximum" in rule and number > rule["maximum"]:
         return f"above the documented maximum {rule['maximum']}"
     if "minimum" in rule and number < rule["minimum"]:
