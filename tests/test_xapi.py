@@ -110,3 +110,47 @@ def test_hours_other_tools_recorded_are_pulled_and_our_own_are_not(sqlite_networ
     engine.dispose()
     assert [(n, h, t, d.isoformat()) for n, h, t, d in pulled] == [("Z003", 2.5, "E-learning veilig werken", "2026-05-04")]
     assert run_sync(sqlite_network.config(), MOMENT).pulled["training_records"]["created"] == 0  # since the newest stored statement
+
+
+def test_statements_past_the_first_page_follow_more_from_the_server_root(sqlite_network, lrs, monkeypatch):
+    """Finding 1: `more` is a relative IRL with the full path (/xAPI/statements?...); joined onto
+    the endpoint it became /xAPI/xAPI/statements (404). Five statements, two a page, real Ralph."""
+    monkeypatch.setenv("ST_TEST_LRS_PASSWORD", PASSWORD)
+    account = f"https://lms-{id(sqlite_network)}.zonneke.be"
+    lrs.post(*[{"id": f"6a1f2c3d-0000-4000-8000-0000000{n:05d}", "actor": {"objectType": "Agent", "account": {"homePage": account, "name": "Z003"}},
+                "verb": {"id": "http://adlnet.gov/expapi/verbs/completed", "display": {"en-US": "completed"}},
+                "object": {"objectType": "Activity", "id": f"https://lms.example/courses/module-{n}",
+                           "definition": {"name": {"nl-BE": f"Module {n}"}}},
+                "result": {"completion": True, "duration": "PT1H"}, "timestamp": f"2026-05-0{n}T13:00:00+00:00"} for n in range(1, 6)])
+    sqlite_network.add_to_organisation("zonneke", f"""
+  [[organisations.sources]]
+  name = "lms"
+  kind = "xapi"
+  url = "{lrs.base}"
+  username = "{USERNAME}"
+  password = "${{ST_TEST_LRS_PASSWORD}}"
+  page_size = 2
+  entities = ["training_records"]
+""")
+    summary = run_sync(sqlite_network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    assert summary.requests["xapi:lms"] >= 3, summary.requests  # more than one page of this LRS was read
+    from sqlalchemy import select
+
+    from connector.store.db import open_engine, session_factory
+    from connector.store.tables import TrainingRecord
+
+    engine = open_engine(sqlite_network.store_url)
+    with session_factory(engine)() as db:
+        titles = sorted(db.scalars(select(TrainingRecord.title).where(TrainingRecord.source == "zonneke/lms")))
+    engine.dispose()
+    assert titles == [f"Module {n}" for n in range(1, 6)]
+    # The real LRS agrees with the facts recorded from the specification (tests/contracts/xapi.json).
+    import requests
+
+    from tests.contracts import checker
+
+    page = requests.get(lrs.base + "statements", params={"limit": 2}, auth=lrs.auth, headers=lrs.headers, timeout=10).json()
+    assert page["more"].startswith("/xAPI/statements")
+    contract = checker.load("xapi")
+    assert contract.check_response("GET", "/xAPI/statements", 200, page) == []
