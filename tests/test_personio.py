@@ -121,6 +121,16 @@ def test_a_crash_after_the_upload_files_it_once_looking_with_a_v2_token(network,
     assert personio.requests["v2_auth"] == 1 and personio.requests["unauthorised"] == 0
 
 
+def test_the_document_list_is_read_past_its_first_page_before_uploading_again(network, personio):
+    """The v2 list pages by cursor (`_meta.links.next.href`): ours is on the second page of 100."""
+    personio.documents.extend({"id": 9000 + n, "title": f"Attest {n}", "owner_id": MARIEKE, "category_id": CATEGORY, "date": "2025-01-01",
+                               "comment": None, "file_name": f"attest-{n}.pdf", "size": 1} for n in range(120))
+    with dies_after_delivery("groenkracht/personio"):
+        run_sync(network.config(), MOMENT)
+    assert run_sync(network.config(), MOMENT).status == "ok"
+    assert len(personio.documents) == 121 and personio.requests["documents"] == 2 and personio.requests["upload"] == 1
+
+
 def test_the_stand_in_answers_with_personios_documented_statuses(personio):
     """Upload 201 and PATCH 422 as documented; a 200 upload is an answer Personio never gives."""
     import requests

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 from typing import Any
+from urllib.parse import urlencode
 
 from tests.fakes.loopback import Answer, LoopbackAPI, Request
 
@@ -155,8 +156,16 @@ class FakePersonio(LoopbackAPI):
             "title": document["title"], "date": document["date"], "comment": document["comment"]}}})
 
     def _documents(self, request: Request) -> Answer:
+        """Cursor pages of `limit` (default 50), the next one linked in `_meta.links.next.href`."""
         owner = int(request.param("owner_id") or 0)
         category = request.param("category_id")
         found = [d for d in self.documents if d["owner_id"] == owner and (category is None or d["category_id"] == int(category))]
+        limit = int(request.param("limit") or 50)
+        start = int(request.param("cursor") or 0)
+        page = found[start:start + limit]
+        links: dict[str, Any] = {}
+        if start + limit < len(found):
+            query = urlencode({"owner_id": owner, **({"category_id": category} if category else {}), "limit": limit, "cursor": start + limit})
+            links["next"] = {"href": f"{self.base}/v2/document-management/documents?{query}"}
         return Answer(200, {"_data": [{"id": str(d["id"]), "title": d["title"], "category": {"id": str(d["category_id"])},
-                                        "created_at": f"{d['date']}T10:00:00Z"} for d in found], "_meta": {"links": {}}})
+                                        "created_at": f"{d['date']}T10:00:00Z"} for d in page], "_meta": {"links": links}})
