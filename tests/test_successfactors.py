@@ -183,3 +183,4 @@ def test_a_changed_day_is_not_sent_twice_but_reported(network, sap):
     summary = run_sync(network.config(), MOMENT)
     assert any("correct that event there by hand" in e.message for e in summary.errors)
     assert len(sap.events) == 2
+
