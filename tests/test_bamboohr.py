@@ -70,7 +70,7 @@ def network(sqlite_network, bamboo, monkeypatch):
 
 
 def ours(fake):
-    return [r for r in fake.records_of(STIJN) if r["type"]["id"] == TRAINING_TYPE]
+    return [r for r in fake.records_of(STIJN) if fake.type_of(r) == TRAINING_TYPE]
 
 
 def pulled_training(network) -> int:
@@ -184,3 +184,56 @@ def test_check_names_missing_options(network):
         check(network.config())
     text = "\n".join(error.value.problems)
     assert "give `training_type`" in text
+
+
+def pulled_titles(network) -> list[tuple[str, float, str | None]]:
+    engine = open_engine(network.store_url)
+    with session_factory(engine)() as db:
+        rows = db.execute(select(TrainingRecord.title, TrainingRecord.hours, TrainingRecord.provider)
+                          .where(TrainingRecord.origin != "exchange", TrainingRecord.source == "brouwers-peeters/bamboohr")).all()
+    engine.dispose()
+    return sorted((title, hours, provider) for title, hours, provider in rows)
+
+
+def test_training_records_take_their_title_from_the_training_type_and_survive_disabled_fields(network, bamboo):
+    """Finding 8: a record's `type` is the type's id (types are an object keyed by id), and
+    hours, instructor and credits are null when the company's settings leave them out."""
+    bamboo.add_training("105", "2026-03-02", "4", type_id=3)  # no notes, no instructor: its title is the type's name
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    assert pulled_titles(network) == [("Veiligheid", 4.0, None), ("Veiligheid", 16.0, "Syntra Vlaams-Brabant")]
+    bamboo.optional_fields_enabled = False
+    network.replace('  api_key = "${ST_TEST_BAMBOOHR_KEY}"\n  entities', '  api_key = "${ST_TEST_BAMBOOHR_KEY}"\n  hours_when_missing = 7.6\n  entities')
+    again = run_sync(network.config(), MOMENT)
+    assert again.status == "ok", again.errors
+    assert pulled_titles(network) == [("Veiligheid", 7.6, None), ("Veiligheid", 7.6, None)]
+
+
+def test_the_custom_report_asks_for_todays_values(network, bamboo):
+    """Finding 9: onlyCurrent=false adds future-dated history values; it never meant inactive employees."""
+    assert run_sync(network.config(), MOMENT).status == "ok"
+    assert bamboo.only_current and set(bamboo.only_current) == {"true"}
+    assert network.people("brouwers-peeters")["oud@brouwers-peeters.be"].active is False  # inactive people are still listed
+
+
+def test_the_stand_in_answers_as_bamboohr_documents(bamboo):
+    """The stand-in itself: documented statuses and shapes, and a request BambooHR would refuse is refused."""
+    import requests
+
+    auth = (API_KEY, "x")
+    empty = requests.get(f"{bamboo.url}training/record/employee/101", auth=auth, timeout=5)
+    assert (empty.status_code, empty.json()) == (200, [])
+    types = requests.get(f"{bamboo.url}training/type", auth=auth, timeout=5).json()
+    assert types[str(TRAINING_TYPE)]["name"] == "Informeel leren"
+    added = requests.post(f"{bamboo.url}training/record/employee/101", auth=auth, timeout=5,
+                          json={"completed": "2026-01-05", "type": TRAINING_TYPE, "hours": 7})
+    assert added.status_code == 201 and added.json()["type"] == TRAINING_TYPE
+    updated = requests.put(f"{bamboo.url}training/record/{added.json()['id']}", auth=auth, timeout=5, json={"completed": "2026-01-06", "hours": 6})
+    assert updated.status_code == 201
+    refused = requests.put(f"{bamboo.url}training/record/{added.json()['id']}", auth=auth, timeout=5,
+                           json={"completed": "2026-01-06", "type": TRAINING_TYPE})
+    assert refused.status_code == 400 and "type" in str(refused.json())
+    from tests.contracts.checker import ContractViolation
+
+    with pytest.raises(ContractViolation, match="Additional properties"):
+        bamboo.contract.assert_clean()

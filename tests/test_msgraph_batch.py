@@ -5,19 +5,19 @@ from __future__ import annotations
 import json
 
 import pytest
-import responses
 
 from connector.plumbing.http import HttpClient
 from connector.plumbing.msgraph import batch
+from tests.contracts.stubs import ContractMock
 
 GRAPH = "https://graph.test.example/v1.0"
+HOST = "graph.test.example"
 
 
 def answer(request_id: str, status: int, body=None, headers=None) -> dict:
     return {"id": request_id, "status": status, "headers": headers or {"Content-Type": "application/json"}, "body": body}
 
 
-@responses.activate
 def test_mixed_statuses_come_back_in_order_and_only_throttled_items_are_sent_again():
     first = {"responses": [
         answer("1", 429, {"error": {"code": "TooManyRequests", "message": "Too many requests"}}, {"Retry-After": "3"}),
@@ -26,16 +26,18 @@ def test_mixed_statuses_come_back_in_order_and_only_throttled_items_are_sent_aga
         answer("3", 503, {"error": {"code": "serviceNotAvailable", "message": "Service unavailable"}}),
     ]}
     second = {"responses": [answer("3", 201, {"id": "AAMkAD-3"}), answer("1", 201, {"id": "AAMkAD-1"})]}
-    responses.post(f"{GRAPH}/$batch", json=first)
-    responses.post(f"{GRAPH}/$batch", json=second)
     waits: list[float] = []
     client = HttpClient("graph", GRAPH, sleep=waits.append)
-    requests_ = [{"method": "POST", "url": f"/users/x/events#{i}", "body": {"subject": str(i)}} for i in range(4)]
-    results = batch(client, requests_)
+    requests_ = [{"method": "POST", "url": f"/users/x/events#{i}", "body": {"subject": str(i)}, "headers": {"Content-Type": "application/json"}}
+                 for i in range(4)]
+    with ContractMock("msgraph", HOST) as stubs:
+        stubs.post(f"{GRAPH}/$batch", json=first)
+        stubs.post(f"{GRAPH}/$batch", json=second)
+        results = batch(client, requests_)
+        resent = json.loads(stubs.calls[1].request.body)["requests"]
     assert [r.status for r in results] == [201, 201, 400, 201]
     assert [r.body.get("id") for r in results if r.status == 201] == ["AAMkAD-0", "AAMkAD-1", "AAMkAD-3"]
     assert waits == [3.0]
-    resent = json.loads(responses.calls[1].request.body)["requests"]
     assert sorted(r["id"] for r in resent) == ["1", "3"]
 
 
@@ -45,13 +47,23 @@ def test_more_than_twenty_requests_are_refused_before_sending():
         batch(client, [{"method": "GET", "url": "/me"}] * 21)
 
 
-@responses.activate
 def test_a_batch_answer_missing_items_is_an_error_not_a_silent_loss():
-    responses.post(f"{GRAPH}/$batch", json={"responses": [answer("0", 200, {})]})
     from connector.plumbing.http import HttpError
 
-    with pytest.raises(HttpError, match="lacks 1 of its responses"):
-        batch(HttpClient("graph", GRAPH), [{"method": "GET", "url": "/a"}, {"method": "GET", "url": "/b"}])
+    with ContractMock("msgraph", HOST) as stubs:
+        stubs.post(f"{GRAPH}/$batch", json={"responses": [answer("0", 200, {})]})
+        with pytest.raises(HttpError, match="lacks 1 of its responses"):
+            batch(HttpClient("graph", GRAPH), [{"method": "GET", "url": "/a"}, {"method": "GET", "url": "/b"}])
+
+
+def test_a_batch_body_without_its_content_type_is_what_graph_refuses():
+    """JSON batching: an item with a body needs a Content-Type header; the stub's contract says so."""
+    from tests.contracts.checker import ContractViolation
+
+    with pytest.raises(ContractViolation, match="requests/0: .headers. is a required property"):
+        with ContractMock("msgraph", HOST) as stubs:
+            stubs.post(f"{GRAPH}/$batch", json={"responses": [answer("0", 201, {"id": "x"})]})
+            batch(HttpClient("graph", GRAPH), [{"method": "POST", "url": "/users/x/events", "body": {"subject": "s"}}])
 
 
 def test_graph_event_resources_for_timed_and_all_day_sessions():

@@ -222,3 +222,33 @@ def test_sign_in_with_a_certificate_instead_of_a_secret(network, fake, tmp_path)
     accepted = run_sync(network.config(), MOMENT)
     assert accepted.status == "ok", accepted.errors
     assert accepted.pulled["people"]["created"] == 5 and len(live_events(fake)) == 17
+
+
+def test_a_large_group_is_read_past_its_first_page_as_an_advanced_query(network, fake):
+    """Finding 7: the cast transitiveMembers/microsoft.graph.user is an advanced query; Graph
+    (and the stand-in, by the contract) refuses it without ConsistencyLevel: eventual and
+    $count=true. 150 members: two pages of 100."""
+    ids = {number: f"00000000-0000-0000-0000-0000000{number[1:]}" for number, *_ in GROENKRACHT}
+    others = {f"99999999-0000-4000-8000-{n:012d}" for n in range(147)}  # members that are no users of this listing
+    fake.groups["4c1f0a7e-group-switchers"] = {ids["G101"], ids["G102"], ids["G104"], *others}
+    network.config_path.write_text(network.config_path.read_text().replace(
+        '  kind = "msgraph_users"\n  tenant = "partner"\n', '  kind = "msgraph_users"\n  tenant = "partner"\n  group = "4c1f0a7e-group-switchers"\n'))
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    assert summary.pulled["people"]["created"] == 34 + 3
+    assert fake.operations["GET /groups/4c1f0a7e-group-switchers/transitiveMembers/microsoft.graph.user"] == 2
+
+
+def test_leave_dates_that_never_arrive_are_reported_once_accounts_are_disabled(network, fake):
+    """Finding 10: without User-LifeCycleInfo.Read.All Graph returns employeeLeaveDateTime as
+    null, so end dates silently stay empty; the summary says so."""
+    fake.update_user("00000000-0000-0000-0000-0000000106", accountEnabled=False)  # Chloé left, but no leave date arrives
+    summary = run_sync(network.config(), MOMENT)
+    warning = [e.message for e in summary.errors if e.source == "groenkracht/m365"]
+    assert len(warning) == 1 and "User-LifeCycleInfo.Read.All" in warning[0]
+
+
+def test_a_leave_date_that_arrives_raises_no_warning(network, fake):
+    fake.update_user("00000000-0000-0000-0000-0000000106", accountEnabled=False, employeeLeaveDateTime="2026-10-31T00:00:00Z")
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors

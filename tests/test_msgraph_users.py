@@ -9,6 +9,7 @@ import pytest
 import responses
 
 from connector.engine.sync import run_sync
+from tests.contracts.stubs import ContractMock
 from tests.fakes.graph_payloads import (
     GRAPH,
     LOGIN,
@@ -23,6 +24,7 @@ from tests.fakes.graph_payloads import (
 )
 
 MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
+GRAPH_HOST = "graph.test.example"
 DELTA = f"{GRAPH}/users/delta"
 DELTA_LINK = f"{DELTA}?$deltatoken=oEcOySpF_hWYmTIUZBOIfPzcwisr_rPe8o9M54L45qEXQGmvQC6T2dbL"
 NEXT_DELTA_LINK = f"{DELTA}?$deltatoken=second"
@@ -62,7 +64,7 @@ graph_url = "{GRAPH}"
 def graph(sqlite_network, monkeypatch):
     monkeypatch.setenv("ST_TEST_GRAPH_SECRET", "client-secret-value")
     configure(sqlite_network)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with ContractMock("msgraph", GRAPH_HOST, assert_all_requests_are_fired=False) as mock:
         mock.get(f"{LOGIN}/{TENANT_ID}/v2.0/.well-known/openid-configuration", json=openid_configuration())
         mock.post(f"{LOGIN}/{TENANT_ID}/oauth2/v2.0/token", json=token())
         yield mock
@@ -123,7 +125,7 @@ def test_an_expired_delta_link_triggers_a_full_resync(graph, sqlite_network):
 def test_refused_credentials_are_reported_without_the_secret_and_hr_still_goes_through(sqlite_network, monkeypatch):
     monkeypatch.setenv("ST_TEST_GRAPH_SECRET", "client-secret-value")
     configure(sqlite_network)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with ContractMock("msgraph", GRAPH_HOST, assert_all_requests_are_fired=False) as mock:
         mock.get(f"{LOGIN}/{TENANT_ID}/v2.0/.well-known/openid-configuration", json=openid_configuration())
         mock.post(f"{LOGIN}/{TENANT_ID}/oauth2/v2.0/token", status=401, json=token_error())
         summary = run_sync(sqlite_network.config(), MOMENT)
@@ -162,3 +164,14 @@ def test_two_directory_users_claiming_one_employee_number_are_reported_not_merge
     conflict = [e for e in summary.errors if e.source == "groenkracht/m365"]
     assert len(conflict) == 1 and conflict[0].record == "user koen2@groenkracht.be" and "already linked" in conflict[0].message
     assert people(sqlite_network)["koen.vermeulen@groenkracht.be"].last_name == "Vermeulen"
+
+
+def test_a_stub_graph_would_never_send_cannot_be_registered(graph):
+    """The stubs are held to tests/contracts/msgraph.json: a delta page without `value`, or a
+    status the docs do not give, is refused when it is registered."""
+    from tests.contracts.checker import ContractViolation
+
+    with pytest.raises(ContractViolation, match="'value' is a required property"):
+        graph.get(DELTA, json={"users": []})
+    with pytest.raises(ContractViolation, match="status 201 is not documented"):
+        graph.get(DELTA, status=201, json=delta_page([]))

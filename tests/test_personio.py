@@ -109,13 +109,45 @@ def test_a_listing_that_keeps_moving_removes_nobody(network, personio):
     assert (calm.pulled["people"]["removed"], calm.pulled["people"]["created"]) == (1, 1)
 
 
-def test_a_crash_after_the_upload_files_it_once(network, personio):
+def test_a_crash_after_the_upload_files_it_once_looking_with_a_v2_token(network, personio):
+    """Finding 5: the v2 document list takes a token from POST /v2/auth/token (client
+    credentials, form-encoded); the v1 token is refused there."""
     with dies_after_delivery("groenkracht/personio"):
         run_sync(network.config(), MOMENT)
     assert len(personio.documents) == 1
     recovered = run_sync(network.config(), MOMENT)
     assert recovered.status == "ok", recovered.errors
     assert len(personio.documents) == 1 and personio.requests["documents"] == 1  # looked before uploading again
+    assert personio.requests["v2_auth"] == 1 and personio.requests["unauthorised"] == 0
+
+
+def test_the_document_list_is_read_past_its_first_page_before_uploading_again(network, personio):
+    """The v2 list pages by cursor (`_meta.links.next.href`): ours is on the second page of 100."""
+    personio.documents.extend({"id": 9000 + n, "title": f"Attest {n}", "owner_id": MARIEKE, "category_id": CATEGORY, "date": "2025-01-01",
+                               "comment": None, "file_name": f"attest-{n}.pdf", "size": 1} for n in range(120))
+    with dies_after_delivery("groenkracht/personio"):
+        run_sync(network.config(), MOMENT)
+    assert run_sync(network.config(), MOMENT).status == "ok"
+    assert len(personio.documents) == 121 and personio.requests["documents"] == 2 and personio.requests["upload"] == 1
+
+
+def test_the_stand_in_answers_with_personios_documented_statuses(personio):
+    """Upload 201 and PATCH 422 as documented; a 200 upload is an answer Personio never gives."""
+    import requests
+
+    token = requests.post(f"{personio.base}/v1/auth", json={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}, timeout=5).json()
+    headers = {"Authorization": f"Bearer {token['data']['token']}", "X-Personio-App-ID": "TEST"}
+    personio.add(301, "G301", "Test", "Persoon", "t@groenkracht.be", "HR")
+    upload = requests.post(f"{personio.base}/v1/company/documents", headers=headers, timeout=5,
+                           data={"title": "x", "employee_id": "301", "category_id": str(CATEGORY)}, files={"file": ("x.pdf", b"%PDF", "application/pdf")})
+    assert upload.status_code == 201 and upload.json()["data"]["type"] == "Document"
+    patch = requests.patch(f"{personio.base}/v1/company/employees/301", headers=headers, timeout=5,
+                           json={"employee": {"custom_attributes": {"dynamic_1": 1}}})
+    assert patch.status_code == 422
+    v1_on_v2 = requests.get(f"{personio.base}/v2/document-management/documents", params={"owner_id": "301"}, headers=headers, timeout=5)
+    assert v1_on_v2.status_code == 401
+    assert personio.contract.check_response("POST", "/v1/company/documents", 200, {"success": True, "data": {"id": 1}})
+    personio.contract.violations.clear()
 
 
 def test_wrong_credentials_and_faults(network, personio, monkeypatch):

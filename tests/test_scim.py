@@ -50,7 +50,13 @@ def test_users_are_paged_merged_with_hr_and_removed_when_deleted(network, scim):
     }
     first = run_sync(network.config(), MOMENT)
     assert first.status == "ok", first.errors
-    assert first.requests == {"scim:okta": 3}  # 5 users, 2 per page
+    assert first.requests == {"scim:okta": 3}  # 5 users, 2 per page: read past the first page
+    import requests
+
+    from tests.contracts import checker
+
+    listing = requests.get(f"{scim.base}/Users", params={"startIndex": 3, "count": 2}, headers=scim.headers, timeout=10).json()
+    assert checker.load("scim").check_response("GET", "/v2/Users", 200, listing) == []  # the real server keeps to RFC 7644
     people = network.people("brouwers-peeters")
     assert len(people) == 8 + 1  # the intern is known only to the directory
     assert people["an@brouwers-peeters.be"].job_title == "Office & HR manager" and people["an@brouwers-peeters.be"].employee_number == "B02"

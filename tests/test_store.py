@@ -80,3 +80,26 @@ def test_two_stores_in_two_schemas_of_one_database_do_not_block_each_other():
         second.dispose()
         for urls in (first_urls, second_urls):
             next(urls, None)  # drop the schema
+
+
+def test_a_write_refused_for_an_unknown_switcher_passes_no_doubt_to_its_replacement(store_url):
+    """Sinks that need the switcher's id refuse an item without one before any request; the
+    item planned once the id is known must not be held as 'may have landed' (SuccessFactors
+    Learning, which cannot be asked, would hold it for a person)."""
+    from connector.store.outbox import claim, enqueue
+    from connector.store.tables import OutboxItem, SyncRun
+
+    engine = open_engine(store_url)
+    migrate(engine)
+    with session_factory(engine).begin() as db:
+        run = SyncRun(started_at=datetime(2026, 11, 22, tzinfo=UTC), as_of=datetime(2026, 11, 22, tzinfo=UTC), status="running")
+        db.add(run)
+        db.flush()
+        unknown = enqueue(db, run.id, "t", "training_record", "exchange:S-1", {"date": "2026-01-05", "employee_id": None})
+        claim([unknown])  # tried, refused by the sink: nobody to write for
+        known = enqueue(db, run.id, "t", "training_record", "exchange:S-1", {"date": "2026-01-05", "employee_id": "Z005"})
+        claim([known])  # sent, then the process died before the booking
+        changed = enqueue(db, run.id, "t", "training_record", "exchange:S-1", {"date": "2026-01-06", "employee_id": "Z005"})
+        flags = [db.get(OutboxItem, item.id).uncertain for item in (known, changed)]
+    engine.dispose()
+    assert flags == [False, True]

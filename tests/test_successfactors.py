@@ -95,12 +95,71 @@ def test_incremental_asks_only_for_changed_users(network, sap):
     assert summary.pulled["people"]["updated"] == 1
 
 
-def test_a_crash_after_posting_records_each_day_once(network, sap):
+def test_users_past_the_first_page_are_read_in_server_pages_not_cut_off_by_top(network, sap):
+    """Finding 4: `$top` caps the whole result, so a page size sent as $top ended the pull after
+    one page without __next and everyone after it looked removed; customPageSize pages."""
+    assert len(sap.users) > 5
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    assert len(network.people("zonneke")) == len(sap.users) and summary.pulled["people"]["removed"] == 0
+    asked = [target for method, target in sap.log if target.startswith("/odata/v2/User")]
+    assert "customPageSize=5" in asked[0] and not any("%24top" in t or "$top" in t for t in asked)
+    assert len(asked) == -(-len(sap.users) // 5)
+
+
+def test_learning_events_are_posted_as_documented_ten_at_most(sap, sqlite_network, monkeypatch):
+    """Finding 2: the body is {"externalLearningEvents": [...]} (SAP KBA 2421887), up to 10 a call."""
+    from connector.plumbing.runtime import Runtime
+    from connector.sinks import SinkContext
+    from connector.sinks.successfactors import LearningEvents
+    from connector.store.tables import OutboxItem
+
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    runtime = Runtime(sqlite_network.config(), MOMENT)
+    context = SinkContext(config=runtime.config, output_dir=sqlite_network.out, now=runtime.now, runtime=runtime)
+    sink = LearningEvents("zonneke/successfactors", {"learning_url": sap.base, "company_id": COMPANY, "client_id": CLIENT_ID,
+                                                     "client_secret": LEARNING_SECRET, "user_id": "st_connector"}, context)
+    days = [OutboxItem(id=n, object_id=f"exchange:S-{n:02d}-D1", object_type="training_record", sequence=0, uncertain=False, payload={
+        "employee_id": "Z005", "first_name": "Els", "last_name": "Vandenbroeck", "date": f"2026-03-{n:02d}", "hours": 7.0,
+        "title": "Leeruitwisseling", "learning_question": "Onthaal", "provider": "Crèche Les Petits Pas asbl"}) for n in range(1, 13)]
+    outcomes = sink.deliver(days, {})
+    assert all(o.ok for o in outcomes), outcomes
+    assert sap.calls == [10, 2]
+    first = sap.events[0]
+    assert first["completionDate"] == int(datetime(2026, 3, 1, 17, tzinfo=ZoneInfo("Europe/Brussels")).timestamp() * 1000)
+    assert first["description"].endswith("(st-ref:exchange:S-01-D1, sequence 0)") and outcomes[0].remote_id == "st-ref:exchange:S-01-D1, sequence 0"
+
+
+def test_a_day_that_may_have_reached_learning_waits_until_someone_looked(network, sap):
+    """Finding 3: Learning documents no way to read events back, so after a crash the days are
+    not sent again on their own; `recorded` books them, `resend` sends them once more."""
     with dies_after_delivery("zonneke/successfactors"):
         run_sync(network.config(), MOMENT)
     assert len(sap.events) == 2
-    assert run_sync(network.config(), MOMENT).status == "ok"
-    assert len(sap.events) == 2 and sap.requests["events"] == 2  # looked for each uncertain day first
+    held = run_sync(network.config(), MOMENT)
+    messages = [e.message for e in held.errors if e.source == "zonneke/successfactors"]
+    assert len(messages) == 2 and all("may already be recorded in SuccessFactors Learning" in m for m in messages)
+    assert any("'st-ref:exchange:S-01-D1, sequence 0'" in m and "`recorded`" in m for m in messages)
+    assert len(sap.events) == 2 and sap.requests["post_events"] == 1
+    network.replace('  client_secret = "${ST_TEST_SF_LEARNING_SECRET}"\n',
+                    '  client_secret = "${ST_TEST_SF_LEARNING_SECRET}"\n  recorded = ["exchange:S-01-D1", "exchange:S-01-D2"]\n')
+    booked = run_sync(network.config(), MOMENT)
+    assert booked.status == "ok", booked.errors
+    assert len(sap.events) == 2 and sap.requests["post_events"] == 1
+
+
+def test_a_day_that_did_not_reach_learning_is_sent_again_when_asked(network, sap):
+    with dies_after_delivery("zonneke/successfactors"):
+        run_sync(network.config(), MOMENT)
+    sap.events.clear()  # the answer was lost on its way: Learning never recorded them
+    assert run_sync(network.config(), MOMENT).status == "partial"
+    assert sap.events == []
+    text = network.config_path.read_text()
+    network.config_path.write_text(text.replace('  client_secret = "${ST_TEST_SF_LEARNING_SECRET}"\n',
+                                                '  client_secret = "${ST_TEST_SF_LEARNING_SECRET}"\n  resend = ["exchange:S-01-D1", "exchange:S-01-D2"]\n'))
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    assert len(sap.events) == 2 and sap.calls == [2, 2]
 
 
 def test_a_refused_key_and_transient_faults(network, sap, monkeypatch):
@@ -124,3 +183,4 @@ def test_a_changed_day_is_not_sent_twice_but_reported(network, sap):
     summary = run_sync(network.config(), MOMENT)
     assert any("correct that event there by hand" in e.message for e in summary.errors)
     assert len(sap.events) == 2
+

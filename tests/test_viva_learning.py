@@ -52,7 +52,7 @@ def test_one_completed_activity_per_exchange_found_again_not_doubled(sink, viva)
     [activity] = viva.activities.values()
     assert activity["status"] == "completed" and activity["completionPercentage"] == 100
     assert activity["learnerUserId"] == "a1b2c3d4-0000-4000-8000-000000000104"
-    assert activity["externalCourseActivityId"] == "leren-switchen-EX-02"
+    assert activity["externalcourseActivityId"] == "leren-switchen-EX-02"  # finding 6: the metadata's spelling
     assert activity["completedDateTime"] == "2026-03-30T17:00:00Z"  # the last day so far
     assert activity["@odata.type"] == "#microsoft.graph.learningSelfInitiatedCourse" and "hours" not in str(activity).lower()
     [content] = viva.contents.values()
@@ -60,6 +60,8 @@ def test_one_completed_activity_per_exchange_found_again_not_doubled(sink, viva)
     assert content["title"] == "Leefgroep baby's (Kinderdagverblijf 't Zonneke vzw)" and content["description"] == BABY["description"]
     again = sink.deliver([day("2026-03-30", uncertain=True)], {})  # e.g. after a crash
     assert again[0].ok and len(viva.activities) == 1 and viva.requests["create"] == 1
+    assert viva.requests["find"] == 3  # each delivery looked the activity up by its alternate key
+    assert activity["status"] == "completed"
 
 
 def test_faults_and_an_unknown_learner(sink, viva):

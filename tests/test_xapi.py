@@ -74,6 +74,34 @@ def test_a_changed_day_voids_the_old_statement(network, lrs):
     assert [s["result"]["duration"] for s in current] == ["PT6H30M"]
 
 
+def add_lms_source(network, lrs, extra: str = "") -> None:
+    """An xapi source on the test's LRS for 't Zonneke."""
+    network.add_to_organisation("zonneke", f"""
+  [[organisations.sources]]
+  name = "lms"
+  kind = "xapi"
+  url = "{lrs.base}"
+  username = "{USERNAME}"
+  password = "${{ST_TEST_LRS_PASSWORD}}"
+  {extra}
+  entities = ["training_records"]
+""")
+
+
+def pulled_from_lms(network) -> list[tuple[str, float, str, str]]:
+    from sqlalchemy import select
+
+    from connector.store.db import open_engine, session_factory
+    from connector.store.tables import Person, TrainingRecord
+
+    engine = open_engine(network.store_url)
+    with session_factory(engine)() as db:
+        rows = db.execute(select(Person.employee_number, TrainingRecord.hours, TrainingRecord.title, TrainingRecord.date)
+                          .join(Person, Person.id == TrainingRecord.person_id).where(TrainingRecord.source == "zonneke/lms")).all()
+    engine.dispose()
+    return [(n, h, t, d.isoformat()) for n, h, t, d in rows]
+
+
 def test_hours_other_tools_recorded_are_pulled_and_our_own_are_not(sqlite_network, lrs, monkeypatch):
     monkeypatch.setenv("ST_TEST_LRS_PASSWORD", PASSWORD)
     account = f"https://lms-{id(sqlite_network)}.zonneke.be"
@@ -87,26 +115,34 @@ def test_hours_other_tools_recorded_are_pulled_and_our_own_are_not(sqlite_networ
          "verb": {"id": "http://adlnet.gov/expapi/verbs/launched", "display": {"en-US": "launched"}},
          "object": {"objectType": "Activity", "id": "https://lms.example/courses/veilig-werken"}, "timestamp": "2026-05-04T10:30:00+00:00"},
     )
-    sqlite_network.add_to_organisation("zonneke", f"""
-  [[organisations.sources]]
-  name = "lms"
-  kind = "xapi"
-  url = "{lrs.base}"
-  username = "{USERNAME}"
-  password = "${{ST_TEST_LRS_PASSWORD}}"
-  entities = ["training_records"]
-""")
+    add_lms_source(sqlite_network, lrs)
     summary = run_sync(sqlite_network.config(), MOMENT)
     assert summary.status == "ok", summary.errors
-    from sqlalchemy import select
-
-    from connector.store.db import open_engine, session_factory
-    from connector.store.tables import Person, TrainingRecord
-
-    engine = open_engine(sqlite_network.store_url)
-    with session_factory(engine)() as db:
-        pulled = db.execute(select(Person.employee_number, TrainingRecord.hours, TrainingRecord.title, TrainingRecord.date)
-                            .join(Person, Person.id == TrainingRecord.person_id).where(TrainingRecord.source == "zonneke/lms")).all()
-    engine.dispose()
-    assert [(n, h, t, d.isoformat()) for n, h, t, d in pulled] == [("Z003", 2.5, "E-learning veilig werken", "2026-05-04")]
+    assert pulled_from_lms(sqlite_network) == [("Z003", 2.5, "E-learning veilig werken", "2026-05-04")]
     assert run_sync(sqlite_network.config(), MOMENT).pulled["training_records"]["created"] == 0  # since the newest stored statement
+
+
+def test_statements_past_the_first_page_follow_more_from_the_server_root(sqlite_network, lrs, monkeypatch):
+    """Finding 1: `more` is a relative IRL with the full path (/xAPI/statements?...); joined onto
+    the endpoint it became /xAPI/xAPI/statements (404). Five statements, two a page, real Ralph."""
+    monkeypatch.setenv("ST_TEST_LRS_PASSWORD", PASSWORD)
+    account = f"https://lms-{id(sqlite_network)}.zonneke.be"
+    lrs.post(*[{"id": f"6a1f2c3d-0000-4000-8000-0000000{n:05d}", "actor": {"objectType": "Agent", "account": {"homePage": account, "name": "Z003"}},
+                "verb": {"id": "http://adlnet.gov/expapi/verbs/completed", "display": {"en-US": "completed"}},
+                "object": {"objectType": "Activity", "id": f"https://lms.example/courses/module-{n}",
+                           "definition": {"name": {"nl-BE": f"Module {n}"}}},
+                "result": {"completion": True, "duration": "PT1H"}, "timestamp": f"2026-05-0{n}T13:00:00+00:00"} for n in range(1, 6)])
+    add_lms_source(sqlite_network, lrs, "page_size = 2")
+    summary = run_sync(sqlite_network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    assert summary.requests["xapi:lms"] >= 3, summary.requests  # more than one page of this LRS was read
+    assert sorted(title for _, _, title, _ in pulled_from_lms(sqlite_network)) == [f"Module {n}" for n in range(1, 6)]
+    # The real LRS agrees with the facts recorded from the specification (tests/contracts/xapi.json).
+    import requests
+
+    from tests.contracts import checker
+
+    page = requests.get(lrs.base + "statements", params={"limit": 2}, auth=lrs.auth, headers=lrs.headers, timeout=10).json()
+    assert page["more"].startswith("/xAPI/statements")
+    contract = checker.load("xapi")
+    assert contract.check_response("GET", "/xAPI/statements", 200, page) == []

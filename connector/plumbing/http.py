@@ -376,7 +376,9 @@ class Paginator(ABC):
 @dataclass
 class NextLinkInBody(Paginator):
     """Microsoft Graph: `{"value": [...], "@odata.nextLink": "https://.../users/delta?$skiptoken=..."}`.
-    The link already carries every parameter, so they are dropped from the next request."""
+    The link already carries every parameter, so they are dropped from the next request.
+    A relative link is resolved against the URL that answered (RFC 3986 section 5): xAPI's
+    `more` is a path from the server's root, `/xAPI/statements?...`, not from the endpoint."""
 
     path: str = "@odata.nextLink"
 
@@ -384,7 +386,7 @@ class NextLinkInBody(Paginator):
         link = lookup_path(body, self.path) if isinstance(body, dict) else None
         if not link:
             return False
-        request.url, request.params = str(link), {}
+        request.url, request.params = urljoin(response.url, str(link)), {}
         return True
 
 

@@ -31,6 +31,7 @@ from connector.sources.bamboohr import (
     bamboohr_client,
     bamboohr_problems,
     training_records,
+    training_type_names,
 )
 from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
@@ -77,7 +78,9 @@ class BambooHRSink(Sink):
         if remote_id is None and item.uncertain:
             remote_id = self._find_record(employee, item.object_id)
         if remote_id is not None:
-            response = self.client.request("PUT", f"training/record/{remote_id}", json=body, accept=(404,))
+            # The update request has no `type` (UpdateEmployeeTrainingRecordRequest): a record keeps its type.
+            update = {k: v for k, v in body.items() if k != "type"}
+            response = self.client.request("PUT", f"training/record/{remote_id}", json=update, accept=(404,))
             if response.status_code != 404:
                 return Outcome(ok=True, remote_id=remote_id)
             # removed by hand in BambooHR: add it again, HR wanted these hours recorded
@@ -102,9 +105,7 @@ class BambooHRSink(Sink):
 
     def _unknown_training_type(self) -> str | None:
         if self._training_types is None:
-            listed = self.client.json("GET", "training/type")
-            values = listed.values() if isinstance(listed, dict) else listed if isinstance(listed, list) else []
-            self._training_types = {str(t.get("id")): str(t.get("name")) for t in values if isinstance(t, dict)}
+            self._training_types = training_type_names(self.client)
         wanted = str(self.options["training_type"])
         if wanted in self._training_types:
             return None

@@ -4,8 +4,8 @@ switcher's exchange hours this year in a custom attribute.
 Personio's API has no training object, so the proof of the exchange days is filed where HR
 looks: `POST /v1/company/documents` (title, comment, employee_id, category_id, date, the
 PDF). Uploads are not idempotent there, so before uploading again after a crash the
-employee's documents in the category are listed (`GET /v2/document-management/documents`)
-and a document with the same title is taken as already there. If that list cannot be read,
+employee's documents in the category are listed (`GET /v2/document-management/documents`,
+with a v2 token of its own) and a document with the same title is taken as already there. If that list cannot be read,
 nothing is uploaded and the item waits for the next run: a missing upload is visible in the
 summary, a doubled one is not.
 The yearly hours go to a decimal custom attribute (`hours_attribute = "dynamic_<id>"`) with
@@ -23,7 +23,7 @@ from typing import Any
 from connector.leerbewijs.proof import leerbewijs_pdf
 from connector.plumbing.http import HttpClient, HttpError, NextLinkInBody
 from connector.sinks import LEERBEWIJS, YEARLY_HOURS, Sink, per_employee
-from connector.sources.personio import personio_client, personio_problems
+from connector.sources.personio import personio_client, personio_problems, personio_v2_client
 from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
 
@@ -81,7 +81,8 @@ class PersonioDocuments(Sink):
     def _find(self, employee: str, title: str) -> str | None:
         params = {"owner_id": employee, "category_id": str(self.options["category_id"]), "limit": 100}
         paging = NextLinkInBody(path="_meta.links.next.href")
-        for page in self.client.paginate("../v2/document-management/documents", paging, params=params, records_path="_data"):
+        client = personio_v2_client(self.context.runtime, self.options)
+        for page in client.paginate("v2/document-management/documents", paging, params=params, records_path="_data"):
             for document in page.records:
                 if title in (document.get("title"), document.get("name"), str(document.get("file_name", "")).removesuffix(".pdf")):
                     return str(document.get("id"))

@@ -1,17 +1,25 @@
 """Exchange days as external learning events in SAP SuccessFactors Learning.
 
-Each exchange day becomes one external learning event of the switcher (`studentID`, their
-SuccessFactors user id): `description` (the exchange, ending in `st-ref:<record id>`),
-`completionDate` with `completionTimeZoneID`, `totalHours` and `creditHours`. Learning
-takes at most 10 events a call, so they go in groups of 10. Before sending an event again
-after a crash, the switcher's events are read back and one carrying the same reference is
-taken as already recorded.
+Follows SAP KBA 2421887 ("ExternalLearningEvents" in learningevent-service) and the
+Learning OData API reference, as recorded in tests/contracts/successfactors.json: each
+exchange day becomes one external learning event of the switcher, posted as
+`{"externalLearningEvents": [...]}` with at most 10 events a call: `studentID` (their
+SuccessFactors user id), `description` (the exchange, ending in `st-ref:<record id>`),
+`completionDate` in epoch milliseconds with `completionTimeZoneID`, `totalHours` and
+`creditHours`, `instructorName`, `comments`.
+SAP documents no way to read external learning events back (no GET, and recorded events
+cannot be updated through the API). So a day whose earlier attempt may have reached
+Learning (a crash after sending) is never sent again on its own: it is reported, naming the
+reference to look for in the switcher's learning history, and waits until the record id is
+listed under `recorded` (it is there: booked as written) or `resend` (it is not: sent once
+more). A missing event is visible in the summary; a doubled one would count the day twice.
 Learning has its own OAuth token endpoint (`/learning/oauth-api/rest/v1/token`, client
 credentials with an admin user as scope) and its own server.
 Options: `learning_url` (e.g. https://mycompany.plateau.com), `company_id`, `client_id`,
 `client_secret`, `user_id` (the Learning admin the API acts as), `events_path` (default
 learning/odatav4/public/admin/learningevent-service/v1/ExternalLearningEvents),
-`employees_from` (default: the organisation's successfactors source), `ca_bundle`.
+`recorded`, `resend` (record ids, see above), `employees_from` (default: the
+organisation's successfactors source), `ca_bundle`.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
 
 EVENTS = "learning/odatav4/public/admin/learningevent-service/v1/ExternalLearningEvents"
-PER_CALL = 10
+PER_CALL = 10  # "In one API call an array of up to 10 records" (SAP KBA 2421887)
 
 
 def learning_client(runtime: Runtime, name: str, options: Mapping[str, Any]) -> HttpClient:
@@ -80,48 +88,54 @@ class LearningEvents(Sink):
                 # A second event would count the day twice; a recorded event is corrected in Learning itself.
                 outcomes[item.id] = Outcome(ok=False, retry=False, error=(
                     f"{describe(item.payload)} changed after it was recorded in SuccessFactors Learning "
-                    f"(event {known[item.object_id].remote_id or '?'}): correct that event there by hand"))
+                    f"(event '{known[item.object_id].remote_id or '?'}'): correct that event there by hand"))
                 continue
-            try:
-                found = self._find(item) if item.uncertain else None
-            except HttpError as error:
-                outcomes[item.id] = Outcome(ok=False, error=f"{describe(item.payload)}: {error}")
-                continue
-            if found is not None:
-                outcomes[item.id] = Outcome(ok=True, remote_id=found)
+            held = self._held(item) if item.uncertain else None
+            if held is not None:
+                outcomes[item.id] = held
             else:
                 to_send.append(item)
         for start in range(0, len(to_send), PER_CALL):
             group = to_send[start:start + PER_CALL]
             try:
-                answer = self.client.json("POST", self.path, json={"value": [self._event(i) for i in group]})
+                self.client.request("POST", self.path, json={"externalLearningEvents": [self._event(i) for i in group]})
             except HttpError as error:
                 for item in group:
                     outcomes[item.id] = Outcome(ok=False, error=f"{describe(item.payload)}: {error}")
                 continue
-            ids = [str(e.get("id") or "") for e in (answer.get("value") or [])] if isinstance(answer, dict) else []
-            for index, item in enumerate(group):
-                outcomes[item.id] = Outcome(ok=True, remote_id=ids[index] if index < len(ids) and ids[index] else None)
+            for item in group:
+                # Learning answers no event id; the reference in the description is how people find it.
+                outcomes[item.id] = Outcome(ok=True, remote_id=self._marker(item))
         return [outcomes[item.id] for item in items]
+
+    def _held(self, item: OutboxItem) -> Outcome | None:
+        """What to do with a day an earlier attempt may have recorded: nothing until a person says."""
+        if item.object_id in self._listed("recorded"):
+            return Outcome(ok=True, remote_id=self._marker(item))
+        if item.object_id in self._listed("resend"):
+            return None
+        return Outcome(ok=False, error=(
+            f"{describe(item.payload)} may already be recorded in SuccessFactors Learning (an earlier attempt may have "
+            f"reached it, and Learning cannot be asked): look in the switcher's learning history for an external event "
+            f"described with '{self._marker(item)}', then list '{item.object_id}' under `recorded` (it is there) or "
+            f"`resend` (it is not) of this write-back"))
+
+    def _listed(self, option: str) -> set[str]:
+        return {str(value) for value in self.options.get(option) or ()}
+
+    @staticmethod
+    def _marker(item: OutboxItem) -> str:
+        return f"{reference(item.object_id)}, sequence {item.sequence}"
 
     def _event(self, item: OutboxItem) -> dict[str, Any]:
         record = item.payload
         zone = self.context.config.partner.timezone
         completed = datetime.fromisoformat(record["date"]).replace(hour=17, tzinfo=ZoneInfo(zone))
-        description = f"{record['title']} - {record['learning_question']} ({reference(item.object_id)}, sequence {item.sequence})"
+        description = f"{record['title']} - {record['learning_question']} ({self._marker(item)})"
         return {"studentID": str(record["employee_id"]), "description": description[-1000:],
                 "completionDate": int(completed.timestamp() * 1000), "completionTimeZoneID": zone,
                 "totalHours": record["hours"], "creditHours": record["hours"],
                 "instructorName": record["provider"], "comments": f"Leerbewijs {record.get('leerbewijs_number') or '-'}"}
-
-    def _find(self, item: OutboxItem) -> str | None:
-        """An event for this record and this version, already in Learning."""
-        marker = f"{reference(item.object_id)}, sequence {item.sequence})"
-        body = self.client.json("GET", self.path, params={"$filter": f"studentID eq '{item.payload['employee_id']}'"})
-        for event in (body.get("value") or []) if isinstance(body, dict) else []:
-            if str(event.get("description", "")).endswith(marker):
-                return str(event.get("id") or marker)
-        return None
 
 
 SINK = LearningEvents

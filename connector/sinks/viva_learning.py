@@ -5,8 +5,11 @@ connector then keeps one learning content item per learning place (`learningCont
 by externalId, created or updated in one PATCH, titled with the place and its host) and, per exchange, one self-initiated
 course activity of the switcher (`learnerUserId`: their Entra user id, from the
 organisation's msgraph_users source), status completed, `completedDateTime` the last
-exchange day so far, and `externalCourseActivityId` derived from the exchange, so it is
-found again (GET by that id) instead of created twice.
+exchange day so far, and `externalcourseActivityId` derived from the exchange, so it is
+found again (GET by that alternate key) instead of created twice. The property and key are
+spelled as Graph's CSDL metadata spells them (lower-case c; the docs' examples differ).
+Content PATCH answers 202 with the content; an activity PATCH answers 204 and must carry
+`status` (learningcourseactivity-update). Facts: tests/contracts/msgraph.json.
 Viva Learning has no hours field on a course activity: the hours themselves are not
 written there. Count them from the ledger, xAPI or the HR system.
 Permissions (application): LearningContent.ReadWrite.All, LearningSelfInitiatedCourse.ReadWrite.All.
@@ -81,17 +84,18 @@ class VivaLearning(Sink):
         record = item.payload
         external = f"{self.context.config.partner.id}-{record['exchange']}"
         done = f"{record['date']}T17:00:00Z"
-        path = f"{self.provider}/learningCourseActivities(externalCourseActivityId='{external}')"
+        path = f"{self.provider}/learningCourseActivities(externalcourseActivityId='{external}')"
         existing = self.client.request("GET", path, accept=(404,))
         if existing.status_code != 404:
             activity = parse_json(existing, "GET", path)
             if str(activity.get("completedDateTime", ""))[:10] < record["date"]:
                 self.client.request("PATCH", f"{self.provider}/learningCourseActivities/{activity['id']}",
-                                    json={"@odata.type": "#microsoft.graph.learningSelfInitiatedCourse", "completedDateTime": done})
+                                    json={"@odata.type": "#microsoft.graph.learningSelfInitiatedCourse", "completedDateTime": done,
+                                          "status": "completed"})  # status is required in an update
             return Outcome(ok=True, remote_id=str(activity["id"]))
         created = self.client.json("POST", f"{self.provider}/learningCourseActivities", json={
             "@odata.type": "#microsoft.graph.learningSelfInitiatedCourse", "learningProviderId": str(self.options["provider_id"]),
-            "learningContentId": content_id, "learnerUserId": learner, "externalCourseActivityId": external,
+            "learningContentId": content_id, "learnerUserId": learner, "externalcourseActivityId": external,
             "startedDateTime": f"{record['date']}T08:00:00Z", "completedDateTime": done, "completionPercentage": 100,
             "status": "completed"})
         return Outcome(ok=True, remote_id=str(created["id"]))

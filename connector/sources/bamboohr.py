@@ -6,9 +6,17 @@ With `incremental = true`, later runs ask `employees/changed` what was inserted,
 deleted since the last run and report only those (the report's `lastChanged` filter).
 Training records are listed per employee (`training/record/employee/{id}`), one request
 each; records the connector wrote itself (their notes carry `st-ref:`) are skipped, as the
-store already holds those exchange days.
+store already holds those exchange days. A record names its training type by id only, so
+the type's name (`training/type`, an object keyed by id) is added as `type_name`, the title.
+`hours`, `instructor` and `credits` exist only when the company's training settings enable
+them: `hours_when_missing` gives the hours of a record without any.
+The custom report is asked `onlyCurrent=true` (today's values, not future-dated history;
+it lists every status anyway). BambooHR marks `reports/custom` for deprecation in favour of
+Datasets (`GET /api/v1/datasets/{name}`); the request stays here until that replacement
+is generally available.
+Facts: tests/contracts/bamboohr.json (BambooHR's OpenAPI description, bhr-api-python).
 Options: `company` (the subdomain: mycompany for mycompany.bamboohr.com), `api_key`,
-`incremental`, `url` (another API base, for tests), `ca_bundle`.
+`incremental`, `hours_when_missing`, `url` (another API base, for tests), `ca_bundle`.
 Throttling is answered with 503 (until September 2026) or 429 with Retry-After; the shared
 HTTP client waits and retries on both.
 """
@@ -43,8 +51,8 @@ def bamboohr_client(runtime: Runtime, name: str, options: Mapping[str, Any]) -> 
 
 
 def training_records(body: Any) -> list[dict[str, Any]]:
-    """`training/record/employee/{id}` answers an object keyed by record id (older accounts)
-    or a list; both are accepted."""
+    """`training/record/employee/{id}` answers an object keyed by record id, or `[]` when the
+    employee has none (BambooHR's TrainingRecordMap); a list of records is accepted too."""
     if isinstance(body, dict):
         values = list(body.values())
     elif isinstance(body, list):
@@ -84,7 +92,8 @@ class BambooHRSource(Source):
         body: dict[str, Any] = {"title": "Switching Talent Connector", "fields": list(dict.fromkeys(["id", *fields]))}
         if since:
             body["filters"] = {"lastChanged": {"includeNull": "no", "value": since}}
-        answer = self.client.json("POST", "reports/custom", params={"format": "JSON", "onlyCurrent": "false"}, json=body)
+        # onlyCurrent=false would add future-dated history values; the report lists every status either way.
+        answer = self.client.json("POST", "reports/custom", params={"format": "JSON", "onlyCurrent": "true"}, json=body)
         employees = answer.get("employees") if isinstance(answer, dict) else None
         return [e for e in employees or [] if isinstance(e, dict)]
 
@@ -103,14 +112,25 @@ class BambooHRSource(Source):
             yield from self._people(entity.remote_fields(), since)
 
     def _training(self) -> Iterator[RemoteRecord]:
+        names = training_type_names(self.client)
+        fallback_hours = self.config.options.get("hours_when_missing")
         employees = self._report(["employeeNumber", "workEmail"])
         for employee in employees:
             body = self.client.json("GET", f"training/record/employee/{employee['id']}")
             for record in training_records(body):
                 if REFERENCE in str(record.get("notes") or ""):
                     continue
-                raw = {**record, "employee": employee}
+                raw = {**record, "employee": employee, "type_name": names.get(str(record.get("type")))}
+                if raw.get("hours") in (None, "") and fallback_hours is not None:
+                    raw["hours"] = fallback_hours  # the company's settings leave hours out
                 yield RemoteRecord(raw=raw, location=f"training record {record.get('id')} of employee {employee['id']}")
+
+
+def training_type_names(client: HttpClient) -> dict[str, str]:
+    """Training type id → name; `GET training/type` answers an object keyed by type id."""
+    listed = client.json("GET", "training/type")
+    values = listed.values() if isinstance(listed, dict) else listed if isinstance(listed, list) else []
+    return {str(t.get("id")): str(t.get("name")) for t in values if isinstance(t, dict)}
 
 
 SOURCE = BambooHRSource

@@ -8,8 +8,16 @@ resync/expired-token error) restarts a full listing. Users outside the optional 
 nested groups included) count as removed. Because the users delta does not see group
 membership, a `group` scope lists the members' ids every run (100 per request), remembers
 them with the cursor, marks leavers removed and fetches joiners whole (in $batch).
-Requires the application permission User.Read.All (and GroupMember.Read.All with `group`).
-Options: `tenant` (a [[tenants]] name), `company`, `domains`, `group` (object id).
+Casting the members to users (`transitiveMembers/microsoft.graph.user`) is an advanced
+query: it is sent with `ConsistencyLevel: eventual` and `$count=true`.
+Requires the application permission User.Read.All (and GroupMember.Read.All with `group`);
+`employeeLeaveDateTime` also needs User-LifeCycleInfo.Read.All, without which Graph
+returns it as null: a complete listing with disabled accounts but not one leave date is
+reported in the summary (`expect_leave_dates = false` silences that for a tenant that
+keeps no leave dates).
+Facts: tests/contracts/msgraph.json (Microsoft's CSDL metadata and the Graph docs).
+Options: `tenant` (a [[tenants]] name), `company`, `domains`, `group` (object id),
+`expect_leave_dates` (default true).
 """
 
 from __future__ import annotations
@@ -28,6 +36,11 @@ from connector.sources import Pull, RemoteRecord, Source
 
 SELECT = ("id,givenName,surname,displayName,mail,userPrincipalName,jobTitle,department,officeLocation,"
           "employeeId,companyName,preferredLanguage,accountEnabled,employeeHireDate,employeeLeaveDateTime,employeeType")
+ADVANCED_QUERY = {"ConsistencyLevel": "eventual"}
+LEAVE_DATE = "employeeLeaveDateTime"
+NO_LEAVE_DATES = ("not one user had employeeLeaveDateTime, though some accounts are disabled: Graph returns it as null "
+                  "without the application permission User-LifeCycleInfo.Read.All; grant it (or set expect_leave_dates = false "
+                  "if this tenant keeps no leave dates)")
 RESYNC_CODES = {"syncStateNotFound", "resyncRequired", "SyncStateInvalid", "expiredToken", "InvalidDeltaToken"}
 
 
@@ -48,7 +61,9 @@ class GraphUsers(Source):
             raise ConfigError([f"source '{self.config.name}': msgraph_users only delivers people"])
         state = json.loads(cursor) if cursor and cursor.startswith("{") else {"delta": cursor}
         result = Pull(records=iter(()), complete=state.get("delta") is None, partial=True)
-        result.records = self._records(result, state)
+        records = self._records(result, state)
+        wants_leave = LEAVE_DATE in entity.remote_fields() and self.config.options.get("expect_leave_dates", True)
+        result.records = _watch_leave_dates(records, result) if wants_leave else records
         return result
 
     def _records(self, result: Pull, state: dict[str, Any]) -> Iterator[RemoteRecord]:
@@ -73,7 +88,9 @@ class GraphUsers(Source):
 
     def _group_members(self, client: HttpClient, group: str) -> set[str]:
         path = f"groups/{quote(group)}/transitiveMembers/microsoft.graph.user"
-        pages = client.paginate(path, NextLinkInBody(), params={"$select": "id", "$top": 100}, records_path="value")
+        # An OData cast on directory objects is an advanced query (learn.microsoft.com/graph/aad-advanced-queries).
+        pages = client.paginate(path, NextLinkInBody(), params={"$select": "id", "$top": 100, "$count": "true"},
+                                records_path="value", headers=ADVANCED_QUERY)
         return {str(member["id"]) for page in pages for member in page.records}
 
     def _membership_changes(self, client: HttpClient, before: set[str], seen: set[str]) -> Iterator[RemoteRecord]:
@@ -117,6 +134,18 @@ class GraphUsers(Source):
         if domains and address and address.rsplit("@", 1)[-1] not in domains:
             return False
         return True
+
+
+def _watch_leave_dates(records: Iterator[RemoteRecord], result: Pull) -> Iterator[RemoteRecord]:
+    """Pass the records on; after a complete listing, warn when disabled accounts exist but no
+    leave date arrived at all: the sign of a missing User-LifeCycleInfo.Read.All."""
+    disabled = dated = False
+    for record in records:
+        disabled |= record.raw.get("accountEnabled") is False
+        dated |= record.raw.get(LEAVE_DATE) is not None
+        yield record
+    if result.complete and disabled and not dated:
+        result.warnings.append(NO_LEAVE_DATES)
 
 
 SOURCE = GraphUsers

@@ -11,6 +11,9 @@ says so. With `incremental = true`, later runs ask only for employees `updated_s
 last run; removals then show only as status inactive.
 Personio has no training records in its API: see the write-back (the leerbewijs as an
 employee document) in connector/sinks/personio.py.
+The v2 API (document metadata, used by the write-back) takes its own token: OAuth 2.0
+client credentials at `POST /v2/auth/token`, form-encoded (`personio_v2_client`).
+Facts: tests/contracts/personio.json (personio/api-docs OpenAPI and the v2 reference).
 Options: `client_id`, `client_secret`, `incremental`, `page_size` (max 100),
 `url` (default https://api.personio.de/v1/), `ca_bundle`.
 Rate limits: 300 requests a minute on employees, 429 beyond; the shared client waits.
@@ -53,6 +56,27 @@ def personio_client(runtime: Runtime, options: Mapping[str, Any]) -> HttpClient:
         return str(token), TOKEN_LIFETIME
 
     return runtime.token_client(f"personio:{client_id}", str(options.get("url") or API), options, sign_in, HEADERS)
+
+
+def personio_v2_client(runtime: Runtime, options: Mapping[str, Any]) -> HttpClient:
+    """The v2 API at the server's root, with a token of its own: `POST /v2/auth/token`
+    (grant_type client_credentials, form-encoded) answers `{access_token, expires_in}`.
+    The v1 `/v1/auth` token is not accepted there."""
+    client_id = str(options["client_id"])
+    root = str(options.get("url") or API).rstrip("/").removesuffix("/v1") + "/"
+
+    def sign_in(client: HttpClient) -> tuple[str, float]:
+        form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret_text(options["client_secret"])}
+        try:
+            answer = client.json("POST", "v2/auth/token", data=form)
+        except HttpError as error:
+            raise AuthenticationFailed(f"Personio (v2) refused the API credentials {client_id}: {error.detail}") from None
+        token = answer.get("access_token") if isinstance(answer, dict) else None
+        if not token:
+            raise AuthenticationFailed(f"Personio (v2) gave no token for the API credentials {client_id}")
+        return str(token), float(answer.get("expires_in") or 3600)
+
+    return runtime.token_client(f"personio-v2:{client_id}", root, options, sign_in, HEADERS)
 
 
 class PersonioSource(Source):

@@ -2,7 +2,10 @@
 
 Asks only the fields the mapping reads (`$select`), of every status (active and inactive:
 SuccessFactors lists only active users unless told otherwise), in server-side pages that
-follow `d.__next` with `paging=snapshot`, so a page cannot shift while it is read. With
+follow `d.__next` with `paging=snapshot`, so a page cannot shift while it is read. The page
+size is `customPageSize` (at most 1000): `$top` would cap the whole result, not the page,
+and a pull cut short that way would look complete (SAP KBAs 2489065 and 3308165; facts in
+tests/contracts/successfactors.json). With
 `incremental = true`, later runs filter on `lastModifiedDateTime` since the last run;
 leavers then show as status inactive.
 Signing in is OAuth 2.0 with a SAML bearer assertion, as SuccessFactors documents it:
@@ -10,7 +13,7 @@ Signing in is OAuth 2.0 with a SAML bearer assertion, as SuccessFactors document
 `/oauth/token` exchanges it for a token (renewed before it expires or after a 401).
 Options: `url` (the API server, e.g. https://api012.successfactors.eu), `company_id`,
 `client_id`, `user_id` (the API user), `private_key` (the key registered with the OAuth
-client), `incremental`, `page_size` (default 500), `ca_bundle`.
+client), `incremental`, `page_size` (default and most 1000), `ca_bundle`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from connector.plumbing.runtime import Runtime
 from connector.sources import Pull, RemoteRecord, Source, since_cursor
 
 ALL_STATUSES = "status in 't','f','T','F','e','d'"  # active, inactive and their pending variants
+PAGE_LIMIT = 1000  # the largest server-side page SuccessFactors gives
 
 
 def bearer_token(answer: Any, system: str, name: str) -> tuple[str, float]:
@@ -71,8 +75,8 @@ class SuccessFactorsUsers(Source):
 
     def _users(self, fields: list[str], since: str | None) -> Iterator[RemoteRecord]:
         condition = ALL_STATUSES + (f" and lastModifiedDateTime gt datetimeoffset'{since}'" if since else "")
-        params = {"$format": "json", "$select": ",".join(fields), "$filter": condition,
-                  "$top": int(self.config.options.get("page_size", 500)), "paging": "snapshot"}
+        size = min(int(self.config.options.get("page_size", PAGE_LIMIT)), PAGE_LIMIT)
+        params = {"$format": "json", "$select": ",".join(fields), "$filter": condition, "paging": "snapshot", "customPageSize": size}
         client = sap_client(self.context.runtime, self.config.name, self.config.options)
         for page in client.paginate("odata/v2/User", NextLinkInBody(path="d.__next"), params=params, records_path="d.results"):
             for user in page.records:

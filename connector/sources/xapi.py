@@ -1,11 +1,14 @@
 """Training hours that other tools recorded in a learning record store (xAPI 1.0.3).
 
 Reads `statements` since the last run (`since` = the newest `stored` seen), page by page
-through the LRS's `more` links. Only statements with a `result.duration` and one of the
+through the LRS's `more` links: xAPI 1.0.3 (adlnet/xAPI-Spec, xAPI-Communication.md 2.1.3,
+StatementResult) defines `more` as a relative IRL holding the full path from the server's
+root, so it is resolved against the LRS's address, not appended to the endpoint. Only statements with a `result.duration` and one of the
 configured verbs count as training; our own statements (platform "Switching Talent
 Connector") are skipped, as the store already holds those exchange days. Voided
 statements are left out by the LRS itself.
-Options: `url`, `username`, `password`, `verbs` (default completed, attended, passed), `ca_bundle`.
+Options: `url`, `username`, `password`, `verbs` (default completed, attended, passed),
+`page_size` (`limit`, default 500), `ca_bundle`.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ class XapiSource(Source):
 
     def _records(self, result: Pull, since: str | None) -> Iterator[RemoteRecord]:
         verbs = set(self.config.options.get("verbs", DEFAULT_VERBS))
-        params: dict[str, Any] = {"limit": 500, **({"since": since} if since else {})}
+        params: dict[str, Any] = {"limit": int(self.config.options.get("page_size", 500)), **({"since": since} if since else {})}
         for page in self._client().paginate("statements", NextLinkInBody(path="more"), params=params, records_path="statements"):
             for statement in page.records:
                 stored = statement.get("stored")

@@ -65,7 +65,7 @@ def enqueue(
     )
     if any(item.payload_hash == digest for item in waiting):
         return None
-    uncertain = any(item.attempts > 0 or item.uncertain for item in waiting)
+    uncertain = any((item.attempts > 0 or item.uncertain) and _could_have_been_sent(item) for item in waiting)
     for item in waiting:
         item.status = "superseded"
     if ref is not None and ref.applied_hash == digest:
@@ -100,6 +100,12 @@ def enqueue(
     db.add(item)
     db.flush()
     return item
+
+
+def _could_have_been_sent(item: OutboxItem) -> bool:
+    """A write for a switcher the target did not know yet (no `employee_id`) was refused by
+    the sink before any request, so the item replacing it inherits no doubt from it."""
+    return item.payload.get("employee_id", "") is not None
 
 
 def live_ref(db: Session, target: str, object_type: str, object_id: str) -> ExternalRef | None:

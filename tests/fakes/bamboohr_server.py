@@ -1,23 +1,22 @@
 """A stand-in for the BambooHR API on loopback, with the shapes its documentation gives.
 
-Sources (documentation.bamboohr.com, and the vendor's generated SDK docs in
-github.com/BambooHR/bhr-api-php docs/Api/*.md and docs/Model/*.md):
+Shapes and statuses are those of tests/contracts/bamboohr.json (BambooHR's OpenAPI
+description as generated into github.com/BambooHR/bhr-api-php and bhr-api-python), which
+the base class holds every request and answer to:
 - Authentication: HTTP Basic, the API key as user name, any password.
-- `POST /v1/reports/custom?format=JSON` ("Request a custom report"): body `title`, `fields`,
-  optional `filters.lastChanged {includeNull, value}`; answers `title`, `fields` (id, type,
-  name) and `employees`, each with `id` and the requested fields; empty dates are
-  "0000-00-00"; employees of every status.
-- `GET /v1/employees/changed?since=` ("Get changed employee ids"): `latest` and
-  `employees` keyed by id, each `{id, action: Inserted|Updated|Deleted, lastChanged}`.
-- `GET /v1/training/type` (ListTrainingTypes): a list of `{id, name, ...}`.
-- `GET /v1/training/record/employee/{id}` (ListEmployeeTrainings): records keyed by id,
-  each a TrainingRecord `{id, employeeId, completed, notes, instructor, credits, hours,
-  cost, type: {id, name}}`; `POST` the same path (AddNewEmployeeTrainingRecordRequest:
-  completed, type id, hours, instructor, notes) answers 201 with the TrainingRecord;
-  an unknown type answers 400, an unknown employee 404. `PUT /v1/training/record/{id}`.
-- `GET /v1/employees/{id}/files/view`: `employee` and `categories`, each with `files`;
-  `POST /v1/employees/{id}/files` (multipart: file, fileName, category, share) answers 201
-  with the new file's URL in Location.
+- `POST /v1/reports/custom?format=JSON&onlyCurrent=true`: `title`, `fields`, optional
+  `filters.lastChanged {includeNull, value}`; answers `title`, `fields` and `employees`
+  (every status), empty dates "0000-00-00".
+- `GET /v1/employees/changed?since=`: `latest` and `employees` keyed by id.
+- `GET /v1/training/type`: an object keyed by type id, each `{id, name, ...}`.
+- `GET /v1/training/record/employee/{id}`: records keyed by record id, or `[]` when there
+  are none; a record's `type` is the training type's id; `hours`, `instructor` and
+  `credits` are null when the company's training settings leave them out
+  (`optional_fields_enabled`). `POST` the same path (completed, type id, hours,
+  instructor, notes) answers 201; `PUT /v1/training/record/{id}` (the same without type)
+  answers 201 too.
+- `GET /v1/employees/{id}/files/view`; `POST /v1/employees/{id}/files` (multipart: file,
+  fileName, category, share) answers 201 with the new file's URL in Location.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ BLANK_DATE = "0000-00-00"
 
 class FakeBambooHR(LoopbackAPI):
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(contract="bamboohr")
         self.employees: dict[str, dict[str, Any]] = {}
         self.changed: dict[str, tuple[str, dt.datetime]] = {}  # id -> (action, when)
         self.trainings: dict[str, dict[str, Any]] = {}
@@ -48,10 +47,12 @@ class FakeBambooHR(LoopbackAPI):
                       {"id": 3, "name": "Veiligheid", "renewable": True, "required": True}]
         self._ids = itertools.count(4001)
         self.refuse_writes_for: set[str] = set()  # employees the API key may read but not write
+        self.optional_fields_enabled = True  # Settings > Training: hours, instructor and credits
+        self.only_current: list[str | None] = []  # onlyCurrent of each custom report asked
         prefix = f"/api/gateway.php/{COMPANY}/v1"
         self.route("report", "POST", f"{prefix}/reports/custom", self._report)
         self.route("changed", "GET", f"{prefix}/employees/changed", self._changed)
-        self.route("types", "GET", f"{prefix}/training/type", lambda r: Answer(200, self.types))
+        self.route("types", "GET", f"{prefix}/training/type", lambda r: Answer(200, {str(t["id"]): t for t in self.types}))
         self.route("trainings", "GET", f"{prefix}/training/record/employee/(\\d+)", self._list_trainings)
         self.route("add_training", "POST", f"{prefix}/training/record/employee/(\\d+)", self._add_training)
         self.route("update_training", "PUT", f"{prefix}/training/record/(\\d+)", self._update_training)
@@ -81,14 +82,21 @@ class FakeBambooHR(LoopbackAPI):
 
     def add_training(self, employee_id: str, completed: str, hours: str, type_id: int = 3, notes: str = "", instructor: str = "") -> str:
         record_id = str(next(self._ids))
-        name = next(t["name"] for t in self.types if t["id"] == type_id)
         self.trainings[record_id] = {"id": int(record_id), "employeeId": employee_id, "completed": completed, "notes": notes,
-                                     "instructor": instructor, "credits": None, "hours": hours, "cost": None,
-                                     "type": {"id": type_id, "name": name}}
+                                     "instructor": instructor, "credits": None, "hours": hours, "cost": None, "type": type_id}
         return record_id
+
+    def shown(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A record as the API shows it: optional fields null when the company disabled them."""
+        if self.optional_fields_enabled:
+            return record
+        return {**record, "hours": None, "instructor": None, "credits": None}
 
     def records_of(self, employee_id: str) -> list[dict[str, Any]]:
         return [r for r in self.trainings.values() if r["employeeId"] == employee_id]
+
+    def type_of(self, record: dict[str, Any]) -> int:
+        return int(record["type"])
 
     # -- handlers ----------------------------------------------------------------------------
 
@@ -101,6 +109,7 @@ class FakeBambooHR(LoopbackAPI):
 
     def _report(self, request: Request) -> Answer:
         spec = request.json()
+        self.only_current.append(request.param("onlyCurrent"))
         fields = spec["fields"]
         since = ((spec.get("filters") or {}).get("lastChanged") or {}).get("value")
         chosen = [e for e in self.employees.values()
@@ -119,14 +128,15 @@ class FakeBambooHR(LoopbackAPI):
         employee_id = request.match.group(1)
         if employee_id not in self.employees:
             return Answer(404, None)
-        return Answer(200, {str(r["id"]): r for r in self.records_of(employee_id)})
+        records = {str(r["id"]): self.shown(r) for r in self.records_of(employee_id)}
+        return Answer(200, records or [])  # BambooHR answers an empty list, not an empty object
 
-    def _training_fields(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        known = {t["id"]: t["name"] for t in self.types}
-        if body.get("type") not in known or not body.get("completed"):
+    def _training_fields(self, body: dict[str, Any], type_id: int | None = None) -> dict[str, Any] | None:
+        kind = body.get("type", type_id)
+        if kind not in {t["id"] for t in self.types} or not body.get("completed"):
             return None
         return {"completed": body["completed"], "notes": body.get("notes", ""), "instructor": body.get("instructor", ""),
-                "hours": str(body.get("hours")), "type": {"id": body["type"], "name": known[body["type"]]}}
+                "hours": str(body.get("hours")), "type": kind}
 
     def _add_training(self, request: Request) -> Answer:
         employee_id = request.match.group(1)
@@ -135,19 +145,19 @@ class FakeBambooHR(LoopbackAPI):
         fields = self._training_fields(request.json())
         if fields is None:
             return Answer(400, None, {"X-BambooHR-Error-Message": "Invalid training type or completed date"})
-        record_id = self.add_training(employee_id, fields["completed"], fields["hours"], fields["type"]["id"])
+        record_id = self.add_training(employee_id, fields["completed"], fields["hours"], fields["type"])
         self.trainings[record_id].update(fields)
         return Answer(201, self.trainings[record_id])
 
     def _update_training(self, request: Request) -> Answer:
         record_id = request.match.group(1)
-        fields = self._training_fields(request.json())
         if record_id not in self.trainings:
             return Answer(404, None)
+        fields = self._training_fields(request.json(), self.type_of(self.trainings[record_id]))
         if fields is None:
             return Answer(400, None)
         self.trainings[record_id].update(fields)
-        return Answer(200, self.trainings[record_id])
+        return Answer(201, self.trainings[record_id])
 
     def _list_files(self, request: Request) -> Answer:
         employee_id = request.match.group(1)

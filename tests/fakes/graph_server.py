@@ -13,6 +13,10 @@ What it enforces, as the real service documents it:
 - Throttling on demand: `throttle(n, retry_after)` answers the next n requests with 429.
 
 It counts every HTTP request, so tests and the benchmark can compare with the minimum.
+Every Graph request (and each request inside a $batch) and every answer is held to
+tests/contracts/msgraph.json (generated from Microsoft's CSDL metadata, with the docs'
+statuses): a request Graph would refuse gets 400, an answer Graph would never give is not
+served (599), and `stop()` fails the test with either.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import tempfile
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,6 +42,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from tests.contracts import checker
 from tests.fakes.tls import make_certificates
 
 TENANT = "8f3c2c7e-1b7a-4d3e-9b6f-5b8e2f0d1a22"
@@ -58,6 +64,7 @@ class FakeGraph:
     def __init__(self, page_size: int = 200, token_lifetime: int = 3600) -> None:
         self.page_size = page_size
         self.token_lifetime = token_lifetime
+        self.contract = checker.load("msgraph")
         self.version = 0
         self.users: dict[str, _User] = {}
         self.events: dict[str, dict[str, dict[str, Any]]] = {}
@@ -106,6 +113,17 @@ ca_bundle = "{self.ca_file}"
         self.server.shutdown()
         self.server.server_close()
         self._folder.cleanup()
+        self.contract.assert_clean()
+
+    def checked(self, method: str, target: str, headers: dict[str, str], raw: bytes,
+                answer: Callable[[], tuple[int, dict[str, str], Any]]) -> tuple[int, dict[str, str], Any]:
+        """Graph's answer to a request, both held to the contract."""
+        refused = self.contract.check_request(method, target, headers, raw)
+        if refused:
+            return 400, {}, _error("BadRequest", "; ".join(refused))
+        status, headers_out, body = answer()
+        wrong = self.contract.check_response(method, target, status, body)
+        return (checker.VIOLATION_STATUS, {}, _error("ContractViolation", "; ".join(wrong))) if wrong else (status, headers_out, body)
 
     def throttle(self, count: int, retry_after: int = 1) -> None:
         with self._lock:
@@ -252,7 +270,10 @@ ca_bundle = "{self.ca_file}"
         for request in requests_:
             url = request["url"] if request["url"].startswith("/") else "/" + request["url"]
             split = urlsplit(url)
-            status, headers, answer = self.route(request["method"], split.path, parse_qs(split.query), request.get("body"))
+            raw = b"" if request.get("body") is None else json.dumps(request["body"]).encode()
+            status, headers, answer = self.checked(
+                request["method"], "/v1.0" + url, request.get("headers") or {}, raw,
+                lambda r=request, p=split: self.route(r["method"], p.path, parse_qs(p.query), r.get("body")))
             answers.append({"id": request["id"], "status": status, "headers": headers, "body": answer})
         return 200, {}, {"responses": answers}
 
@@ -362,9 +383,11 @@ ca_bundle = "{self.ca_file}"
         top = int(query.get("$top", ["100"])[0])
         offset = int(query.get("$skiptoken", ["0"])[0])
         ids = sorted(self.groups[group])
-        page: dict[str, Any] = {"value": [{"@odata.type": "#microsoft.graph.user", "id": i} for i in ids[offset: offset + top]]}
-        if offset + top < len(ids):
-            page["@odata.nextLink"] = f"{self.graph_url}/groups/{group}/transitiveMembers/microsoft.graph.user?$select=id&$top={top}&$skiptoken={offset + top}"
+        page: dict[str, Any] = {"@odata.count": len(ids),
+                                "value": [{"@odata.type": "#microsoft.graph.user", "id": i} for i in ids[offset: offset + top]]}
+        if offset + top < len(ids):  # the link repeats the query, $count=true included
+            page["@odata.nextLink"] = (f"{self.graph_url}/groups/{group}/transitiveMembers/microsoft.graph.user"
+                                       f"?$count=true&$select=id&$top={top}&$skiptoken={offset + top}")
         return 200, {}, page
 
     def _schedule(self, body: Any) -> tuple[int, dict[str, str], Any]:
@@ -403,7 +426,12 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
                 if path != "/_stats":
                     fake.requests["login" if ("oauth2" in path or "well-known" in path) else "graph"] += 1
                     fake.operations[f"{self.command} {re.sub(r'/users/[^/]+/', '/users/{id}/', path.removeprefix('/v1.0'))}"] += 1
-            status, headers, answer = fake.handle(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            headers_in = {k.lower(): v for k, v in self.headers.items()}
+            if path == "/_stats" or "oauth2" in path or "well-known" in path:  # the identity platform is not Graph
+                status, headers, answer = fake.handle(self.command, self.path, headers_in, body)
+            else:
+                status, headers, answer = fake.checked(self.command, self.path, headers_in, raw,
+                                                       lambda: fake.handle(self.command, self.path, headers_in, body))
             data = b"" if answer is None else json.dumps(answer).encode()
             self.send_response(status)
             for name, value in headers.items():

@@ -7,6 +7,9 @@ adds what the connector must survive, on demand and for any route:
 - `drop(n)`: the next n requests get no answer at all (the connection closes);
 - `garble(n)`: the next n successful JSON answers are cut in half (truncated JSON).
 Every request is counted per route name, so tests can compare with the minimum.
+A stand-in built with `contract="<vendor>"` holds both directions to
+tests/contracts/<vendor>.json: a request the vendor would refuse gets 400, an answer the
+vendor would never send is not served (599), and `stop()` fails the test with either.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.contracts import checker
 
 
 @dataclass
@@ -65,7 +70,8 @@ Handler = Callable[[Request], Answer]
 
 
 class LoopbackAPI:
-    def __init__(self) -> None:
+    def __init__(self, contract: str | None = None) -> None:
+        self.contract = checker.load(contract) if contract else None
         self.routes: list[tuple[str, str, re.Pattern[str], Handler]] = []
         self.requests: Counter[str] = Counter()
         self.log: list[tuple[str, str]] = []
@@ -137,8 +143,14 @@ class LoopbackAPI:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+        if self.contract is not None:
+            self.contract.assert_clean()
 
     def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer | None:
+        if self.contract is not None:
+            refused = self.contract.check_request(method, target, headers, body)
+            if refused:
+                return Answer(400, {"contract": refused})
         parts = urlsplit(target)
         for name, route_method, pattern, handler in self.routes:
             match = pattern.match(parts.path)
@@ -151,8 +163,8 @@ class LoopbackAPI:
             if fault == "drop":
                 return None
             if isinstance(fault, Answer):
-                return fault
-            answer = handler(Request(method, parts.path, parse_qs(parts.query), headers, body, match))
+                return self._served(method, target, fault)
+            answer = self._served(method, target, handler(Request(method, parts.path, parse_qs(parts.query), headers, body, match)))
             with self._lock:
                 if self._garble and answer.status < 300 and answer.body is not None and not isinstance(answer.body, bytes):
                     self._garble -= 1
@@ -160,3 +172,11 @@ class LoopbackAPI:
                     return Answer(answer.status, text[: len(text) // 2], {"Content-Type": "application/json"})
             return answer
         return Answer(404, {"error": f"no route for {method} {parts.path}"})
+
+    def _served(self, method: str, target: str, answer: Answer) -> Answer:
+        """The answer, unless the vendor's contract says it would never send it."""
+        if self.contract is None:
+            return answer
+        body = None if isinstance(answer.body, bytes) else answer.body
+        wrong = self.contract.check_response(method, target, answer.status, body)
+        return Answer(checker.VIOLATION_STATUS, {"contract": wrong}) if wrong else answer

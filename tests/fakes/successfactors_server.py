@@ -1,17 +1,19 @@
 """A stand-in for SAP SuccessFactors (OData v2 API and Learning) on loopback.
 
-Shapes as SAP documents them (help.sap.com: "SAP SuccessFactors HCM Suite OData API",
-"Authentication Using OAuth 2.0", and "SAP SuccessFactors Learning OData APIs"):
+Shapes and statuses are those of tests/contracts/successfactors.json (SAP's OData
+reference guide and KBAs, each fact with its source), which the base class holds every
+request and answer to:
 - `POST /oauth/idp` (form: client_id, user_id, token_url, private_key) answers a
   base64 SAML assertion as text; `POST /oauth/token` (form: company_id, client_id,
   grant_type saml2-bearer, assertion) answers `{access_token, token_type, expires_in}`.
-- `GET /odata/v2/User?$format=json&$select=...&$filter=...&$top=...&paging=snapshot`
-  answers `{"d": {"results": [...], "__next": "<url with $skiptoken>"}}`; each result has
-  `__metadata` and the selected properties; dates are `/Date(ms)/`. Without a status
-  filter only active users are listed, as SuccessFactors does.
+- `GET /odata/v2/User?$format=json&$select=...&$filter=...&paging=snapshot&customPageSize=n`
+  answers `{"d": {"results": [...], "__next": "<url with $skiptoken>"}}` in pages of
+  customPageSize (default and most 1000); `$top` caps the whole result, so a listing cut
+  by it ends without `__next`. Without a status filter only active users are listed.
 - Learning: `POST /learning/oauth-api/rest/v1/token` (Basic client credentials, JSON
   grant_type and scope) answers `{access_token, expires_in, token_type}`; external learning
-  events are posted at most 10 a call (more: 400) and can be listed per studentID.
+  events are posted as `{"externalLearningEvents": [...]}`, at most 10 a call. There is
+  no way to read them back, as in SAP's documentation.
 """
 
 from __future__ import annotations
@@ -38,17 +40,17 @@ def odata_date(day: str) -> str:
 
 class FakeSuccessFactors(LoopbackAPI):
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(contract="successfactors")
         self.users: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.tokens: set[str] = set()
+        self.calls: list[int] = []  # events in each POST of external learning events
         self._numbers = itertools.count(1)
         self.route("idp", "POST", "/oauth/idp", self._idp)
         self.route("token", "POST", "/oauth/token", self._token)
         self.route("users", "GET", "/odata/v2/User", self._users)
         self.route("learning_token", "POST", "/learning/oauth-api/rest/v1/token", self._learning_token)
         self.route("post_events", "POST", EVENTS, self._post_events)
-        self.route("events", "GET", EVENTS, self._list_events)
 
     def add_user(self, user_id: str, first: str, last: str, email: str, **extra: Any) -> None:
         self.users.append({"userId": user_id, "empId": user_id, "username": email.split("@")[0], "firstName": first,
@@ -86,15 +88,18 @@ class FakeSuccessFactors(LoopbackAPI):
             moment = int(datetime.fromisoformat(since.group(1).replace("Z", "+00:00")).timestamp() * 1000)
             chosen = [u for u in chosen if int(re.findall(r"\d+", u["lastModifiedDateTime"])[0]) > moment]
         fields = (request.param("$select") or "").split(",")
-        top = int(request.param("$top") or 1000)
+        top = request.param("$top")
+        if top is not None:
+            chosen = chosen[:int(top)]  # $top limits the result set itself: nothing after it
+        size = int(request.param("customPageSize") or 1000)
         skip = int(request.param("$skiptoken") or 0)
-        page = chosen[skip:skip + top]
+        page = chosen[skip:skip + size]
         results = [{"__metadata": {"uri": f"{self.base}/odata/v2/User('{u['userId']}')", "type": "SFOData.User"},
                     **{f: u.get(f) for f in fields if f}} for u in page]
         body: dict[str, Any] = {"d": {"results": results}}
-        if skip + top < len(chosen):
+        if skip + size < len(chosen):
             query = {k: v[0] for k, v in request.query.items() if k != "$skiptoken"}
-            body["d"]["__next"] = f"{self.base}/odata/v2/User?{urlencode({**query, '$skiptoken': skip + top})}"
+            body["d"]["__next"] = f"{self.base}/odata/v2/User?{urlencode({**query, '$skiptoken': skip + size})}"
         return Answer(200, body)
 
     def _learning_token(self, request: Request) -> Answer:
@@ -106,18 +111,10 @@ class FakeSuccessFactors(LoopbackAPI):
         return Answer(200, {"access_token": token, "expires_in": 1799, "token_type": "Bearer"})
 
     def _post_events(self, request: Request) -> Answer:
-        events = request.json().get("value") or []
-        if len(events) > 10:
-            return Answer(400, {"error": {"code": "MAX_RECORDS", "message": "at most 10 learning events per request"}})
-        stored = []
+        events = request.json()["externalLearningEvents"]
+        self.calls.append(len(events))
         for event in events:
             if not any(u["userId"] == event.get("studentID") for u in self.users):
                 return Answer(400, {"error": {"code": "INVALID_STUDENT", "message": f"student {event.get('studentID')} not found"}})
-            stored.append({"id": f"ELE-{next(self._numbers)}", **event})
-        self.events.extend(stored)
-        return Answer(201, {"value": stored})
-
-    def _list_events(self, request: Request) -> Answer:
-        student = re.search(r"studentID eq '([^']+)'", request.param("$filter") or "")
-        found = [e for e in self.events if student is None or e["studentID"] == student.group(1)]
-        return Answer(200, {"value": found})
+        self.events.extend({"id": f"ELE-{next(self._numbers)}", **event} for event in events)
+        return Answer(200, None)

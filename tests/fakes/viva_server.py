@@ -1,12 +1,13 @@
 """Viva Learning's provider endpoints in Microsoft Graph v1.0, on loopback (the sign-in is
 the Graph fake's business; these tests hand the sink a client for this server).
 
-Shapes from learn.microsoft.com/graph/api/resources/ (learningcontent,
-learningselfinitiatedcourse, learningcourseactivity):
+Shapes and statuses are those of tests/contracts/msgraph.json (the CSDL metadata and the
+Graph docs), which the base class holds every request and answer to:
 - `PATCH /employeeExperience/learningProviders/{id}/learningContents(externalId='x')`
-  creates or updates the content and answers it with its `id`.
-- `GET .../learningCourseActivities(externalCourseActivityId='x')` answers the activity or 404;
-  `POST .../learningCourseActivities` creates one (201); `PATCH .../learningCourseActivities/{id}`.
+  creates or updates the content and answers 202 with it.
+- `GET .../learningCourseActivities(externalcourseActivityId='x')` (the alternate key as the
+  metadata spells it) answers the activity or 404; `POST .../learningCourseActivities`
+  creates one (201); `PATCH .../learningCourseActivities/{id}` answers 204.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ PROVIDER = "01e8f81b-3060-4dec-acf0-0389665a0a38"
 
 class FakeViva(LoopbackAPI):
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(contract="msgraph")
         self.contents: dict[str, dict[str, Any]] = {}
         self.activities: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
         prefix = f"/v1.0/employeeExperience/learningProviders/{PROVIDER}"
         self.route("content", "PATCH", prefix + r"/learningContents\(externalId='([^']+)'\)", self._content)
-        self.route("find", "GET", prefix + r"/learningCourseActivities\(externalCourseActivityId='([^']+)'\)", self._find)
+        self.route("find", "GET", prefix + r"/learningCourseActivities\(externalcourseActivityId='([^']+)'\)", self._find)
         self.route("create", "POST", prefix + "/learningCourseActivities", self._create)
         self.route("update", "PATCH", prefix + "/learningCourseActivities/([^/]+)", self._update)
 
@@ -39,10 +40,10 @@ class FakeViva(LoopbackAPI):
         external = request.match.group(1)
         content = self.contents.setdefault(external, {"id": f"content-{next(self._ids)}", "externalId": external})
         content.update(request.json())
-        return Answer(200, content)
+        return Answer(202, content)
 
     def _find(self, request: Request) -> Answer:
-        found = next((a for a in self.activities.values() if a["externalCourseActivityId"] == request.match.group(1)), None)
+        found = next((a for a in self.activities.values() if a.get("externalcourseActivityId") == request.match.group(1)), None)
         if found is None:
             return Answer(404, {"error": {"code": "itemNotFound", "message": "Course activity not found"}})
         return Answer(200, found)
