@@ -182,6 +182,21 @@ def test_check_warns_when_the_login_is_the_organizers_principal(network, cyrus):
     assert check(network.config()) == []
 
 
+def test_a_calendar_of_a_principal_that_is_not_the_organizer_gets_nothing_sent_even_unmarked(network, cyrus, monkeypatch):
+    """The login advice: in cohort@'s own calendar Cyrus has nobody to schedule for (RFC 6638
+    section 3.2), even for objects without SCHEDULE-AGENT."""
+    other = cyrus.calendar("cohort", "unmarked-" + network.uid_domain.split(".")[0][:30])
+    network.replace(f'url = "{network.calendar}"\nusername = "switch"', f'url = "{other}"\nusername = "cohort"')
+    network.calendar = other
+    with earlier_version(monkeypatch):
+        created = sent_during(cyrus, network, lambda: run_sync(network.config(), AS_OF))
+        network.edit_csv("cohort/uitwisselingen.csv", "EX-05;LV-05;LP-BP-PLAN;B05;bevestigd", "EX-05;LV-05;LP-BP-PLAN;B05;geannuleerd")
+        cancelled = sent_during(cyrus, network, lambda: run_sync(network.config(), AS_OF))
+    events = cyrus.objects(other, "cohort")
+    assert len(events) == SESSIONS_UPCOMING and not [data for data in events.values() if b"SCHEDULE-AGENT" in data]
+    assert (created, cancelled) == ([], [])
+
+
 def _shifted(text: str) -> str:
     return _shifted_date(text).strftime("%d/%m/%Y")
 
