@@ -78,7 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     with_config(run)
     run.add_argument("--now", action="store_true", help="also sync once right away")
 
-    check = commands.add_parser("check", help="report every problem in the configuration, mappings and text overrides at once; run nothing")
+    check = commands.add_parser("check", help="report every problem in the configuration, mappings and text overrides at once; run nothing",
+                                description="Report every problem in the configuration, mappings and text overrides at once; "
+                                            "write nothing. Problems exit 2; warnings are printed and exit 0. It contacts one "
+                                            "system: with [caldav], two PROPFIND requests ask whether the login is the "
+                                            "organizer's principal (a warning: a scheduling server would then invite attendees itself).")
     with_config(check)
 
     report = commands.add_parser("report", help="reports from the store")
@@ -213,7 +217,8 @@ def _first_line(text: str) -> str:
 def _check(config: Config) -> int:
     from connector.engine.sync import check
 
-    check(config)
+    for warning in check(config):
+        print(f"Warning: {warning}", file=sys.stderr)
     print(f"Configuration OK: {len(config.organisations)} organisation(s), "
           f"{sum(len(o.sources) for o in config.organisations) + len(config.sources)} source(s).")
     return EXIT_OK

@@ -10,6 +10,7 @@ import pytest
 import vobject
 from sqlalchemy import select
 
+from connector.core.calendar import to_ics
 from connector.engine.sync import run_sync
 from connector.store.db import open_engine, session_factory
 from connector.store.tables import ExternalRef
@@ -115,3 +116,30 @@ def test_delete_on_cancel_removes_the_resources(network, radicale):
     summary = run_sync(network.config(), MOMENT)
     assert summary.invites["cancelled"] == 3 + 3  # the .ics copies and the CalDAV resources
     assert len(stored(radicale)) == 14
+
+
+def test_only_stored_objects_mark_attendees_and_earlier_objects_are_unscheduled_before_changing():
+    """SCHEDULE-AGENT=CLIENT (RFC 6638 7.1) on every ATTENDEE of what the sink stores; the iTIP
+    rendering the other channels send is the same bytes as without the option."""
+    from connector.sinks.caldav import server_scheduled, unscheduled
+    from tests.test_ics import STAMP, event, local
+
+    session = event(local(2027, 5, 11, 8, 30), local(2027, 5, 11, 16, 0))
+    itip = to_ics(session, "REQUEST", 0, STAMP)
+    assert itip == to_ics(session, "REQUEST", 0, STAMP, schedule_agent=None) and b"SCHEDULE-AGENT" not in itip
+    stored = to_ics(session, None, 0, STAMP, schedule_agent="CLIENT")
+    vevent = icalendar.Calendar.from_ical(stored).walk("VEVENT")[0]
+    assert [str(a.params["SCHEDULE-AGENT"]) for a in vevent["ATTENDEE"]] == ["CLIENT", "CLIENT"]
+    assert "SCHEDULE-AGENT" not in vevent["ORGANIZER"].params
+    assert not server_scheduled(stored)
+    earlier = to_ics(session, None, 0, STAMP)
+    assert server_scheduled(earlier)
+    plain = icalendar.Calendar.from_ical(unscheduled(earlier)).walk("VEVENT")[0]
+    assert "ORGANIZER" not in plain and "ATTENDEE" not in plain and not server_scheduled(unscheduled(earlier))
+    assert str(plain["UID"]) == session.uid and plain.decoded("DTSTART") == local(2027, 5, 11, 8, 30)
+
+
+def test_check_asks_radicale_and_finds_no_organizer_login(network, radicale):
+    from connector.engine.sync import check
+
+    assert check(network.config()) == []  # logged in as "cohort", not switch@lerenswitchen.be

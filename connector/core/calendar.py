@@ -62,7 +62,7 @@ def _parameter_text(value: str) -> str:
     return " ".join(_UNSAFE_PARAMETER.sub(" ", value).split())
 
 
-def _address(party: Party, organizer: bool) -> vCalAddress:
+def _address(party: Party, organizer: bool, schedule_agent: str | None = None) -> vCalAddress:
     address = vCalAddress(f"mailto:{party.email}")
     address.params["CN"] = vText(_parameter_text(party.name))
     if not organizer:
@@ -70,15 +70,20 @@ def _address(party: Party, organizer: bool) -> vCalAddress:
         address.params["ROLE"] = vText(party.role)
         address.params["PARTSTAT"] = vText("NEEDS-ACTION")
         address.params["RSVP"] = vText("TRUE")
+        if schedule_agent is not None:
+            address.params["SCHEDULE-AGENT"] = vText(schedule_agent)
     return address
 
 
 def to_ics(event: CalendarEvent, method: str | None, sequence: int, stamp: datetime, cancelled: bool = False,
-           uninvited: bool = False) -> bytes:
+           uninvited: bool = False, schedule_agent: str | None = None) -> bytes:
     """An iTIP message with one VEVENT (RFC 5546); CANCEL keeps UID and raises SEQUENCE.
     Without a method it is a stored calendar object (CalDAV, RFC 4791), which carries none.
     `uninvited`: a CANCEL to the attendees it lists only, while the event goes on for the
-    others: it carries no STATUS (RFC 5546 section 3.2.5)."""
+    others: it carries no STATUS (RFC 5546 section 3.2.5).
+    `schedule_agent` marks every ATTENDEE with SCHEDULE-AGENT (RFC 6638 section 7.1), for stored
+    objects only: CLIENT tells a scheduling server that we invite the attendees ourselves.
+    iTIP messages never carry it, so they stay as they were."""
     zone = ZoneInfo(event.timezone)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -110,7 +115,7 @@ def to_ics(event: CalendarEvent, method: str | None, sequence: int, stamp: datet
     vevent.add("class", "PUBLIC")
     vevent.add("organizer", _address(event.organizer, organizer=True))
     for attendee in event.attendees:
-        vevent.add("attendee", _address(attendee, organizer=False))
+        vevent.add("attendee", _address(attendee, organizer=False, schedule_agent=schedule_agent))
     vevent.add("x-st-kind", event.kind)
     calendar.add_component(vevent)
     return calendar.to_ical()

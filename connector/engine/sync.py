@@ -248,12 +248,19 @@ def _employee_source(organisation: OrganisationConfig, kind: str, named: Any) ->
     return same_kind[0] if len(same_kind) == 1 else None
 
 
-def check(config: Config) -> None:
-    """Everything that can be checked without contacting a system; raises ConfigError."""
+def check(config: Config) -> list[str]:
+    """Everything that can be checked without writing anywhere; raises ConfigError for the
+    problems and returns the warnings. Only the targets' probes contact a system (today the
+    CalDAV calendar: two PROPFINDs, see CaldavCalendar.probe)."""
     problems: list[str] = []
     runtime = Runtime(config, utcnow())
     keys = KeyStore.of(config)
-    steps = (lambda: build_sources(runtime), lambda: build_targets(runtime), lambda: keys.exists() and keys.current(),
+    sinks: dict[str, Sink] = {}
+
+    def targets() -> None:
+        sinks.update(build_targets(runtime)[1])
+
+    steps = (lambda: build_sources(runtime), targets, lambda: keys.exists() and keys.current(),
              lambda: config.catalog_dir and load_overrides(config.catalog_dir))
     for step in steps:
         try:
@@ -262,6 +269,7 @@ def check(config: Config) -> None:
             problems.extend(error.problems)
     if problems:
         raise ConfigError(problems)
+    return [warning for sink in sinks.values() for warning in sink.probe()]
 
 
 Progress = Callable[[str], None]

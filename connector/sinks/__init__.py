@@ -77,6 +77,11 @@ class Sink(ABC):
     def problems(self) -> list[str]:
         return []
 
+    def probe(self) -> list[str]:
+        """Warnings that take a look at the target itself (`st-connector check` asks every
+        sink; the default asks nothing). Never writes."""
+        return []
+
     def takes(self) -> frozenset[str]:
         """What this target takes as configured; an option may switch an object type on."""
         return self.object_types
