@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -146,3 +147,27 @@ def test_statements_past_the_first_page_follow_more_from_the_server_root(sqlite_
     assert page["more"].startswith("/xAPI/statements")
     contract = checker.load("xapi")
     assert contract.check_response("GET", "/xAPI/statements", 200, page) == []
+
+
+def test_a_restored_store_voids_what_the_lost_runs_sent_so_the_hours_count_once(network, lrs, tmp_path):
+    import shutil
+    import sqlite3
+
+    run_sync(network.config(), MOMENT)
+    database = network.store_url.removeprefix("sqlite:///")
+    backup = sqlite3.connect(tmp_path / "backup.db")
+    sqlite3.connect(database).backup(backup)
+    backup.close()
+    network.edit_csv("cohort/sessies.csv", "S-01-D1;EX-01;uitwisselingsdag;04/12/2025;08:30;16:00;ter plaatse;;7",
+                     "S-01-D1;EX-01;uitwisselingsdag;04/12/2025;08:30;16:00;ter plaatse;;6")
+    run_sync(network.config(), MOMENT)  # a lost run: 6 hours sent, the 7 voided
+    for leftover in ("", "-wal", "-shm"):
+        Path(database + leftover).unlink(missing_ok=True)
+    shutil.copyfile(tmp_path / "backup.db", database)  # the store knows only the 7 hours
+    network.edit_csv("cohort/sessies.csv", "S-01-D1;EX-01;uitwisselingsdag;04/12/2025;08:30;16:00;ter plaatse;;6",
+                     "S-01-D1;EX-01;uitwisselingsdag;04/12/2025;08:30;16:00;ter plaatse;;5")
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    voided = {s["object"]["id"] for s in lrs.statements() if s["verb"]["id"].endswith("/voided")}
+    counted = sorted((s["timestamp"][:10], s["result"]["duration"]) for s in ours(lrs) if s["id"] not in voided)
+    assert counted == [("2025-12-04", "PT5H"), ("2025-12-05", "PT7H")]  # neither the 7 nor the 6 still counts

@@ -5,7 +5,9 @@ e-mail) *attended* the exchange day, `result.duration` in ISO 8601, and a contex
 host organisation, the coach, the learning question and the leerbewijs. The statement id is
 derived from the record and its version, so sending it again is a no-op for the LRS.
 Statements are immutable: a changed day voids the previous statement and sends a new one,
-so the LRS never counts the hours twice.
+so the LRS never counts the hours twice. When the store cannot know what was sent before (a
+write whose answer was lost, a restored store), the LRS is asked for our statements of that
+day first (by the ids of its earlier versions), and every one but the current is voided.
 Options: `url` (the LRS endpoint, e.g. https://lrs.example/xAPI/), `username`, `password`,
 `account_home_page` (the HR system's URL, for actor accounts), `ca_bundle`.
 """
@@ -50,15 +52,41 @@ class XapiStatements(Sink):
         for item in items:
             ref = known.get(item.object_id)
             statements = [self.statement(item)]
-            if ref is not None and ref.remote_id and ref.remote_id != statements[0]["id"]:
-                statements.insert(0, self.void(ref.remote_id, item))
             try:
-                self.client.request("POST", "statements", json=statements, headers={"Content-Type": "application/json"}, accept=(409,))
+                # What the LRS still counts, where the store may not know; else the one we last sent.
+                previous = self._earlier(item, ref) if item.uncertain else {ref.remote_id} if ref and ref.remote_id else set()
+            except HttpError as error:
+                outcomes.append(Outcome(ok=False, error=f"looking for earlier statements: {error}"))
+                continue
+            previous.discard(statements[0]["id"])
+            statements[:0] = [self.void(statement_id, item) for statement_id in sorted(previous)]
+            try:
+                # One statement a request: an LRS refuses a whole batch with 409 when one id in it
+                # is already stored (a void sent before), which would hide that the rest was not.
+                for statement in statements:
+                    self.client.request("POST", "statements", json=[statement], headers={"Content-Type": "application/json"},
+                                        accept=(409,))
             except HttpError as error:
                 outcomes.append(Outcome(ok=False, error=str(error)))
                 continue
             outcomes.append(Outcome(ok=True, remote_id=statements[-1]["id"]))
         return outcomes
+
+    def _earlier(self, item: OutboxItem, ref: ExternalRef | None) -> set[str]:
+        """Our statements for this exchange day that the LRS still counts: what runs the store
+        no longer remembers (a crash, a restored store) may have sent. Every earlier version's
+        id is derived, so each is asked for by `statementId`, which every LRS answers (xAPI
+        1.0.3 section 2.1.3) and which finds no voided statement (those answer 404)."""
+        first = ref.sequence if ref is not None and ref.sequence is not None else 0
+        candidates = {self.statement_id(item, sequence) for sequence in range(first, item.sequence)}
+        if ref is not None and ref.remote_id:
+            candidates.add(ref.remote_id)
+        found = set()
+        for statement_id in sorted(candidates):
+            answer = self.client.request("GET", "statements", params={"statementId": statement_id}, accept=(404,))
+            if answer.status_code == 200:
+                found.add(statement_id)
+        return found
 
     def actor(self, record: dict[str, Any]) -> dict[str, Any]:
         name = f"{record['first_name']} {record['last_name']}"

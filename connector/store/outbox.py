@@ -92,9 +92,9 @@ def enqueue(
         sequence=sequence,
         status="pending",
         attempts=0,
-        # A store found behind (restored, new) cannot know what the lost runs wrote: sinks
-        # that can look before they create do so.
-        uncertain=(uncertain or bool(db.info.get("store_behind"))) and ref is None,
+        # A store found behind (restored, new) cannot know what the lost runs wrote, even
+        # where it holds a reference: sinks that can look before they write do so.
+        uncertain=(uncertain and ref is None) or bool(db.info.get("store_behind")),
         planned_run=run_id,
     )
     db.add(item)
