@@ -127,7 +127,7 @@ class GraphCalendar(Sink):
         if job.item.action == "cancel":
             if result.status in (200, 202, 204, 404):
                 return Outcome(ok=True, remote_id=job.remote_id)
-            return Outcome(ok=False, error=_describe(result))
+            return Outcome(ok=False, error=_describe(result), uncertain=result.uncertain)
         if result.status == 404 and job.remote_id is not None:
             return None
         if result.status in (200, 201):
@@ -135,14 +135,14 @@ class GraphCalendar(Sink):
             join_url = ((body.get("onlineMeeting") or {}).get("joinUrl"))
             return Outcome(ok=True, remote_id=body.get("id"), uid=body.get("iCalUId"), etag=body.get("changeKey"),
                            details={"join_url": join_url} if join_url else None)
-        return Outcome(ok=False, error=_describe(result))
+        return Outcome(ok=False, error=_describe(result), uncertain=result.uncertain)
 
-    def _batches(self, client: HttpClient, requests_: list[dict[str, Any]]) -> list[BatchResult]:
+    def _batches(self, client: HttpClient, requests_: list[dict[str, Any]], idempotent: bool | None = None) -> list[BatchResult]:
         chunks = [requests_[i:i + BATCH_LIMIT] for i in range(0, len(requests_), BATCH_LIMIT)]
         if not chunks:
             return []
         with ThreadPoolExecutor(max_workers=min(len(chunks), 4)) as pool:
-            answers = list(pool.map(lambda chunk: batch(client, chunk), chunks))
+            answers = list(pool.map(lambda chunk: batch(client, chunk, idempotent=idempotent), chunks))
         return [result for answer in answers for result in answer]
 
 
@@ -197,7 +197,7 @@ class GraphCalendar(Sink):
                 asked.setdefault(tenant, []).append((item, event, attendee.email, request))
         conflicts: list[Conflict] = []
         for tenant, questions in asked.items():
-            results = self._batches(graph_client(self.context.runtime, tenant), [q[3] for q in questions])
+            results = self._batches(graph_client(self.context.runtime, tenant), [q[3] for q in questions], idempotent=True)  # reads
             for (item, event, address, _), result in zip(questions, results, strict=True):
                 schedules = (result.body or {}).get("value", []) if result.status == 200 else []
                 for entry in (schedules[0].get("scheduleItems", []) if schedules else []):

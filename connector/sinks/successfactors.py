@@ -26,7 +26,7 @@ from connector.core.errors import AuthenticationFailed
 from connector.plumbing.adapters import required_options
 from connector.plumbing.http import HttpClient, HttpError, secret_text
 from connector.plumbing.runtime import Runtime
-from connector.sinks import TRAINING_RECORD, Sink, describe, reference, unknown_employee
+from connector.sinks import TRAINING_RECORD, Sink, describe, failed, reference, unknown_employee
 from connector.sources.successfactors import bearer_token
 from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
@@ -85,7 +85,7 @@ class LearningEvents(Sink):
             try:
                 found = self._find(item) if item.uncertain else None
             except HttpError as error:
-                outcomes[item.id] = Outcome(ok=False, error=f"{describe(item.payload)}: {error}")
+                outcomes[item.id] = failed(error, describe(item.payload))
                 continue
             if found is not None:
                 outcomes[item.id] = Outcome(ok=True, remote_id=found)
@@ -97,7 +97,7 @@ class LearningEvents(Sink):
                 answer = self.client.json("POST", self.path, json={"value": [self._event(i) for i in group]})
             except HttpError as error:
                 for item in group:
-                    outcomes[item.id] = Outcome(ok=False, error=f"{describe(item.payload)}: {error}")
+                    outcomes[item.id] = failed(error, describe(item.payload))
                 continue
             ids = [str(e.get("id") or "") for e in (answer.get("value") or [])] if isinstance(answer, dict) else []
             for index, item in enumerate(group):

@@ -53,7 +53,9 @@ class XapiStatements(Sink):
             if ref is not None and ref.remote_id and ref.remote_id != statements[0]["id"]:
                 statements.insert(0, self.void(ref.remote_id, item))
             try:
-                self.client.request("POST", "statements", json=statements, headers={"Content-Type": "application/json"}, accept=(409,))
+                # Our statement ids make a repeat a no-op for the LRS (xAPI 1.0.3 section 2.2: same id, same statement).
+                self.client.request("POST", "statements", json=statements, headers={"Content-Type": "application/json"}, accept=(409,),
+                                    idempotent=True)
             except HttpError as error:
                 outcomes.append(Outcome(ok=False, error=str(error)))
                 continue

@@ -84,7 +84,8 @@ class BambooHRSource(Source):
         body: dict[str, Any] = {"title": "Switching Talent Connector", "fields": list(dict.fromkeys(["id", *fields]))}
         if since:
             body["filters"] = {"lastChanged": {"includeNull": "no", "value": since}}
-        answer = self.client.json("POST", "reports/custom", params={"format": "JSON", "onlyCurrent": "false"}, json=body)
+        answer = self.client.json("POST", "reports/custom", params={"format": "JSON", "onlyCurrent": "false"}, json=body,
+                                  idempotent=True)  # a read
         employees = answer.get("employees") if isinstance(answer, dict) else None
         return [e for e in employees or [] if isinstance(e, dict)]
 

@@ -127,6 +127,7 @@ class Outcome:
     error: str | None = None
     retry: bool = True
     details: dict[str, Any] | None = None
+    uncertain: bool = False  # failed, but it may have landed (its answer was lost): look before writing it again
 
 
 @dataclass
@@ -171,6 +172,7 @@ def record_outcome(db: Session, item: OutboxItem, outcome: Outcome, now: datetim
     ref = db.get(ExternalRef, (item.target, item.object_type, item.object_id))
     created = ref is None or ref.cancelled
     if not outcome.ok:
+        item.uncertain = item.uncertain or outcome.uncertain
         item.last_error = outcome.error
         item.next_attempt_at = now + backoff(item.attempts)
         if not outcome.retry:
