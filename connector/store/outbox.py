@@ -89,7 +89,9 @@ def enqueue(
         sequence=sequence,
         status="pending",
         attempts=0,
-        uncertain=uncertain and ref is None,
+        # Only where the sink would create: a live ref is written to by its id, while a
+        # cancelled one is created anew, and a lost creation may already have landed.
+        uncertain=uncertain and (ref is None or ref.cancelled),
         planned_run=run_id,
     )
     db.add(item)
