@@ -21,19 +21,30 @@ GROENKRACHT = [("G101", "Koen", "Vermeulen"), ("G102", "Ayşe", "Yılmaz"), ("G1
 
 @pytest.fixture
 def fake():
+    graph = groenkracht_in_graph()
+    yield graph
+    graph.stop()
+
+
+def groenkracht_in_graph() -> FakeGraph:
+    """A started Graph stand-in whose directory holds Groenkracht's staff."""
     graph = FakeGraph(page_size=2).start()
     for number, given, surname in GROENKRACHT:
         address = f"{given.lower()[:4]}.{surname.lower()[:4]}@groenkracht.be"
         graph.add_user({"id": f"00000000-0000-0000-0000-0000000{number[1:]}", "givenName": given, "surname": surname, "mail": address,
                         "userPrincipalName": address, "employeeId": number, "jobTitle": "Medewerker", "companyName": "Atelier Groenkracht",
                         "accountEnabled": True, "preferredLanguage": "nl-BE"})
-    yield graph
-    graph.stop()
+    return graph
 
 
 @pytest.fixture
 def network(sqlite_network, fake, monkeypatch):
     monkeypatch.setenv("ST_TEST_GRAPH_SECRET", CLIENT_SECRET)
+    return invite_through_outlook(sqlite_network, fake)
+
+
+def invite_through_outlook(sqlite_network, fake):
+    """Zonneke and Groenkracht invited through the project mailbox in `fake` (needs ST_TEST_GRAPH_SECRET)."""
     sqlite_network.add_before_cohort(fake.tenant_toml() + f"""
 [channels.msgraph]
 tenant = "partner"
