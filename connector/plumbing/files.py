@@ -37,5 +37,5 @@ def write_atomically(path: Path, data: bytes, private: bool = False) -> bool:
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(data)
     temporary.replace(path)
-    reached("write")  # crash tests: die right after a file was replaced
+    reached("file")  # crash tests: die right after a file was put in place
     return True
