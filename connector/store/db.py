@@ -17,12 +17,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from connector.plumbing.killpoint import reached
+from connector.store.tables import Base
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -63,11 +64,32 @@ def migrate(engine: Engine) -> None:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _advisory_key(connection, "migrate")})
             if os.environ.get("ST_TEST_KILL_AT", "").startswith("ddl:"):
                 event.listen(connection, "after_cursor_execute", _ddl_reached)
+            _drop_half_made_schema(connection)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     finally:
         if migrating is not engine:
             migrating.dispose()
+
+
+def _drop_half_made_schema(connection: Connection) -> None:
+    """Earlier versions ran SQLite DDL statement by statement, so a first run killed while
+    creating the schema left some tables and no schema version, and every later run failed
+    with "table ... already exists". Such a store never held anything: when no version is
+    recorded and every table of ours in it is empty, drop them so the migration starts over."""
+    present = set(inspect(connection).get_table_names())
+    ours = [table for table in reversed(Base.metadata.sorted_tables) if table.name in present]
+    if not ours:
+        return
+    if "alembic_version" in present and connection.execute(text("SELECT count(*) FROM alembic_version")).scalar():
+        return
+    if any(connection.execute(select(func.count()).select_from(table)).scalar() for table in ours):
+        return
+    for table in ours:
+        table.drop(connection)
+    for leftover in present:
+        if leftover.startswith("_alembic_tmp_"):  # a batch alteration's copy
+            connection.execute(text(f'DROP TABLE "{leftover}"'))
 
 
 def _file_sqlite(engine: Engine) -> bool:
