@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import email
+import email.policy
 import itertools
 import json
 import os
@@ -21,11 +22,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, select
 
+from connector.engine.sync import run_sync
 from connector.plumbing.killpoint import VARIABLE
 from connector.store.db import migrate, open_engine, session_factory
 from connector.store.tables import Base, OutboxItem, SyncRun
@@ -59,23 +62,25 @@ def points(sample: Iterable[int]) -> Iterator[int]:
     return itertools.count(1) if FULL else iter(sample)
 
 
-def kill_matrix(kind: str, sample: Iterable[int], fresh: Callable[[], Network], check: Callable[[Network], None]) -> int:
-    """For each point: a fresh network, a sync killed there, a sync to the end, `check`, and a
-    last sync that writes nothing. Returns how many kills were run."""
+def kill_matrix(cases: dict[str, list[int]], fresh: Callable[[], Network], check: Callable[[Network], None]) -> int:
+    """For each kind and point: a fresh network, a sync killed there, a sync to the end, and
+    `check`; then a last sync that must write nothing (after every point in the full matrix,
+    after the first one in the sample). Returns how many kills were run."""
     kills = 0
-    for point in points(sample):
-        network = fresh()
-        killed = sync(network, f"{kind}:{point}")
-        if killed.returncode != KILLED:
-            assert FULL and killed.returncode == 0, f"{kind}:{point} was not reached (exit {killed.returncode}): {killed.stderr[-2000:]}"
-            break
-        kills += 1
-        finished = sync(network)
-        assert finished.returncode == 0, f"after a kill at {kind}:{point}: {finished.stdout[-3000:]}{finished.stderr[-3000:]}"
-        check(network)
-        again = json.loads(sync(network).stdout)
-        assert sum(again["invites"].values()) == 0 and again["training_records"]["written"] == 0, f"{kind}:{point}: {again}"
-        assert again["leerbewijzen"]["issued"] == 0
+    for kind, sample in cases.items():
+        for point in points(sample):
+            network = fresh()
+            killed = sync(network, f"{kind}:{point}")
+            if killed.returncode != KILLED:
+                assert FULL and killed.returncode == 0, f"{kind}:{point} was not reached (exit {killed.returncode}): {killed.stderr[-2000:]}"
+                break
+            kills += 1
+            finished = sync(network)
+            assert finished.returncode == 0, f"after a kill at {kind}:{point}: {finished.stdout[-3000:]}{finished.stderr[-3000:]}"
+            check(network)
+            if FULL or kills == 1:
+                again = json.loads(sync(network).stdout)
+                assert sum(again["invites"].values()) == again["training_records"]["written"] == again["leerbewijzen"]["issued"] == 0, again
     assert kills
     return kills
 
@@ -88,18 +93,28 @@ def networks(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Network]:
     return fresh
 
 
-# -- files: outputs written, deliveries booked --------------------------------------------
+# -- files: outputs and signing keys written, deliveries booked ----------------------------
 
-@pytest.mark.parametrize(("kind", "sample"), [("file", [1, 3, 12, 29]), ("commit", [1, 3])])
-def test_a_kill_at_any_file_or_commit_leaves_outputs_the_next_run_completes(networks, kind, sample):
+def test_a_kill_at_any_file_or_commit_leaves_outputs_the_next_run_completes(networks):
     clean = networks()
     assert sync(clean).returncode == 0
     expected = clean.output_hashes()
-    kill_matrix(kind, sample, networks, lambda network: _same_outputs(network, expected))
+
+    def same_outputs_and_the_dead_run_closed(network: Network) -> None:
+        assert network.output_hashes() == expected
+        closed = runs(network.store_url)  # the killed run (if it got as far as starting one) was closed as killed
+        assert all(ended and status != "running" for status, ended in closed) and closed[-1][0] == "ok", closed
+
+    kill_matrix({"file": [1, 29], "commit": [3]}, networks, same_outputs_and_the_dead_run_closed)
 
 
-def _same_outputs(network: Network, expected: dict[str, str]) -> None:
-    assert network.output_hashes() == expected
+def runs(store_url: str) -> list[tuple[str, bool]]:
+    """Each sync run's status, and whether it has an end time, oldest first."""
+    engine = open_engine(store_url)
+    with session_factory(engine)() as db:
+        found = [(run.status, run.finished_at is not None) for run in db.scalars(select(SyncRun).order_by(SyncRun.id))]
+    engine.dispose()
+    return found
 
 
 # -- e-mail: a kill right after the server accepted a message ------------------------------
@@ -113,18 +128,17 @@ def test_a_kill_after_any_smtp_send_repeats_at_most_that_message(networks, monke
             return invite_by_mail(networks(), server)
 
         def one_each(network: Network) -> None:
-            ids = [email.message_from_bytes(r.data)["Message-ID"] for r in server.received]
+            ids = [email.message_from_bytes(r.data, policy=email.policy.default)["Message-ID"] for r in server.received]
             assert len(set(ids)) == 17 and len(ids) - len(set(ids)) <= 1, f"{len(ids)} messages for 17 invitations"
 
-        kill_matrix("send", [1, 2, 9, 17], fresh, one_each)
+        kill_matrix({"send": [2, 17]}, fresh, one_each)
     finally:
         server.stop()
 
 
 # -- Microsoft Graph: a kill after the $batch of creations, or between bookings ------------
 
-@pytest.mark.parametrize(("kind", "sample"), [("write", [1]), ("commit", [2])])
-def test_a_kill_around_graph_writes_leaves_one_event_per_session(networks, monkeypatch, kind, sample):
+def test_a_kill_after_the_graph_batch_leaves_one_event_per_session(networks, monkeypatch):
     monkeypatch.setenv("ST_TEST_GRAPH_SECRET", CLIENT_SECRET)
     fakes = []
 
@@ -133,7 +147,7 @@ def test_a_kill_around_graph_writes_leaves_one_event_per_session(networks, monke
         return invite_through_outlook(networks(), fakes[-1])
 
     try:
-        kill_matrix(kind, sample, fresh, lambda network: _one_event_each(fakes[-1]))
+        kill_matrix({"write": [1]}, fresh, lambda network: _one_event_each(fakes[-1]))
     finally:
         for fake in fakes:
             fake.stop()
@@ -158,7 +172,7 @@ def test_a_kill_after_any_bamboohr_write_adds_nothing_twice(networks, monkeypatc
         assert len(ours(fakes[-1])) == 2 and len(fakes[-1].files[STIJN]) == 1
 
     try:
-        kill_matrix("write", [1, 2, 3], fresh, once)
+        kill_matrix({"write": [1, 3]}, fresh, once)  # after the first training record; after the leerbewijs file
     finally:
         for fake in fakes:
             fake.stop()
@@ -215,17 +229,17 @@ def test_two_first_syncs_started_together_one_runs_the_other_says_so(store_url, 
     assert len(list((tmp_path / "keys").glob("*.json"))) == 1  # one keyring, made once
 
 
-# -- a run that died is closed as killed ---------------------------------------------------
+# -- a run that died is closed as killed (the file matrix above kills one for real) ---------
 
 def test_a_run_left_running_by_a_dead_process_is_closed_as_killed(store_url, tmp_path):
     network = Network(tmp_path, store_url)
-    assert sync(network, "commit:1").returncode == KILLED
-    assert sync(network).returncode == 0
     engine = open_engine(store_url)
-    with session_factory(engine)() as db:
-        runs = [(run.status, run.finished_at is not None) for run in db.scalars(select(SyncRun).order_by(SyncRun.id))]
+    migrate(engine)
+    with session_factory(engine).begin() as db:  # what a process killed during its sync leaves behind
+        db.add(SyncRun(started_at=datetime.now(UTC), as_of=datetime.now(UTC), status="running"))
     engine.dispose()
-    assert runs == [("killed", True), ("ok", True)]
+    assert run_sync(network.config(), datetime(2026, 11, 22, tzinfo=UTC)).status == "ok"
+    assert runs(store_url) == [("killed", True), ("ok", True)]
 
 
 # -- stopping on time ----------------------------------------------------------------------

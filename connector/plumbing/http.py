@@ -300,7 +300,7 @@ class HttpClient:
         remaining = seconds
         while True:
             if self.stop():
-                raise Interrupted("WAIT", self.target, None, "stopped on request while waiting to retry")
+                raise Interrupted("(wait)", self.target, None, "stopped on request while waiting")  # callers say what for
             if remaining <= 0:
                 return
             piece = min(WAIT_SLICE, remaining)
@@ -392,7 +392,10 @@ class HttpClient:
                 wait = random.uniform(0, min(self.retry.backoff_cap, self.retry.backoff_base * 2 ** (attempt - 1)))
             if time.monotonic() - started + wait > self.retry.budget_seconds:
                 raise HttpError(method, shown, None, f"gave up after {attempt} attempts: waiting {wait:.0f} s more exceeds the budget")
-            self.sleep(wait)
+            try:
+                self.sleep(wait)
+            except Interrupted:
+                raise Interrupted(method, shown, None, f"stopped on request while waiting {wait:.0f} s to send it again") from None
 
     def _send(self, method: str, url: str, params: Any, json: Any, data: Any, files: Any, headers: Mapping[str, str] | None) -> requests.Response:
         merged = {**self.default_headers, **(self.auth.headers() if self.auth else {}), **(headers or {})}

@@ -24,6 +24,11 @@ _counts: dict[str, int] = {}
 _lock = threading.Lock()
 
 
+def armed(kind: str) -> bool:
+    """Whether ST_TEST_KILL_AT names this kind (to skip setting up a costly hook otherwise)."""
+    return os.environ.get(VARIABLE, "").partition(":")[0] == kind
+
+
 def reached(kind: str) -> None:
     """Count one point of `kind`; SIGKILL this process if it is the one ST_TEST_KILL_AT names."""
     wanted = os.environ.get(VARIABLE)

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from connector.plumbing.killpoint import reached
+from connector.plumbing.killpoint import armed, reached
 from connector.store.tables import Base
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -62,7 +62,7 @@ def migrate(engine: Engine) -> None:
         with migrating.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _advisory_key(connection, "migrate")})
-            if os.environ.get("ST_TEST_KILL_AT", "").startswith("ddl:"):
+            if armed("ddl"):
                 event.listen(connection, "after_cursor_execute", _ddl_reached)
             _drop_half_made_schema(connection)
             config.attributes["connection"] = connection
