@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
 
     run = commands.add_parser("run", help="keep running and sync every day at [schedule] time (Europe/Brussels)",
-                              description="Keep running; sync daily at the configured local time. SIGTERM stops after the current step.")
+                              description="Keep running; sync daily at the configured local time. SIGTERM stops after the current step, or during a wait within a second.")
     with_config(run)
     run.add_argument("--now", action="store_true", help="also sync once right away")
 

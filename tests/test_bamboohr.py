@@ -15,6 +15,8 @@ from connector.engine.sync import run_sync
 from connector.store.db import open_engine, session_factory
 from connector.store.tables import TrainingRecord
 from tests.conftest import dies_after_delivery
+from tests.fakes.faults import lose_answers
+from tests.fakes.loopback import Answer
 from tests.fakes.bamboohr_server import (
     API_KEY,
     FILE_CATEGORY,
@@ -33,22 +35,33 @@ STIJN = "104"  # the switcher of EX-03, whose two exchange days are behind us
 
 @pytest.fixture
 def bamboo(sqlite_network):
+    fake = brouwers_peeters_in_bamboohr(sqlite_network)
+    yield fake
+    fake.stop()
+
+
+def brouwers_peeters_in_bamboohr(network) -> FakeBambooHR:
+    """A started BambooHR stand-in holding the example's Brouwers & Peeters staff."""
     fake = FakeBambooHR().start()
-    with open(sqlite_network.data / "brouwers-peeters" / "medewerkers.csv", encoding="utf-8") as handle:
+    with open(network.data / "brouwers-peeters" / "medewerkers.csv", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             fake.add_employee(str(100 + int(row["Personeelsnummer"][1:])), row["Personeelsnummer"], row["Voornaam"],
                               row["Familienaam"], row["E-mail werk"], department=row["Afdeling"], location=row["Vestiging"],
                               jobTitle=row["Functie"], hireDate=row["In dienst"])
     fake.add_employee("120", "B20", "Oud", "Gediende", "oud@brouwers-peeters.be", status="Inactive", terminationDate="2025-12-31")
     fake.add_training("103", "2026-02-10", "16", notes="F-gassen certificaat categorie I", instructor="Syntra Vlaams-Brabant")
-    yield fake
-    fake.stop()
+    return fake
 
 
 @pytest.fixture
 def network(sqlite_network, bamboo, monkeypatch):
     monkeypatch.setenv("ST_TEST_BAMBOOHR_KEY", API_KEY)
     monkeypatch.setattr("time.sleep", lambda seconds: None)
+    return use_bamboohr(sqlite_network, bamboo)
+
+
+def use_bamboohr(sqlite_network, bamboo):
+    """Brouwers & Peeters read from and written back to `bamboo` (needs ST_TEST_BAMBOOHR_KEY)."""
     source = f"""  name = "bamboohr"
   kind = "bamboohr"
   company = "brouwerspeeters"
@@ -237,3 +250,16 @@ def test_the_stand_in_answers_as_bamboohr_documents(bamboo):
 
     with pytest.raises(ContractViolation, match="Additional properties"):
         bamboo.contract.assert_clean()
+
+
+@pytest.mark.parametrize("fault", ["reset", "gateway 502"])
+def test_answers_lost_after_the_write_landed_add_nothing_twice(network, bamboo, fault):
+    instead = (lambda: Answer(502, {"error": "Bad Gateway"})) if fault == "gateway 502" else None
+    records = lose_answers(bamboo, "POST", r"/training/record/employee/\d+$", times=2, instead=instead)
+    files = lose_answers(bamboo, "POST", r"/employees/\d+/files$", times=1, instead=instead)
+    summary = run_sync(network.config(), MOMENT)
+    assert len(records) == 2 and len(files) == 1  # both records and the file landed, no answer came back
+    assert summary.status == "ok", summary.errors  # found again in the same run, not sent twice
+    assert len(ours(bamboo)) == 2 and len(bamboo.files[STIJN]) == 1
+    assert bamboo.requests["add_training"] == 2 and bamboo.requests["upload"] == 1
+    assert run_sync(network.config(), MOMENT).status == "ok" and bamboo.requests["add_training"] == 2

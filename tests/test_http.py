@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import socket
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -11,9 +14,11 @@ import requests
 import responses
 
 from connector.plumbing.http import (
+    AnswerLost,
     Cursor,
     HttpClient,
     HttpError,
+    Interrupted,
     LinkHeader,
     NextLinkInBody,
     OffsetLimit,
@@ -122,9 +127,13 @@ def test_a_token_that_stays_invalid_is_an_error_not_a_loop():
 @responses.activate
 def test_malformed_and_truncated_json_are_clear_errors():
     responses.get(f"{BASE}/t", body='{"value": [{"id": 1}, {"id"', content_type="application/json")
+    responses.post(f"{BASE}/t", body='{"id": 40', content_type="application/json")
     http, _ = client()
-    with pytest.raises(HttpError, match="not valid JSON"):
+    with pytest.raises(HttpError, match="not valid JSON") as read:
         http.json("GET", "t")
+    with pytest.raises(AnswerLost, match="not valid JSON"):  # a write cut off in its answer has landed
+        http.json("POST", "t")
+    assert not read.value.uncertain
 
 
 @responses.activate
@@ -246,3 +255,73 @@ def test_credentials_from_adapter_options():
     assert isinstance(basic, BasicAuth) and basic.headers() == {"Authorization": "Basic dTpw"}  # base64("u:p")
     assert auth_from_options({"username": "u", "password": "p"}).headers() == basic.headers()
     assert "p" not in repr(SecretStr("p"))
+
+
+# -- writes are never repeated blindly (issue 21, item 1) -----------------------------------
+
+@responses.activate
+def test_a_post_whose_answer_is_lost_is_not_sent_again_but_reported_uncertain():
+    responses.post(f"{BASE}/records", body=requests.ConnectionError("Connection aborted: RemoteDisconnected"))
+    responses.post(f"{BASE}/records", json={"id": 1})
+    http, waits = client()
+    with pytest.raises(AnswerLost) as caught:
+        http.json("POST", "records", json={"day": "2026-10-23"})
+    assert caught.value.uncertain and len(responses.calls) == 1 and waits == []
+
+
+@pytest.mark.parametrize("status", [500, 502, 504, 503])
+@responses.activate
+def test_a_post_answered_by_a_server_error_may_have_landed(status):
+    responses.post(f"{BASE}/records", status=status)  # a 503 without Retry-After may be a gateway's
+    responses.post(f"{BASE}/records", json={"id": 1})
+    http, _ = client()
+    with pytest.raises(AnswerLost):
+        http.request("POST", "records")
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_post_refused_unprocessed_is_sent_again():
+    responses.post(f"{BASE}/records", status=429, headers={"Retry-After": "3"})
+    responses.post(f"{BASE}/records", status=503, headers={"Retry-After": "2"})
+    responses.post(f"{BASE}/records", json={"id": 1})
+    http, waits = client()
+    assert http.json("POST", "records") == {"id": 1} and waits == [3.0, 2.0]
+
+
+def test_a_post_that_never_reached_the_server_is_sent_again():
+    with socket.socket() as probe:  # a port nobody listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    waits: list[float] = []
+    http = HttpClient("test", f"http://127.0.0.1:{port}", sleep=waits.append, retry=RetryPolicy(attempts=3))
+    with pytest.raises(HttpError) as caught:
+        http.request("POST", "records")
+    assert not caught.value.uncertain and len(waits) == 2 and http.stats.total() == 3
+
+
+@responses.activate
+def test_declared_idempotent_writes_and_idempotency_keys_are_repeated():
+    for path in ("statements", "documents"):
+        responses.post(f"{BASE}/{path}", body=requests.ConnectionError("reset"))
+        responses.post(f"{BASE}/{path}", status=502)
+        responses.post(f"{BASE}/{path}", json={"ok": path})
+    http, waits = client()
+    assert http.json("POST", "statements", idempotent=True) == {"ok": "statements"}
+    assert http.json("POST", "documents", idempotency_key="leren-switchen|LB-2026-0001") == {"ok": "documents"}
+    assert len(waits) == 4 and responses.calls[-1].request.headers["Idempotency-Key"] == "leren-switchen|LB-2026-0001"
+
+
+# -- stopping on time (issue 21, item 5) ----------------------------------------------------
+
+@responses.activate
+def test_a_stop_during_a_long_retry_after_is_answered_within_a_second():
+    responses.get(f"{BASE}/people", status=429, headers={"Retry-After": "120"})
+    responses.get(f"{BASE}/people", json=[])
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    http = HttpClient("test", BASE, stop=stop.is_set)
+    started = time.monotonic()
+    with pytest.raises(Interrupted):
+        http.request("GET", "people")
+    assert time.monotonic() - started < 1.5 and len(responses.calls) == 1

@@ -29,10 +29,15 @@ def smtp():
 @pytest.fixture
 def network(sqlite_network, smtp, monkeypatch):
     monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", PASSWORD)
-    sqlite_network.add_before_cohort(smtp.channel_toml())
+    return invite_by_mail(sqlite_network, smtp)
+
+
+def invite_by_mail(network, smtp):
+    """Brouwers & Peeters and Les Petits Pas invited by e-mail through `smtp` (17 messages)."""
+    network.add_before_cohort(smtp.channel_toml())
     for organisation in ("brouwers-peeters", "petits-pas"):
-        sqlite_network.route(organisation, "imip")
-    return sqlite_network
+        network.route(organisation, "imip")
+    return network
 
 
 def messages(smtp) -> list[tuple[list[str], Message]]:

@@ -18,27 +18,37 @@ def answer(request_id: str, status: int, body=None, headers=None) -> dict:
     return {"id": request_id, "status": status, "headers": headers or {"Content-Type": "application/json"}, "body": body}
 
 
-def test_mixed_statuses_come_back_in_order_and_only_throttled_items_are_sent_again():
+def test_mixed_statuses_come_back_in_order_and_only_items_refused_unprocessed_are_sent_again():
     first = {"responses": [
         answer("1", 429, {"error": {"code": "TooManyRequests", "message": "Too many requests"}}, {"Retry-After": "3"}),
         answer("0", 201, {"id": "AAMkAD-0"}),
         answer("2", 400, {"error": {"code": "ErrorInvalidRequest", "message": "Your request can't be completed."}}),
-        answer("3", 503, {"error": {"code": "serviceNotAvailable", "message": "Service unavailable"}}),
+        answer("3", 503, {"error": {"code": "serviceNotAvailable", "message": "Service unavailable"}}),  # may have landed
+        answer("4", 503, {"error": {"code": "serviceNotAvailable", "message": "Service unavailable"}}, {"Retry-After": "1"}),
     ]}
-    second = {"responses": [answer("3", 201, {"id": "AAMkAD-3"}), answer("1", 201, {"id": "AAMkAD-1"})]}
+    second = {"responses": [answer("4", 201, {"id": "AAMkAD-4"}), answer("1", 201, {"id": "AAMkAD-1"})]}
     waits: list[float] = []
     client = HttpClient("graph", GRAPH, sleep=waits.append)
     requests_ = [{"method": "POST", "url": f"/users/x/events#{i}", "body": {"subject": str(i)}, "headers": {"Content-Type": "application/json"}}
-                 for i in range(4)]
+                 for i in range(5)]
     with ContractMock("msgraph", HOST) as stubs:
         stubs.post(f"{GRAPH}/$batch", json=first)
         stubs.post(f"{GRAPH}/$batch", json=second)
         results = batch(client, requests_)
         resent = json.loads(stubs.calls[1].request.body)["requests"]
-    assert [r.status for r in results] == [201, 201, 400, 201]
-    assert [r.body.get("id") for r in results if r.status == 201] == ["AAMkAD-0", "AAMkAD-1", "AAMkAD-3"]
+    assert [(r.status, r.uncertain) for r in results] == [(201, False), (201, False), (400, False), (503, True), (201, False)]
+    assert [r.body.get("id") for r in results if r.status == 201] == ["AAMkAD-0", "AAMkAD-1", "AAMkAD-4"]
     assert waits == [3.0]
-    assert sorted(r["id"] for r in resent) == ["1", "3"]
+    assert sorted(r["id"] for r in resent) == ["1", "4"]
+
+
+def test_reads_are_sent_again_after_any_server_error():
+    with ContractMock("msgraph", HOST) as stubs:
+        stubs.post(f"{GRAPH}/$batch", json={"responses": [answer("0", 502, {}), answer("1", 200, {"value": []})]})
+        stubs.post(f"{GRAPH}/$batch", json={"responses": [answer("0", 200, {"value": [{"id": "e"}]})]})
+        results = batch(HttpClient("graph", GRAPH, sleep=lambda s: None), [{"method": "GET", "url": "/users"}, {"method": "GET", "url": "/users"}])
+        calls = len(stubs.calls)
+    assert [(r.status, r.uncertain) for r in results] == [(200, False), (200, False)] and calls == 2
 
 
 def test_more_than_twenty_requests_are_refused_before_sending():

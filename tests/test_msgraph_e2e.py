@@ -10,6 +10,7 @@ import pytest
 from connector.engine.sync import run_sync
 from connector.sinks.msgraph import KEY_PROPERTY
 from tests.conftest import dies_after_delivery
+from tests.fakes.faults import forget_transaction_ids, lose_answers
 from tests.fakes.graph_server import CLIENT_SECRET, FakeGraph
 
 MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
@@ -20,19 +21,30 @@ GROENKRACHT = [("G101", "Koen", "Vermeulen"), ("G102", "Ayşe", "Yılmaz"), ("G1
 
 @pytest.fixture
 def fake():
+    graph = groenkracht_in_graph()
+    yield graph
+    graph.stop()
+
+
+def groenkracht_in_graph() -> FakeGraph:
+    """A started Graph stand-in whose directory holds Groenkracht's staff."""
     graph = FakeGraph(page_size=2).start()
     for number, given, surname in GROENKRACHT:
         address = f"{given.lower()[:4]}.{surname.lower()[:4]}@groenkracht.be"
         graph.add_user({"id": f"00000000-0000-0000-0000-0000000{number[1:]}", "givenName": given, "surname": surname, "mail": address,
                         "userPrincipalName": address, "employeeId": number, "jobTitle": "Medewerker", "companyName": "Atelier Groenkracht",
                         "accountEnabled": True, "preferredLanguage": "nl-BE"})
-    yield graph
-    graph.stop()
+    return graph
 
 
 @pytest.fixture
 def network(sqlite_network, fake, monkeypatch):
     monkeypatch.setenv("ST_TEST_GRAPH_SECRET", CLIENT_SECRET)
+    return invite_through_outlook(sqlite_network, fake)
+
+
+def invite_through_outlook(sqlite_network, fake):
+    """Zonneke and Groenkracht invited through the project mailbox in `fake` (needs ST_TEST_GRAPH_SECRET)."""
     sqlite_network.add_before_cohort(fake.tenant_toml() + f"""
 [channels.msgraph]
 tenant = "partner"
@@ -252,3 +264,59 @@ def test_a_leave_date_that_arrives_raises_no_warning(network, fake):
     fake.update_user("00000000-0000-0000-0000-0000000106", accountEnabled=False, employeeLeaveDateTime="2026-10-31T00:00:00Z")
     summary = run_sync(network.config(), MOMENT)
     assert summary.status == "ok", summary.errors
+
+
+def events_by_key(fake) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for event in fake.mailbox(MAILBOX).values():
+        key = next(p["value"] for p in event["singleValueExtendedProperties"] if p["id"] == KEY_PROPERTY)
+        found.setdefault(key, []).append(event)
+    return found
+
+
+def test_a_lost_batch_answer_creates_nothing_twice_even_without_transaction_ids(network, fake):
+    forget_transaction_ids(fake)  # as a server that does not deduplicate them would
+    lost = lose_answers(fake, "POST", r"/\$batch$", times=1)  # the first batch of creations lands; its answer does not
+    summary = run_sync(network.config(), MOMENT)
+    assert lost and summary.status == "ok", summary.errors
+    events = events_by_key(fake)
+    assert len(events) == 17 and all(len(copies) == 1 for copies in events.values())
+    assert sum(run_sync(network.config(), MOMENT).invites.values()) == 0 and len(fake.mailbox(MAILBOX)) == 17
+
+
+def test_a_batch_item_answered_502_is_looked_up_not_created_again(network, fake):
+    forget_transaction_ids(fake)
+    real = fake.route
+
+    def gateway(method, path, query, body):  # the event is made, the item's answer is a gateway's 502
+        status, headers, answer = real(method, path, query, body)
+        if method == "POST" and path.endswith("/events") and not gateway.done:
+            gateway.done = True
+            return 502, {}, {"error": {"code": "BadGateway", "message": "upstream timed out"}}
+        return status, headers, answer
+
+    gateway.done = False
+    fake.route = gateway
+    summary = run_sync(network.config(), MOMENT)
+    assert gateway.done and summary.status == "ok", summary.errors
+    assert all(len(copies) == 1 for copies in events_by_key(fake).values()) and len(fake.mailbox(MAILBOX)) == 17
+
+
+def test_cancel_confirm_again_crash_then_move_moves_the_live_event(network, fake):
+    assert run_sync(network.config(), MOMENT).status == "ok"
+    confirmed, cancelled = "EX-05;LV-05;LP-BP-PLAN;B05;bevestigd", "EX-05;LV-05;LP-BP-PLAN;B05;geannuleerd"
+    network.edit_csv("cohort/uitwisselingen.csv", confirmed, cancelled)
+    assert run_sync(network.config(), MOMENT).status == "ok"
+    network.edit_csv("cohort/uitwisselingen.csv", cancelled, confirmed)
+    with dies_after_delivery("invitations-msgraph"):  # new events for EX-05 exist in Outlook; our books do not say so
+        run_sync(network.config(), MOMENT)
+    recovered = run_sync(network.config(), MOMENT)
+    assert recovered.status == "ok", recovered.errors
+    network.edit_csv("cohort/sessies.csv", "S-05-D1;EX-05;uitwisselingsdag;16/11/2027", "S-05-D1;EX-05;uitwisselingsdag;23/11/2027")
+    moved = run_sync(network.config(), MOMENT)
+    assert moved.status == "ok", moved.errors
+    copies = events_by_key(fake)["leren-switchen/S-05-D1"]
+    live = [event for event in copies if not event["isCancelled"]]
+    assert len(copies) == 2 and len(live) == 1  # the cancelled first event, and the one attendees hold now
+    assert live[0]["start"]["dateTime"].startswith("2027-11-23T")
+    assert query_refs(network, "S-05-D1").remote_id == live[0]["id"]

@@ -12,6 +12,7 @@ import pytest
 
 from connector.engine.sync import run_sync
 from tests.conftest import dies_after_delivery
+from tests.fakes.faults import lose_answers
 from tests.fakes.personio_server import (
     CATEGORY,
     CLIENT_ID,
@@ -193,3 +194,10 @@ def test_a_hours_attribute_personio_does_not_have_is_named(network, personio):
     with pytest.raises(ConfigError) as problems:
         check(network.config())
     assert "`hours_attribute` is a custom attribute key like dynamic_1146702, not 'Uitwisselingsuren'" in "\n".join(problems.value.problems)
+
+
+def test_an_upload_whose_answer_is_lost_is_looked_up_not_uploaded_again(network, personio):
+    lost = lose_answers(personio, "POST", r"/v1/company/documents$")
+    summary = run_sync(network.config(), MOMENT)
+    assert lost and summary.status == "ok", summary.errors  # found by its title in the same run
+    assert len(personio.documents) == 1 and personio.requests["upload"] == 1 and personio.requests["documents"] == 1

@@ -103,3 +103,34 @@ def test_a_write_refused_for_an_unknown_switcher_passes_no_doubt_to_its_replacem
         flags = [db.get(OutboxItem, item.id).uncertain for item in (known, changed)]
     engine.dispose()
     assert flags == [False, True]
+
+
+def test_a_store_half_made_by_an_earlier_version_is_migrated_from_scratch(tmp_path):
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'connector.db'}"
+    engine = open_engine(url)
+    with engine.begin() as connection:  # what a kill during the first run of an earlier version left
+        connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+        for name in ("organisations", "cursors"):
+            Base.metadata.tables[name].create(connection)
+    migrate(engine)  # was: "table cursors already exists", on every run
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    with session_factory(engine)() as db:
+        db.add(Cursor(source="s", entity="people", value="1", updated_at=datetime.now(UTC)))
+        db.commit()
+    engine.dispose()
+
+
+def test_a_store_with_data_but_no_version_is_left_alone(tmp_path):
+    from sqlalchemy import text
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'connector.db'}")
+    with engine.begin() as connection:
+        Base.metadata.tables["cursors"].create(connection)
+        connection.execute(text("INSERT INTO cursors (source, entity, value, updated_at) VALUES ('s', 'people', '1', '2026-01-01')"))
+    with pytest.raises(Exception, match="already exists"):
+        migrate(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM cursors")).scalar() == 1
+    engine.dispose()

@@ -12,9 +12,12 @@ import pytest
 
 from connector.engine.sync import run_sync
 from tests.conftest import dies_after_delivery
+from tests.fakes.faults import lose_answers
+from tests.fakes.loopback import Answer
 from tests.fakes.successfactors_server import (
     CLIENT_ID,
     COMPANY,
+    EVENTS,
     LEARNING_SECRET,
     PRIVATE_KEY,
     FakeSuccessFactors,
@@ -184,3 +187,13 @@ def test_a_changed_day_is_not_sent_twice_but_reported(network, sap):
     assert any("correct that event there by hand" in e.message for e in summary.errors)
     assert len(sap.events) == 2
 
+
+def test_events_whose_answer_is_lost_are_held_for_a_person_not_posted_again(network, sap):
+    """Learning cannot be asked what it holds (SAP documents no read-back): a day whose answer
+    was lost is neither posted again nor forgotten, it waits until a person says."""
+    lost = lose_answers(sap, "POST", EVENTS + "$", instead=lambda: Answer(504, {"error": "Gateway Timeout"}))
+    summary = run_sync(network.config(), MOMENT)
+    assert lost and summary.status == "partial"
+    assert len(sap.events) == 2 and sap.requests["post_events"] == 1  # the first post landed; nothing posted twice
+    held = [e.message for e in summary.errors if "may already be recorded" in e.message]
+    assert len(held) == 2

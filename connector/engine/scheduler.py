@@ -3,7 +3,8 @@
 The time is read in the partner's time zone (Europe/Brussels), so 02:30 stays 02:30
 across daylight-saving changes. Syncs never overlap: within this process runs are
 sequential, across processes and machines the store's lock refuses a second one. SIGTERM
-or Ctrl-C during a sync stops it after its current step; while idle, at once.
+or Ctrl-C during a sync stops it after its current step, and during a wait for an API
+(Retry-After, backoff) within a second; while idle, at once.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,6 +36,7 @@ from connector.engine.reconcile import (
 from connector.leerbewijs.issuer import KeyStore, ensure_keys
 from connector.plumbing.http import HttpError
 from connector.plumbing.iterate import batched
+from connector.plumbing.killpoint import reached
 from connector.plumbing.runtime import Runtime
 from connector.sinks import (
     CALENDAR,
@@ -288,17 +289,19 @@ def run_sync(
     with overriding(config.catalog_dir):
         now = as_of or utcnow()
         guard = RemovalGuard(config.guards.max_removed_share, config.guards.always_allowed_removals, accept_removals)
-        runtime = Runtime(config, now, load_signing_keys=lambda: ensure_keys(config, now))
+        runtime = Runtime(config, now, load_signing_keys=lambda: ensure_keys(config, now), should_stop=should_stop)
         sources = build_sources(runtime)
         targets, sinks = build_targets(runtime)
-        if not dry_run:
-            runtime.signing_keys()  # unreadable keys stop the run here, before anything is written
-            if runtime.created_key:
-                progress(f"created signing keys {runtime.created_key} in {config.path(config.signing.keys_dir)}: back this folder up")
         engine = open_engine(config.store_url)
         try:
-            migrate(engine)
+            # The lock first: a second sync started at the same moment must neither migrate the
+            # store nor make signing keys while this one does, but say that another sync runs.
             with sync_lock(engine):
+                migrate(engine)
+                if not dry_run:
+                    runtime.signing_keys()  # unreadable keys stop the run here, before anything is written
+                    if runtime.created_key:
+                        progress(f"created signing keys {runtime.created_key} in {config.path(config.signing.keys_dir)}: back this folder up")
                 summary = _run_locked(config, engine, now, sources, targets, sinks, dry_run, progress, should_stop, guard)
                 summary.requests = runtime.stats.as_dict()
                 summary.created_key = runtime.created_key
@@ -314,6 +317,7 @@ def _run_locked(config: Config, engine: Engine, now: datetime, sources: list[Bou
                 sinks: dict[str, Sink], dry_run: bool, progress: Progress, should_stop: StopCheck, guard: RemovalGuard) -> Summary:
     summary = Summary(dry_run=dry_run, as_of=now.isoformat())
     factory = session_factory(engine)
+    _close_killed_runs(factory)
     with factory() as db:
         run = SyncRun(started_at=utcnow(), as_of=now, dry_run=dry_run, status="running")
         db.add(run)
@@ -341,6 +345,15 @@ def _run_locked(config: Config, engine: Engine, now: datetime, sources: list[Bou
         finished.status = summary.status
         finished.summary = summary.as_dict()
     return summary
+
+
+def _close_killed_runs(factory: sessionmaker[Session]) -> None:
+    """Runs still `running` belong to a process that died (we hold the lock, so none is alive):
+    close them as `killed`. What they left in the outbox is delivered by this run."""
+    with factory.begin() as db:
+        for run in db.scalars(select(SyncRun).where(SyncRun.status == "running")):
+            run.status = "killed"
+            run.finished_at = utcnow()
 
 
 def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: list[BoundSource], targets: Targets,
@@ -393,20 +406,38 @@ def _deliver(factory: sessionmaker[Session], sinks: dict[str, Sink], summary: Su
                     return
                 batch = items[start:start + sink.batch_size]
                 progress(f"write {target}: {start + len(batch)}/{len(items)}")
-                claim(batch)
-                db.commit()
-                known = {ref.object_id: ref for ref in db.scalars(select(ExternalRef).where(
-                    ExternalRef.target == target, ExternalRef.object_id.in_([item.object_id for item in batch])))}
-                outcomes = _deliver_batch(sink, batch, known)
-                now = utcnow()
-                for item, outcome in zip(batch, outcomes, strict=True):
-                    delivered = record_outcome(db, item, outcome, now)
-                    summary.count_delivery(delivered)
-                    if delivered.ok:
-                        summary.written.setdefault(target, []).append(item)
-                    if not delivered.ok:
-                        summary.errors.append(Problem(target, item.object_type, item.object_id, "", f"not written: {outcome.error}"))
-                db.commit()
+                lost = _send(db, target, sink, batch, summary, last_try=False)
+                if lost and not should_stop():
+                    # Answers lost after the writes may have landed: the items are uncertain now,
+                    # so the sink looks for each before creating it again, in this run.
+                    progress(f"write {target}: looking for {len(lost)} write(s) whose answer was lost")
+                    _send(db, target, sink, lost, summary, last_try=True)
+
+
+def _send(db: Session, target: str, sink: Sink, batch: list[OutboxItem], summary: Summary, last_try: bool) -> list[OutboxItem]:
+    """Claim, deliver and book one batch; returns the items whose answer was lost (not yet
+    reported as errors unless this is the `last_try`)."""
+    claim(batch)
+    db.commit()
+    known = {ref.object_id: ref for ref in db.scalars(select(ExternalRef).where(
+        ExternalRef.target == target, ExternalRef.object_id.in_([item.object_id for item in batch])))}
+    lost: list[OutboxItem] = []
+    for item, outcome in zip(batch, _deliver_batch(sink, batch, known), strict=True):
+        delivered = record_outcome(db, item, outcome, utcnow())
+        summary.count_delivery(delivered)
+        if delivered.ok:
+            summary.written.setdefault(target, []).append(item)
+        elif outcome.uncertain and not last_try:
+            lost.append(item)
+        else:
+            summary.errors.append(Problem(target, item.object_type, item.object_id, "", f"not written: {outcome.error}"))
+        if sink.books_each:
+            db.commit()
+            reached("commit")
+    if not sink.books_each:
+        db.commit()
+        reached("commit")
+    return lost
 
 
 def _read_back(factory: sessionmaker[Session], sinks: dict[str, Sink], summary: Summary, progress: Progress) -> None:
@@ -452,19 +483,26 @@ def _book_responses(factory: sessionmaker[Session], target: str, sink: Sink, sum
                 cursor.value, cursor.updated_at = new_cursor, utcnow()
 
 
-def _deliver_batch(sink: Sink, batch: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
+def _deliver_batch(sink: Sink, batch: list[OutboxItem], known: dict[str, ExternalRef]) -> Iterator[Outcome]:
+    """One Outcome per item of `batch`, in order, as the sink gives them (one at a time from
+    a sink that books each write). What stops the whole target fails the items not yet answered."""
+    given = 0
     try:
-        outcomes = sink.deliver(batch, known)
+        for outcome in sink.deliver(batch, known):
+            given += 1
+            yield outcome
     except OSError as error:
         # A full disk or an unreachable share stops this target, not the run; retried next run.
-        return [Outcome(ok=False, error=f"{type(error).__name__}: {error.strerror or error}") for _ in batch]
-    except (HttpError, AuthenticationFailed) as error:
-        return [Outcome(ok=False, error=str(error)) for _ in batch]
+        yield from (Outcome(ok=False, error=f"{type(error).__name__}: {error.strerror or error}") for _ in batch[given:])
+    except HttpError as error:  # e.g. a lost answer to a whole Graph $batch: all of it may have landed
+        yield from (Outcome(ok=False, error=str(error), uncertain=error.uncertain) for _ in batch[given:])
+    except AuthenticationFailed as error:
+        yield from (Outcome(ok=False, error=str(error)) for _ in batch[given:])
     except ConfigError as error:  # e.g. the signing keys cannot be read: retried once fixed
-        return [Outcome(ok=False, error="; ".join(error.problems)) for _ in batch]
-    if len(outcomes) != len(batch):
-        raise RuntimeError(f"sink {sink.kind} answered {len(outcomes)} outcomes for {len(batch)} items")
-    return outcomes
+        yield from (Outcome(ok=False, error="; ".join(error.problems)) for _ in batch[given:])
+    else:
+        if given != len(batch):
+            raise RuntimeError(f"sink {sink.kind} answered {given} outcomes for {len(batch)} items")
 
 
 def _describe(item: OutboxItem) -> dict[str, Any]:

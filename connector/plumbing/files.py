@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from connector.plumbing.killpoint import reached
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -35,4 +37,5 @@ def write_atomically(path: Path, data: bytes, private: bool = False) -> bool:
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(data)
     temporary.replace(path)
+    reached("file")  # crash tests: die right after a file was put in place
     return True

@@ -3,6 +3,18 @@
 - Retries: connection errors, timeouts and 5xx with exponential backoff and full jitter,
   bounded in attempts and in seconds; 429 and 503 wait what `Retry-After` says (seconds or an
   HTTP date), capped, else back off.
+- Writes are never repeated blindly. A request is *repeatable* when its method is idempotent
+  (RFC 9110 section 9.2.2: GET, HEAD, OPTIONS, PUT, DELETE) or the call declares it so
+  (`idempotent=True`: a read sent as POST, an upsert by a key of ours, statements with our
+  ids; or `idempotency_key=`, sent as the `Idempotency-Key` header, for a vendor that honours
+  it). Any other request (POST, PATCH) is repeated only when it provably did not reach the
+  server: the connection was never made (refused, DNS failure, connect timeout), or the server
+  refused it unprocessed (429, or 503 with Retry-After). Otherwise, when the answer is lost (a
+  reset after sending, a read timeout, a 5xx from a gateway, a truncated body) the client
+  raises `AnswerLost` at once: the write may have landed, and the caller looks before it
+  creates it again.
+- Waits (Retry-After, backoff) sleep in slices that check the run's stop request, and raise
+  `Interrupted` when it comes, so SIGTERM is answered within a second, not after 120 s.
 - Auth: an `Auth` object adds headers to each request; after a 401 it may refresh once (an
   expired token), then the request is repeated.
 - Concurrency: at most `max_concurrency` requests in flight per client (per target).
@@ -31,13 +43,18 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from connector.core.mapping import lookup_path
+from connector.plumbing.killpoint import reached
 
 log = logging.getLogger("connector.plumbing.http")
 
 SENSITIVE_QUERY = ("token", "key", "secret", "password", "signature", "code", "sig", "auth")
 USER_AGENT = "switching-talent-connector/0.1 (+https://github.com/)"
+# RFC 9110 section 9.2.2: sending these twice has the effect of sending them once.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+WAIT_SLICE = 0.25  # seconds between two looks at the stop request while waiting
 
 
 class Auth(Protocol):
@@ -133,7 +150,10 @@ class RetryPolicy:
 
 
 class HttpError(Exception):
-    """A response the adapter must deal with (4xx), or a failure after all retries."""
+    """A response the adapter must deal with (4xx), or a failure after all retries.
+    `uncertain` says whether a write may have landed although this error came back."""
+
+    uncertain = False
 
     def __init__(self, method: str, url: str, status: int | None, detail: str, code: str | None = None) -> None:
         self.method = method
@@ -143,6 +163,36 @@ class HttpError(Exception):
         self.code = code
         shown = f"HTTP {status}" if status is not None else "no answer"
         super().__init__(f"{method} {url}: {shown}: {detail}")
+
+
+class AnswerLost(HttpError):
+    """A write that is not repeatable was sent and its answer was lost (connection reset after
+    sending, read timeout, 5xx, a truncated body): it may have landed. Never repeated blindly;
+    the caller books it `uncertain` and looks for it before creating it again."""
+
+    uncertain = True
+
+
+class Interrupted(HttpError):
+    """A stop was requested (SIGTERM) while waiting to send or repeat a request: nothing was
+    sent after the wait began, so the item stays pending (or uncertain, as it was)."""
+
+
+def refused_unprocessed(status: int, headers: Mapping[str, str]) -> bool:
+    """The server says it did not act on the request: 429 Too Many Requests (RFC 6585
+    section 4, a refusal), or 503 with Retry-After (RFC 9110 section 15.6.4: not handling
+    requests now, come back then). A 503 without it may come from a gateway after the
+    backend took the write, so it proves nothing."""
+    return status == 429 or (status == 503 and any(k.lower() == "retry-after" for k in headers))
+
+
+def never_connected(error: requests.RequestException) -> bool:
+    """No byte of the request reached the server: connection refused, DNS failure, or a
+    timeout while connecting (requests wraps urllib3's reason in its error's first argument)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))  # NameResolutionError is a NewConnectionError
 
 
 def auth_from_options(options: Mapping[str, Any]) -> Auth | None:
@@ -223,9 +273,14 @@ class HttpClient:
         timeout: tuple[float, float] = (10.0, 60.0),
         max_concurrency: int = 4,
         verify: bool | str = True,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         default_headers: Mapping[str, str] | None = None,
+        stop: Callable[[], bool] = lambda: False,
+        repeatable: bool = False,
     ) -> None:
+        """`sleep` replaces the wait between attempts (tests); by default it sleeps in slices
+        and raises Interrupted once `stop()` is true. `repeatable` declares every request of
+        this client safe to repeat (a sign-in endpoint: a second token does no harm)."""
         self.target = target
         self.base_url = base_url.rstrip("/") + "/"
         self.auth = auth
@@ -233,10 +288,30 @@ class HttpClient:
         self.retry = retry
         self.timeout = timeout
         self.verify = verify
-        self.sleep = sleep
+        self.sleep = sleep or self._pause
+        self.stop = stop
+        self.repeatable = repeatable
         self.default_headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(default_headers or {})}
         self._slots = threading.BoundedSemaphore(max_concurrency)
         self._local = threading.local()
+
+    def _pause(self, seconds: float) -> None:
+        """Wait `seconds`, looking at the stop request every WAIT_SLICE; raises Interrupted."""
+        remaining = seconds
+        while True:
+            if self.stop():
+                raise Interrupted("(wait)", self.target, None, "stopped on request while waiting")  # callers say what for
+            if remaining <= 0:
+                return
+            piece = min(WAIT_SLICE, remaining)
+            time.sleep(piece)
+            remaining -= piece
+
+    def is_repeatable(self, method: str, idempotent: bool | None = None) -> bool:
+        """Whether a request may be sent again after an answer that proves nothing."""
+        if idempotent is not None:
+            return idempotent
+        return self.repeatable or method.upper() in IDEMPOTENT_METHODS
 
     @property
     def _session(self) -> requests.Session:
@@ -263,10 +338,21 @@ class HttpClient:
         files: Any = None,
         headers: Mapping[str, str] | None = None,
         accept: tuple[int, ...] = (),
+        idempotent: bool | None = None,
+        idempotency_key: str | None = None,
     ) -> requests.Response:
-        """Send with retries; returns a 2xx (or an `accept`ed) response, else raises HttpError."""
+        """Send with retries; returns a 2xx (or an `accept`ed) response, else raises HttpError.
+
+        `idempotent` declares whether sending this request twice equals sending it once
+        (default: by its method); `idempotency_key` goes out as the `Idempotency-Key` header
+        (draft-ietf-httpapi-idempotency-key-header), only for vendors that honour it, and
+        makes the request repeatable. A request that is not repeatable raises AnswerLost as
+        soon as its answer is lost; Interrupted when a stop comes during a wait."""
         url = self.url(path_or_url)
         shown = redact_url(url)
+        repeatable = idempotency_key is not None or self.is_repeatable(method, idempotent)
+        if idempotency_key is not None:
+            headers = {**(headers or {}), "Idempotency-Key": idempotency_key}
         started = time.monotonic()
         refreshed = False
         attempt = 0
@@ -275,9 +361,13 @@ class HttpClient:
             wait: float | None = None
             try:
                 response = self._send(method, url, params, json, data, files, headers)
+                if not repeatable:
+                    reached("write")  # crash tests: die right after a write's answer came in
             except (requests.ConnectionError, requests.Timeout) as error:
                 failure = f"{type(error).__name__}"
                 log.debug("%s %s -> %s (attempt %d)", method, shown, failure, attempt)
+                if not repeatable and not never_connected(error):
+                    raise AnswerLost(method, shown, None, f"{failure} after sending: the write may have landed") from None
                 if attempt >= self.retry.attempts:
                     raise HttpError(method, shown, None, f"{failure} after {attempt} attempts") from None
             else:
@@ -291,6 +381,8 @@ class HttpClient:
                         attempt -= 1  # a renewed token is a fresh start, not a retry
                         continue
                 detail, code = error_detail(response)
+                if not repeatable and status >= 500 and not refused_unprocessed(status, response.headers):
+                    raise AnswerLost(method, shown, status, f"{detail} (the write may have landed)", code)
                 if status not in self.retry.statuses or attempt >= self.retry.attempts:
                     raise HttpError(method, shown, status, detail, code)
                 if status in (429, 503):
@@ -300,7 +392,10 @@ class HttpClient:
                 wait = random.uniform(0, min(self.retry.backoff_cap, self.retry.backoff_base * 2 ** (attempt - 1)))
             if time.monotonic() - started + wait > self.retry.budget_seconds:
                 raise HttpError(method, shown, None, f"gave up after {attempt} attempts: waiting {wait:.0f} s more exceeds the budget")
-            self.sleep(wait)
+            try:
+                self.sleep(wait)
+            except Interrupted:
+                raise Interrupted(method, shown, None, f"stopped on request while waiting {wait:.0f} s to send it again") from None
 
     def _send(self, method: str, url: str, params: Any, json: Any, data: Any, files: Any, headers: Mapping[str, str] | None) -> requests.Response:
         merged = {**self.default_headers, **(self.auth.headers() if self.auth else {}), **(headers or {})}
@@ -310,8 +405,14 @@ class HttpClient:
                                          timeout=self.timeout, verify=self.verify)
 
     def json(self, method: str, path_or_url: str, **kwargs: Any) -> Any:
+        """`request`, then the body as JSON; a write whose answer is cut off raises AnswerLost."""
         response = self.request(method, path_or_url, **kwargs)
-        return parse_json(response, method, redact_url(self.url(path_or_url)))
+        try:
+            return parse_json(response, method, redact_url(self.url(path_or_url)))
+        except HttpError as error:
+            if kwargs.get("idempotency_key") is None and not self.is_repeatable(method, kwargs.get("idempotent")):
+                raise AnswerLost(error.method, error.url, error.status, f"{error.detail}; the write landed") from None
+            raise
 
     def paginate(
         self,
@@ -323,12 +424,15 @@ class HttpClient:
         method: str = "GET",
         json: Any = None,
         headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
     ) -> Iterator[Page]:
-        """Every page of a listing, as the paginator walks it."""
+        """Every page of a listing, as the paginator walks it (`idempotent=True` for listings
+        read with POST)."""
         request = PageRequest(url=path, params=dict(params or {}), json=json)
         paginator.start(request)
         while True:
-            response = self.request(method, request.url, params=request.params or None, json=request.json, headers=headers)
+            response = self.request(method, request.url, params=request.params or None, json=request.json, headers=headers,
+                                    idempotent=idempotent)
             body = parse_json(response, method, redact_url(self.url(request.url)))
             records = lookup_path(body, records_path) if records_path else body
             if records is None:

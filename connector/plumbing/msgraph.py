@@ -14,7 +14,13 @@ import requests
 
 from connector.core.config import TenantConfig
 from connector.core.errors import AuthenticationFailed, ConfigError
-from connector.plumbing.http import HttpClient, HttpError, tls_verify
+from connector.plumbing.http import (
+    IDEMPOTENT_METHODS,
+    HttpClient,
+    HttpError,
+    refused_unprocessed,
+    tls_verify,
+)
 from connector.plumbing.runtime import Runtime
 
 BATCH_LIMIT = 20  # Graph's maximum number of requests in one $batch
@@ -92,7 +98,7 @@ def graph_client(runtime: Runtime, tenant_name: str) -> HttpClient:
 
     def build() -> HttpClient:
         auth = GraphAuth(tenant, runtime.config.base_dir)
-        return HttpClient(f"msgraph:{tenant.name}", tenant.graph_url, auth, stats=runtime.stats,
+        return HttpClient(f"msgraph:{tenant.name}", tenant.graph_url, auth, stats=runtime.stats, stop=runtime.should_stop,
                           max_concurrency=tenant.max_concurrency, verify=auth.verify)
 
     return runtime.client(f"msgraph:{tenant.name}", build)
@@ -103,27 +109,38 @@ class BatchResult:
     status: int
     body: Any
     headers: dict[str, str]
+    uncertain: bool = False  # a write answered 5xx: it may have landed
 
 
-def batch(client: HttpClient, requests_: list[dict[str, Any]], attempts: int = 4) -> list[BatchResult]:
+def batch(client: HttpClient, requests_: list[dict[str, Any]], attempts: int = 4, idempotent: bool | None = None) -> list[BatchResult]:
     """Send up to 20 requests as one $batch; items answered 429/503/5xx are sent again (in a
     smaller batch, after the longest Retry-After they gave), the others are returned as they are.
-    Results come back in the order of `requests_`."""
+    Results come back in the order of `requests_`.
+
+    The client's rule for writes holds per item: a request that is not repeatable (POST,
+    PATCH; unless `idempotent` declares the batch so, as for getSchedule reads) is sent again
+    only when Graph refused it unprocessed (429, 503 with Retry-After); after another 5xx it
+    comes back `uncertain`. The $batch POST itself is repeatable only when all its items are,
+    so a lost answer to a batch of writes raises AnswerLost."""
     if len(requests_) > BATCH_LIMIT:
         raise ValueError(f"a Graph batch holds at most {BATCH_LIMIT} requests")
+    if idempotent is None:
+        idempotent = all(str(r["method"]).upper() in IDEMPOTENT_METHODS for r in requests_)
     results: dict[str, BatchResult] = {}
     waiting = {str(i): {**r, "id": str(i)} for i, r in enumerate(requests_)}
     for attempt in range(attempts):
         if not waiting:
             break
-        body = client.json("POST", "$batch", json={"requests": list(waiting.values())})
+        body = client.json("POST", "$batch", json={"requests": list(waiting.values())}, idempotent=idempotent)
         retry_after = 0.0
         for answer in body.get("responses", []):
             key = str(answer.get("id"))
             status = int(answer.get("status", 0))
             headers = {str(k): str(v) for k, v in (answer.get("headers") or {}).items()}
-            results[key] = BatchResult(status, answer.get("body"), headers)
-            if status in (429, 503, 500, 502, 504) and attempt < attempts - 1:
+            failed = status in (429, 503, 500, 502, 504)
+            repeatable = idempotent or refused_unprocessed(status, headers)
+            results[key] = BatchResult(status, answer.get("body"), headers, uncertain=failed and not repeatable)
+            if failed and repeatable and attempt < attempts - 1:
                 retry_after = max(retry_after, float(headers.get("Retry-After", "1") or 1))
             else:
                 waiting.pop(key, None)
@@ -131,5 +148,5 @@ def batch(client: HttpClient, requests_: list[dict[str, Any]], attempts: int = 4
         if missing:
             raise HttpError("POST", client.url("$batch"), 200, f"batch answer lacks {len(missing)} of its responses")
         if waiting:
-            client.sleep(min(retry_after, client.retry.retry_after_cap))
+            client.sleep(min(retry_after, client.retry.retry_after_cap))  # in slices that heed a stop
     return [results[str(i)] for i in range(len(requests_))]

@@ -31,6 +31,9 @@ class Runtime:
     load_signing_keys: Callable[[], tuple[Any, str | None]] | None = None
     _signing: Any = None
     created_key: str | None = None  # a key generation made on first use, to tell the user
+    # The run's stop request (SIGTERM): every client's waits look at it, so a stop is
+    # answered within a second even during a 120 s Retry-After.
+    should_stop: Callable[[], bool] = lambda: False
 
     def signing_keys(self) -> Any:
         """The issuer's current keys (a `connector.leerbewijs.issuer.SigningKeys`), read once
@@ -53,7 +56,7 @@ class Runtime:
         and `password`) and TLS options (`verify_tls`, `ca_bundle`)."""
         def build() -> HttpClient:
             return HttpClient(target, str(options["url"]), auth_from_options(options), stats=self.stats,
-                              verify=tls_verify(self.config.base_dir, options), default_headers=headers)
+                              verify=tls_verify(self.config.base_dir, options), default_headers=headers, stop=self.should_stop)
 
         return self.client(f"{target}|{options['url']}", build)
 
@@ -64,8 +67,10 @@ class Runtime:
         lifetime; the token is fetched again before it expires or after a 401."""
         def build() -> HttpClient:
             verify = tls_verify(self.config.base_dir, options)
-            sign_in = HttpClient(f"{target}:sign-in", base_url, stats=self.stats, verify=verify, default_headers=headers)
+            # Asking for a token twice does no harm: the sign-in client may repeat its POSTs.
+            sign_in = HttpClient(f"{target}:sign-in", base_url, stats=self.stats, verify=verify, default_headers=headers,
+                                 stop=self.should_stop, repeatable=True)
             return HttpClient(target, base_url, FetchedToken(lambda: fetch(sign_in)), stats=self.stats, verify=verify,
-                              default_headers=headers)
+                              default_headers=headers, stop=self.should_stop)
 
         return self.client(f"{target}|{base_url}", build)

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, Callable, ClassVar
 
 from connector.core.config import Config
@@ -59,6 +60,10 @@ class Sink(ABC):
     kind: ClassVar[str]
     object_types: ClassVar[frozenset[str]]
     batch_size: ClassVar[int] = 200
+    # `deliver` yields each Outcome as soon as the write is done, and the engine commits it at
+    # once: for targets where nothing can be looked up after a crash (SMTP), so a crash repeats
+    # at most the one write in flight. Others are booked per batch.
+    books_each: ClassVar[bool] = False
     reads_responses: ClassVar[bool] = False  # implements read_responses
     checks_availability: ClassVar[bool] = False  # implements find_conflicts
     # Write-back into an HR system addresses the employee by that system's own id: the
@@ -87,8 +92,8 @@ class Sink(ABC):
         return self.object_types
 
     @abstractmethod
-    def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
-        """One Outcome per item, in order. `known` holds what the target already has of these
+    def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> Iterable[Outcome]:
+        """One Outcome per item, in order (a list, or yielded one by one). `known` holds what the target already has of these
         objects (by object id). Raise only for what stops the whole target."""
 
 
@@ -124,6 +129,11 @@ def unknown_employee(payload: dict[str, Any], system: str) -> Outcome | None:
                                    "no employee record of theirs was pulled, so nothing was written")
 
 
+def failed(error: HttpError, about: str, explain: Callable[[HttpError], str] = str) -> Outcome:
+    """A write that raised: a failed Outcome, `uncertain` when the write may have landed."""
+    return Outcome(ok=False, error=f"{about}: {explain(error)}", uncertain=error.uncertain)
+
+
 def per_employee(items: list[OutboxItem], system: str, write: Callable[[OutboxItem, str], Outcome],
                  explain: Callable[[HttpError], str] = str) -> list[Outcome]:
     """Deliver for sinks that address the switcher by their id in `system`: one `write(item,
@@ -139,7 +149,7 @@ def per_employee(items: list[OutboxItem], system: str, write: Callable[[OutboxIt
         try:
             outcomes.append(write(item, employee))
         except HttpError as error:
-            outcomes.append(Outcome(ok=False, error=f"{describe(item.payload)}, {system} employee {employee}: {explain(error)}"))
+            outcomes.append(failed(error, f"{describe(item.payload)}, {system} employee {employee}", explain))
     return outcomes
 
 

@@ -13,8 +13,9 @@ Updates keep the UID and raise SEQUENCE; cancellations are METHOD:CANCEL. Messag
 over one SMTP connection per batch, with STARTTLS or implicit TLS and verification on by
 default; credentials come from the configuration's ${...} references. A refused recipient
 or a failing message is reported for that message only and retried on a later run.
-SMTP has no idempotency: a crash between sending and booking can repeat one message; its
-Message-ID is deterministic, so mail programs can recognise the repetition.
+SMTP has no idempotency and nothing to look up afterwards, so each message is booked (and
+committed) as soon as the server accepted it: a crash can repeat only the one message in
+flight; its Message-ID is deterministic, so mail programs can recognise the repetition.
 Options: host, port, security (starttls | tls | none), username, password, sender,
 verify_tls, ca_bundle, timeout.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import ssl
+from collections.abc import Iterator
 from datetime import datetime
 from email import encoders
 from email.mime.base import MIMEBase
@@ -37,6 +39,7 @@ from zoneinfo import ZoneInfo
 from connector.core.calendar import CalendarEvent, Party, to_ics
 from connector.core.texts import labelled, long_moment, text
 from connector.plumbing.http import secret_text, tls_verify
+from connector.plumbing.killpoint import reached
 from connector.sinks import CALENDAR, Sink
 from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
@@ -45,24 +48,24 @@ from connector.store.tables import ExternalRef, OutboxItem
 class ImipMail(Sink):
     kind = "imip"
     object_types = frozenset({CALENDAR})
-    batch_size = 50
+    batch_size = 50  # messages per SMTP connection
+    books_each = True
 
-    def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
+    def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> Iterator[Outcome]:
         try:
             connection = self._connect()
         except (OSError, smtplib.SMTPException) as error:
             reason = f"SMTP server {self.options['host']}:{self.options.get('port', 587)} unusable: {type(error).__name__}: {_short(error)}"
-            return [Outcome(ok=False, error=reason) for _ in items]
-        outcomes = []
+            yield from (Outcome(ok=False, error=reason) for _ in items)
+            return
         try:
             for item in items:
-                outcomes.append(self._send(connection, item))
+                yield self._send(connection, item)  # booked by the engine before the next message goes
         finally:
             try:
                 connection.quit()
             except (OSError, smtplib.SMTPException):
                 pass
-        return outcomes
 
     def _connect(self) -> smtplib.SMTP:
         host, security = str(self.options["host"]), str(self.options.get("security", "starttls"))
@@ -102,6 +105,7 @@ class ImipMail(Sink):
             return Outcome(ok=False, error=f"not sent to {recipient.email}: {type(error).__name__}: {_short(error)}")
         if refused:
             return Outcome(ok=False, error=f"recipient {recipient.email} refused: {refused}")
+        reached("send")  # crash tests: die right after the server accepted the message
         return Outcome(ok=True, remote_id=str(message["Message-ID"]), uid=CalendarEvent.model_validate(item.payload["event"]).uid)
 
     @property

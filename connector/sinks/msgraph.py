@@ -43,7 +43,7 @@ from connector.store.tables import ExternalRef, OutboxItem
 # Our own property set GUID; the name makes the property recognisable in any mailbox.
 KEY_PROPERTY = "String {9a1d3c55-2b1f-4e7a-8c3d-5f6e7a8b9c0d} Name SwitchingTalentKey"
 TRANSACTION_NAMESPACE = uuid.UUID("c2f8e6a4-7b3d-4e1f-9a5c-0d2b4f6e8a1c")
-SELECT = "id,iCalUId,changeKey,onlineMeeting"
+SELECT = "id,iCalUId,changeKey,onlineMeeting,isCancelled"
 BUSY = {"busy", "oof", "tentative", "workingElsewhere"}
 RESYNC_CODES = {"syncStateNotFound", "resyncRequired", "SyncStateInvalid", "expiredToken"}
 
@@ -77,8 +77,9 @@ class GraphCalendar(Sink):
     def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
         client = graph_client(self.context.runtime, str(self.options["tenant"]))
         jobs = [_Job(item, CalendarEvent.model_validate(item.payload["event"]), _remote_id(known.get(item.object_id))) for item in items]
-        self._find_uncertain(client, [job for job in jobs if job.remote_id is None and job.item.uncertain])
-        outcomes = self._write(client, jobs)
+        unknown = self._find_uncertain(client, [job for job in jobs if job.remote_id is None and job.item.uncertain])
+        outcomes = self._write(client, [job for job in jobs if job.item.id not in unknown])
+        outcomes.update(unknown)
         gone = [job for job in jobs if outcomes[job.item.id] is None]  # deleted in Outlook meanwhile: create anew
         for job in gone:
             job.remote_id = None
@@ -86,12 +87,22 @@ class GraphCalendar(Sink):
             outcomes.update(self._write(client, gone))
         return [outcomes[item.id] or Outcome(ok=False, error="event vanished twice") for item in items]
 
-    def _find_uncertain(self, client: HttpClient, jobs: list[_Job]) -> None:
+    def _find_uncertain(self, client: HttpClient, jobs: list[_Job]) -> dict[int, Outcome | None]:
+        """Bind each job to the live event carrying its key, if one landed. A session that was
+        cancelled and confirmed again has two events with that key: the cancelled one is not
+        the session any more (a PATCH there reaches no one), so it is never bound to.
+        Returns, by item id, the failures of jobs that could not be looked up: those wait,
+        since creating them blind could make a second event."""
         requests_ = [{"method": "GET", "url": self._lookup_url(job.item)} for job in jobs]
+        unknown: dict[int, Outcome | None] = {}
         for job, result in zip(jobs, self._batches(client, requests_), strict=True):
-            found = (result.body or {}).get("value", []) if result.status == 200 else []
-            if found:
-                job.remote_id = str(found[0]["id"])
+            if result.status != 200:
+                unknown[job.item.id] = Outcome(ok=False, error=f"could not look for the event first: {_describe(result)}")
+                continue
+            live = [event for event in (result.body or {}).get("value", []) if not event.get("isCancelled")]
+            if live:
+                job.remote_id = str(live[0]["id"])
+        return unknown
 
     def _lookup_url(self, item: OutboxItem) -> str:
         condition = f"singleValueExtendedProperties/Any(ep: ep/id eq '{KEY_PROPERTY}' and ep/value eq '{self.key(item)}')"
@@ -127,7 +138,7 @@ class GraphCalendar(Sink):
         if job.item.action == "cancel":
             if result.status in (200, 202, 204, 404):
                 return Outcome(ok=True, remote_id=job.remote_id)
-            return Outcome(ok=False, error=_describe(result))
+            return Outcome(ok=False, error=_describe(result), uncertain=result.uncertain)
         if result.status == 404 and job.remote_id is not None:
             return None
         if result.status in (200, 201):
@@ -135,14 +146,14 @@ class GraphCalendar(Sink):
             join_url = ((body.get("onlineMeeting") or {}).get("joinUrl"))
             return Outcome(ok=True, remote_id=body.get("id"), uid=body.get("iCalUId"), etag=body.get("changeKey"),
                            details={"join_url": join_url} if join_url else None)
-        return Outcome(ok=False, error=_describe(result))
+        return Outcome(ok=False, error=_describe(result), uncertain=result.uncertain)
 
-    def _batches(self, client: HttpClient, requests_: list[dict[str, Any]]) -> list[BatchResult]:
+    def _batches(self, client: HttpClient, requests_: list[dict[str, Any]], idempotent: bool | None = None) -> list[BatchResult]:
         chunks = [requests_[i:i + BATCH_LIMIT] for i in range(0, len(requests_), BATCH_LIMIT)]
         if not chunks:
             return []
         with ThreadPoolExecutor(max_workers=min(len(chunks), 4)) as pool:
-            answers = list(pool.map(lambda chunk: batch(client, chunk), chunks))
+            answers = list(pool.map(lambda chunk: batch(client, chunk, idempotent=idempotent), chunks))
         return [result for answer in answers for result in answer]
 
 
@@ -197,7 +208,7 @@ class GraphCalendar(Sink):
                 asked.setdefault(tenant, []).append((item, event, attendee.email, request))
         conflicts: list[Conflict] = []
         for tenant, questions in asked.items():
-            results = self._batches(graph_client(self.context.runtime, tenant), [q[3] for q in questions])
+            results = self._batches(graph_client(self.context.runtime, tenant), [q[3] for q in questions], idempotent=True)  # reads
             for (item, event, address, _), result in zip(questions, results, strict=True):
                 schedules = (result.body or {}).get("value", []) if result.status == 200 else []
                 for entry in (schedules[0].get("scheduleItems", []) if schedules else []):

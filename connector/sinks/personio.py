@@ -75,7 +75,7 @@ class PersonioDocuments(Sink):
     def _set_hours(self, item: OutboxItem, employee: str) -> Outcome:
         attribute = str(self.options["hours_attribute"])
         self.client.json("PATCH", f"company/employees/{employee}",
-                         json={"employee": {"custom_attributes": {attribute: item.payload["hours"]}}})
+                         json={"employee": {"custom_attributes": {attribute: item.payload["hours"]}}}, idempotent=True)  # sets a value
         return Outcome(ok=True, remote_id=f"{employee}/{attribute}")
 
     def _find(self, employee: str, title: str) -> str | None:

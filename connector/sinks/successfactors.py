@@ -34,7 +34,7 @@ from connector.core.errors import AuthenticationFailed
 from connector.plumbing.adapters import required_options
 from connector.plumbing.http import HttpClient, HttpError, secret_text
 from connector.plumbing.runtime import Runtime
-from connector.sinks import TRAINING_RECORD, Sink, describe, reference, unknown_employee
+from connector.sinks import TRAINING_RECORD, Sink, describe, failed, reference, unknown_employee
 from connector.sources.successfactors import bearer_token
 from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
@@ -101,7 +101,7 @@ class LearningEvents(Sink):
                 self.client.request("POST", self.path, json={"externalLearningEvents": [self._event(i) for i in group]})
             except HttpError as error:
                 for item in group:
-                    outcomes[item.id] = Outcome(ok=False, error=f"{describe(item.payload)}: {error}")
+                    outcomes[item.id] = failed(error, describe(item.payload))
                 continue
             for item in group:
                 # Learning answers no event id; the reference in the description is how people find it.

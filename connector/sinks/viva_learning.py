@@ -77,7 +77,8 @@ class VivaLearning(Sink):
                 "contentWebUrl": f"https://{self.context.config.partner.uid_host}/switching-talent/{place}",
                 "sourceName": self.context.config.partner.name, "languageTag": "nl-BE", "isActive": True,
                 "format": "Workshop", "isPremium": False, "isSearchable": False}
-        answer = self.client.json("PATCH", f"{self.provider}/learningContents(externalId='{external}')", json=body)
+        answer = self.client.json("PATCH", f"{self.provider}/learningContents(externalId='{external}')", json=body,
+                                  idempotent=True)  # an upsert by our external id
         return str(answer["id"])
 
     def _activity(self, item: OutboxItem, content_id: str, learner: str) -> Outcome:
@@ -91,7 +92,8 @@ class VivaLearning(Sink):
             if str(activity.get("completedDateTime", ""))[:10] < record["date"]:
                 self.client.request("PATCH", f"{self.provider}/learningCourseActivities/{activity['id']}",
                                     json={"@odata.type": "#microsoft.graph.learningSelfInitiatedCourse", "completedDateTime": done,
-                                          "status": "completed"})  # status is required in an update
+                                          "status": "completed"},  # status is required in an update
+                                    idempotent=True)  # sets a value
             return Outcome(ok=True, remote_id=str(activity["id"]))
         created = self.client.json("POST", f"{self.provider}/learningCourseActivities", json={
             "@odata.type": "#microsoft.graph.learningSelfInitiatedCourse", "learningProviderId": str(self.options["provider_id"]),

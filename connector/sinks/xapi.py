@@ -63,9 +63,10 @@ class XapiStatements(Sink):
             try:
                 # One statement a request: an LRS refuses a whole batch with 409 when one id in it
                 # is already stored (a void sent before), which would hide that the rest was not.
+                # Our statement ids make a repeat a no-op for the LRS (xAPI 1.0.3 section 2.2: same id, same statement).
                 for statement in statements:
                     self.client.request("POST", "statements", json=[statement], headers={"Content-Type": "application/json"},
-                                        accept=(409,))
+                                        accept=(409,), idempotent=True)
             except HttpError as error:
                 outcomes.append(Outcome(ok=False, error=str(error)))
                 continue

@@ -93,7 +93,8 @@ class BambooHRSource(Source):
         if since:
             body["filters"] = {"lastChanged": {"includeNull": "no", "value": since}}
         # onlyCurrent=false would add future-dated history values; the report lists every status either way.
-        answer = self.client.json("POST", "reports/custom", params={"format": "JSON", "onlyCurrent": "true"}, json=body)
+        answer = self.client.json("POST", "reports/custom", params={"format": "JSON", "onlyCurrent": "true"}, json=body,
+                                  idempotent=True)  # a read
         employees = answer.get("employees") if isinstance(answer, dict) else None
         return [e for e in employees or [] if isinstance(e, dict)]
 

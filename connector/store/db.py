@@ -1,4 +1,10 @@
-"""Opening the store, bringing its schema up to date, and the one-sync-at-a-time lock."""
+"""Opening the store, bringing its schema up to date, and the one-sync-at-a-time lock.
+
+A crash must never leave a half-made schema. PostgreSQL runs DDL inside transactions; SQLite
+does too, but Python's sqlite3 module commits before every CREATE or ALTER unless it is told
+to leave transactions alone. So on SQLite the migration runs on a connection of its own in
+one explicit `BEGIN IMMEDIATE ... COMMIT`: a kill at any DDL statement leaves the store as
+it was before, and the next run migrates it from there."""
 
 from __future__ import annotations
 
@@ -11,9 +17,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from connector.plumbing.killpoint import armed, reached
+from connector.store.tables import Base
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -42,12 +52,77 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; a no-op when it already is."""
+    """Bring the schema to the newest revision, all of it in one transaction; a no-op when it
+    already is. Two processes migrating at once take turns (SQLite: BEGIN IMMEDIATE;
+    PostgreSQL: a transaction-level advisory lock), so the second finds the work done."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    migrating = _transactional_sqlite(engine) if _file_sqlite(engine) else engine
+    try:
+        with migrating.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _advisory_key(connection, "migrate")})
+            if armed("ddl"):
+                event.listen(connection, "after_cursor_execute", _ddl_reached)
+            _drop_half_made_schema(connection)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        if migrating is not engine:
+            migrating.dispose()
+
+
+def _drop_half_made_schema(connection: Connection) -> None:
+    """Earlier versions ran SQLite DDL statement by statement, so a first run killed while
+    creating the schema left some tables and no schema version, and every later run failed
+    with "table ... already exists". Such a store never held anything: when no version is
+    recorded and every table of ours in it is empty, drop them so the migration starts over."""
+    present = set(inspect(connection).get_table_names())
+    ours = [table for table in reversed(Base.metadata.sorted_tables) if table.name in present]
+    if not ours:
+        return
+    if "alembic_version" in present and connection.execute(text("SELECT count(*) FROM alembic_version")).scalar():
+        return
+    if any(connection.execute(select(func.count()).select_from(table)).scalar() for table in ours):
+        return
+    for table in ours:
+        table.drop(connection)
+    for leftover in present:
+        if leftover.startswith("_alembic_tmp_"):  # a batch alteration's copy
+            connection.execute(text(f'DROP TABLE "{leftover}"'))
+
+
+def _file_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+
+
+def _transactional_sqlite(engine: Engine) -> Engine:
+    """An engine on the same SQLite file whose transactions include DDL: the driver's own
+    transaction handling is switched off and every transaction opens with BEGIN IMMEDIATE
+    (the SQLAlchemy documentation's recipe for pysqlite, "Serializable isolation / Savepoints
+    / Transactional DDL"). Immediate, so that a second migrator waits before reading the
+    schema version instead of after."""
+    migrating = create_engine(engine.url, poolclass=NullPool, connect_args={"timeout": 30})
+
+    def connected(dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        _sqlite_pragmas(dbapi_connection, record)
+        dbapi_connection.isolation_level = None
+
+    event.listen(migrating, "connect", connected)
+    event.listen(migrating, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE"))
+    return migrating
+
+
+def _ddl_reached(connection: Connection, cursor, statement: str, *args) -> None:  # type: ignore[no-untyped-def]
+    if statement.lstrip().split(" ", 1)[0].upper() in ("CREATE", "ALTER", "DROP"):
+        reached("ddl")
+
+
+def _advisory_key(connection: Connection, purpose: str) -> int:
+    """A PostgreSQL advisory-lock key for this store: its schema, so that two stores in two
+    schemas of one database do not share it (advisory locks are per database already)."""
+    schema = connection.execute(text("SELECT current_schema()")).scalar() or ""
+    return int.from_bytes(hashlib.sha256(f"st-connector {purpose}|{schema}".encode()).digest()[:8], "big", signed=True)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -66,8 +141,7 @@ def sync_lock(engine: Engine) -> Iterator[None]:
     """
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
-            schema = connection.execute(text("SELECT current_schema()")).scalar() or ""
-            key = int.from_bytes(hashlib.sha256(f"st-connector sync|{schema}".encode()).digest()[:8], "big", signed=True)
+            key = _advisory_key(connection, "sync")
             got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
             if not got:
                 raise SyncAlreadyRunning("another sync is running on this PostgreSQL store")

@@ -92,9 +92,11 @@ def enqueue(
         sequence=sequence,
         status="pending",
         attempts=0,
-        # A store found behind (restored, new) cannot know what the lost runs wrote, even
-        # where it holds a reference: sinks that can look before they write do so.
-        uncertain=(uncertain and ref is None) or bool(db.info.get("store_behind")),
+        # Only where the sink would create: a live ref is written to by its id, while a
+        # cancelled one is created anew, and a lost creation may already have landed. A store
+        # found behind (restored, new) cannot know what the lost runs wrote, even where it
+        # holds a reference: then sinks that can look before they write do so for every item.
+        uncertain=(uncertain and (ref is None or ref.cancelled)) or bool(db.info.get("store_behind")),
         planned_run=run_id,
     )
     db.add(item)
@@ -138,6 +140,7 @@ class Outcome:
     error: str | None = None
     retry: bool = True
     details: dict[str, Any] | None = None
+    uncertain: bool = False  # failed, but it may have landed (its answer was lost): look before writing it again
 
 
 @dataclass
@@ -182,6 +185,7 @@ def record_outcome(db: Session, item: OutboxItem, outcome: Outcome, now: datetim
     ref = db.get(ExternalRef, (item.target, item.object_type, item.object_id))
     created = ref is None or ref.cancelled
     if not outcome.ok:
+        item.uncertain = item.uncertain or outcome.uncertain
         item.last_error = outcome.error
         item.next_attempt_at = now + backoff(item.attempts)
         if not outcome.retry:
