@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from connector.core.config import Config, load_config
 from connector.core.errors import ConfigError
@@ -154,6 +154,27 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        return _command(args)
+    except Exception as error:  # the last line of defence: a defect, told in one line, never as a traceback
+        logging.getLogger("connector.cli").debug("unexpected error", exc_info=True)
+        reason = f"unexpected error: {type(error).__name__}: {_first_line(str(error))[:300]}"
+        if getattr(args, "json", False):
+            _print_failure_json("st-connector", [reason])
+        print(f"Failed: {reason}.", file=sys.stderr)
+        if not args.verbose:
+            print("Run the same command again with -v to see where it happened, and report it with that output.", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _print_failure_json(source: str, messages: list[str]) -> None:
+    """--json promises one JSON document on standard output, also when nothing could run."""
+    print(json.dumps({"status": "failed", "errors": [{"source": source, "entity": "", "record": "", "field": "", "message": m}
+                                                     for m in messages], "warnings": []}, ensure_ascii=False))
+
+
+def _command(args: argparse.Namespace) -> int:
+    """Run the parsed command; the user mistakes it knows of become their exit codes."""
+    try:
         if args.command == "template":
             return _template(args)
         if args.command == "leerbewijs" and args.keyring:
@@ -175,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             return _store_copy(config, args.to)
         return _report(config, args)
     except ConfigError as error:
+        if getattr(args, "json", False):
+            _print_failure_json("configuration", error.problems)
         print("Configuration problems (nothing was run):", file=sys.stderr)
         for problem in error.problems:
             print(f"  - {problem}", file=sys.stderr)
@@ -182,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     except OperationalError as error:
         print(f"The store cannot be reached: {error.orig.__class__.__name__}: {_first_line(str(error.orig))}", file=sys.stderr)
         return EXIT_FAILED
+    except (ArgumentError, NoSuchModuleError) as error:  # a store URL given on the command line (store copy --to)
+        print("Configuration problems (nothing was run):", file=sys.stderr)
+        print(f"  - store URL: {_first_line(str(error))}", file=sys.stderr)
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return EXIT_FAILED
