@@ -46,6 +46,7 @@ examples:
   st-connector keys show --config config.example.toml
   st-connector report organisations --config config.example.toml --year 2026 --format xlsx
   st-connector leerbewijs verify out/leerbewijzen/groenkracht/LB-2026-0002.pdf --config config.example.toml
+  st-connector erase --config config.example.toml --person fatima.elamrani@zonneke.be --dry-run
   st-connector run --config /etc/st-connector/config.toml"""
 
 
@@ -137,6 +138,19 @@ def _parser() -> argparse.ArgumentParser:
                       help="the target store, e.g. postgresql+psycopg://connector@db.example/connector; a ${NAME} "
                            "reference is read from the environment or the secrets file, so no password is typed")
 
+    erase = commands.add_parser(
+        "erase", help="erase one person's personal data from the store on request; list the copies outside it",
+        description="Erase a person (the right to be forgotten): their HR and cohort records with the raw payloads, "
+                    "planned writes, answers and names go; the training account keeps their hours per year under a "
+                    "pseudonym, the leerbewijs register its numbers and fingerprints. Copies outside the store (ledgers, "
+                    "HR systems, calendars, leerbewijs files) are listed, not removed. Correct the HR export and the "
+                    "cohort sheet first: a source that still lists the person brings them back on the next sync.")
+    with_config(erase)
+    erase.add_argument("--person", required=True, metavar="ID|EMAIL", help="employee number, work e-mail or store id")
+    erase.add_argument("--organisation", metavar="ID", help="only in this organisation (needed when the employee number repeats)")
+    erase.add_argument("--dry-run", action="store_true", help="show what would be erased; change nothing")
+    erase.add_argument("--json", action="store_true", help="print one JSON document instead of the report")
+
     template = commands.add_parser("template", help="write the fill-in workbook for ST-partners (one sheet per entity)")
     template.add_argument("--output", required=True, metavar="FILE.xlsx", help="where to write the workbook")
     return parser
@@ -194,6 +208,8 @@ def _command(args: argparse.Namespace) -> int:
             return _run(config, args)
         if args.command == "store":
             return _store_copy(config, args.to)
+        if args.command == "erase":
+            return _erase(config, args)
         return _report(config, args)
     except ConfigError as error:
         if getattr(args, "json", False):
@@ -212,6 +228,36 @@ def _command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _erase(config: Config, args: argparse.Namespace) -> int:
+    from connector.store.db import migrate, open_engine, session_factory, sync_lock
+    from connector.store.erasure import erase_person
+    from connector.store.outbox import utcnow
+
+    engine = open_engine(config.store_url)
+    try:
+        migrate(engine)
+        with sync_lock(engine), session_factory(engine)() as db:  # never halfway through a sync
+            report = erase_person(db, config, args.person, args.organisation, utcnow(), dry_run=args.dry_run)
+            if args.dry_run:
+                db.rollback()
+            else:
+                db.commit()
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    title = "Would erase (dry run, nothing changed)" if args.dry_run else "Erased"
+    for person in report.people:
+        print(f"{title}: one person of {person['organisation']}, now known as {person['pseudonym']}")
+        for what, count in person["counts"].items():
+            print(f"  {count:>5}  {what}")
+        print("  outside the store:")
+        for copy in person["external"]:
+            print(f"    - {copy['where']}: {copy['what']}: {copy['note']}")
+    return EXIT_OK
 
 
 def _store_copy(config: Config, target_url: str) -> int:

@@ -169,6 +169,14 @@ class GuardsConfig(_Strict):
     always_allowed_removals: int = Field(default=2, ge=0, description="removals never refused (people leave small employers too)")
 
 
+class RetentionConfig(_Strict):
+    """How long personal data the store no longer needs is kept (connector/store/retention.py);
+    applied at the end of every sync. None: kept."""
+
+    raw_payload_days: int | None = Field(default=None, ge=0, le=36500)  # raw source payloads, once unchanged that long
+    finished_cohort_days: int | None = Field(default=None, ge=0, le=36500)  # after an exchange's last session
+
+
 class ReconcileConfig(_Strict):
     match_on: list[str] = Field(default_factory=lambda: ["employee_number", "email"])
 
@@ -292,6 +300,7 @@ class Config(_Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     guards: GuardsConfig = Field(default_factory=GuardsConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     signing: SigningConfig = Field(default_factory=SigningConfig)
     texts: TextsConfig = Field(default_factory=TextsConfig)
