@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 
-from connector.core.config import Config, load_config
+from connector.core.config import Config, StoreConfig, load_config
 from connector.core.errors import ConfigError
 from connector.core.texts import overriding
 
@@ -221,10 +222,6 @@ def _command(args: argparse.Namespace) -> int:
     except OperationalError as error:
         print(f"The store cannot be reached: {error.orig.__class__.__name__}: {_first_line(str(error.orig))}", file=sys.stderr)
         return EXIT_FAILED
-    except (ArgumentError, NoSuchModuleError) as error:  # a store URL given on the command line (store copy --to)
-        print("Configuration problems (nothing was run):", file=sys.stderr)
-        print(f"  - store URL: {_first_line(str(error))}", file=sys.stderr)
-        return EXIT_CONFIG
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return EXIT_FAILED
@@ -265,6 +262,10 @@ def _store_copy(config: Config, target_url: str) -> int:
     from connector.store.db import SyncAlreadyRunning, open_engine
 
     target_url = config.resolve_reference(target_url, "--to")
+    try:
+        StoreConfig(url=target_url)  # the same stores as [store] url, the same words when it is none
+    except ValidationError as error:
+        raise ConfigError([f"--to: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()]) from None
     source, target = open_engine(config.store_url), open_engine(target_url)
     try:
         counts = copy_store(source, target, progress=lambda message: print(f"  {message}", file=sys.stderr, flush=True))

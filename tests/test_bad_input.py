@@ -248,3 +248,13 @@ def test_unexpected_errors_end_in_one_line_and_a_pointer_to_v(sqlite_network, mo
     assert command.main(["sync", "--json", "--config", str(REPO)]) == command.EXIT_CONFIG
     out, _ = capsys.readouterr()
     assert json.loads(out)["errors"][0]["source"] == "configuration"
+
+
+@pytest.mark.parametrize("url, expected", [("mysql://u@h/db", "--to: 'mysql' is not a supported store"),
+                                           ("nonsense", "--to: is not a database URL")])
+def test_store_copy_to_another_database_or_no_url_is_a_configuration_error(sqlite_network, capsys, url, expected):
+    # Before: ModuleNotFoundError (MySQLdb) or ArgumentError as a traceback.
+    from connector import cli as command
+
+    assert command.main(["store", "copy", "--config", str(sqlite_network.config_path), "--to", url]) == command.EXIT_CONFIG
+    assert expected in capsys.readouterr().err

@@ -19,10 +19,10 @@ TRAINING = {"employee": "Z1", "date": "2026-03-02", "hours": 7, "title": "EHBO"}
 
 
 @pytest.mark.parametrize("model, record, field, message", [
-    (TrainingRecordIn, {**TRAINING, "hours": 300}, "hours", "less than or equal to 24"),
+    (TrainingRecordIn, {**TRAINING, "hours": 300}, "hours", "300 hours on one day: a day has at most 24"),
     (TrainingRecordIn, {**TRAINING, "date": "0001-03-02"}, "date", "0001-03-02 lies outside 1990-2100"),
     (TrainingRecordIn, {**TRAINING, "date": "2999-03-02"}, "date", "lies outside 1990-2100"),
-    (SessionRecord, {**SESSION, "hours": 8}, "", "8 hours booked on a session of 7.5 hours (09:00-16:30)"),
+    (SessionRecord, {**SESSION, "hours": 8}, "hours", "8 hours booked on a session of 7.5 hours (09:00-16:30)"),
     (SessionRecord, {**SESSION, "start": "2999-03-02T09:00", "end": "2999-03-02T16:00"}, "start", "lies outside 1990-2100"),
     (PersonRecord, {**PERSON, "start_date": "0001-01-01"}, "start_date", "lies outside 1900-2100"),
     (PersonRecord, {**PERSON, "first_name": "A\x00n"}, "first_name", "control character U+0000 at position 2"),

@@ -48,7 +48,7 @@ from enum import StrEnum
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 # A pragmatic syntax check: the HR side only needs to know that a value is an address,
 # deliverability is the mail server's business.
@@ -157,7 +157,7 @@ class _Record(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _plain_text(cls, value: Any, info: Any) -> Any:
+    def _plain_text(cls, value: Any, info: ValidationInfo) -> Any:
         """Every text field, and every text in a list field, without control characters."""
         if isinstance(value, str):
             return refuse_control_characters(info.field_name, value)
@@ -213,7 +213,7 @@ class TrainingRecordIn(_Record):
 
     employee: str = Field(min_length=1, max_length=EMAIL, description="employee number or work e-mail")
     date: date
-    hours: float = Field(gt=0, le=24)  # on that one day: a longer course is one record per day
+    hours: float = Field(gt=0)
     title: str = Field(min_length=1, max_length=TITLE)
     provider: str | None = Field(default=None, max_length=TEXT_LINE)
     kind: TrainingKind = TrainingKind.formal
@@ -222,6 +222,13 @@ class TrainingRecordIn(_Record):
     @classmethod
     def _sane_year(cls, value: date) -> date:
         return _in_years(value, SESSION_YEARS)
+
+    @field_validator("hours")
+    @classmethod
+    def _one_day(cls, value: float) -> float:
+        if value > 24:
+            raise ValueError(f"{value:g} hours on one day: a day has at most 24 (record a longer course as one record per day)")
+        return value
 
 
 class LearningQuestionRecord(_Record):
@@ -272,14 +279,22 @@ class SessionRecord(_Record):
         _in_years(value.date(), SESSION_YEARS)
         return value
 
+    @field_validator("hours")
+    @classmethod
+    def _within_span(cls, value: float | None, info: ValidationInfo) -> float | None:
+        start, end = info.data.get("start"), info.data.get("end")
+        if value is None or start is None or end is None or end <= start:
+            return value
+        span = (end - start).total_seconds() / 3600
+        if value > span + 1e-9:
+            raise ValueError(f"{value:g} hours booked on a session of {span:g} hours ({start:%H:%M}-{end:%H:%M}): "
+                             "hours must fit within its start and end")
+        return value
+
     @model_validator(mode="after")
     def _ordered(self) -> SessionRecord:
         if self.end <= self.start:
             raise ValueError(f"session ends ({self.end:%d/%m/%Y %H:%M}) before it starts ({self.start:%d/%m/%Y %H:%M})")
-        span = (self.end - self.start).total_seconds() / 3600
-        if self.hours is not None and self.hours > span + 1e-9:
-            raise ValueError(f"{self.hours:g} hours booked on a session of {span:g} hours "
-                             f"({self.start:%H:%M}-{self.end:%H:%M}): hours must fit within its start and end")
         if self.mode is None:
             self.mode = SessionMode.on_site if self.kind == SessionKind.exchange_day else SessionMode.online
         return self
