@@ -150,7 +150,7 @@ def test_the_hook_takes_a_new_kind_of_personal_data(sqlite_network, monkeypatch)
 @pytest.mark.parametrize("setting", ["raw_payload_days = 30", "finished_cohort_days = 120"])
 def test_retention_deletes_what_is_no_longer_needed_and_a_later_pull_does_not_restore_it(network, setting):
     _sync(network, "2026-01-05")
-    network.replace("[guards]", f"[retention]\n{setting}\n\n[guards]")
+    network.replace("# raw_payload_days = 90", setting)
     summary = _sync(network, "2026-11-22")
     assert summary.status == "ok", summary.errors
     engine = open_engine(network.store_url)
