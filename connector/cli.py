@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from connector.core.config import Config, load_config
+from connector.core.config import Config, StoreConfig, load_config
 from connector.core.errors import ConfigError
 from connector.core.texts import overriding
 
@@ -46,6 +47,7 @@ examples:
   st-connector keys show --config config.example.toml
   st-connector report organisations --config config.example.toml --year 2026 --format xlsx
   st-connector leerbewijs verify out/leerbewijzen/groenkracht/LB-2026-0002.pdf --config config.example.toml
+  st-connector erase --config config.example.toml --person fatima.elamrani@zonneke.be --dry-run
   st-connector run --config /etc/st-connector/config.toml"""
 
 
@@ -141,6 +143,19 @@ def _parser() -> argparse.ArgumentParser:
                       help="the target store, e.g. postgresql+psycopg://connector@db.example/connector; a ${NAME} "
                            "reference is read from the environment or the secrets file, so no password is typed")
 
+    erase = commands.add_parser(
+        "erase", help="erase one person's personal data from the store on request; list the copies outside it",
+        description="Erase a person (the right to be forgotten): their HR and cohort records with the raw payloads, "
+                    "planned writes, answers and names go; the training account keeps their hours per year under a "
+                    "pseudonym, the leerbewijs register its numbers and fingerprints. Copies outside the store (ledgers, "
+                    "HR systems, calendars, leerbewijs files) are listed, not removed. Correct the HR export and the "
+                    "cohort sheet first: a source that still lists the person brings them back on the next sync.")
+    with_config(erase)
+    erase.add_argument("--person", required=True, metavar="ID|EMAIL", help="employee number, work e-mail or store id")
+    erase.add_argument("--organisation", metavar="ID", help="only in this organisation (needed when the employee number repeats)")
+    erase.add_argument("--dry-run", action="store_true", help="show what would be erased; change nothing")
+    erase.add_argument("--json", action="store_true", help="print one JSON document instead of the report")
+
     template = commands.add_parser("template", help="write the fill-in workbook for ST-partners (one sheet per entity)")
     template.add_argument("--output", required=True, metavar="FILE.xlsx", help="where to write the workbook")
     return parser
@@ -157,6 +172,27 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return _command(args)
+    except Exception as error:  # the last line of defence: a defect, told in one line, never as a traceback
+        logging.getLogger("connector.cli").debug("unexpected error", exc_info=True)
+        reason = f"unexpected error: {type(error).__name__}: {_first_line(str(error))[:300]}"
+        if getattr(args, "json", False):
+            _print_failure_json("st-connector", [reason])
+        print(f"Failed: {reason}.", file=sys.stderr)
+        if not args.verbose:
+            print("Run the same command again with -v to see where it happened, and report it with that output.", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _print_failure_json(source: str, messages: list[str]) -> None:
+    """--json promises one JSON document on standard output, also when nothing could run."""
+    print(json.dumps({"status": "failed", "errors": [{"source": source, "entity": "", "record": "", "field": "", "message": m}
+                                                     for m in messages], "warnings": []}, ensure_ascii=False))
+
+
+def _command(args: argparse.Namespace) -> int:
+    """Run the parsed command; the user mistakes it knows of become their exit codes."""
     try:
         if args.command == "template":
             return _template(args)
@@ -177,8 +213,12 @@ def main(argv: list[str] | None = None) -> int:
             return _run(config, args)
         if args.command == "store":
             return _store_copy(config, args.to)
+        if args.command == "erase":
+            return _erase(config, args)
         return _report(config, args)
     except ConfigError as error:
+        if getattr(args, "json", False):
+            _print_failure_json("configuration", error.problems)
         print("Configuration problems (nothing was run):", file=sys.stderr)
         for problem in error.problems:
             print(f"  - {problem}", file=sys.stderr)
@@ -191,11 +231,45 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def _erase(config: Config, args: argparse.Namespace) -> int:
+    from connector.store.db import migrate, open_engine, session_factory, sync_lock
+    from connector.store.erasure import erase_person
+    from connector.store.outbox import utcnow
+
+    engine = open_engine(config.store_url)
+    try:
+        migrate(engine)
+        with sync_lock(engine), session_factory(engine)() as db:  # never halfway through a sync
+            report = erase_person(db, config, args.person, args.organisation, utcnow(), dry_run=args.dry_run)
+            if args.dry_run:
+                db.rollback()
+            else:
+                db.commit()
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    title = "Would erase (dry run, nothing changed)" if args.dry_run else "Erased"
+    for person in report.people:
+        print(f"{title}: one person of {person['organisation']}, now known as {person['pseudonym']}")
+        for what, count in person["counts"].items():
+            print(f"  {count:>5}  {what}")
+        print("  outside the store:")
+        for copy in person["external"]:
+            print(f"    - {copy['where']}: {copy['what']}: {copy['note']}")
+    return EXIT_OK
+
+
 def _store_copy(config: Config, target_url: str) -> int:
     from connector.store.copy import TargetNotEmpty, copy_store
     from connector.store.db import SyncAlreadyRunning, open_engine
 
     target_url = config.resolve_reference(target_url, "--to")
+    try:
+        StoreConfig(url=target_url)  # the same stores as [store] url, the same words when it is none
+    except ValidationError as error:
+        raise ConfigError([f"--to: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()]) from None
     source, target = open_engine(config.store_url), open_engine(target_url)
     try:
         counts = copy_store(source, target, progress=lambda message: print(f"  {message}", file=sys.stderr, flush=True))

@@ -216,11 +216,11 @@ def test_a_restored_store_sends_updates_above_every_sequence_already_sent(sqlite
         sync(network, as_of="2026-11-23")
         uid = _uid(network, "S-04-D1")
         _backup(network, tmp_path / "yesterday.db")
-        network.edit_csv("cohort/sessies.csv", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;08:30", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;09:30")
+        network.edit_csv("cohort/sessies.csv", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;08:30", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;08:00")
         sync(network, as_of="2026-11-24")
         assert _sequence(network, "S-04-D1") == 1 and _mailed_sequences(smtp, uid, network)[-1] == 1
         _restore(network, tmp_path / "yesterday.db")
-        network.edit_csv("cohort/sessies.csv", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;09:30", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;10:30")
+        network.edit_csv("cohort/sessies.csv", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;08:00", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;07:30")
         summary = sync(network, as_of="2026-11-25")
         assert summary.status == "ok", summary.errors
         assert any(w.warning and "behind" in w.message for w in summary.errors)
@@ -275,7 +275,7 @@ def test_after_a_restore_a_number_already_handed_out_is_never_given_to_another_e
 
 def test_an_empty_store_continues_above_what_was_handed_out(network, tmp_path):
     sync(network, as_of="2026-11-23")
-    network.edit_csv("cohort/sessies.csv", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;08:30", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;09:30")
+    network.edit_csv("cohort/sessies.csv", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;08:30", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;08:00")
     sync(network, as_of="2026-11-24")
     assert _sequence(network, "S-04-D1") == 1
     fresh = f"sqlite:///{tmp_path / 'fresh' / 'connector.db'}"

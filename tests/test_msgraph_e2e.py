@@ -261,7 +261,7 @@ def test_leave_dates_that_never_arrive_are_reported_once_accounts_are_disabled(n
 
 
 def test_a_leave_date_that_arrives_raises_no_warning(network, fake):
-    fake.update_user("00000000-0000-0000-0000-0000000106", accountEnabled=False, employeeLeaveDateTime="2026-10-31T00:00:00Z")
+    fake.update_user("00000000-0000-0000-0000-0000000106", accountEnabled=False, employeeLeaveDateTime="2027-01-31T00:00:00Z")  # after EX-03, which G106 coaches
     summary = run_sync(network.config(), MOMENT)
     assert summary.status == "ok", summary.errors
 

@@ -36,7 +36,7 @@ def test_a_store_moved_from_sqlite_to_postgresql_writes_nothing_again(sqlite_net
     network.replace(f'url = "{network.store_url}"', f'url = "{postgres_url}"')
     network.store_url = postgres_url
     assert writes(sync(network)) == 0  # the new store knows what every target holds
-    network.edit_csv("cohort/sessies.csv", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;08:30", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;09:30")
+    network.edit_csv("cohort/sessies.csv", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;08:30", "S-04-D1;EX-04;uitwisselingsdag;11/05/2027;08:00")
     moved = sync(network)
     assert moved.invites["updated"] == 1
     _, event = vevent(network, "S-04-D1")

@@ -130,8 +130,28 @@ class OrganisationConfig(_Strict):
         return self
 
 
+SUPPORTED_STORES = ("sqlite", "postgresql")
+
+
 class StoreConfig(_Strict):
     url: str = "sqlite:///state/connector.db"
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        """A URL SQLAlchemy can parse, of a database the store is built and tested for."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except (ArgumentError, ValueError):
+            raise ValueError("is not a database URL; write sqlite:///state/connector.db or "
+                             "postgresql+psycopg://user:${ST_DB_PASSWORD}@host:5432/db") from None
+        if backend not in SUPPORTED_STORES:
+            raise ValueError(f"'{backend}' is not a supported store; use SQLite (sqlite:///...) or PostgreSQL "
+                             "(postgresql+psycopg://...)")
+        return value
 
 
 class OutputConfig(_Strict):
@@ -147,6 +167,14 @@ class GuardsConfig(_Strict):
 
     max_removed_share: float = Field(default=0.2, ge=0, le=1, description="share of a source's records one pull may remove")
     always_allowed_removals: int = Field(default=2, ge=0, description="removals never refused (people leave small employers too)")
+
+
+class RetentionConfig(_Strict):
+    """How long personal data the store no longer needs is kept (connector/store/retention.py);
+    applied at the end of every sync. None: kept."""
+
+    raw_payload_days: int | None = Field(default=None, ge=0, le=36500)  # raw source payloads, once unchanged that long
+    finished_cohort_days: int | None = Field(default=None, ge=0, le=36500)  # after an exchange's last session
 
 
 class ReconcileConfig(_Strict):
@@ -272,6 +300,7 @@ class Config(_Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     guards: GuardsConfig = Field(default_factory=GuardsConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     signing: SigningConfig = Field(default_factory=SigningConfig)
     texts: TextsConfig = Field(default_factory=TextsConfig)
@@ -343,12 +372,7 @@ class Config(_Strict):
 def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Config:
     """Read, resolve references and validate; every problem is reported at once."""
     path = Path(path)
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: configuration file not found"]) from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError([f"{path}: not valid TOML: {error}"]) from None
+    document = read_toml(path, "configuration file")
     environ = dict(os.environ if environ is None else environ)
     secrets = _read_secrets(path.parent, document, environ)
     problems: list[str] = []
@@ -363,15 +387,40 @@ def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Conf
     return config
 
 
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A TOML file as a document; every way it can be unreadable is a ConfigError naming it.
+
+    UTF-8 with or without a byte-order mark (Windows Notepad writes one); any other encoding
+    is refused with the line of its first non-UTF-8 byte, since guessing would misspell names."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: {what} not found"]) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{path}: is a folder; name the {what} itself (e.g. {path / 'config.toml'})"]) from None
+    except OSError as error:
+        raise ConfigError([f"{path}: {what} cannot be read: {error.strerror or error}"]) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise ConfigError([f"{path}: line {line}: byte {data[error.start]:#04x} is not UTF-8; the {what} must be saved as "
+                           "UTF-8 (it looks like Latin-1/Windows-1252: save it again as UTF-8)"]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"{path}: not valid TOML: {error}"]) from None
+
+
 def _read_secrets(base: Path, document: dict[str, Any], environ: dict[str, str]) -> dict[str, str]:
     name = environ.get("ST_SECRETS_FILE") or document.get("secrets", {}).get("file")
     if not name:
         return {}
     secrets_path = Path(name) if Path(name).is_absolute() else base / name
     try:
-        values = tomllib.loads(secrets_path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError([f"{secrets_path}: secrets file unreadable ({type(error).__name__})"]) from None
+        values = read_toml(secrets_path, "secrets file")
+    except ConfigError as error:  # its messages name lines and bytes, never values
+        raise ConfigError([f"secrets file unreadable: {p}" for p in error.problems]) from None
     return {str(k): str(v) for k, v in values.items()}
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import re
 import sys
-import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -444,10 +443,9 @@ def resolve_mapping_path(name: str, config_dir: Path | None) -> Path:
 
 def load_mapping(name: str, config_dir: Path | None = None) -> Mapping:
     path = resolve_mapping_path(name, config_dir)
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError([f"{path}: not valid TOML: {error}"]) from None
+    from connector.core.config import read_toml  # config reads the model too: imported here, not at the top
+
+    document = read_toml(path, "mapping file")
     problems: list[str] = []
     entities = {}
     for entity, table in document.items():
@@ -455,6 +453,9 @@ def load_mapping(name: str, config_dir: Path | None = None) -> Mapping:
             continue
         if entity not in ENTITY_MODELS:
             problems.append(f"{path}: [{entity}]: unknown entity (known: {', '.join(ENTITY_MODELS)})")
+            continue
+        if not isinstance(table, dict) or not isinstance(table.get("fields", {}), dict):
+            problems.append(f"{path}: [{entity}]: must be a table with `id` and a [{entity}.fields] table, found {_shown(table)}")
             continue
         entities[entity] = _entity_mapping(path, entity, table, problems)
     if problems:
@@ -472,10 +473,17 @@ def _entity_mapping(path: Path, entity: str, table: dict[str, Any], problems: li
             continue
         if isinstance(spec, str):
             spec = {"from": spec}
+        if not isinstance(spec, dict):
+            problems.append(f"{where}.fields.{name}: expected a column name or a table such as {{ from = \"Header\" }}, "
+                            f"found {_shown(spec)}")
+            continue
         rule = _field_rule(f"{where}.fields.{name}", name, spec, problems)
         if rule is not None:
             rules.append(rule)
     id_spec = table.get("id")
+    if id_spec is not None and not _texts(id_spec):
+        problems.append(f"{where}.id: expected a field name or a list of them, found {_shown(id_spec)}")
+        id_spec = None
     id_fields = (id_spec,) if isinstance(id_spec, str) else tuple(id_spec or ())
     remote_path = table.get("remote_id")
     if not id_fields and not remote_path:
@@ -494,11 +502,19 @@ def _field_rule(where: str, name: str, spec: dict[str, Any], problems: list[str]
     if unknown:
         problems.append(f"{where}: unknown key(s) {sorted(unknown)} (known: {', '.join(sorted(RULE_KEYS))})")
         return None
+    # Column names, separators and formats are text: a number here (from = 3, a column's
+    # position) would otherwise fail on the first record, far from the mistake.
+    wrong = [key for key in ("from", "join", "transform", "date", "datetime") if key in spec and not _texts(spec[key])]
+    wrong += [key for key in ("sep", "list_sep", "type") if key in spec and not isinstance(spec[key], str)]
+    if wrong:
+        problems.extend(f"{where}.{key}: expected {'text' if key in ('sep', 'list_sep', 'type') else 'a name or a list of names'} "
+                        f"(a column header in quotes), found {_shown(spec[key])}" for key in wrong)
+        return None
     sources = [k for k in ("from", "join", "value") if k in spec]
     if len(sources) != 1 and "default" not in spec:
         problems.append(f"{where}: give exactly one of from, join or value")
         return None
-    transforms = tuple(spec.get("transform", ()))
+    transforms = _names(spec.get("transform", ()))
     bad = [t for t in transforms if t not in STRING_TRANSFORMS]
     if bad:
         problems.append(f"{where}: unknown transform(s) {bad} (known: {', '.join(STRING_TRANSFORMS)})")
@@ -528,6 +544,21 @@ def _field_rule(where: str, name: str, spec: dict[str, Any], problems: list[str]
         default=spec.get("default"),
         required=bool(spec.get("required", False)),
     )
+
+
+def _texts(value: Any) -> bool:
+    """A text, or a non-empty list of texts: what names a column, transform or format."""
+    return isinstance(value, str) or (isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value))
+
+
+def _names(value: str | list[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _shown(value: Any) -> str:
+    """A value from a mapping file as the user wrote it, with its TOML type."""
+    kinds = {bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "a table", str: "text"}
+    return f"{kinds.get(type(value), type(value).__name__)} {value!r}"[:120]
 
 
 def _formats(value: str | list[str] | None) -> tuple[str, ...]:

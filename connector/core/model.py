@@ -48,7 +48,7 @@ from enum import StrEnum
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 # A pragmatic syntax check: the HR side only needs to know that a value is an address,
 # deliverability is the mail server's business.
@@ -124,8 +124,46 @@ def _is_text(annotation: Any) -> bool:
     return False
 
 
+# Plausibility limits (the README's table lists every rule). Lengths follow the store's
+# columns, so a value that fits the model always fits the store, on PostgreSQL too.
+CODE, NAME, TEXT_LINE, ADDRESS, EMAIL, TITLE, LONG_TEXT = 64, 100, 200, 300, 254, 500, 10_000
+SESSION_YEARS = (1990, 2100)  # training and sessions: the year 1 or 2999 is a typing mistake
+EMPLOYMENT_YEARS = (1900, 2100)  # people hired long ago are still employed
+MULTILINE = frozenset({"description", "desired_result"})  # texts where line breaks and tabs belong
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAKS = re.compile(r"[\t\n\r]")
+
+
+def refuse_control_characters(name: str, value: str) -> str:
+    """Control characters (NUL, escape, bell...) are no text a person typed: a file read in
+    the wrong format, or pasted from a terminal. Refused rather than removed, so the source is
+    fixed; a line break or tab is allowed in multi-line texts only (Alt+Enter in a cell)."""
+    match = _CONTROL.search(value) or (None if name in MULTILINE else _LINE_BREAKS.search(value))
+    if match is not None:
+        character = match.group()
+        raise ValueError(f"holds the control character U+{ord(character):04X} at position {match.start() + 1}; "
+                         "remove it in the source (a line break belongs only in a description)")
+    return value
+
+
+def _in_years(value: date, years: tuple[int, int]) -> date:
+    if not years[0] <= value.year <= years[1]:
+        raise ValueError(f"{value.isoformat()} lies outside {years[0]}-{years[1]}: a typing mistake in the year?")
+    return value
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any, info: ValidationInfo) -> Any:
+        """Every text field, and every text in a list field, without control characters."""
+        if isinstance(value, str):
+            return refuse_control_characters(info.field_name, value)
+        if isinstance(value, list):
+            return [refuse_control_characters(info.field_name, v) if isinstance(v, str) else v for v in value]
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -141,20 +179,25 @@ class _Record(BaseModel):
 class PersonRecord(_Record):
     """An employee with their current employment, as one source knows them."""
 
-    employee_number: str | None = None
-    email: Email | None = None
-    first_name: str = Field(min_length=1)
-    last_name: str = Field(min_length=1)
+    employee_number: str | None = Field(default=None, max_length=CODE)
+    email: Email | None = Field(default=None, max_length=EMAIL)
+    first_name: str = Field(min_length=1, max_length=NAME)
+    last_name: str = Field(min_length=1, max_length=NAME)
     language: Language = Language.nl
-    department: str | None = None
-    site: str | None = None
-    job_title: str | None = None
+    department: str | None = Field(default=None, max_length=TEXT_LINE)
+    site: str | None = Field(default=None, max_length=TEXT_LINE)
+    job_title: str | None = Field(default=None, max_length=TEXT_LINE)
     fte: float = Field(default=1.0, gt=0, le=1.0)
     weekly_hours: float | None = Field(default=None, gt=0, le=60)
     start_date: date | None = None
     end_date: date | None = None
     sex: Sex | None = None
     active: bool = True
+
+    @field_validator("start_date", "end_date")
+    @classmethod
+    def _employment_years(cls, value: date | None) -> date | None:
+        return None if value is None else _in_years(value, EMPLOYMENT_YEARS)
 
     @model_validator(mode="after")
     def _identified_and_consistent(self) -> PersonRecord:
@@ -168,55 +211,85 @@ class PersonRecord(_Record):
 class TrainingRecordIn(_Record):
     """Training already recorded in an HR or learning system (pulled)."""
 
-    employee: str = Field(min_length=1, description="employee number or work e-mail")
+    employee: str = Field(min_length=1, max_length=EMAIL, description="employee number or work e-mail")
     date: date
-    hours: float = Field(gt=0, le=24 * 14)
-    title: str = Field(min_length=1)
-    provider: str | None = None
+    hours: float = Field(gt=0)
+    title: str = Field(min_length=1, max_length=TITLE)
+    provider: str | None = Field(default=None, max_length=TEXT_LINE)
     kind: TrainingKind = TrainingKind.formal
+
+    @field_validator("date")
+    @classmethod
+    def _sane_year(cls, value: date) -> date:
+        return _in_years(value, SESSION_YEARS)
+
+    @field_validator("hours")
+    @classmethod
+    def _one_day(cls, value: float) -> float:
+        if value > 24:
+            raise ValueError(f"{value:g} hours on one day: a day has at most 24 (record a longer course as one record per day)")
+        return value
 
 
 class LearningQuestionRecord(_Record):
-    code: str = Field(min_length=1)
-    organisation: str = Field(min_length=1, description="the switcher's organisation id")
-    switcher: str = Field(min_length=1, description="employee number or work e-mail")
-    title: str = Field(min_length=1)
-    description: str | None = None
-    desired_result: str | None = None
+    code: str = Field(min_length=1, max_length=CODE)
+    organisation: str = Field(min_length=1, max_length=CODE, description="the switcher's organisation id")
+    switcher: str = Field(min_length=1, max_length=EMAIL, description="employee number or work e-mail")
+    title: str = Field(min_length=1, max_length=TITLE)
+    description: str | None = Field(default=None, max_length=LONG_TEXT)
+    desired_result: str | None = Field(default=None, max_length=LONG_TEXT)
 
 
 class LearningPlaceRecord(_Record):
-    code: str = Field(min_length=1)
-    organisation: str = Field(min_length=1, description="the host organisation id")
-    name: str = Field(min_length=1)
-    department: str | None = None
-    address: str | None = None
-    description: str | None = None
+    code: str = Field(min_length=1, max_length=CODE)
+    organisation: str = Field(min_length=1, max_length=CODE, description="the host organisation id")
+    name: str = Field(min_length=1, max_length=TEXT_LINE)
+    department: str | None = Field(default=None, max_length=TEXT_LINE)
+    address: str | None = Field(default=None, max_length=ADDRESS)
+    description: str | None = Field(default=None, max_length=LONG_TEXT)
     excluded_departments: list[str] = Field(default_factory=list)
 
 
 class CoachRecord(_Record):
-    learning_place: str = Field(min_length=1)
-    person: str = Field(min_length=1, description="employee number or work e-mail at the host")
+    learning_place: str = Field(min_length=1, max_length=CODE)
+    person: str = Field(min_length=1, max_length=EMAIL, description="employee number or work e-mail at the host")
 
 
 class ExchangeRecord(_Record):
-    code: str = Field(min_length=1)
-    learning_question: str = Field(min_length=1)
-    learning_place: str = Field(min_length=1)
+    code: str = Field(min_length=1, max_length=CODE)
+    learning_question: str = Field(min_length=1, max_length=CODE)
+    learning_place: str = Field(min_length=1, max_length=CODE)
     coaches: list[str] = Field(default_factory=list, description="coaches (employee number or e-mail at the host)")
     status: ExchangeStatus = ExchangeStatus.proposed
 
 
 class SessionRecord(_Record):
-    code: str = Field(min_length=1)
-    exchange: str = Field(min_length=1)
+    code: str = Field(min_length=1, max_length=CODE)
+    exchange: str = Field(min_length=1, max_length=CODE)
     kind: SessionKind
     start: datetime
     end: datetime
     mode: SessionMode | None = None
-    location: str | None = None
+    location: str | None = Field(default=None, max_length=ADDRESS)
     hours: float | None = Field(default=None, gt=0, le=24)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _sane_year(cls, value: datetime) -> datetime:
+        _in_years(value.date(), SESSION_YEARS)
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _within_span(cls, value: float | None, info: ValidationInfo) -> float | None:
+        start, end = info.data.get("start"), info.data.get("end")
+        if value is None or start is None or end is None or end <= start:
+            return value
+        span = (end - start).total_seconds() / 3600
+        if value > span + 1e-9:
+            raise ValueError(f"{value:g} hours booked on a session of {span:g} hours ({start:%H:%M}-{end:%H:%M}): "
+                             "hours must fit within its start and end")
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> SessionRecord:

@@ -31,6 +31,7 @@ from connector.core.texts import labelled, offset_label, text
 from connector.leerbewijs.credential import recipient_identity
 from connector.leerbewijs.document import fingerprint
 from connector.sinks import CALENDAR, LEERBEWIJS, TRAINING_RECORD, YEARLY_HOURS
+from connector.store.erasure import erased_people
 from connector.store.outbox import enqueue, has_pending, live_ref
 from connector.store.tables import (
     Exchange,
@@ -104,10 +105,16 @@ class Planner:
         self._reported: set[tuple[str, str]] = set()
         self._employee_ids: dict[tuple[str, str], str | None] = {}
         self._hours_this_year: dict[str, tuple[Person, float]] = {}  # switcher id -> (switcher, exchange hours)
+        self.erased: set[str] = set()  # pseudonyms of people erased on request
 
     def run(self) -> None:
-        exchanges = list(self.db.scalars(select(Exchange).order_by(Exchange.code)))
-        sessions = list(self.db.scalars(select(SessionRow).order_by(SessionRow.start, SessionRow.code)))
+        # Nothing more is planned about an erased switcher's exchanges: a write would carry
+        # the pseudonym into targets, or a cancellation to the address that was erased.
+        erased = erased_people(self.db)
+        self.erased = erased
+        exchanges = [e for e in self.db.scalars(select(Exchange).order_by(Exchange.code)) if e.switcher_id not in erased]
+        live = {e.code for e in exchanges}
+        sessions = [s for s in self.db.scalars(select(SessionRow).order_by(SessionRow.start, SessionRow.code)) if s.exchange_code in live]
         by_exchange: dict[str, list[SessionRow]] = {}
         for session in sessions:
             by_exchange.setdefault(session.exchange_code, []).append(session)
@@ -145,6 +152,8 @@ class Planner:
             if exchange.status not in LIVE or not days or any(d.end > self.now for d in days):
                 return
             issued = self._issue(exchange, days)
+        if issued.content.get("erased"):
+            return  # its switcher was erased: the register keeps number and fingerprint, the issued copies stay as they are
         payload = {"content": issued.content, "fingerprint": issued.fingerprint,
                    "organisation": exchange.switcher.organisation_id}
         for target in self.targets.leerbewijs + self.targets.documents.get(exchange.switcher.organisation_id, []):
@@ -217,7 +226,7 @@ class Planner:
         number = self.db.scalar(select(Leerbewijs.number).where(Leerbewijs.exchange_code == exchange.code))
         switcher = exchange.switcher
         host = exchange.learning_place.organisation
-        coaches = [p for p in (self.db.get(Person, c) for c in exchange.coach_ids) if p is not None]
+        coaches = [p for p in (self.db.get(Person, c) for c in exchange.coach_ids) if p is not None and p.id not in self.erased]
         for day in self._days(sessions):
             if day.end > self.now:
                 continue
@@ -384,7 +393,7 @@ class Planner:
         switcher = exchange.switcher
         place = exchange.learning_place
         host = place.organisation
-        coaches = [p for p in (self.db.get(Person, c) for c in exchange.coach_ids) if p is not None]
+        coaches = [p for p in (self.db.get(Person, c) for c in exchange.coach_ids) if p is not None and p.id not in self.erased]
         language = language or switcher.language
         partner = self.config.partner
         if isinstance(session, Reminder):

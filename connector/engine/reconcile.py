@@ -350,11 +350,16 @@ class CohortReconciler:
                 coaches = sorted(c.person_id for c in self.db.scalars(select(Coach).where(Coach.learning_place_code == place.code)))
             if not coaches:
                 self._problem(record, "coaches", "no coach: name one here or on the learning place")
+            if self._coaches_themselves(question.switcher_id, coaches):
+                self._problem(record, "coaches", "the switcher is named as one of the coaches: nobody coaches their own "
+                                                 "exchange; the exchange was not taken in")
+                continue
             values = {"switcher_id": question.switcher_id, "learning_question_code": question.code,
                       "learning_place_code": place.code, "coach_ids": coaches, "status": data["status"]}
             self._upsert(Exchange, data["code"], values)
 
     def sessions(self) -> None:
+        taken: dict[str, SourceRecord] = {}
         for record in self._records("sessions"):
             data = record.data
             existing = self.db.get(SessionRow, data["code"])
@@ -369,12 +374,71 @@ class CohortReconciler:
             start, end = self._moment(record, "start"), self._moment(record, "end")
             if start is None or end is None:
                 continue  # reported; a session already known keeps its time
+            if not self._employed_throughout(record, exchange, start.astimezone(self.zone).date()):
+                continue
+            taken[data["code"]] = record
             values = {
                 "exchange_code": exchange.code, "kind": data["kind"], "start": start,
                 "end": end, "mode": data["mode"], "location": data.get("location"),
                 "hours": data.get("hours"), "removed": False,
             }
             self._upsert(SessionRow, data["code"], values)
+
+        self._schedule_warnings(taken)
+
+    def _coaches_themselves(self, switcher_id: str, coaches: list[str]) -> bool:
+        """The switcher among the coaches: the same person, or the same work e-mail at the
+        host (someone employed by both organisations)."""
+        switcher = self.db.get(Person, switcher_id)
+        email = (switcher.email or "").lower() if switcher is not None else ""
+        return switcher_id in coaches or bool(email) and any(
+            (coach.email or "").lower() == email for coach in (self.db.get(Person, c) for c in coaches) if coach is not None)
+
+    def _employed_throughout(self, record: SourceRecord, exchange: Exchange, day: date) -> bool:
+        """A session on a day the switcher or a coach is not employed (HR's start and end
+        dates) cannot be a training day of that employer: an error, the session is left out."""
+        for role, person_id in [("switcher", exchange.switcher_id), *(("coach", c) for c in exchange.coach_ids or [])]:
+            person = self.db.get(Person, person_id)
+            if person is None:
+                continue
+            if person.end_date is not None and day > person.end_date or person.start_date is not None and day < person.start_date:
+                span = f"{person.start_date or '...'} to {person.end_date or '...'}"
+                self._problem(record, "start", f"session {record.data['code']} on {day.isoformat()}: the {role} "
+                                               f"{person.full_name} is employed from {span} only; the session was not taken in")
+                return False
+        return True
+
+    def _schedule_warnings(self, taken: dict[str, SourceRecord]) -> None:
+        """Warnings across sessions: one person in two sessions at once (a switcher in two
+        exchanges, a coach in two), and an intro call after the exchange's first day. Both
+        are planning mistakes a person must resolve; neither stops the invitations."""
+        sessions = [s for s in self.db.scalars(select(SessionRow).where(SessionRow.code.in_(list(taken)))) if not s.removed]
+        by_person: dict[str, list[SessionRow]] = defaultdict(list)
+        first_day: dict[str, SessionRow] = {}
+        for session in sessions:
+            exchange = self.db.get(Exchange, session.exchange_code)
+            if exchange is None or exchange.status == "cancelled":
+                continue
+            for person_id in {exchange.switcher_id, *(exchange.coach_ids or [])}:
+                by_person[person_id].append(session)
+            if session.kind == "exchange_day" and (session.exchange_code not in first_day or session.start < first_day[session.exchange_code].start):
+                first_day[session.exchange_code] = session
+        for session in sessions:
+            day = first_day.get(session.exchange_code)
+            if session.kind == "intro_call" and day is not None and session.start > day.start:
+                self._warn(taken[session.code], "start", f"intro call {session.code} comes after the first exchange day "
+                                                         f"{day.code} ({day.start.astimezone(self.zone):%d/%m/%Y})")
+        for person_id, own in by_person.items():
+            own.sort(key=lambda s: (s.start, s.code))
+            for earlier, later in zip(own, own[1:]):
+                if later.start < earlier.end:
+                    person = self.db.get(Person, person_id)
+                    name = person.full_name if person is not None else person_id
+                    self._warn(taken[later.code], "start", f"{name} is in sessions {earlier.code} and {later.code} at the same time "
+                                                           f"({later.start.astimezone(self.zone):%d/%m/%Y %H:%M})")
+
+    def _warn(self, record: SourceRecord, field: str, message: str) -> None:
+        self.problems.append(Problem(record.source, record.entity, record.location or record.remote_id, field, message, warning=True))
 
     def _moment(self, record: SourceRecord, field: str) -> datetime | None:
         """The session's wall-clock time as an instant (connector/core/localtime.py's rule)."""

@@ -59,6 +59,7 @@ from connector.store.outbox import (
     record_outcome,
     utcnow,
 )
+from connector.store.retention import apply_retention
 from connector.store.tables import Cursor, ExternalRef, OutboxItem, SyncRun
 from connector.store.witness import FILE_NAME as WITNESS_FILE
 from connector.store.witness import IssuedValues, continue_above, witness_of
@@ -339,6 +340,9 @@ def _run_locked(config: Config, engine: Engine, now: datetime, sources: list[Bou
         _read_back(factory, sinks, summary, progress)
     summary.status = _status(summary)
     with factory.begin() as db:
+        deleted = apply_retention(db, config.retention, now, {b.key for b in sources if b.source.merges_raw})
+        if deleted:
+            progress("retention: deleted " + ", ".join(f"{n} {what}" for what, n in deleted.items()))
         finished = db.get(SyncRun, run_id)
         assert finished is not None
         finished.finished_at = utcnow()

@@ -13,7 +13,14 @@ reads), so title lines above it ("Personeelslijst per 1/11") are passed over; wi
 `headers`, the first non-blank row.
 
 Raises `SourceUnavailable` for a file that cannot be read as a whole (missing sheet, not a
-workbook, no header row).
+workbook, a workbook with a .csv name or a text file with an .xlsx name, a corrupt or
+truncated workbook, no header row, two columns with the same header that the mapping
+reads), with a message saying what was found and what to do.
+
+A row with fewer cells than the header (tools drop trailing empty cells) has its missing
+cells empty (None), like the empty cells they stand for; a required field among them is
+then reported by the mapping. A cell is read whatever its length (up to FIELD_LIMIT);
+length limits are the canonical model's business, which names the field.
 
 Text encodings (a file has one; which one is decided by rules, not by statistics, because
 a wrong guess silently misspells names):
@@ -30,6 +37,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import zlib
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +45,7 @@ from typing import Any
 from zipfile import BadZipFile
 
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from connector.core.errors import SourceUnavailable
@@ -44,6 +53,12 @@ from connector.core.mapping import UnreadableValue
 
 DELIMITERS = (";", ",", "\t")
 UTF8, WINDOWS = "utf-8", "cp1252"
+ZIP_MAGIC = b"PK\x03\x04"  # every XLSX (and ODS) file is a ZIP archive
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 .xls
+# The csv module refuses cells over 128 KiB by default, with an exception mid-file; a long
+# cell (a pasted description) is read and left to the model's length limits to name.
+FIELD_LIMIT = 16 * 1024 * 1024
+csv.field_size_limit(FIELD_LIMIT)
 
 
 @dataclass(frozen=True)
@@ -131,32 +146,65 @@ def _why_not(line: bytes, encoding: str, error: UnicodeDecodeError) -> str:
 
 def _read_csv(path: Path) -> tuple[str, RawRows]:
     try:
-        decoded = decode_lines(path.read_bytes())
+        data = path.read_bytes()
     except OSError as error:
         raise SourceUnavailable(f"{path.name} cannot be read: {error.strerror or error}") from None
+    if data.startswith(ZIP_MAGIC) or data.startswith(OLE_MAGIC):
+        raise SourceUnavailable(f"{path.name} is an Excel workbook, not a CSV text file: rename it to "
+                                f"{path.stem}.xlsx (or save it from Excel as CSV)")
+    decoded = decode_lines(data)
     # The delimiter the most lines use most: a title line above the header has none.
     delimiter = max(DELIMITERS, key=lambda d: sum(line.count(d) for line in decoded.lines[:50]))
     reader = csv.reader(decoded.lines, delimiter=delimiter)
-    return path.name, _with_line_problems(reader, decoded.bad_lines)
+    return path.name, _with_line_problems(reader, decoded.bad_lines, path.name)
 
 
-def _with_line_problems(reader: Any, bad_lines: dict[int, str]) -> RawRows:
+def _with_line_problems(reader: Any, bad_lines: dict[int, str], where: str) -> RawRows:
     """Each parsed row with the problem of an undecodable line it spans, if any."""
     last_line = 0
-    for cells in reader:
+    for cells in _parsed(reader, where):
         spanned = range(last_line + 1, reader.line_num + 1)
         last_line = reader.line_num
         problem = next((f"line {n} {bad_lines[n]}" for n in spanned if n in bad_lines), None)
         yield cells, problem
 
 
+def _parsed(reader: Any, where: str) -> Iterator[list[str]]:
+    try:
+        yield from reader
+    except csv.Error as error:  # a cell over FIELD_LIMIT, a quote left open to the end of the file
+        raise SourceUnavailable(f"{where}: line {reader.line_num} cannot be read as CSV ({error})") from None
+
+
 # -- XLSX ---------------------------------------------------------------------------------
+
+def _not_a_workbook(path: Path) -> str:
+    """Why `path` is no XLSX workbook, in words that say what to do."""
+    try:
+        head = path.read_bytes()[:4096]
+    except OSError as error:
+        return f"{path.name} cannot be read: {error.strerror or error}"
+    if head.startswith(OLE_MAGIC):
+        return f"{path.name} is an old Excel 97-2003 workbook (.xls): save it again as .xlsx"
+    if head.startswith(ZIP_MAGIC):
+        return f"{path.name} is damaged or not an Excel workbook (a ZIP archive without a readable sheet): save it again from Excel as .xlsx"
+    text = decode_lines(head).lines
+    if text and any(d in text[0] for d in DELIMITERS) and not any("\x00" in line for line in text):
+        return f"{path.name} is a text (CSV) file, not an Excel workbook: rename it to {path.stem}.csv"
+    return f"{path.name} is not an Excel workbook (.xlsx): export it again from the HR system"
+
+
+# Whatever a damaged workbook makes openpyxl raise (a truncated ZIP member, broken XML,
+# a bad number format) is about that file: the source is unavailable, the run goes on.
+_DAMAGED = (BadZipFile, InvalidFileException, KeyError, OSError, EOFError, ValueError, TypeError, IndexError,
+            AttributeError, SyntaxError, zlib.error)  # broken XML: a SyntaxError in xml.etree and lxml
+
 
 def _read_workbook(path: Path, sheet: str | None) -> tuple[str, RawRows]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (BadZipFile, InvalidFileException, KeyError, OSError) as error:
-        raise SourceUnavailable(f"{path.name} cannot be read as an Excel workbook ({error})") from None
+    except _DAMAGED:
+        raise SourceUnavailable(_not_a_workbook(path)) from None
     if sheet is None:
         worksheet, where = workbook.worksheets[0], path.name
     elif sheet in workbook.sheetnames:
@@ -169,9 +217,13 @@ def _read_workbook(path: Path, sheet: str | None) -> tuple[str, RawRows]:
     worksheet.reset_dimensions()
 
     def rows() -> RawRows:
+        number = 0
         try:
-            for row in worksheet.iter_rows():
+            for number, row in enumerate(worksheet.iter_rows(), start=1):
                 yield [_cell_value(cell) for cell in row], None
+        except _DAMAGED as error:
+            raise SourceUnavailable(f"{where} is damaged after row {number} ({type(error).__name__}): save it again "
+                                    "from Excel as .xlsx; nothing of it was taken") from None
         finally:
             workbook.close()
 
@@ -199,12 +251,31 @@ def _table(where: str, raw: RawRows, wanted: set[str]) -> Table:
             continue
         names = [str(c).strip() if c is not None else "" for c in cells]
         if not wanted or any(n.casefold() in wanted for n in names):
+            _unique_headers(where, names, wanted)
             return Table(where, names, _records(where, names, raw, number))
         seen.append(names)
         if len(seen) >= HEADER_SEARCH:
             break
     found = "; ".join(", ".join(n for n in names if n) for names in seen[:3]) or "nothing"
     raise SourceUnavailable(f"{where}: no header row holds any column the mapping reads (first rows: {found})")
+
+
+def _unique_headers(where: str, names: list[str], wanted: set[str]) -> None:
+    """Two columns with one header (among those the mapping reads, or any without a
+    mapping) leave it unclear which one is meant: refused, naming both columns."""
+    first: dict[str, int] = {}
+    for index, name in enumerate(names):
+        key = name.casefold()
+        if not name or (wanted and key not in wanted):
+            continue
+        if key in first:
+            raise SourceUnavailable(f"{where}: columns {_column(first[key])} and {_column(index)} are both headed '{name}', "
+                                    "so which one to read is unclear: rename or remove one")
+        first[key] = index
+
+
+def _column(index: int) -> str:
+    return f"{get_column_letter(index + 1)} ({index + 1})"
 
 
 def _records(where: str, header: list[str], raw: RawRows, header_number: int) -> Iterator[Row]:

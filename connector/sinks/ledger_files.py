@@ -56,6 +56,19 @@ class LedgerFiles(Sink):
                 outcomes[item.id] = Outcome(ok=True, remote_id=f"{csv_path.relative_to(self.context.output_dir)}#{item.payload['record_id']}")
         return [outcomes[item.id] for item in items]
 
+    def problems(self) -> list[str]:
+        """A delimiter and a decimal mark of one character each, and not the same one: a
+        spreadsheet could not tell 7,5 hours from two columns."""
+        found = []
+        for option in ("delimiter", "decimal"):
+            value = self.options.get(option)
+            if value is not None and (not isinstance(value, str) or len(value) != 1 or value in '"\r\n'):
+                found.append(f"{option} must be one character such as ';' or ',', not {value!r}")
+        if not found and self.delimiter == self.decimal:
+            found.append(f"delimiter and decimal are both {self.delimiter!r}: a reader could not tell a decimal from a column; "
+                         "use delimiter = \";\" with decimal = \",\", or delimiter = \",\" with decimal = \".\"")
+        return found
+
     @property
     def delimiter(self) -> str:
         return str(self.options.get("delimiter", ";"))

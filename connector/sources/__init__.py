@@ -64,6 +64,9 @@ def since_cursor(as_of: datetime, layout: str = "%Y-%m-%dT%H:%M:%SZ") -> str:
 
 class Source(ABC):
     kind: ClassVar[str]
+    # Pulls partial records merged into the last raw version (a delta feed): retention must
+    # keep that raw payload (connector/store/retention.py).
+    merges_raw: ClassVar[bool] = False
 
     def __init__(self, config: SourceConfig, context: SourceContext) -> None:
         self.config = config

@@ -46,6 +46,7 @@ RESYNC_CODES = {"syncStateNotFound", "resyncRequired", "SyncStateInvalid", "expi
 
 class GraphUsers(Source):
     kind = "msgraph_users"
+    merges_raw = True  # delta pages carry changed fields only
     _members: set[str] | None = None  # the group scope of the current pull
 
     def problems(self) -> list[str]:

@@ -287,3 +287,17 @@ class ExternalRef(Base):
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what the target told us, e.g. a Teams join URL
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Erasure(Base):
+    """A person erased on request (`st-connector erase`), logged without what was erased: the
+    pseudonym is the id of the person row kept for the training account, the summary holds
+    counts and table names only."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    organisation_id: Mapped[str] = mapped_column(String(64))
+    pseudonym: Mapped[str] = mapped_column(String(36), unique=True)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)

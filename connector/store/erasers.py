@@ -1,0 +1,175 @@
+"""The erasers of the personal data the store holds today, one per kind, in the order they
+run (connector/store/erasure.py explains the hook). `people` is last: it re-keys the person
+row the others find by its old id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from connector.store.erasure import ERASED_NAME, ErasureJob, eraser, exchanges_of, place_organisation, rekey_people
+from connector.store.tables import (
+    ExternalRef,
+    Leerbewijs,
+    LearningQuestion,
+    OutboxItem,
+    Person,
+    SourceRecord,
+    SyncRun,
+    TrainingRecord,
+)
+from connector.store.tables import Session as SessionRow
+
+COHORT_REFERENCES = {"learning_questions": ("switcher",), "coaches": ("person",), "exchanges": ("coaches",)}
+
+
+def _cohort_context(job: ErasureJob, record: SourceRecord) -> bool:
+    """Whether a cohort record's employee numbers are of the person's organisation."""
+    data = record.data or {}
+    organisation = data.get("organisation") if record.entity == "learning_questions" else place_organisation(job.db, data.get("learning_place"))
+    return organisation == job.subject.organisation_id
+
+
+@eraser("source records")
+def _source_records(job: ErasureJob) -> None:
+    """Every record a source delivered about the person, mapped and raw: their HR records,
+    training records, and the cohort rows naming them. A source that still lists them
+    brings them back on the next sync (the README says to correct it first)."""
+    subject = job.subject
+    doomed = []
+    for record in job.db.scalars(select(SourceRecord)):
+        own_organisation = record.organisation_id == subject.organisation_id
+        numbers = own_organisation or record.organisation_id is None and record.entity in COHORT_REFERENCES and _cohort_context(job, record)
+        if record.canonical_id == subject.person_id or (record.organisation_id in (None, subject.organisation_id) and (
+                subject.names_them(record.data, numbers) or subject.names_them(record.raw, numbers))):
+            doomed.append(record)
+    for record in doomed:
+        job.db.delete(record)
+    job.removed("source records with their raw payloads", len(doomed))
+
+
+@eraser("training records")
+def _training_records(job: ErasureJob) -> None:
+    """Training records stay for the training account, under ids that name nobody."""
+    rows = list(job.db.scalars(select(TrainingRecord).where(TrainingRecord.person_id == job.subject.person_id)))
+    for number, row in enumerate(sorted(rows, key=lambda r: r.id), start=1):
+        if row.origin == "pulled":  # "<source>:<remote id>": the remote id holds the employee number
+            job.db.add(TrainingRecord(**{**_columns(row), "id": f"erased:{job.subject.pseudonym}:{number}", "source": None,
+                                         "person_id": row.person_id}))
+            job.db.delete(row)
+    job.kept("training records (date, hours, kind, title)", len(rows))
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    return {column.key: getattr(row, column.key) for column in row.__table__.columns}
+
+
+@eraser("learning questions")
+def _learning_questions(job: ErasureJob) -> None:
+    rows = list(job.db.scalars(select(LearningQuestion).where(LearningQuestion.switcher_id == job.subject.person_id)))
+    for row in rows:
+        row.title, row.description, row.desired_result = ERASED_NAME, None, None
+    job.removed("learning question texts", len(rows))
+
+
+@eraser("leerbewijzen")
+def _leerbewijzen(job: ErasureJob) -> None:
+    """The register keeps number, exchange, date, hours and fingerprint; the frozen content
+    (names, learning question) goes. The issued PDF is a copy outside the store."""
+    for exchange in exchanges_of(job.db, job.subject.person_id):
+        issued = job.db.scalar(select(Leerbewijs).where(Leerbewijs.exchange_code == exchange.code))
+        if issued is None:
+            continue
+        if exchange.switcher_id == job.subject.person_id:
+            issued.content = {"erased": True}
+            job.kept("leerbewijs register entries (number, date, hours, fingerprint)", 1)
+            job.outside(str(job.config.path(job.config.signing.keys_dir) / "issued-values.json"), f"leerbewijs {issued.number}",
+                        "holds its number, exchange code, date and fingerprint only: nothing personal to remove")
+        else:
+            job.outside(f"leerbewijs {issued.number}", "named as coach in another switcher's leerbewijs",
+                        "that proof is frozen and belongs to its switcher: not changed")
+
+
+@eraser("outbox")
+def _outbox(job: ErasureJob) -> None:
+    """Planned and past writes whose payload names the person (invitations, ledger rows):
+    nothing about them is sent any more, and no cancellation goes to their address."""
+    subject = job.subject
+    rows = [item for item in job.db.scalars(select(OutboxItem)) if subject.names_them(item.payload, True) or
+            any(item.object_id.casefold().endswith(f"|{e}") for e in subject.emails)]
+    for item in rows:
+        job.db.delete(item)
+    job.removed("outbox entries (planned and past writes)", len(rows))
+
+
+@eraser("external references")
+def _external_refs(job: ErasureJob) -> None:
+    """What each target holds of the person: answers by their address go, per-recipient
+    references are re-keyed, and every copy is listed (nothing outside is deleted)."""
+    subject = job.subject
+    exchanges = exchanges_of(job.db, subject.person_id)
+    own = {e.code for e in exchanges if e.switcher_id == subject.person_id}
+    sessions = {s.code: s.exchange_code for s in job.db.scalars(
+        select(SessionRow).where(SessionRow.exchange_code.in_([e.code for e in exchanges])))}
+    objects = {*sessions, *(f"exchange:{code}" for code, exchange in sessions.items() if exchange in own), subject.person_id,
+               *job.db.scalars(select(Leerbewijs.number).where(Leerbewijs.exchange_code.in_(own)))}
+    reminders = tuple(f"{e.code}-EVAL-" for e in exchanges)
+    answers = 0
+    for ref in list(job.db.scalars(select(ExternalRef))):
+        responses = dict((ref.details or {}).get("responses", {}))
+        kept = {k: v for k, v in responses.items() if k.casefold() not in subject.emails}
+        if kept != responses:
+            ref.details = {**(ref.details or {}), "responses": kept}
+            answers += len(responses) - len(kept)
+        code, _, recipient = ref.object_id.partition("|")
+        theirs = recipient.casefold() in subject.emails
+        if theirs:  # the object id names their address: the copy is known by pseudonym from now on
+            job.db.add(ExternalRef(**{**_columns(ref), "object_id": f"{code}|erased:{subject.pseudonym}"}))
+            job.db.delete(ref)
+        if theirs or code in objects or code.startswith(reminders):
+            job.outside(f"target {ref.target}", f"{ref.object_type} {code}" + (" (their own copy)" if theirs else ""),
+                        f"{ref.remote_id or ref.uid or 'written'}: not removed; remove or correct it in that system or file")
+    job.removed("attendee answers", answers)
+
+
+@eraser("run summaries")
+def _run_summaries(job: ErasureJob) -> None:
+    """Problems, warnings, declines and conflicts of earlier runs that name the person."""
+    removed = 0
+    for run in job.db.scalars(select(SyncRun).where(SyncRun.summary.is_not(None))):
+        summary = dict(run.summary or {})
+        changed = False
+        for key in ("errors", "warnings", "declined", "conflicts"):
+            entries = summary.get(key)
+            if isinstance(entries, list):
+                kept = [e for e in entries if not job.subject.names_them(e, True)]
+                if len(kept) != len(entries):
+                    removed += len(entries) - len(kept)
+                    summary[key], changed = kept, True
+        if changed:
+            run.summary = summary
+    job.removed("lines of earlier run summaries", removed)
+
+
+@eraser("people")
+def _people(job: ErasureJob) -> None:
+    """The person row: a new random id, no name or identifiers; employment stays for the
+    training account. Runs last: the other erasers find rows by the old id."""
+    subject = job.subject
+    person = job.db.get(Person, subject.person_id)
+    if person is None:
+        return
+    job.db.add(Person(id=subject.pseudonym, organisation_id=person.organisation_id, first_name=ERASED_NAME,
+                      last_name=subject.pseudonym[:8], language=person.language, fte=person.fte, weekly_hours=person.weekly_hours,
+                      start_date=person.start_date, end_date=person.end_date, active=False, updated_at=person.updated_at))
+    job.db.flush()
+    rekey_people(job.db, subject.person_id, subject.pseudonym)
+    job.db.delete(person)
+    job.kept("person (employment kept for the training account; name, e-mail, number, department, site, title, sex removed)", 1)
+    for source in next((o.sources for o in job.config.organisations if o.id == subject.organisation_id), []):
+        job.outside(f"source {subject.organisation_id}/{source.name} ({source.kind})", "the person's HR record",
+                    "not removed: while this source lists them, the next sync brings them back; correct it first")
+    for source in job.config.sources:
+        job.outside(f"cohort source cohort/{source.name}", "rows naming them (learning question, coach, exchange)",
+                    "not removed: delete those rows there, or the next sync reads them again")
