@@ -25,6 +25,7 @@ from connector.core.model import COHORT_ENTITIES, EMPLOYER_ENTITIES
 from connector.core.texts import load_overrides, overriding
 from connector.engine.plan import CalendarTarget, Planner, Targets, sync_organisations
 from connector.engine.pull import COUNT_KEYS, RemovalGuard, pull_entity
+from connector.engine.safety import claimed_twice, shared_files
 from connector.engine.reconcile import (
     COHORT,
     CohortReconciler,
@@ -149,6 +150,7 @@ def build_sources(runtime: Runtime) -> list[BoundSource]:
     context = SourceContext(base_dir=config.base_dir, as_of=runtime.now, runtime=runtime)
     owners: list[tuple[str, str | None, SourceConfig, tuple[str, ...]]] = [(COHORT, None, s, COHORT_ENTITIES) for s in config.sources]
     owners += [(o.id, o.id, s, EMPLOYER_ENTITIES) for o in config.organisations for s in o.sources]
+    problems.extend(shared_files(config))
     for owner, organisation_id, source_config, allowed in owners:
         where = f"source '{owner}/{source_config.name}'"
         wrong = [e for e in source_config.entities if e not in allowed]
@@ -354,6 +356,7 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
         indexes[organisation.id] = reconcile_people(db, config, organisation, run_id, summary.errors)
         db.flush()
         reconcile_pulled_training(db, organisation, indexes[organisation.id], summary.errors)
+    summary.errors.extend(claimed_twice(db))
     CohortReconciler(db, config, indexes, summary.errors).run()
     db.flush()
     if should_stop():
