@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from connector.core.config import Config, load_config
 from connector.core.errors import ConfigError
 from connector.core.texts import overriding
+from connector.plumbing.access import current_user, unwritable
 
 if TYPE_CHECKING:
     from connector.engine.sync import Summary
@@ -213,7 +214,16 @@ def _first_line(text: str) -> str:
 def _check(config: Config) -> int:
     from connector.engine.sync import check
 
-    check(config)
+    blocked = unwritable(config)
+    try:
+        check(config)
+    except PermissionError as error:  # e.g. the keys folder cannot even be looked into
+        blocked = blocked or [_denied(error)]
+    if blocked:
+        print("Configuration OK, but the connector cannot write where it must (a sync would fail):", file=sys.stderr)
+        for problem in blocked:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_FAILED
     print(f"Configuration OK: {len(config.organisations)} organisation(s), "
           f"{sum(len(o.sources) for o in config.organisations) + len(config.sources)} source(s).")
     return EXIT_OK
@@ -234,20 +244,36 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
     stopper.install()
     show = not (args.json or args.quiet)
     progress = (lambda message: print(f"  {message}", file=sys.stderr, flush=True)) if show else (lambda message: None)
+    blocked = [] if args.dry_run else unwritable(config)
+    if blocked:
+        return _not_run(args.json, blocked)
     try:
         summary = run_sync(config, _moment(config, args.as_of), dry_run=args.dry_run, progress=progress, should_stop=stopper,
                            accept_removals=args.accept_removals)
     except (SyncAlreadyRunning, OperationalError) as error:
         reason = str(error) if isinstance(error, SyncAlreadyRunning) else f"the store cannot be reached: {_first_line(str(error.orig))}"
-        if args.json:
-            print(json.dumps({"status": "failed", "errors": [{"source": "store", "entity": "", "record": "", "field": "", "message": reason}]}))
-        print(f"Not run: {reason}.", file=sys.stderr)
-        return EXIT_FAILED
+        return _not_run(args.json, [reason])
+    except PermissionError as error:  # a place that changed hands since the check above
+        return _not_run(args.json, [_denied(error)])
     if args.json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
     else:
         _print_summary(summary, config)
     return {"ok": EXIT_OK, "partial": EXIT_PARTIAL}.get(summary.status, EXIT_FAILED)
+
+
+def _not_run(as_json: bool, reasons: list[str]) -> int:
+    """A sync that could not happen: one JSON document with --json, the reasons on standard error."""
+    if as_json:
+        print(json.dumps({"status": "failed", "errors": [{"source": "store", "entity": "", "record": "", "field": "", "message": r}
+                                                         for r in reasons]}))
+    for reason in reasons:
+        print(f"Not run: {reason}.", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _denied(error: PermissionError) -> str:
+    return f"user '{current_user()}' may not write {error.filename or 'a file'} ({error.strerror}); see [paths] in the README"
 
 
 def _print_summary(summary: Summary, config: Config) -> None:
@@ -317,6 +343,8 @@ def _run(config: Config, args: argparse.Namespace) -> int:
             log.error("configuration problems, sync skipped: %s", "; ".join(error.problems))
         except OperationalError as error:
             log.error("store unreachable, sync skipped: %s", _first_line(str(error.orig)))
+        except PermissionError as error:
+            log.error("sync stopped: %s", _denied(error))
 
     nightly(config.schedule.time, config.partner.timezone, job, stopper, run_now=args.now)
     return EXIT_OK

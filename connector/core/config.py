@@ -138,6 +138,17 @@ class OutputConfig(_Strict):
     directory: str = "out"
 
 
+class PathsConfig(_Strict):
+    """Where the connector keeps what it makes: personal data and private keys, never next to
+    the configuration when that lives in a read-only /etc. Relative paths are taken from the
+    configuration file's folder; `state` then moves the store, keys and outputs together."""
+
+    state: str | None = None  # e.g. /var/lib/st-connector: the base for relative store, keys and outputs
+    store: str | None = None  # the SQLite file, instead of [store] url
+    keys: str | None = None  # instead of [signing] keys_dir
+    outputs: str | None = None  # instead of [output] directory
+
+
 class ScheduleConfig(_Strict):
     time: str = Field(default="02:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -269,6 +280,7 @@ class Config(_Strict):
     partner: Partner
     store: StoreConfig = Field(default_factory=StoreConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    paths: PathsConfig = Field(default_factory=PathsConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     guards: GuardsConfig = Field(default_factory=GuardsConfig)
@@ -298,6 +310,29 @@ class Config(_Strict):
                 raise ValueError(f"organisations {routed} invite people through {channel}, but [channels.{channel}] is missing")
         if self.channels.msgraph is not None and self.channels.msgraph.tenant not in names:
             raise ValueError(f"[channels.msgraph] names tenant '{self.channels.msgraph.tenant}', which no [[tenants]] block defines")
+        return self
+
+    @model_validator(mode="after")
+    def _place_state(self) -> Config:
+        """[paths] rewritten into the sections that hold each path, as absolute paths, so that
+        every reader of [store], [signing] and [output] finds the state where [paths] put it."""
+        paths = self.paths
+        base = self.path(paths.state) if paths.state else self.base_dir
+        clashes = [f"[paths] {name} and [{section}] {key}" for name, section, key, given in (
+            ("store", "store", "url", paths.store and "url" in self.store.model_fields_set),
+            ("keys", "signing", "keys_dir", paths.keys and "keys_dir" in self.signing.model_fields_set),
+            ("outputs", "output", "directory", paths.outputs and "directory" in self.output.model_fields_set)) if given]
+        if clashes:
+            raise ValueError(f"{', '.join(clashes)} both say where one thing lives: keep one")
+        if paths.store is not None:
+            self.store.url = "sqlite:///" + str(base / paths.store)
+        elif paths.state and self.store.url.startswith("sqlite:///") and not self.store.url.startswith("sqlite:////") \
+                and self.store.url != "sqlite:///:memory:":
+            self.store.url = "sqlite:///" + str(base / self.store.url[len("sqlite:///"):])
+        if paths.state or paths.keys:
+            self.signing.keys_dir = str(base / (paths.keys or self.signing.keys_dir))
+        if paths.state or paths.outputs:
+            self.output.directory = str(base / (paths.outputs or self.output.directory))
         return self
 
     def path(self, value: str | Path) -> Path:

@@ -35,6 +35,7 @@ from connector.engine.reconcile import (
     source_key,
 )
 from connector.leerbewijs.issuer import KeyStore, ensure_keys
+from connector.plumbing.access import make_private
 from connector.plumbing.http import HttpError
 from connector.plumbing.iterate import batched
 from connector.plumbing.runtime import Runtime
@@ -286,6 +287,7 @@ def run_sync(
         sources = build_sources(runtime)
         targets, sinks = build_targets(runtime)
         if not dry_run:
+            make_private(config)  # store, keys and outputs owner-only from their first byte
             runtime.signing_keys()  # unreadable keys stop the run here, before anything is written
             if runtime.created_key:
                 progress(f"created signing keys {runtime.created_key} in {config.path(config.signing.keys_dir)}: back this folder up")
