@@ -13,7 +13,7 @@ import logging
 import sys
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import OperationalError
@@ -138,6 +138,16 @@ def _parser() -> argparse.ArgumentParser:
                       help="the target store, e.g. postgresql+psycopg://connector@db.example/connector; a ${NAME} "
                            "reference is read from the environment or the secrets file, so no password is typed")
 
+    status = commands.add_parser(
+        "status", help="per organisation the exchanges and sessions and how far they got, open writes, the last runs",
+        description="What the store knows, without reading SQLite: per organisation the exchanges with their sessions "
+                    "and state (proposed, confirmed, invited, declined, written back, leerbewijs, cancelled), the writes "
+                    "still open or retrying with their last error, and the last runs. Times in the partner's time zone. "
+                    "Writes nothing.")
+    with_config(status)
+    status.add_argument("--json", action="store_true", help="print one JSON document instead of the overview")
+    status.add_argument("--runs", type=int, default=5, metavar="N", help="how many of the last runs to list (default 5)")
+
     template = commands.add_parser("template", help="write the fill-in workbook for ST-partners (one sheet per entity)")
     template.add_argument("--output", required=True, metavar="FILE.xlsx", help="where to write the workbook")
     return parser
@@ -174,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(config, args)
         if args.command == "store":
             return _store_copy(config, args.to)
+        if args.command == "status":
+            return _status(config, args)
         return _report(config, args)
     except ConfigError as error:
         print("Configuration problems (nothing was run):", file=sys.stderr)
@@ -229,6 +241,54 @@ def _check(config: Config) -> int:
     return EXIT_OK
 
 
+def _status(config: Config, args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
+
+    from connector.engine.status import build_status
+    from connector.store.db import migrate, open_engine, session_factory
+
+    url = make_url(config.store_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        document = {"timezone": config.partner.timezone, "organisations": [], "outbox": [], "runs": []}
+    else:
+        engine = open_engine(config.store_url)
+        try:
+            migrate(engine)
+            with session_factory(engine)() as db:
+                document = build_status(db, config, args.runs)
+        finally:
+            engine.dispose()
+    if args.json:
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        _print_status(document)
+    return EXIT_OK
+
+
+def _print_status(document: dict[str, Any]) -> None:
+    if not document["runs"]:
+        print("Nothing synced yet: run st-connector sync.")
+        return
+    print(f"Times in {document['timezone']}.")
+    for organisation in document["organisations"]:
+        print(f"{organisation['name']} ({organisation['id']}): {len(organisation['exchanges'])} exchange(s)")
+        for exchange in organisation["exchanges"]:
+            number = f", {exchange['leerbewijs']}" if exchange["leerbewijs"] else ""
+            print(f"  {exchange['code']:<10} {exchange['state']:<13} {exchange['switcher']} at {exchange['learning_place']}{number}")
+            for session in exchange["sessions"]:
+                declined = f" by {', '.join(session['declined'])}" if session["declined"] else ""
+                print(f"    {session['code']:<14} {session['start'][:16]}  {session['state']}{declined}")
+    print(f"Open writes: {len(document['outbox'])}")
+    for item in document["outbox"]:
+        retry = f", next try {item['next_attempt'][:16]}" if item["next_attempt"] else ""
+        print(f"  {item['target']} {item['object']} {item['id']}: {item['status']} after {item['attempts']} attempt(s)"
+              f"{retry}{': ' + item['last_error'] if item['last_error'] else ''}")
+    print("Last runs:")
+    for run in document["runs"]:
+        kind = " (dry run)" if run["dry_run"] else ""
+        print(f"  #{run['id']} {run['started']}{kind}: {run['status']}, {run['problems']} problem(s), {run['warnings']} warning(s)")
+
+
 def _moment(config: Config, day: date | None) -> datetime | None:
     if day is None:
         return None
@@ -278,7 +338,10 @@ def _denied(error: PermissionError) -> str:
 
 def _print_summary(summary: Summary, config: Config) -> None:
     title = "Dry run: nothing was written" if summary.dry_run else "Sync finished"
-    print(f"{title} (as of {summary.as_of[:16].replace('T', ' ')}): {summary.status}")
+    from connector.engine.status import local
+
+    as_of = local(datetime.fromisoformat(summary.as_of), ZoneInfo(config.partner.timezone))
+    print(f"{title} (as of {as_of}): {summary.status}")
     print("  pulled:")
     for entity, counts in sorted(summary.pulled.items()):
         print(f"    {entity:<20} {counts['created']:>5} new {counts['updated']:>5} changed {counts['unchanged']:>5} unchanged"
@@ -296,6 +359,12 @@ def _print_summary(summary: Summary, config: Config) -> None:
     for conflict in summary.conflicts:
         print(f"  calendar conflict: {conflict['attendee']} is {conflict['status']} {conflict['start'][:16]}–{conflict['end'][11:16]} "
               f"during session {conflict['session']}")
+    if summary.written_files:
+        files = [w for w in summary.written_files if w["file"]]
+        print(f"  written: {len(summary.written_files)} ({len(files)} file(s); .ics files to send are listed)")
+        for item in summary.written_files:
+            if (item["file"] or "").endswith(".ics"):
+                print(f"    {item['action']:<7} {item['id']:<16} {item['file']}")
     if summary.dry_run and summary.planned:
         print("  planned writes:")
         for item in summary.planned:

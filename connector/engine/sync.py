@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +27,7 @@ from connector.core.texts import load_overrides, overriding
 from connector.engine.plan import CalendarTarget, Planner, Targets, sync_organisations
 from connector.engine.pull import COUNT_KEYS, RemovalGuard, pull_entity
 from connector.engine.safety import claimed_twice, shared_files
+from connector.engine.status import describe_written, left_proposed
 from connector.engine.reconcile import (
     COHORT,
     CohortReconciler,
@@ -91,6 +93,7 @@ class Summary:
     declined: list[dict[str, str]] = field(default_factory=list)
     conflicts: list[dict[str, str]] = field(default_factory=list)
     written: dict[str, list[OutboxItem]] = field(default_factory=dict)  # per target, this run's successful writes
+    written_files: list[dict[str, Any]] = field(default_factory=list)  # the same, described (engine/status.py)
     created_key: str | None = None  # signing keys made on first use this run
     witness: IssuedValues | None = None  # the values handed out, to remember outside the store
 
@@ -106,6 +109,7 @@ class Summary:
             "requests": self.requests,
             "declined": self.declined,
             "conflicts": self.conflicts,
+            "written": self.written_files,
             "errors": [p.as_dict() for p in self.errors if not p.warning],
             "warnings": [p.as_dict() for p in self.errors if p.warning],
         }
@@ -329,6 +333,8 @@ def _run_locked(config: Config, engine: Engine, now: datetime, sources: list[Bou
         _deliver(factory, sinks, summary, progress, should_stop)
     if not summary.stopped:
         _read_back(factory, sinks, summary, progress)
+    with factory() as db:
+        summary.written_files = describe_written(db, summary.written, config.output_dir)
     summary.status = _status(summary)
     with factory.begin() as db:
         finished = db.get(SyncRun, run_id)
@@ -361,6 +367,7 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
     summary.errors.extend(claimed_twice(db))
     CohortReconciler(db, config, indexes, summary.errors).run()
     db.flush()
+    summary.errors.extend(left_proposed(db, ZoneInfo(config.partner.timezone)))
     if should_stop():
         summary.stopped = True
         return
