@@ -79,8 +79,18 @@ def _parser() -> argparse.ArgumentParser:
     with_config(run)
     run.add_argument("--now", action="store_true", help="also sync once right away")
 
-    check = commands.add_parser("check", help="report every problem in the configuration, mappings and text overrides at once; run nothing")
+    check = commands.add_parser(
+        "check", help="report every problem in the configuration, mappings and text overrides at once; run nothing",
+        description="Without --data: the configuration, mappings, text overrides, signing keys and write access to the "
+                    "store, keys and outputs, without contacting any system. With --data: also read every source as "
+                    "sync would and report every data problem at once (missing columns, broken references, bad dates "
+                    "and numbers, implausible values, refused removals), writing nothing: no store, no outputs, no "
+                    "keys. Exit 0 only when the next sync would not fail on the configuration or the data.")
     with_config(check)
+    check.add_argument("--data", action="store_true",
+                       help="read every source as sync would and report every data problem; writes nothing")
+    check.add_argument("--as-of", type=_as_of_date, metavar="YYYY-MM-DD", help="with --data: check as if it were this date")
+    check.add_argument("--json", action="store_true", help="with --data: print one JSON document (as sync --json)")
 
     report = commands.add_parser("report", help="reports from the store")
     kinds = report.add_subparsers(dest="report", required=True, metavar="REPORT")
@@ -148,8 +158,23 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print one JSON document instead of the overview")
     status.add_argument("--runs", type=int, default=5, metavar="N", help="how many of the last runs to list (default 5)")
 
-    template = commands.add_parser("template", help="write the fill-in workbook for ST-partners (one sheet per entity)")
+    template = commands.add_parser("template", help="write the fill-in workbook for ST-partners (one sheet per entity)",
+                                   description="Write the fill-in workbook. An existing file is never overwritten "
+                                               "unless --force is given: it may hold filled-in rows.")
     template.add_argument("--output", required=True, metavar="FILE.xlsx", help="where to write the workbook")
+    template.add_argument("--force", action="store_true", help="overwrite FILE.xlsx if it exists (its rows are lost)")
+
+    init = commands.add_parser(
+        "init", help="start a network: a minimal configuration, the cohort workbook and one workbook per organisation",
+        description="Write a starter folder: config.toml, cohort.xlsx and organisations/<id>.xlsx for each organisation, "
+                    "with the organisation ids filled in. Refuses a folder that is not empty. Then follow the README's "
+                    "\"Your own network in ten steps\".")
+    init.add_argument("directory", metavar="DIR", help="a new or empty folder")
+    init.add_argument("--organisation", "-o", action="append", metavar="ID[=NAME]", dest="organisations",
+                      help="an organisation of the network, e.g. -o zonneke=\"Kinderdagverblijf 't Zonneke\"; repeat it "
+                           "(at least two; default: werkgever-a and werkgever-b)")
+    init.add_argument("--partner", default="mijn-netwerk", metavar="ID",
+                      help="the ST-partner's id (lower-case, in calendar UIDs; default mijn-netwerk)")
     return parser
 
 
@@ -167,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "template":
             return _template(args)
+        if args.command == "init":
+            return _init(args)
         if args.command == "leerbewijs" and args.keyring:
             return _verify(Path(args.keyring), args.targets)
         config = load_config(args.config)
@@ -177,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return _verify(config.path(config.signing.keys_dir) / KEYRING, args.targets)
         if args.command == "check":
-            return _check(config)
+            return _check(config, args)
         if args.command == "sync":
             return _sync(config, args)
         if args.command == "run":
@@ -223,7 +250,7 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else text
 
 
-def _check(config: Config) -> int:
+def _check(config: Config, args: argparse.Namespace) -> int:
     from connector.engine.sync import check
 
     blocked = unwritable(config)
@@ -236,9 +263,26 @@ def _check(config: Config) -> int:
         for problem in blocked:
             print(f"  - {problem}", file=sys.stderr)
         return EXIT_FAILED
+    if args.data:
+        return _check_data(config, args)
     print(f"Configuration OK: {len(config.organisations)} organisation(s), "
           f"{sum(len(o.sources) for o in config.organisations) + len(config.sources)} source(s).")
     return EXIT_OK
+
+
+def _check_data(config: Config, args: argparse.Namespace) -> int:
+    from connector.engine.datacheck import check_data
+
+    progress = (lambda message: None) if args.json else (lambda message: print(f"  {message}", file=sys.stderr, flush=True))
+    summary = check_data(config, _moment(config, args.as_of), progress=progress)
+    if args.json:
+        print(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_pulled(summary, config, "Data check: nothing was written")
+        _print_problems(summary)
+        if summary.status == "ok":
+            print("  the next sync will not fail on the data")
+    return EXIT_OK if summary.status == "ok" else EXIT_PARTIAL
 
 
 def _status(config: Config, args: argparse.Namespace) -> int:
@@ -336,8 +380,8 @@ def _denied(error: PermissionError) -> str:
     return f"user '{current_user()}' may not write {error.filename or 'a file'} ({error.strerror}); see [paths] in the README"
 
 
-def _print_summary(summary: Summary, config: Config) -> None:
-    title = "Dry run: nothing was written" if summary.dry_run else "Sync finished"
+def _print_pulled(summary: Summary, config: Config, title: str) -> None:
+    """The summary's first lines: what, as of when (in the partner's zone, labelled), and the pull counts."""
     from connector.engine.status import local
 
     as_of = local(datetime.fromisoformat(summary.as_of), ZoneInfo(config.partner.timezone))
@@ -346,6 +390,24 @@ def _print_summary(summary: Summary, config: Config) -> None:
     for entity, counts in sorted(summary.pulled.items()):
         print(f"    {entity:<20} {counts['created']:>5} new {counts['updated']:>5} changed {counts['unchanged']:>5} unchanged"
               f" {counts['failed']:>4} failed {counts['removed']:>4} removed")
+
+
+def _print_problems(summary: Summary) -> None:
+    """Warnings apart from problems, each counted: the counts are those of the lines below them."""
+    errors = [p for p in summary.errors if not p.warning]
+    warnings = [p for p in summary.errors if p.warning]
+    if warnings:
+        print(f"  {len(warnings)} warning(s):")
+        for problem in warnings:
+            print(f"    - {problem}")
+    if errors:
+        print(f"  {len(errors)} problem(s):")
+        for problem in errors:
+            print(f"    - {problem}")
+
+
+def _print_summary(summary: Summary, config: Config) -> None:
+    _print_pulled(summary, config, "Dry run: nothing was written" if summary.dry_run else "Sync finished")
     would = " (would be)" if summary.dry_run else ""
     print(f"  invitations{would}: {summary.invites['created']} new, {summary.invites['updated']} updated, {summary.invites['cancelled']} cancelled")
     print(f"  training records written{would}: {summary.training_records['written']}")
@@ -371,16 +433,7 @@ def _print_summary(summary: Summary, config: Config) -> None:
             print(f"    {item['action']:<7} {item['target']:<28} {item['object']:<16} {item['id']} (sequence {item['sequence']})")
     if summary.stopped:
         print("  stopped before the end (signal); the next run carries on.")
-    errors = [p for p in summary.errors if not p.warning]
-    warnings = [p for p in summary.errors if p.warning]
-    if warnings:
-        print(f"  {len(warnings)} warning(s):")
-        for problem in warnings:
-            print(f"    - {problem}")
-    if errors:
-        print(f"  {len(errors)} problem(s):")
-        for problem in errors:
-            print(f"    - {problem}")
+    _print_problems(summary)
     if not summary.dry_run:
         print(f"  output: {config.output_dir}")
 
@@ -472,10 +525,31 @@ def _verify(keyring_file: Path, targets: list[str]) -> int:
 
 
 def _template(args: argparse.Namespace) -> int:
-    from connector.reports.template import write_template
+    from connector.reports.template import TemplateExists, write_template
 
-    path = write_template(Path(args.output))
+    try:
+        path = write_template(Path(args.output), force=args.force)
+    except TemplateExists as error:
+        print(f"Not written: {error}.", file=sys.stderr)
+        return EXIT_CONFIG
     print(path)
+    return EXIT_OK
+
+
+def _init(args: argparse.Namespace) -> int:
+    from connector.reports.starter import EXAMPLE_ORGANISATIONS, StarterRefused, organisation, write_starter
+
+    folder = Path(args.directory)
+    try:
+        organisations = [organisation(text) for text in args.organisations] if args.organisations else EXAMPLE_ORGANISATIONS
+        paths = write_starter(folder, organisations, args.partner)
+    except StarterRefused as error:
+        print(f"Not written: {error}.", file=sys.stderr)
+        return EXIT_CONFIG
+    for path in paths:
+        print(path)
+    print(f"Next: fill in the workbooks and [partner] in {folder / 'config.toml'}, then "
+          f"st-connector check --data --config {folder / 'config.toml'} (README: \"Your own network in ten steps\").")
     return EXIT_OK
 
 
