@@ -291,7 +291,7 @@ def run_sync(
         sources = build_sources(runtime)
         targets, sinks = build_targets(runtime)
         if not dry_run:
-            make_private(config)  # store, keys and outputs owner-only from their first byte
+            make_private(config, ("store", "keys"))  # owner-only from their first byte; outputs when delivering
             runtime.signing_keys()  # unreadable keys stop the run here, before anything is written
             if runtime.created_key:
                 progress(f"created signing keys {runtime.created_key} in {config.path(config.signing.keys_dir)}: back this folder up")
@@ -330,6 +330,7 @@ def _run_locked(config: Config, engine: Engine, now: datetime, sources: list[Bou
     if summary.witness is not None:  # before anything leaves: what was handed out is remembered outside the store
         summary.witness.save(config.path(config.signing.keys_dir))
     if not summary.stopped:
+        make_private(config, ("outputs",))
         _deliver(factory, sinks, summary, progress, should_stop)
     if not summary.stopped:
         _read_back(factory, sinks, summary, progress)

@@ -25,7 +25,8 @@ PRIVATE_FILE = 0o600
 class Place:
     """One folder the connector writes into; `file` is the SQLite store inside it, if any."""
 
-    label: str  # as the configuration calls it: "[paths] store"
+    name: str  # store | keys | outputs
+    label: str  # as the configuration calls it: "[paths] store / [store] url"
     directory: Path
     file: Path | None = None
 
@@ -36,9 +37,9 @@ def places(config: Config) -> list[Place]:
     url = make_url(config.store_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         database = Path(url.database)
-        found.append(Place("[paths] store / [store] url", database.parent, database))
-    found.append(Place("[paths] keys / [signing] keys_dir", config.path(config.signing.keys_dir)))
-    found.append(Place("[paths] outputs / [output] directory", config.output_dir))
+        found.append(Place("store", "[paths] store / [store] url", database.parent, database))
+    found.append(Place("keys", "[paths] keys / [signing] keys_dir", config.path(config.signing.keys_dir)))
+    found.append(Place("outputs", "[paths] outputs / [output] directory", config.output_dir))
     return found
 
 
@@ -88,11 +89,13 @@ def _owner(path: Path) -> str:
         return "its owner could not be read"
 
 
-def make_private(config: Config) -> None:
-    """Create the places owner-only (folders 0700, the SQLite file 0600) before anything is
-    written into them. Existing places keep the modes the operator gave them. SQLite makes its
-    -wal and -shm files with the database file's mode, so those are owner-only too."""
+def make_private(config: Config, names: tuple[str, ...] = ("store", "keys", "outputs")) -> None:
+    """Create the named places owner-only (folders 0700, the SQLite file 0600) before anything
+    is written into them. Existing places keep the modes the operator gave them. SQLite makes
+    its -wal and -shm files with the database file's mode, so those are owner-only too."""
     for place in places(config):
+        if place.name not in names:
+            continue
         place.directory.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         if place.file is not None and not place.file.exists():
             os.close(os.open(place.file, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
