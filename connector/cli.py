@@ -215,16 +215,27 @@ def main(argv: list[str] | None = None) -> int:
             return _status(config, args)
         return _report(config, args)
     except ConfigError as error:
-        print("Configuration problems (nothing was run):", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return EXIT_CONFIG
+        return _config_problems(error, getattr(args, "json", False))
     except OperationalError as error:
         print(f"The store cannot be reached: {error.orig.__class__.__name__}: {_first_line(str(error.orig))}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _config_problems(error: ConfigError, as_json: bool) -> int:
+    """Every configuration problem on standard error; with --json also one JSON document on
+    standard output, so a script reading it always gets one: {"status": "configuration error",
+    "errors": [{"source": "configuration", ..., "message": ...}]}."""
+    if as_json:
+        print(json.dumps({"status": "configuration error", "errors": [
+            {"source": "configuration", "entity": "", "record": "", "field": "", "message": p} for p in error.problems]},
+            ensure_ascii=False))
+    print("Configuration problems (nothing was run):", file=sys.stderr)
+    for problem in error.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return EXIT_CONFIG
 
 
 def _store_copy(config: Config, target_url: str) -> int:
@@ -350,15 +361,17 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
     progress = (lambda message: print(f"  {message}", file=sys.stderr, flush=True)) if show else (lambda message: None)
     blocked = [] if args.dry_run else unwritable(config)
     if blocked:
-        return _not_run(args.json, blocked)
+        return _not_run(config, args.json, blocked)
     try:
         summary = run_sync(config, _moment(config, args.as_of), dry_run=args.dry_run, progress=progress, should_stop=stopper,
                            accept_removals=args.accept_removals)
     except (SyncAlreadyRunning, OperationalError) as error:
         reason = str(error) if isinstance(error, SyncAlreadyRunning) else f"the store cannot be reached: {_first_line(str(error.orig))}"
-        return _not_run(args.json, [reason])
+        return _not_run(config, args.json, [reason])
     except PermissionError as error:  # a place that changed hands since the check above
-        return _not_run(args.json, [_denied(error)])
+        return _not_run(config, args.json, [_denied(error)])
+    if not args.dry_run:
+        _alert(config, summary.status, [str(p) for p in summary.errors if not p.warning], summary.as_of)
     if args.json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -366,8 +379,18 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
     return {"ok": EXIT_OK, "partial": EXIT_PARTIAL}.get(summary.status, EXIT_FAILED)
 
 
-def _not_run(as_json: bool, reasons: list[str]) -> int:
-    """A sync that could not happen: one JSON document with --json, the reasons on standard error."""
+def _alert(config: Config, status: str, problems: list[str], as_of: str) -> None:
+    from connector.engine.alerts import alert
+
+    failure = alert(config, status, problems, as_of)
+    if failure:
+        print(f"  {failure}", file=sys.stderr)
+
+
+def _not_run(config: Config, as_json: bool, reasons: list[str]) -> int:
+    """A sync that could not happen: one JSON document with --json, the reasons on standard
+    error, and an alert to [alerts] email (it failed)."""
+    _alert(config, "failed", reasons, datetime.now(ZoneInfo(config.partner.timezone)).isoformat(timespec="minutes"))
     if as_json:
         print(json.dumps({"status": "failed", "errors": [{"source": "store", "entity": "", "record": "", "field": "", "message": r}
                                                          for r in reasons]}))
@@ -459,6 +482,7 @@ def _run(config: Config, args: argparse.Namespace) -> int:
                      dict(summary.invites), summary.training_records["written"], summary.leerbewijzen["issued"], len(summary.errors))
             for problem in summary.errors:
                 log.warning("%s", problem)
+            _alert(current, summary.status, [str(p) for p in summary.errors if not p.warning], summary.as_of)
         except SyncAlreadyRunning as error:
             log.warning("skipped: %s", error)
         except ConfigError as error:

@@ -51,11 +51,23 @@ def unwritable(config: Config) -> list[str]:
     """
     problems = []
     for place in places(config):
+        in_the_way = _not_a_folder(place.directory)
+        if in_the_way is not None:
+            problems.append(f"{place.label}: {in_the_way} is a file where a folder must be")
+            continue
         blocked = _blocked(place.file) if place.file is not None and os.path.exists(place.file) else _blocked(place.directory)
         if blocked is not None:
             problems.append(f"{place.label}: {blocked} cannot be written by user '{current_user()}' ({_owner(blocked)}): "
                             "give that folder to the user the connector runs as, or point [paths] state elsewhere")
     return problems
+
+
+def _not_a_folder(directory: Path) -> Path | None:
+    """The first path on the way to `directory` (itself included) that exists but is no folder."""
+    for path in [*reversed(directory.parents), directory]:
+        if os.path.exists(path) and not os.path.isdir(path):
+            return path
+    return None
 
 
 def _blocked(path: Path) -> Path | None:
