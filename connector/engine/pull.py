@@ -81,8 +81,9 @@ def pull_entity(
     for warning in result.warnings:
         problems.append(Problem(source_key, entity, "(source)", "", warning, warning=True))
     if result.complete and chunk.unreadable:
+        # A consequence of problems already listed (and counted as failed), not another one.
         problems.append(Problem(source_key, entity, "(source)", "", f"{chunk.unreadable} record(s) could not be read, so "
-                                "nobody missing from this pull is marked removed until they can"))
+                                "nobody missing from this pull is marked removed until they can", warning=True))
     elif result.complete:
         known = _mark_missing(db, run_id, source_key, entity, chunk.seen, counts, guard, problems)
         if chunk.rows == 0 and known == 0:  # with records known before, the guard has already spoken
