@@ -8,21 +8,15 @@ import email.policy
 
 import pytest
 
-from tests.fakes.smtp_server import PASSWORD, FakeSmtp
+from tests.fakes.smtp_server import PASSWORD
 from tests.test_cli import AS_OF, cli
+from tests.test_imip import smtp  # noqa: F401 - the same loopback SMTP server, as a fixture
 
 OPERATOR = "beheer@lerenswitchen.be"
 
 
 @pytest.fixture
-def smtp():
-    server = FakeSmtp().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def network(sqlite_network, smtp):
+def network(sqlite_network, smtp):  # noqa: F811
     sqlite_network.add_before_cohort(smtp.channel_toml() + f'\n[alerts]\nemail = ["{OPERATOR}"]\n')
     return sqlite_network
 

@@ -91,3 +91,14 @@ def test_template_never_overwrites_a_filled_in_workbook_unless_forced(tmp_path):
     assert load_workbook(workbook)["Medewerkers"]["C2"].value == "Els"
     assert cli("template", "--output", str(workbook), "--force").returncode == 0
     assert load_workbook(workbook)["Medewerkers"].max_row == 1
+
+
+def test_help_explains_the_new_commands_and_options():
+    for command, words in (("init", ("DIR", "--organisation", "--partner", "not empty")),
+                           ("status", ("--json", "--runs", "proposed", "written back")),
+                           ("check", ("--data", "writes nothing", "--as-of", "--json")),
+                           ("template", ("--force", "never overwritten"))):
+        result = cli(command, "--help")
+        assert result.returncode == 0
+        text = " ".join(result.stdout.split())
+        assert all(word in text for word in words), (command, [w for w in words if w not in text])

@@ -26,8 +26,6 @@ from connector.core.model import COHORT_ENTITIES, EMPLOYER_ENTITIES
 from connector.core.texts import load_overrides, overriding
 from connector.engine.plan import CalendarTarget, Planner, Targets, sync_organisations
 from connector.engine.pull import COUNT_KEYS, RemovalGuard, pull_entity
-from connector.engine.safety import claimed_twice, shared_files
-from connector.engine.status import describe_written, left_proposed
 from connector.engine.reconcile import (
     COHORT,
     CohortReconciler,
@@ -36,6 +34,8 @@ from connector.engine.reconcile import (
     reconcile_pulled_training,
     source_key,
 )
+from connector.engine.safety import claimed_twice, shared_files
+from connector.engine.status import describe_written, left_proposed
 from connector.leerbewijs.issuer import KeyStore, ensure_keys
 from connector.plumbing.access import make_private
 from connector.plumbing.http import HttpError
