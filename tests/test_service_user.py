@@ -66,7 +66,8 @@ def installed() -> Iterator[tuple[Path, Path, list[str]]]:
         etc, state = root / "etc" / "st-connector", root / "var" / "lib" / "st-connector"
         shutil.copytree(REPO / "examples" / "data", etc / "examples" / "data")
         config = (REPO / "config.example.toml").read_text(encoding="utf-8")
-        config = config.replace("[schedule]", f'[paths]\nstate = "{state}"\n\n[schedule]', 1)
+        assert '# state = "/var/lib/st-connector"' in config  # the example's own [paths] line, taken as documented
+        config = config.replace('# state = "/var/lib/st-connector"', f'state = "{state}"', 1)
         (etc / "config.toml").write_text(config, encoding="utf-8")
         for path in [etc, *etc.rglob("*")]:
             path.chmod(0o555 if path.is_dir() else 0o444)  # root's, read-only for everyone
