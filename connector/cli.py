@@ -430,6 +430,8 @@ def _print_problems(summary: Summary) -> None:
 
 
 def _print_summary(summary: Summary, config: Config) -> None:
+    from connector.engine.status import local
+
     _print_pulled(summary, config, "Dry run: nothing was written" if summary.dry_run else "Sync finished")
     would = " (would be)" if summary.dry_run else ""
     print(f"  invitations{would}: {summary.invites['created']} new, {summary.invites['updated']} updated, {summary.invites['cancelled']} cancelled")
@@ -442,7 +444,9 @@ def _print_summary(summary: Summary, config: Config) -> None:
     for declined in summary.declined:
         print(f"  declined: {declined['attendee']} for session {declined['session']} ({declined['target']})")
     for conflict in summary.conflicts:
-        print(f"  calendar conflict: {conflict['attendee']} is {conflict['status']} {conflict['start'][:16]}–{conflict['end'][11:16]} "
+        start = local(datetime.fromisoformat(conflict["start"]), ZoneInfo(config.partner.timezone)) or ""
+        end = local(datetime.fromisoformat(conflict["end"]), ZoneInfo(config.partner.timezone)) or ""
+        print(f"  calendar conflict: {conflict['attendee']} is {conflict['status']} {start[:16]}–{end[11:]} "
               f"during session {conflict['session']}")
     if summary.written_files:
         files = [w for w in summary.written_files if w["file"]]
@@ -475,6 +479,11 @@ def _run(config: Config, args: argparse.Namespace) -> int:
     def job() -> None:
         try:
             current = load_config(config_path)  # pick up edits without a restart
+            blocked = unwritable(current)
+            if blocked:
+                log.error("sync not run: %s", "; ".join(blocked))
+                _alert(current, "failed", blocked, datetime.now(ZoneInfo(current.partner.timezone)).isoformat())
+                return
             summary = run_sync(current, should_stop=stopper)
             if summary.created_key:
                 log.warning("signing keys %s created in %s: back this folder up", summary.created_key, current.signing.keys_dir)

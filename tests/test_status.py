@@ -34,6 +34,7 @@ def test_status_lists_exchanges_sessions_open_writes_and_runs(sqlite_network):
     assert _exchange(document, "EX-05")["sessions"][0]["start"] == "2027-10-25 14:00 Europe/Brussels"
     assert _exchange(document, "EX-01")["state"] == "leerbewijs" and _exchange(document, "EX-01")["leerbewijs"] == "LB-2026-0001"
     assert _exchange(document, "EX-08")["state"] == "cancelled"
+    assert {s["code"]: s["state"] for s in _exchange(document, "EX-01")["sessions"]}["S-01-INTRO"] == "past"  # before any sync
     waiting = [item for item in document["outbox"] if item["organisation"] == "zonneke"]
     assert waiting and all(item["target"] == "zonneke/ledger_files" and item["status"] == "pending" for item in waiting)
     assert all("NotADirectoryError" in item["last_error"] and item["next_attempt"].endswith("Europe/Brussels") for item in waiting)

@@ -6,7 +6,8 @@ One query module, for `st-connector status` and, later, a web overview. Terms:
   nothing goes out), confirmed (nothing sent yet), invited (a session's invitation went out),
   declined (someone declined a session), written back (a past day reached an HR system or
   ledger), leerbewijs (issued), cancelled.
-- session state: planned, invited, declined, written back, cancelled.
+- session state: planned (upcoming, not invited yet), past (over without an invitation, e.g.
+  before the first sync), invited, declined, written back, cancelled.
 - open outbox item: a write that is pending (first try, or waiting to retry after an error)
   or failed; `last_error` says why.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -65,14 +66,16 @@ class _Refs:
         return cls(invited, dict(declined), written)
 
 
-def _session_state(session: SessionRow, refs: _Refs) -> str:
+def _session_state(session: SessionRow, refs: _Refs, now: datetime) -> str:
     if session.removed:
         return "cancelled"
     if session.code in refs.written:
         return "written back"
     if session.code in refs.declined:
         return "declined"
-    return "invited" if session.code in refs.invited else "planned"
+    if session.code in refs.invited:
+        return "invited"
+    return "past" if session.end <= now else "planned"  # only upcoming sessions are ever invited
 
 
 def _exchange_state(exchange: Exchange, sessions: list[dict[str, Any]], leerbewijs: str | None) -> str:
@@ -88,7 +91,7 @@ def _exchange_state(exchange: Exchange, sessions: list[dict[str, Any]], leerbewi
     return "proposed" if exchange.status == "proposed" else "confirmed"
 
 
-def build_status(db: Session, config: Config, runs: int = 5) -> dict[str, Any]:
+def build_status(db: Session, config: Config, runs: int = 5, now: datetime | None = None) -> dict[str, Any]:
     """The whole view as one JSON-ready document.
 
     Shape: {"timezone": str,
@@ -97,9 +100,11 @@ def build_status(db: Session, config: Config, runs: int = 5) -> dict[str, Any]:
             "outbox": [{"organisation", "target", "object", "id", "action", "status", "attempts",
                         "last_error", "next_attempt"}],
             "runs": [{"id", "started", "finished", "status", "dry_run", "problems", "warnings"}]}
-    An exchange is listed under its switcher's organisation. Nothing is written.
+    An exchange is listed under its switcher's organisation; a session not invited is `past`
+    or `planned` as of `now` (default: the current time). Nothing is written.
     """
     zone = ZoneInfo(config.partner.timezone)
+    now = now or datetime.now(UTC)
     refs = _Refs.load(db)
     numbers = dict(db.execute(select(Leerbewijs.exchange_code, Leerbewijs.number)).all())
     sessions: dict[str, list[SessionRow]] = defaultdict(list)
@@ -108,7 +113,7 @@ def build_status(db: Session, config: Config, runs: int = 5) -> dict[str, Any]:
     by_organisation: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for exchange, switcher in db.execute(select(Exchange, Person).join(Person, Exchange.switcher_id == Person.id)
                                          .order_by(Exchange.code)):
-        listed = [{"code": s.code, "kind": s.kind, "start": local(s.start, zone), "state": _session_state(s, refs),
+        listed = [{"code": s.code, "kind": s.kind, "start": local(s.start, zone), "state": _session_state(s, refs, now),
                    "declined": refs.declined.get(s.code, [])} for s in sessions[exchange.code]]
         by_organisation[switcher.organisation_id].append({
             "code": exchange.code, "status": exchange.status,
