@@ -27,6 +27,7 @@ from connector.core.config import Config
 from connector.core.errors import Problem
 from connector.core.texts import overriding
 from connector.engine.pull import RemovalGuard
+# sync's own steps, not a copy of them: the check cannot drift from what a sync does.
 from connector.engine.sync import Progress, Summary, _prepare, _status, build_sources, build_targets
 from connector.plumbing.runtime import Runtime
 from connector.store.db import MIGRATIONS, migrate, open_engine, session_factory
