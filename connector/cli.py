@@ -13,7 +13,7 @@ import logging
 import sys
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from connector.core.config import Config, StoreConfig, load_config
 from connector.core.errors import ConfigError
 from connector.core.texts import overriding
+from connector.plumbing.access import current_user, unwritable
 
 if TYPE_CHECKING:
     from connector.engine.sync import Summary
@@ -80,12 +81,21 @@ def _parser() -> argparse.ArgumentParser:
     with_config(run)
     run.add_argument("--now", action="store_true", help="also sync once right away")
 
-    check = commands.add_parser("check", help="report every problem in the configuration, mappings and text overrides at once; run nothing",
-                                description="Report every problem in the configuration, mappings and text overrides at once; "
-                                            "write nothing. Problems exit 2; warnings are printed and exit 0. It contacts one "
-                                            "system: with [caldav], two PROPFIND requests ask whether the login is the "
-                                            "organizer's principal (a warning: a scheduling server would then invite attendees itself).")
+    check = commands.add_parser(
+        "check", help="report every problem in the configuration, mappings and text overrides at once; run nothing",
+        description="Without --data: the configuration, mappings, text overrides, signing keys and write access to the "
+                    "store, keys and outputs. It contacts one system: with [caldav], two PROPFIND requests ask whether "
+                    "the login is the organizer's principal (a warning: a scheduling server would then invite attendees "
+                    "itself). With --data: also read every source as sync would and report every data problem at once "
+                    "(missing columns, broken references, bad dates and numbers, implausible values, refused removals), "
+                    "writing nothing: no store, no outputs, no keys. Problems exit 2 (configuration) or 1 (data); "
+                    "warnings are printed and exit 0. Exit 0 only when the next sync would not fail on the "
+                    "configuration or the data.")
     with_config(check)
+    check.add_argument("--data", action="store_true",
+                       help="read every source as sync would and report every data problem; writes nothing")
+    check.add_argument("--as-of", type=_as_of_date, metavar="YYYY-MM-DD", help="with --data: check as if it were this date")
+    check.add_argument("--json", action="store_true", help="with --data: print one JSON document (as sync --json)")
 
     report = commands.add_parser("report", help="reports from the store")
     kinds = report.add_subparsers(dest="report", required=True, metavar="REPORT")
@@ -156,8 +166,33 @@ def _parser() -> argparse.ArgumentParser:
     erase.add_argument("--dry-run", action="store_true", help="show what would be erased; change nothing")
     erase.add_argument("--json", action="store_true", help="print one JSON document instead of the report")
 
-    template = commands.add_parser("template", help="write the fill-in workbook for ST-partners (one sheet per entity)")
+    status = commands.add_parser(
+        "status", help="per organisation the exchanges and sessions and how far they got, open writes, the last runs",
+        description="What the store knows, without reading SQLite: per organisation the exchanges with their sessions "
+                    "and state (proposed, confirmed, invited, declined, written back, leerbewijs, cancelled), the writes "
+                    "still open or retrying with their last error, and the last runs. Times in the partner's time zone. "
+                    "Writes nothing.")
+    with_config(status)
+    status.add_argument("--json", action="store_true", help="print one JSON document instead of the overview")
+    status.add_argument("--runs", type=int, default=5, metavar="N", help="how many of the last runs to list (default 5)")
+
+    template = commands.add_parser("template", help="write the fill-in workbook for ST-partners (one sheet per entity)",
+                                   description="Write the fill-in workbook. An existing file is never overwritten "
+                                               "unless --force is given: it may hold filled-in rows.")
     template.add_argument("--output", required=True, metavar="FILE.xlsx", help="where to write the workbook")
+    template.add_argument("--force", action="store_true", help="overwrite FILE.xlsx if it exists (its rows are lost)")
+
+    init = commands.add_parser(
+        "init", help="start a network: a minimal configuration, the cohort workbook and one workbook per organisation",
+        description="Write a starter folder: config.toml, cohort.xlsx and organisations/<id>.xlsx for each organisation, "
+                    "with the organisation ids filled in. Refuses a folder that is not empty. Then follow the README's "
+                    "\"Your own network in ten steps\".")
+    init.add_argument("directory", metavar="DIR", help="a new or empty folder")
+    init.add_argument("--organisation", "-o", action="append", metavar="ID[=NAME]", dest="organisations",
+                      help="an organisation of the network, e.g. -o zonneke=\"Kinderdagverblijf 't Zonneke\"; repeat it "
+                           "(at least two; default: werkgever-a and werkgever-b)")
+    init.add_argument("--partner", default="mijn-netwerk", metavar="ID",
+                      help="the ST-partner's id (lower-case, in calendar UIDs; default mijn-netwerk)")
     return parser
 
 
@@ -196,6 +231,8 @@ def _command(args: argparse.Namespace) -> int:
     try:
         if args.command == "template":
             return _template(args)
+        if args.command == "init":
+            return _init(args)
         if args.command == "leerbewijs" and args.keyring:
             return _verify(Path(args.keyring), args.targets)
         config = load_config(args.config)
@@ -206,7 +243,7 @@ def _command(args: argparse.Namespace) -> int:
 
             return _verify(config.path(config.signing.keys_dir) / KEYRING, args.targets)
         if args.command == "check":
-            return _check(config)
+            return _check(config, args)
         if args.command == "sync":
             return _sync(config, args)
         if args.command == "run":
@@ -215,14 +252,11 @@ def _command(args: argparse.Namespace) -> int:
             return _store_copy(config, args.to)
         if args.command == "erase":
             return _erase(config, args)
+        if args.command == "status":
+            return _status(config, args)
         return _report(config, args)
     except ConfigError as error:
-        if getattr(args, "json", False):
-            _print_failure_json("configuration", error.problems)
-        print("Configuration problems (nothing was run):", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return EXIT_CONFIG
+        return _config_problems(error, getattr(args, "json", False))
     except OperationalError as error:
         print(f"The store cannot be reached: {error.orig.__class__.__name__}: {_first_line(str(error.orig))}", file=sys.stderr)
         return EXIT_FAILED
@@ -261,6 +295,20 @@ def _erase(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _config_problems(error: ConfigError, as_json: bool) -> int:
+    """Every configuration problem on standard error; with --json also one JSON document on
+    standard output, so a script reading it always gets one: {"status": "configuration error",
+    "errors": [{"source": "configuration", ..., "message": ...}]}."""
+    if as_json:
+        print(json.dumps({"status": "configuration error", "errors": [
+            {"source": "configuration", "entity": "", "record": "", "field": "", "message": p} for p in error.problems]},
+            ensure_ascii=False))
+    print("Configuration problems (nothing was run):", file=sys.stderr)
+    for problem in error.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
 def _store_copy(config: Config, target_url: str) -> int:
     from connector.store.copy import TargetNotEmpty, copy_store
     from connector.store.db import SyncAlreadyRunning, open_engine
@@ -288,14 +336,88 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else text
 
 
-def _check(config: Config) -> int:
+def _check(config: Config, args: argparse.Namespace) -> int:
     from connector.engine.sync import check
 
-    for warning in check(config):
-        print(f"Warning: {warning}", file=sys.stderr)
+    blocked = unwritable(config)
+    try:
+        for warning in check(config):
+            print(f"Warning: {warning}", file=sys.stderr)
+    except PermissionError as error:  # e.g. the keys folder cannot even be looked into
+        blocked = blocked or [_denied(error)]
+    if blocked:
+        print("Configuration OK, but the connector cannot write where it must (a sync would fail):", file=sys.stderr)
+        for problem in blocked:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.data:
+        return _check_data(config, args)
     print(f"Configuration OK: {len(config.organisations)} organisation(s), "
           f"{sum(len(o.sources) for o in config.organisations) + len(config.sources)} source(s).")
     return EXIT_OK
+
+
+def _check_data(config: Config, args: argparse.Namespace) -> int:
+    from connector.engine.datacheck import check_data
+
+    progress = (lambda message: None) if args.json else (lambda message: print(f"  {message}", file=sys.stderr, flush=True))
+    summary = check_data(config, _moment(config, args.as_of), progress=progress)
+    if args.json:
+        print(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_pulled(summary, config, "Data check: nothing was written")
+        _print_problems(summary)
+        if summary.status == "ok":
+            print("  the next sync will not fail on the data")
+    return EXIT_OK if summary.status == "ok" else EXIT_PARTIAL
+
+
+def _status(config: Config, args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
+
+    from connector.engine.status import build_status
+    from connector.store.db import migrate, open_engine, session_factory
+
+    url = make_url(config.store_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        document = {"timezone": config.partner.timezone, "organisations": [], "outbox": [], "runs": []}
+    else:
+        engine = open_engine(config.store_url)
+        try:
+            migrate(engine)
+            with session_factory(engine)() as db:
+                document = build_status(db, config, args.runs)
+        finally:
+            engine.dispose()
+    if args.json:
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        _print_status(document)
+    return EXIT_OK
+
+
+def _print_status(document: dict[str, Any]) -> None:
+    if not document["runs"]:
+        print("Nothing synced yet: run st-connector sync.")
+        return
+    print(f"Times in {document['timezone']}.")
+    for organisation in document["organisations"]:
+        print(f"{organisation['name']} ({organisation['id']}): {len(organisation['exchanges'])} exchange(s)")
+        for exchange in organisation["exchanges"]:
+            number = f", {exchange['leerbewijs']}" if exchange["leerbewijs"] else ""
+            print(f"  {exchange['code']:<10} {exchange['state']:<13} {exchange['switcher']} at {exchange['learning_place']}{number}")
+            for session in exchange["sessions"]:
+                declined = f" by {', '.join(session['declined'])}" if session["declined"] else ""
+                print(f"    {session['code']:<14} {session['start'][:16]}  {session['state']}{declined}")
+    print(f"Open writes: {len(document['outbox'])}")
+    for item in document["outbox"]:
+        retry = f", next try {item['next_attempt'][:16]}" if item["next_attempt"] else ""
+        print(f"  {item['target']} {item['object']} {item['id']}: {item['status']} after {item['attempts']} attempt(s)"
+              f"{retry}{': ' + item['last_error'] if item['last_error'] else ''}")
+    print("Last runs:")
+    for run in document["runs"]:
+        kind = " (dry run)" if run["dry_run"] else ""
+        print(f"  #{run['id']} {run['started']}{kind}: {run['status']}, {run['problems']} problem(s), {run['warnings']} warning(s)")
 
 
 def _moment(config: Config, day: date | None) -> datetime | None:
@@ -313,15 +435,19 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
     stopper.install()
     show = not (args.json or args.quiet)
     progress = (lambda message: print(f"  {message}", file=sys.stderr, flush=True)) if show else (lambda message: None)
+    blocked = [] if args.dry_run else unwritable(config)
+    if blocked:
+        return _not_run(config, args.json, blocked)
     try:
         summary = run_sync(config, _moment(config, args.as_of), dry_run=args.dry_run, progress=progress, should_stop=stopper,
                            accept_removals=args.accept_removals)
     except (SyncAlreadyRunning, OperationalError) as error:
         reason = str(error) if isinstance(error, SyncAlreadyRunning) else f"the store cannot be reached: {_first_line(str(error.orig))}"
-        if args.json:
-            print(json.dumps({"status": "failed", "errors": [{"source": "store", "entity": "", "record": "", "field": "", "message": reason}]}))
-        print(f"Not run: {reason}.", file=sys.stderr)
-        return EXIT_FAILED
+        return _not_run(config, args.json, [reason])
+    except PermissionError as error:  # a place that changed hands since the check above
+        return _not_run(config, args.json, [_denied(error)])
+    if not args.dry_run:
+        _alert(config, summary.status, [str(p) for p in summary.errors if not p.warning], summary.as_of)
     if args.json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -329,13 +455,60 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
     return {"ok": EXIT_OK, "partial": EXIT_PARTIAL}.get(summary.status, EXIT_FAILED)
 
 
-def _print_summary(summary: Summary, config: Config) -> None:
-    title = "Dry run: nothing was written" if summary.dry_run else "Sync finished"
-    print(f"{title} (as of {summary.as_of[:16].replace('T', ' ')}): {summary.status}")
+def _alert(config: Config, status: str, problems: list[str], as_of: str) -> None:
+    from connector.engine.alerts import alert
+
+    failure = alert(config, status, problems, as_of)
+    if failure:
+        print(f"  {failure}", file=sys.stderr)
+
+
+def _not_run(config: Config, as_json: bool, reasons: list[str]) -> int:
+    """A sync that could not happen: one JSON document with --json, the reasons on standard
+    error, and an alert to [alerts] email (it failed)."""
+    _alert(config, "failed", reasons, datetime.now(ZoneInfo(config.partner.timezone)).isoformat(timespec="minutes"))
+    if as_json:
+        print(json.dumps({"status": "failed", "errors": [{"source": "store", "entity": "", "record": "", "field": "", "message": r}
+                                                         for r in reasons]}))
+    for reason in reasons:
+        print(f"Not run: {reason}.", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _denied(error: PermissionError) -> str:
+    return f"user '{current_user()}' may not write {error.filename or 'a file'} ({error.strerror}); see [paths] in the README"
+
+
+def _print_pulled(summary: Summary, config: Config, title: str) -> None:
+    """The summary's first lines: what, as of when (in the partner's zone, labelled), and the pull counts."""
+    from connector.engine.status import local
+
+    as_of = local(datetime.fromisoformat(summary.as_of), ZoneInfo(config.partner.timezone))
+    print(f"{title} (as of {as_of}): {summary.status}")
     print("  pulled:")
     for entity, counts in sorted(summary.pulled.items()):
         print(f"    {entity:<20} {counts['created']:>5} new {counts['updated']:>5} changed {counts['unchanged']:>5} unchanged"
               f" {counts['failed']:>4} failed {counts['removed']:>4} removed")
+
+
+def _print_problems(summary: Summary) -> None:
+    """Warnings apart from problems, each counted: the counts are those of the lines below them."""
+    errors = [p for p in summary.errors if not p.warning]
+    warnings = [p for p in summary.errors if p.warning]
+    if warnings:
+        print(f"  {len(warnings)} warning(s):")
+        for problem in warnings:
+            print(f"    - {problem}")
+    if errors:
+        print(f"  {len(errors)} problem(s):")
+        for problem in errors:
+            print(f"    - {problem}")
+
+
+def _print_summary(summary: Summary, config: Config) -> None:
+    from connector.engine.status import local
+
+    _print_pulled(summary, config, "Dry run: nothing was written" if summary.dry_run else "Sync finished")
     would = " (would be)" if summary.dry_run else ""
     print(f"  invitations{would}: {summary.invites['created']} new, {summary.invites['updated']} updated, {summary.invites['cancelled']} cancelled")
     print(f"  training records written{would}: {summary.training_records['written']}")
@@ -347,24 +520,23 @@ def _print_summary(summary: Summary, config: Config) -> None:
     for declined in summary.declined:
         print(f"  declined: {declined['attendee']} for session {declined['session']} ({declined['target']})")
     for conflict in summary.conflicts:
-        print(f"  calendar conflict: {conflict['attendee']} is {conflict['status']} {conflict['start'][:16]}–{conflict['end'][11:16]} "
+        start = local(datetime.fromisoformat(conflict["start"]), ZoneInfo(config.partner.timezone)) or ""
+        end = local(datetime.fromisoformat(conflict["end"]), ZoneInfo(config.partner.timezone)) or ""
+        print(f"  calendar conflict: {conflict['attendee']} is {conflict['status']} {start[:16]}–{end[11:]} "
               f"during session {conflict['session']}")
+    if summary.written_files:
+        files = [w for w in summary.written_files if w["file"]]
+        print(f"  written: {len(summary.written_files)} ({len(files)} file(s); .ics files to send are listed)")
+        for item in summary.written_files:
+            if (item["file"] or "").endswith(".ics"):
+                print(f"    {item['action']:<7} {item['id']:<16} {item['file']}")
     if summary.dry_run and summary.planned:
         print("  planned writes:")
         for item in summary.planned:
             print(f"    {item['action']:<7} {item['target']:<28} {item['object']:<16} {item['id']} (sequence {item['sequence']})")
     if summary.stopped:
         print("  stopped before the end (signal); the next run carries on.")
-    errors = [p for p in summary.errors if not p.warning]
-    warnings = [p for p in summary.errors if p.warning]
-    if warnings:
-        print(f"  {len(warnings)} warning(s):")
-        for problem in warnings:
-            print(f"    - {problem}")
-    if errors:
-        print(f"  {len(errors)} problem(s):")
-        for problem in errors:
-            print(f"    - {problem}")
+    _print_problems(summary)
     if not summary.dry_run:
         print(f"  output: {config.output_dir}")
 
@@ -383,6 +555,11 @@ def _run(config: Config, args: argparse.Namespace) -> int:
     def job() -> None:
         try:
             current = load_config(config_path)  # pick up edits without a restart
+            blocked = unwritable(current)
+            if blocked:
+                log.error("sync not run: %s", "; ".join(blocked))
+                _alert(current, "failed", blocked, datetime.now(ZoneInfo(current.partner.timezone)).isoformat())
+                return
             summary = run_sync(current, should_stop=stopper)
             if summary.created_key:
                 log.warning("signing keys %s created in %s: back this folder up", summary.created_key, current.signing.keys_dir)
@@ -390,12 +567,15 @@ def _run(config: Config, args: argparse.Namespace) -> int:
                      dict(summary.invites), summary.training_records["written"], summary.leerbewijzen["issued"], len(summary.errors))
             for problem in summary.errors:
                 log.warning("%s", problem)
+            _alert(current, summary.status, [str(p) for p in summary.errors if not p.warning], summary.as_of)
         except SyncAlreadyRunning as error:
             log.warning("skipped: %s", error)
         except ConfigError as error:
             log.error("configuration problems, sync skipped: %s", "; ".join(error.problems))
         except OperationalError as error:
             log.error("store unreachable, sync skipped: %s", _first_line(str(error.orig)))
+        except PermissionError as error:
+            log.error("sync stopped: %s", _denied(error))
 
     nightly(config.schedule.time, config.partner.timezone, job, stopper, run_now=args.now)
     return EXIT_OK
@@ -454,10 +634,31 @@ def _verify(keyring_file: Path, targets: list[str]) -> int:
 
 
 def _template(args: argparse.Namespace) -> int:
-    from connector.reports.template import write_template
+    from connector.reports.template import TemplateExists, write_template
 
-    path = write_template(Path(args.output))
+    try:
+        path = write_template(Path(args.output), force=args.force)
+    except TemplateExists as error:
+        print(f"Not written: {error}.", file=sys.stderr)
+        return EXIT_CONFIG
     print(path)
+    return EXIT_OK
+
+
+def _init(args: argparse.Namespace) -> int:
+    from connector.reports.starter import EXAMPLE_ORGANISATIONS, StarterRefused, organisation, write_starter
+
+    folder = Path(args.directory)
+    try:
+        organisations = [organisation(text) for text in args.organisations] if args.organisations else EXAMPLE_ORGANISATIONS
+        paths = write_starter(folder, organisations, args.partner)
+    except StarterRefused as error:
+        print(f"Not written: {error}.", file=sys.stderr)
+        return EXIT_CONFIG
+    for path in paths:
+        print(path)
+    print(f"Next: fill in the workbooks and [partner] in {folder / 'config.toml'}, then "
+          f"st-connector check --data --config {folder / 'config.toml'} (README: \"Your own network in ten steps\").")
     return EXIT_OK
 
 

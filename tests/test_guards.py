@@ -71,3 +71,46 @@ def test_a_few_leavers_go_through_and_a_third_of_the_staff_does_not(network):
     network.data.joinpath(ZONNEKE).write_text("\n".join(lines[:-5]) + "\n", encoding="utf-8")  # three more: 3 of 8
     refused = sync(network)
     assert refused.pulled["people"]["removed"] == 0 and "would remove 3 of 8 (38%)" in refused.errors[-1].message
+
+
+def test_a_first_export_holding_only_its_header_is_a_named_problem_not_an_empty_organisation(network):
+    network.data.joinpath(ZONNEKE).write_text("\ufeff" + HEADER + "\n", encoding="utf-8")
+    summary = sync(network)
+    assert summary.status == "partial"
+    empty = [p for p in summary.errors if not p.warning and p.source == "zonneke/hr" and p.entity == "people"]
+    assert len(empty) == 1 and "holds no rows at all" in empty[0].message
+    assert summary.pulled["people"]["failed"] == 1
+
+
+def test_an_empty_file_is_a_named_problem(network):
+    network.data.joinpath(ZONNEKE).write_bytes(b"")
+    summary = sync(network)
+    assert summary.status == "partial"
+    assert any(p.source == "zonneke/hr" and p.entity == "people" and "medewerkers.csv" in p.message
+               for p in summary.errors if not p.warning), summary.errors
+
+
+def test_two_organisations_reading_one_file_is_a_configuration_problem_for_check_and_sync(network):
+    import pytest
+
+    from connector.core.errors import ConfigError
+    from connector.engine.sync import check
+
+    text = network.config_path.read_text(encoding="utf-8")
+    network.config_path.write_text(text.replace('path = "examples/data/brouwers-peeters"', 'path = "examples/data/zonneke"'),
+                                   encoding="utf-8")
+    for attempt in (lambda: check(network.config()), lambda: sync(network)):
+        with pytest.raises(ConfigError) as raised:
+            attempt()
+        (problem,) = [p for p in raised.value.problems if "all read" in p]
+        assert "'zonneke/hr'" in problem and "'brouwers-peeters/hr'" in problem and "brouwers-peeters and zonneke" in problem
+
+
+def test_one_person_claimed_by_two_organisations_is_a_warning_naming_both(network):
+    network.edit_csv("brouwers-peeters/medewerkers.csv", "B08,Jef,Coppens,jef@brouwers-peeters.be",
+                     "B08,Jef,Coppens,els.vandenbroeck@zonneke.be", encoding="utf-8")
+    summary = sync(network)
+    (claim,) = [p for p in summary.errors if p.record == "els.vandenbroeck@zonneke.be"]
+    assert claim.warning and "organisation 'brouwers-peeters' (Jef Coppens)" in claim.message
+    assert "organisation 'zonneke' (Els Van den Broeck)" in claim.message
+    assert summary.status == "ok"

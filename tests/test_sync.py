@@ -104,7 +104,8 @@ def test_bad_rows_are_reported_with_source_record_and_field_and_the_rest_goes_th
     assert "'31/02/2022' is not a date" in errors[("zonneke/hr", "people", "medewerkers.csv row 11", "start_date")]
     assert "required" in errors[("zonneke/hr", "people", "medewerkers.csv row 12", "first_name")]
     assert "not an e-mail address" in errors[("zonneke/hr", "people", "medewerkers.csv row 13", "email")]
-    assert errors[("cohort/cohort", "sessions", "sessies.csv row 30", "exchange")] == "no exchange 'EX-99'"
+    assert errors[("cohort/cohort", "sessions", "sessies.csv row 30", "exchange")] == (
+        "no exchange 'EX-99'; known: EX-01, EX-02, EX-03, EX-04, EX-05, EX-06, EX-07, EX-08")
     assert summary.pulled["people"]["created"] == 33 and summary.pulled["people"]["failed"] == 3
     assert summary.invites["created"] == 17 and summary.leerbewijzen["issued"] == 3
 

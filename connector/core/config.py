@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -23,9 +23,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from connector.core.errors import ConfigError
 from connector.core.model import Email, Language
+from connector.core.suggest import did_you_mean, known
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -158,6 +160,17 @@ class OutputConfig(_Strict):
     directory: str = "out"
 
 
+class PathsConfig(_Strict):
+    """Where the connector keeps what it makes: personal data and private keys, never next to
+    the configuration when that lives in a read-only /etc. Relative paths are taken from the
+    configuration file's folder; `state` then moves the store, keys and outputs together."""
+
+    state: str | None = None  # e.g. /var/lib/st-connector: the base for relative store, keys and outputs
+    store: str | None = None  # the SQLite file, instead of [store] url
+    keys: str | None = None  # instead of [signing] keys_dir
+    outputs: str | None = None  # instead of [output] directory
+
+
 class ScheduleConfig(_Strict):
     time: str = Field(default="02:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -271,6 +284,13 @@ class CaldavConfig(_Strict):
     ca_bundle: str | None = None
 
 
+class AlertsConfig(_Strict):
+    """Who hears of a sync that ended partial or failed, by e-mail through [channels.imip]'s
+    SMTP server. The exit code still says it to cron or systemd (1 partial, 3 failed)."""
+
+    email: list[Email] = Field(default_factory=list)
+
+
 class SecretsConfig(_Strict):
     file: str | None = None
 
@@ -297,6 +317,7 @@ class Config(_Strict):
     partner: Partner
     store: StoreConfig = Field(default_factory=StoreConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    paths: PathsConfig = Field(default_factory=PathsConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     guards: GuardsConfig = Field(default_factory=GuardsConfig)
@@ -307,6 +328,7 @@ class Config(_Strict):
     tenants: list[TenantConfig] = Field(default_factory=list)
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     caldav: CaldavConfig | None = None
     sources: list[SourceConfig] = Field(default_factory=list, description="the ST-partner's cohort sources")
     organisations: list[OrganisationConfig]
@@ -325,8 +347,33 @@ class Config(_Strict):
             routed = [o.id for o in self.organisations if o.invitations == channel or channel in o.invitation_overrides.values()]
             if routed and getattr(self.channels, channel) is None:
                 raise ValueError(f"organisations {routed} invite people through {channel}, but [channels.{channel}] is missing")
+        if self.alerts.email and self.channels.imip is None:
+            raise ValueError("[alerts] email is sent through the SMTP server of [channels.imip], which is missing")
         if self.channels.msgraph is not None and self.channels.msgraph.tenant not in names:
             raise ValueError(f"[channels.msgraph] names tenant '{self.channels.msgraph.tenant}', which no [[tenants]] block defines")
+        return self
+
+    @model_validator(mode="after")
+    def _place_state(self) -> Config:
+        """[paths] rewritten into the sections that hold each path, as absolute paths, so that
+        every reader of [store], [signing] and [output] finds the state where [paths] put it."""
+        paths = self.paths
+        base = self.path(paths.state) if paths.state else self.base_dir
+        clashes = [f"[paths] {name} and [{section}] {key}" for name, section, key, given in (
+            ("store", "store", "url", paths.store and "url" in self.store.model_fields_set),
+            ("keys", "signing", "keys_dir", paths.keys and "keys_dir" in self.signing.model_fields_set),
+            ("outputs", "output", "directory", paths.outputs and "directory" in self.output.model_fields_set)) if given]
+        if clashes:
+            raise ValueError(f"{', '.join(clashes)} both say where one thing lives: keep one")
+        if paths.store is not None:
+            self.store.url = "sqlite:///" + str(base / paths.store)
+        elif paths.state and self.store.url.startswith("sqlite:///") and not self.store.url.startswith("sqlite:////") \
+                and self.store.url != "sqlite:///:memory:":
+            self.store.url = "sqlite:///" + str(base / self.store.url[len("sqlite:///"):])
+        if paths.state or paths.keys:
+            self.signing.keys_dir = str(base / (paths.keys or self.signing.keys_dir))
+        if paths.state or paths.outputs:
+            self.output.directory = str(base / (paths.outputs or self.output.directory))
         return self
 
     def path(self, value: str | Path) -> Path:
@@ -380,7 +427,7 @@ def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Conf
     try:
         config = Config.model_validate({**resolved, "base_dir": path.parent.resolve()})
     except ValidationError as error:
-        problems.extend(f"{path}: {_location(e['loc'], resolved)}: {e['msg']}" for e in error.errors())
+        problems.extend(f"{path}: {_location(e['loc'], resolved)}: {_in_words(e)}" for e in error.errors())
         raise ConfigError(problems) from None
     if problems:
         raise ConfigError([f"{path}: {p}" for p in problems])
@@ -439,6 +486,58 @@ def _resolve_references(value: Any, variables: dict[str, str], problems: list[st
 
         return _REFERENCE.sub(substitute, value)
     return value
+
+
+# What a pattern asks for, as a person would say it (pydantic would print the regular expression).
+_PATTERN_WORDS = {
+    r"^[a-z0-9][a-z0-9-]{1,62}$": "lower-case letters, digits and '-' only, at least two (e.g. leren-switchen)",
+    r"^[a-z0-9][a-z0-9-]{0,62}$": "lower-case letters, digits and '-' only (e.g. brouwers-peeters)",
+    r"^[a-z0-9][a-z0-9_-]{0,40}$": "lower-case letters, digits, '-' and '_' only, at most 41 (e.g. hr)",
+    r"^[01]\d{3}\.\d{3}\.\d{3}$": "an enterprise number written 0123.456.789",
+    r"^([01]\d|2[0-3]):[0-5]\d$": "a time written HH:MM, e.g. 02:30",
+    r"^https?://": "an address starting with https:// (or http://)",
+}
+
+
+def _in_words(error: ErrorDetails) -> str:
+    """Pydantic's message for one problem, said the way the person who wrote the file thinks
+    of it: an unknown key with the closest valid one, a pattern as words, a missing key."""
+    kind, loc = error["type"], error["loc"]
+    if kind == "extra_forbidden":
+        valid = _keys_at(Config, loc[:-1])
+        hint = did_you_mean(str(loc[-1]), valid)
+        return f"unknown setting{hint}" if hint else f"unknown setting{known(valid, 'valid here')}"
+    if kind == "missing":
+        return "required, but not given"
+    if kind == "string_pattern_mismatch":
+        words = _PATTERN_WORDS.get(str((error.get("ctx") or {}).get("pattern")))
+        if words:
+            return f"'{error['input']}' is not allowed here: {words}"
+    return error["msg"]
+
+
+def _keys_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys a table at `loc` may hold ([] where any key goes, like a source's options)."""
+    current: type[BaseModel] | None = model
+    for step in loc:
+        if isinstance(step, int) or current is None:
+            continue  # a list index: the list's item model was already taken
+        field = current.model_fields.get(str(step))
+        current = _model_in(field.annotation) if field is not None else None
+    if current is None or current.model_config.get("extra") != "forbid":
+        return []
+    return [name for name in current.model_fields if name != "base_dir"]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model inside `X`, `X | None` or `list[X]`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None
 
 
 def _location(loc: tuple[Any, ...], document: dict[str, Any]) -> str:

@@ -81,10 +81,13 @@ def pull_entity(
     for warning in result.warnings:
         problems.append(Problem(source_key, entity, "(source)", "", warning, warning=True))
     if result.complete and chunk.unreadable:
+        # A consequence of problems already listed (and counted as failed), not another one.
         problems.append(Problem(source_key, entity, "(source)", "", f"{chunk.unreadable} record(s) could not be read, so "
-                                "nobody missing from this pull is marked removed until they can"))
+                                "nobody missing from this pull is marked removed until they can", warning=True))
     elif result.complete:
-        _mark_missing(db, run_id, source_key, entity, chunk.seen, counts, guard, problems)
+        known = _mark_missing(db, run_id, source_key, entity, chunk.seen, counts, guard, problems)
+        if chunk.rows == 0 and known == 0:  # with records known before, the guard has already spoken
+            _report_empty(source_key, entity, counts, problems)
     if result.cursor is not None:
         _save_cursor(db, source_key, entity, result.cursor)
     return counts
@@ -99,12 +102,14 @@ class _Chunk:
         self.organisation_id, self.problems, self.counts = organisation_id, problems, counts
         self.seen: dict[str, str] = {}  # remote id -> where it was first seen this run
         self.unreadable = 0  # records that came without content: whose they were is unknown
+        self.rows = 0  # every record the source yielded, readable or not
 
     def problem(self, location: str, field: str, message: str) -> None:
         self.counts["failed"] += 1
         self.problems.append(Problem(self.source_key, self.mapping.entity, location, field, message))
 
     def take(self, records: list[RemoteRecord], partial: bool) -> None:
+        self.rows += len(records)
         unreadable = [record for record in records if record.problem is not None]
         for record in unreadable:
             self.unreadable += 1
@@ -192,9 +197,10 @@ class RemovalGuard:
 
 
 def _mark_missing(db: Session, run_id: int, source_key: str, entity: str, seen: dict[str, str], counts: Counter[str],
-                  guard: RemovalGuard | None, problems: list[Problem]) -> None:
+                  guard: RemovalGuard | None, problems: list[Problem]) -> int:
     """After a complete pull, whatever the source no longer lists is removed (never deleted),
-    unless so much would go that the pull looks truncated or wrong (`guard`)."""
+    unless so much would go that the pull looks truncated or wrong (`guard`). Returns how many
+    records the source had live before this pull."""
     live = list(db.scalars(select(SourceRecord.remote_id).where(SourceRecord.source == source_key, SourceRecord.entity == entity,
                                                                 SourceRecord.deleted.is_(False))))
     missing = [remote_id for remote_id in live if remote_id not in seen]
@@ -204,11 +210,27 @@ def _mark_missing(db: Session, run_id: int, source_key: str, entity: str, seen: 
                                 f"[guards] allows: taken for a truncated or wrong export, nothing was removed; if they really "
                                 f"left, run sync --accept-removals once"))
         counts["failed"] += 1
-        return
+        return len(live)
     for part in batched(missing, CHUNK):
         db.execute(update(SourceRecord).where(SourceRecord.source == source_key, SourceRecord.entity == entity,
                                               SourceRecord.remote_id.in_(part)).values(deleted=True, changed_run=run_id))
     counts["removed"] += len(missing)
+    return len(live)
+
+
+# An organisation without people cannot take part: an empty people export is a truncated
+# download, never news. Other entities may be empty for a while (no training yet, a cohort
+# before matching), so for them it is only worth a warning.
+EMPTY_IS_AN_ERROR = frozenset({"people"})
+
+
+def _report_empty(source_key: str, entity: str, counts: Counter[str], problems: list[Problem]) -> None:
+    """A complete pull that yielded no row at all: named, never silent (a header-only file)."""
+    error = entity in EMPTY_IS_AN_ERROR
+    problems.append(Problem(source_key, entity, "(source)", "", "the source holds no rows at all (an empty or truncated "
+                            "export?)" + ("; nothing was taken in" if error else ""), warning=not error))
+    if error:
+        counts["failed"] += 1
 
 
 def _save_cursor(db: Session, source_key: str, entity: str, value: str) -> None:

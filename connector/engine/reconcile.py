@@ -25,6 +25,7 @@ from connector.core.config import Config, OrganisationConfig
 from connector.core.errors import Problem
 from connector.core.localtime import NonexistentLocalTime, local_instant
 from connector.core.model import PersonRecord
+from connector.core.suggest import did_you_mean, known, unknown
 from connector.plumbing.iterate import batched
 from connector.store.outbox import utcnow
 from connector.store.tables import (
@@ -43,6 +44,11 @@ PERSON_NAMESPACE = uuid.UUID("0b7a6d0e-8d44-4c41-9b7e-3d2f5a1c6e90")
 PERSON_FIELDS = [name for name in PersonRecord.model_fields if name != "active"]
 DATE_FIELDS = {"start_date", "end_date"}
 COHORT = "cohort"
+
+
+def known_ids(given: str, valid: list[str]) -> str:
+    """' (did you mean 'x'?); valid ids: a, b' after an organisation id that is not configured."""
+    return did_you_mean(given, valid) + known(valid, "valid ids")
 
 
 def source_key(owner: str, source_name: str) -> str:
@@ -262,13 +268,18 @@ class CohortReconciler:
         )
         return list(rows)
 
+    def _codes(self, table: type[Any]) -> list[str]:
+        """Every code of a cohort table, for naming the valid ones beside a reference that is not."""
+        return list(self.db.scalars(select(table.code)))
+
     def _problem(self, record: SourceRecord, field: str, message: str) -> None:
         self.problems.append(Problem(record.source, record.entity, record.location or record.remote_id, field, message))
 
     def _person(self, record: SourceRecord, field: str, organisation_id: str, reference: str) -> str | None:
         index = self.indexes.get(organisation_id)
         if index is None:
-            self._problem(record, field, f"organisation '{organisation_id}' is not in the configuration")
+            self._problem(record, field, f"organisation '{organisation_id}' is not in the configuration"
+                                         f"{known_ids(organisation_id, [o.id for o in self.config.organisations])}")
             return None
         person_id = index.resolve(reference)
         if person_id is None:
@@ -281,7 +292,8 @@ class CohortReconciler:
                 continue
             data = record.data
             if self.config.organisation(data["organisation"]) is None:
-                self._problem(record, "organisation", f"organisation '{data['organisation']}' is not in the configuration")
+                self._problem(record, "organisation", f"organisation '{data['organisation']}' is not in the configuration"
+                                                      f"{known_ids(data['organisation'], [o.id for o in self.config.organisations])}")
                 continue
             values = {
                 "organisation_id": data["organisation"], "name": data["name"], "department": data.get("department"),
@@ -297,7 +309,7 @@ class CohortReconciler:
                 continue
             place = self.db.get(LearningPlace, record.data["learning_place"])
             if place is None:
-                self._problem(record, "learning_place", f"no learning place '{record.data['learning_place']}'")
+                self._problem(record, "learning_place", unknown("learning place", record.data["learning_place"], self._codes(LearningPlace)))
                 continue
             person_id = self._person(record, "person", place.organisation_id, record.data["person"])
             if person_id is None:
@@ -336,10 +348,11 @@ class CohortReconciler:
             question = self.db.get(LearningQuestion, data["learning_question"])
             place = self.db.get(LearningPlace, data["learning_place"])
             if question is None:
-                self._problem(record, "learning_question", f"no learning question '{data['learning_question']}'")
+                self._problem(record, "learning_question", unknown("learning question", data["learning_question"],
+                                                                   self._codes(LearningQuestion)))
                 continue
             if place is None:
-                self._problem(record, "learning_place", f"no learning place '{data['learning_place']}'")
+                self._problem(record, "learning_place", unknown("learning place", data["learning_place"], self._codes(LearningPlace)))
                 continue
             switcher = self.db.get(Person, question.switcher_id)
             if switcher is not None and switcher.organisation_id == place.organisation_id:
@@ -369,7 +382,7 @@ class CohortReconciler:
                 continue
             exchange = self.db.get(Exchange, data["exchange"])
             if exchange is None:
-                self._problem(record, "exchange", f"no exchange '{data['exchange']}'")
+                self._problem(record, "exchange", unknown("exchange", data["exchange"], self._codes(Exchange)))
                 continue
             start, end = self._moment(record, "start"), self._moment(record, "end")
             if start is None or end is None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,7 +34,10 @@ from connector.engine.reconcile import (
     reconcile_pulled_training,
     source_key,
 )
+from connector.engine.safety import claimed_twice, shared_files
+from connector.engine.status import describe_written, left_proposed
 from connector.leerbewijs.issuer import KeyStore, ensure_keys
+from connector.plumbing.access import make_private
 from connector.plumbing.http import HttpError
 from connector.plumbing.iterate import batched
 from connector.plumbing.killpoint import reached
@@ -91,6 +95,7 @@ class Summary:
     declined: list[dict[str, str]] = field(default_factory=list)
     conflicts: list[dict[str, str]] = field(default_factory=list)
     written: dict[str, list[OutboxItem]] = field(default_factory=dict)  # per target, this run's successful writes
+    written_files: list[dict[str, Any]] = field(default_factory=list)  # the same, described (engine/status.py)
     created_key: str | None = None  # signing keys made on first use this run
     witness: IssuedValues | None = None  # the values handed out, to remember outside the store
 
@@ -106,6 +111,7 @@ class Summary:
             "requests": self.requests,
             "declined": self.declined,
             "conflicts": self.conflicts,
+            "written": self.written_files,
             "errors": [p.as_dict() for p in self.errors if not p.warning],
             "warnings": [p.as_dict() for p in self.errors if p.warning],
         }
@@ -151,6 +157,7 @@ def build_sources(runtime: Runtime) -> list[BoundSource]:
     context = SourceContext(base_dir=config.base_dir, as_of=runtime.now, runtime=runtime)
     owners: list[tuple[str, str | None, SourceConfig, tuple[str, ...]]] = [(COHORT, None, s, COHORT_ENTITIES) for s in config.sources]
     owners += [(o.id, o.id, s, EMPLOYER_ENTITIES) for o in config.organisations for s in o.sources]
+    problems.extend(shared_files(config))
     for owner, organisation_id, source_config, allowed in owners:
         where = f"source '{owner}/{source_config.name}'"
         wrong = [e for e in source_config.entities if e not in allowed]
@@ -293,6 +300,8 @@ def run_sync(
         runtime = Runtime(config, now, load_signing_keys=lambda: ensure_keys(config, now), should_stop=should_stop)
         sources = build_sources(runtime)
         targets, sinks = build_targets(runtime)
+        if not dry_run:
+            make_private(config, ("store", "keys"))  # owner-only from their first byte; outputs when delivering
         engine = open_engine(config.store_url)
         try:
             # The lock first: a second sync started at the same moment must neither migrate the
@@ -335,9 +344,12 @@ def _run_locked(config: Config, engine: Engine, now: datetime, sources: list[Bou
     if summary.witness is not None:  # before anything leaves: what was handed out is remembered outside the store
         summary.witness.save(config.path(config.signing.keys_dir))
     if not summary.stopped:
+        make_private(config, ("outputs",))
         _deliver(factory, sinks, summary, progress, should_stop)
     if not summary.stopped:
         _read_back(factory, sinks, summary, progress)
+    with factory() as db:
+        summary.written_files = describe_written(db, summary.written, config.output_dir)
     summary.status = _status(summary)
     with factory.begin() as db:
         deleted = apply_retention(db, config.retention, now, {b.key for b in sources if b.source.merges_raw})
@@ -379,8 +391,10 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
         indexes[organisation.id] = reconcile_people(db, config, organisation, run_id, summary.errors)
         db.flush()
         reconcile_pulled_training(db, organisation, indexes[organisation.id], summary.errors)
+    summary.errors.extend(claimed_twice(db))
     CohortReconciler(db, config, indexes, summary.errors).run()
     db.flush()
+    summary.errors.extend(left_proposed(db, ZoneInfo(config.partner.timezone)))
     if should_stop():
         summary.stopped = True
         return

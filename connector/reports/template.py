@@ -4,10 +4,14 @@ mapping reads, and a first sheet that explains each column."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 
 from connector.core.mapping import load_mapping
 from connector.core.model import ENTITY_MODELS
@@ -23,7 +27,18 @@ INTRO = [
 ]
 
 
-def write_template(path: Path) -> Path:
+class TemplateExists(FileExistsError):
+    """The target already holds a file: a filled-in workbook is never overwritten unasked."""
+
+
+def write_template(path: Path, entities: Sequence[str] | None = None, organisations: Sequence[tuple[str, str]] = (),
+                   force: bool = False) -> Path:
+    """The fill-in workbook at `path`: a guide sheet, then one sheet per entity of mappings/files.toml
+    (all of them, or only `entities`). `organisations` ((id, name) pairs) are listed in the guide
+    and offered as the only choices in every Organisatie column, so a typed id cannot be wrong.
+    Raises TemplateExists when `path` exists and `force` is false."""
+    if path.exists() and not force:
+        raise TemplateExists(f"{path} exists; choose another file or add --force to overwrite it")
     mapping = load_mapping("files")
     workbook = Workbook()
     guide = workbook.active
@@ -31,12 +46,16 @@ def write_template(path: Path) -> Path:
     for row in INTRO:
         guide.append(row)
     guide["A1"].font = Font(bold=True, size=14)
+    for organisation_id, name in organisations:
+        guide.append(("Organisatie", organisation_id, "", name))
     guide.append(())
     guide.append(("Tabblad", "Kolom", "Verplicht", "Betekenis"))
     for cell in guide[guide.max_row]:
         cell.font = Font(bold=True)
     header_fill = PatternFill("solid", fgColor="DCE9F5")
     for entity, entity_mapping in mapping.entities.items():
+        if entities is not None and entity not in entities:
+            continue
         sheet = workbook.create_sheet(str(entity_mapping.options.get("sheet", entity)))
         model_fields = ENTITY_MODELS[entity].model_fields
         headers = []
@@ -53,6 +72,8 @@ def write_template(path: Path) -> Path:
             cell.fill = header_fill
             sheet.column_dimensions[cell.column_letter].width = max(12, len(str(cell.value)) + 4)
         sheet.freeze_panes = "A2"
+        if organisations and ORGANISATION_COLUMN in headers:
+            _offer(sheet, headers.index(ORGANISATION_COLUMN) + 1, [organisation_id for organisation_id, _ in organisations])
     guide.column_dimensions["A"].width = 18
     guide.column_dimensions["B"].width = 26
     guide.column_dimensions["D"].width = 90
@@ -61,3 +82,15 @@ def write_template(path: Path) -> Path:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     write_atomically(path, workbook_bytes(workbook))
     return path
+
+
+ORGANISATION_COLUMN = "Organisatie"
+
+
+def _offer(sheet: Worksheet, column: int, choices: list[str]) -> None:
+    """A drop-down of `choices` on the column's cells below the header (Excel, LibreOffice)."""
+    letter = get_column_letter(column)
+    validation = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True,
+                                error="Kies een organisatie uit de lijst", errorTitle="Onbekende organisatie", showErrorMessage=True)
+    validation.add(f"{letter}2:{letter}1000")
+    sheet.add_data_validation(validation)

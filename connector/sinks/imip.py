@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import smtplib
-import ssl
 from collections.abc import Iterator
 from datetime import datetime
 from email import encoders
@@ -38,8 +37,8 @@ from zoneinfo import ZoneInfo
 
 from connector.core.calendar import CalendarEvent, Party, to_ics
 from connector.core.texts import labelled, long_moment, text
-from connector.plumbing.http import secret_text, tls_verify
 from connector.plumbing.killpoint import reached
+from connector.plumbing.smtp import connect
 from connector.sinks import CALENDAR, Sink
 from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
@@ -68,31 +67,7 @@ class ImipMail(Sink):
                 pass
 
     def _connect(self) -> smtplib.SMTP:
-        host, security = str(self.options["host"]), str(self.options.get("security", "starttls"))
-        port = int(self.options.get("port", 465 if security == "tls" else 587))
-        timeout = float(self.options.get("timeout", 30))
-        context = self._tls()
-        connection: smtplib.SMTP
-        if security == "tls":
-            connection = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
-        else:
-            connection = smtplib.SMTP(host, port, timeout=timeout)
-            if security == "starttls":
-                connection.starttls(context=context)
-        username, password = self.options.get("username"), self.options.get("password")
-        if username:
-            secret = secret_text(password)
-            connection.login(str(username), secret)
-        return connection
-
-    def _tls(self) -> ssl.SSLContext:
-        verify = tls_verify(self.context.config.base_dir, self.options)
-        if verify is False:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-            return context
-        return ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+        return connect(self.options, self.context.config.base_dir)
 
     def _send(self, connection: smtplib.SMTP, item: OutboxItem) -> Outcome:
         message, recipient = self.message(item)

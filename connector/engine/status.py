@@ -1,0 +1,168 @@
+"""The status view: what the store knows, in the words a coordinator uses, without reading SQLite.
+
+One query module, for `st-connector status` and, later, a web overview. Terms:
+
+- exchange state, the furthest it got: proposed (waits for its status to become confirmed:
+  nothing goes out), confirmed (nothing sent yet), invited (a session's invitation went out),
+  declined (someone declined a session), written back (a past day reached an HR system or
+  ledger), leerbewijs (issued), cancelled.
+- session state: planned (upcoming, not invited yet), past (over without an invitation, e.g.
+  before the first sync), invited, declined, written back, cancelled.
+- open outbox item: a write that is pending (first try, or waiting to retry after an error)
+  or failed; `last_error` says why.
+
+Times are shown in the partner's time zone and labelled with it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from connector.core.config import Config
+from connector.core.errors import Problem
+from connector.sinks import CALENDAR, TRAINING_RECORD
+from connector.store.tables import Exchange, ExternalRef, Leerbewijs, OutboxItem, Person, SyncRun
+from connector.store.tables import Session as SessionRow
+
+OPEN = ("pending", "failed")
+
+
+def local(moment: datetime | None, zone: ZoneInfo) -> str | None:
+    """'2026-11-24 09:00 Europe/Brussels': a time people read, never without its zone."""
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}" if moment is not None else None
+
+
+@dataclass(frozen=True)
+class _Refs:
+    """What the targets hold, by session code: invited (calendar), declined (who), written back."""
+
+    invited: set[str]
+    declined: dict[str, list[str]]
+    written: set[str]
+
+    @classmethod
+    def load(cls, db: Session) -> _Refs:
+        invited: set[str] = set()
+        declined: dict[str, list[str]] = defaultdict(list)
+        written: set[str] = set()
+        for ref in db.scalars(select(ExternalRef).where(ExternalRef.object_type.in_((CALENDAR, TRAINING_RECORD)))):
+            if ref.object_type == TRAINING_RECORD:
+                written.add(ref.object_id.removeprefix("exchange:"))
+                continue
+            code = ref.object_id.split("|", 1)[0]  # per-recipient invitations are "<session>|<address>"
+            if not ref.cancelled:
+                invited.add(code)
+            for attendee, answer in sorted(((ref.details or {}).get("responses") or {}).items()):
+                if answer == "declined" and attendee not in declined[code]:
+                    declined[code].append(attendee)
+        return cls(invited, dict(declined), written)
+
+
+def _session_state(session: SessionRow, refs: _Refs, now: datetime) -> str:
+    if session.removed:
+        return "cancelled"
+    if session.code in refs.written:
+        return "written back"
+    if session.code in refs.declined:
+        return "declined"
+    if session.code in refs.invited:
+        return "invited"
+    return "past" if session.end <= now else "planned"  # only upcoming sessions are ever invited
+
+
+def _exchange_state(exchange: Exchange, sessions: list[dict[str, Any]], leerbewijs: str | None) -> str:
+    """The furthest state reached: a leerbewijs says more than a written-back day, and so on."""
+    if exchange.status == "cancelled":
+        return "cancelled"
+    if leerbewijs:
+        return "leerbewijs"
+    states = {s["state"] for s in sessions}
+    reached = [state for state in ("written back", "declined", "invited") if state in states]
+    if reached:
+        return reached[0]
+    return "proposed" if exchange.status == "proposed" else "confirmed"
+
+
+def build_status(db: Session, config: Config, runs: int = 5, now: datetime | None = None) -> dict[str, Any]:
+    """The whole view as one JSON-ready document.
+
+    Shape: {"timezone": str,
+            "organisations": [{"id", "name", "exchanges": [{"code", "status", "state", "switcher",
+                "learning_place", "leerbewijs", "sessions": [{"code", "kind", "start", "state", "declined"}]}]}],
+            "outbox": [{"organisation", "target", "object", "id", "action", "status", "attempts",
+                        "last_error", "next_attempt"}],
+            "runs": [{"id", "started", "finished", "status", "dry_run", "problems", "warnings"}]}
+    An exchange is listed under its switcher's organisation; a session not invited is `past`
+    or `planned` as of `now` (default: the current time). Nothing is written.
+    """
+    zone = ZoneInfo(config.partner.timezone)
+    now = now or datetime.now(UTC)
+    refs = _Refs.load(db)
+    numbers = dict(db.execute(select(Leerbewijs.exchange_code, Leerbewijs.number)).all())
+    sessions: dict[str, list[SessionRow]] = defaultdict(list)
+    for session in db.scalars(select(SessionRow).order_by(SessionRow.start, SessionRow.code)):
+        sessions[session.exchange_code].append(session)
+    by_organisation: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for exchange, switcher in db.execute(select(Exchange, Person).join(Person, Exchange.switcher_id == Person.id)
+                                         .order_by(Exchange.code)):
+        listed = [{"code": s.code, "kind": s.kind, "start": local(s.start, zone), "state": _session_state(s, refs, now),
+                   "declined": refs.declined.get(s.code, [])} for s in sessions[exchange.code]]
+        by_organisation[switcher.organisation_id].append({
+            "code": exchange.code, "status": exchange.status,
+            "state": _exchange_state(exchange, listed, numbers.get(exchange.code)),
+            "switcher": switcher.full_name, "learning_place": exchange.learning_place_code,
+            "leerbewijs": numbers.get(exchange.code), "sessions": listed})
+    return {
+        "timezone": zone.key,
+        "organisations": [{"id": o.id, "name": o.name, "exchanges": by_organisation.get(o.id, [])} for o in config.organisations],
+        "outbox": [_outbox_item(item, config, zone) for item in db.scalars(
+            select(OutboxItem).where(OutboxItem.status.in_(OPEN)).order_by(OutboxItem.target, OutboxItem.id))],
+        "runs": [_run(run, zone) for run in db.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(runs))],
+    }
+
+
+def _outbox_item(item: OutboxItem, config: Config, zone: ZoneInfo) -> dict[str, Any]:
+    owner = item.target.split("/", 1)[0] if "/" in item.target else None  # write-back targets are "<organisation>/<name>"
+    return {"organisation": owner if owner and config.organisation(owner) else None, "target": item.target,
+            "object": item.object_type, "id": item.object_id, "action": item.action, "status": item.status,
+            "attempts": item.attempts, "last_error": item.last_error, "next_attempt": local(item.next_attempt_at, zone)}
+
+
+def _run(run: SyncRun, zone: ZoneInfo) -> dict[str, Any]:
+    summary = run.summary or {}
+    return {"id": run.id, "started": local(run.started_at, zone), "finished": local(run.finished_at, zone), "status": run.status,
+            "dry_run": run.dry_run, "problems": len(summary.get("errors", [])), "warnings": len(summary.get("warnings", []))}
+
+
+def describe_written(db: Session, written: dict[str, list[OutboxItem]], output_dir: Path) -> list[dict[str, Any]]:
+    """What one sync wrote, for its summary: [{"target", "object", "id", "action", "file"}], where
+    `file` is the output file (an .ics to send, a ledger, a PDF) or None for a system's record."""
+    described = []
+    for target, items in sorted(written.items()):
+        for item in items:
+            ref = db.get(ExternalRef, (target, item.object_type, item.object_id))
+            remote = ref.remote_id if ref is not None else None
+            is_file = bool(remote) and (output_dir / str(remote)).is_file()
+            described.append({"target": target, "object": item.object_type, "id": item.object_id, "action": item.action,
+                              "file": str(output_dir / str(remote)) if is_file else None})
+    return described
+
+
+def left_proposed(db: Session, zone: ZoneInfo) -> list[Problem]:
+    """A warning per exchange still 'proposed' (often a blank status) although it has dated
+    sessions: nobody is invited until it is confirmed. Proposals without sessions are normal."""
+    dated = select(SessionRow.exchange_code, func.count(), func.min(SessionRow.start)).where(SessionRow.removed.is_(False)) \
+        .group_by(SessionRow.exchange_code).subquery()
+    rows = db.execute(select(Exchange.code, dated.c[1], dated.c[2]).join(dated, dated.c.exchange_code == Exchange.code)
+                      .where(Exchange.status == "proposed").order_by(Exchange.code))
+    return [Problem("cohort", "exchanges", code, "status", f"still proposed with {count} dated session(s), the first on "
+                    f"{local(first, zone)}: no invitation goes out until its status is confirmed (bevestigd)", warning=True)
+            for code, count, first in rows]
