@@ -49,6 +49,20 @@ def _interpreter() -> str:
     pytest.skip("no Python interpreter the service user may run")
 
 
+def _traversable(folders: list[Path]) -> dict[Path, int]:
+    """Let others pass through the folders above the checkout and the packages (a clone may sit
+    under a private home, 0700): search permission only, nothing listed or read that was not
+    readable already. Returns the modes changed, to restore."""
+    changed: dict[Path, int] = {}
+    for folder in folders:
+        for ancestor in folder.resolve().parents:
+            mode = ancestor.stat().st_mode & 0o7777
+            if not mode & 0o001 and ancestor not in changed:
+                changed[ancestor] = mode
+                ancestor.chmod(mode | 0o001)
+    return changed
+
+
 def _as_service(*command: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     variables = [f"{k}={v}" for k, v in env.items()]
     return subprocess.run(["runuser", "-u", SERVICE_USER, "--", "env", *variables, *command], capture_output=True, text=True,
@@ -61,6 +75,7 @@ def installed() -> Iterator[tuple[Path, Path, list[str]]]:
     temporary root; yields (config file, state folder, the command that runs the CLI as the user)."""
     uid, gid = _service_user()
     root = Path(tempfile.mkdtemp(prefix="st-service-"))
+    opened: dict[Path, int] = {}
     try:
         root.chmod(0o755)
         etc, state = root / "etc" / "st-connector", root / "var" / "lib" / "st-connector"
@@ -77,10 +92,14 @@ def installed() -> Iterator[tuple[Path, Path, list[str]]]:
         os.chown(state, uid, gid)
         state.chmod(0o700)
         python = _interpreter()
-        path = os.pathsep.join([str(REPO), sysconfig.get_paths()["purelib"]])
+        packages = [REPO, Path(sysconfig.get_paths()["purelib"])]
+        opened.update(_traversable(packages))
+        path = os.pathsep.join(str(p) for p in packages)
         command = ["env", f"PYTHONPATH={path}", "HOME=/nonexistent", python, "-m", "connector.cli"]
         yield etc / "config.toml", state, command
     finally:
+        for folder, mode in opened.items():
+            folder.chmod(mode)
         for path in [root, *root.rglob("*")]:
             if path.is_dir() and not path.is_symlink():
                 path.chmod(0o755)
