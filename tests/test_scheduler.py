@@ -69,3 +69,30 @@ def test_stop_request_ends_a_sync_after_its_current_step(sqlite_network):
     assert not sqlite_network.out.exists()
     finished = run_sync(sqlite_network.config())
     assert finished.status == "ok" and finished.pulled["people"]["created"] == 34
+
+
+@pytest.mark.parametrize("day_before, expected_utc", [
+    (datetime(2026, 3, 28, 12, 0), datetime(2026, 3, 29, 1, 30)),   # 02:30 does not exist: the run starts at 03:30 CEST
+    (datetime(2026, 10, 24, 12, 0), datetime(2026, 10, 25, 0, 30)),  # 02:30 exists twice: the first one (CEST), once
+])
+def test_a_nightly_time_in_the_hour_the_clocks_change_runs_once_that_night(monkeypatch, day_before, expected_utc):
+    """The schedule library turns the Brussels wall time into the machine's clock (UTC here)."""
+    import datetime as stdlib
+
+    import schedule
+
+    class Clock(stdlib.datetime):
+        @classmethod
+        def now(cls, tz=None):  # the machine's clock, in UTC, at noon the day before the change
+            return cls(day_before.year, day_before.month, day_before.day, day_before.hour) if tz is None else \
+                cls(day_before.year, day_before.month, day_before.day, day_before.hour, tzinfo=stdlib.UTC).astimezone(tz)
+
+    monkeypatch.setattr(schedule.datetime, "datetime", Clock)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        job = schedule.Scheduler().every().day.at("02:30", "Europe/Brussels").do(lambda: None)
+        assert job.next_run == expected_utc
+    finally:
+        monkeypatch.undo()
+        time.tzset()
