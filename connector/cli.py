@@ -318,6 +318,14 @@ def _store_copy(config: Config, target_url: str) -> int:
         StoreConfig(url=target_url)  # the same stores as [store] url, the same words when it is none
     except ValidationError as error:
         raise ConfigError([f"--to: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()]) from None
+    target_url = config.anchored_store_url(target_url)  # relative SQLite paths as in [store] url: from the configuration's folder
+    if target_url == config.store_url:
+        print("Not copied: --to names the store this configuration already uses.", file=sys.stderr)
+        return EXIT_FAILED
+    target_file = _sqlite_file(target_url)
+    if target_file is not None:
+        target_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # personal data: owner-only, like the store
+        target_file.touch(mode=0o600, exist_ok=True)
     source, target = open_engine(config.store_url), open_engine(target_url)
     try:
         counts = copy_store(source, target, progress=lambda message: print(f"  {message}", file=sys.stderr, flush=True))
@@ -330,6 +338,15 @@ def _store_copy(config: Config, target_url: str) -> int:
     print(f"Copied {sum(counts.values())} row(s) in {len(counts)} table(s) to {target.url.render_as_string(hide_password=True)}. "
           "Now set [store] url to it.")
     return EXIT_OK
+
+
+def _sqlite_file(url: str) -> Path | None:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
 
 
 def _first_line(text: str) -> str:

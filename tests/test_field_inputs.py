@@ -332,3 +332,15 @@ def test_a_removed_coach_gets_a_cancel_naming_only_her_and_the_others_a_request_
             assert str(event["STATUS"]) == "CONFIRMED"
     finally:
         smtp.stop()
+
+
+def test_utf16_without_its_mark_and_utf32_with_one_are_read(tmp_path):
+    """Found by a new user: such files gave 'no header row' with NUL bytes in the message."""
+    text = "Personeelsnummer;Voornaam;Familienaam\r\n7;Łukasz;Dąbrowski\r\n"
+    for name, data in {"utf16le": text.encode("utf-16-le"), "utf16be": text.encode("utf-16-be"),
+                       "utf32": codecs.BOM_UTF32_LE + text.encode("utf-32-le")}.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "medewerkers.csv").write_bytes(data)
+        (record,) = people_rows(folder)
+        assert record.raw == {"Personeelsnummer": "7", "Voornaam": "Łukasz", "Familienaam": "Dąbrowski"}, name

@@ -114,3 +114,16 @@ def test_one_person_claimed_by_two_organisations_is_a_warning_naming_both(networ
     assert claim.warning and "organisation 'brouwers-peeters' (Jef Coppens)" in claim.message
     assert "organisation 'zonneke' (Els Van den Broeck)" in claim.message
     assert summary.status == "ok"
+
+
+def test_a_renamed_optional_header_that_the_last_export_had_changes_nothing(network):
+    """Found by a new user: 'E-mail werk' renamed to 'Email werk' emptied every address and
+    re-sent the invitations without those attendees, under a mere warning."""
+    first = sync(network)
+    assert first.status == "ok", first.errors
+    network.edit_csv(ZONNEKE, HEADER, HEADER.replace("E-mail werk", "Email werk"))
+    summary = sync(network)
+    assert summary.status == "partial" and sum(summary.invites.values()) == 0 and summary.training_records["written"] == 0
+    (problem,) = [p for p in summary.errors if not p.warning and p.entity == "people"]
+    assert "no column 'E-mail werk'" in problem.message and "the last export had that column" in problem.message
+    assert query(network, select(Person.email).where(Person.employee_number == "Z001")) == [("els.vandenbroeck@zonneke.be",)]

@@ -53,3 +53,21 @@ def test_copy_refuses_a_target_that_holds_data(sqlite_network, tmp_path):
     copy_store(open_engine(sqlite_network.store_url), target)
     result = cli("store", "copy", "--config", str(sqlite_network.config_path), "--to", f"sqlite:///{tmp_path / 'other.db'}")
     assert result.returncode == 3 and "not empty" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_relative_sqlite_target_is_taken_from_the_configurations_folder_owner_only(sqlite_network, tmp_path):
+    """Found by a new user: the copy landed in the current folder, readable by all, while
+    [store] url = "sqlite:///copy.db" then named an empty store beside the configuration."""
+    import os
+
+    sync(sqlite_network)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = cli("store", "copy", "--config", str(sqlite_network.config_path), "--to", "sqlite:///moved/copy.db", cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    copied = sqlite_network.config_path.parent / "moved" / "copy.db"
+    assert copied.exists() and not (elsewhere / "moved").exists()
+    assert (os.stat(copied).st_mode & 0o777, os.stat(copied.parent).st_mode & 0o777) == (0o600, 0o700)
+    assert count(f"sqlite:///{copied}", OutboxItem) == count(sqlite_network.store_url, OutboxItem) > 0
+    itself = cli("store", "copy", "--config", str(sqlite_network.config_path), "--to", sqlite_network.store_url)
+    assert itself.returncode == 3 and "already uses" in itself.stderr

@@ -392,7 +392,10 @@ class Config(_Strict):
     @property
     def store_url(self) -> str:
         """SQLite paths are taken relative to the configuration file, like every other path."""
-        url = self.store.url
+        return self.anchored_store_url(self.store.url)
+
+    def anchored_store_url(self, url: str) -> str:
+        """A store URL whose SQLite path, when relative, is taken from the configuration's folder."""
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
             return prefix + str(self.path(url[len(prefix):]).resolve())

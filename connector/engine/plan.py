@@ -418,7 +418,8 @@ class Planner:
             if not self._routed(person, target):
                 continue
             if not person.email:
-                if (session.code, person.id) not in self._reported:
+                # Only where an invitation would go out: a cancelled exchange invites nobody.
+                if (session.code, person.id) not in self._reported and exchange.status in LIVE and not session.removed:
                     self._reported.add((session.code, person.id))
                     self.problems.append(Problem("invitations", "sessions", session.code, "attendee",
                                                  f"{person.full_name} ({person.organisation_id}) has no work e-mail; they get no invitation"))

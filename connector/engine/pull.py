@@ -28,7 +28,7 @@ from connector.core.errors import (
 from connector.core.mapping import EntityMapping
 from connector.plumbing.http import HttpError
 from connector.plumbing.iterate import batched
-from connector.sources import RemoteRecord, Source
+from connector.sources import Pull, RemoteRecord, Source
 from connector.store.outbox import content_hash, utcnow
 from connector.store.tables import Cursor, SourceRecord
 
@@ -69,6 +69,10 @@ def pull_entity(
     chunk = _Chunk(db, run_id, source_key, mapping, organisation_id, problems, counts)
     try:
         result = source.pull(mapping, cursor_value)
+        vanished = _vanished_columns(db, source_key, entity, result)
+        if vanished:
+            raise SourceUnavailable(f"{vanished}; the last export had that column, so this is taken for a renamed or "
+                                    "dropped header: nothing was taken in (earlier values would be emptied)")
         for records in batched(result.records, CHUNK):
             chunk.take(list(records), result.partial)
             db.flush()
@@ -180,6 +184,17 @@ class _Chunk:
         row.deleted = False
         row.changed_run = self.run_id
         return row
+
+
+def _vanished_columns(db: Session, source_key: str, entity: str, result: Pull) -> str | None:
+    """The message of the first absent column that the previous export of this source had."""
+    if not result.absent_columns:
+        return None
+    earlier = db.scalar(select(SourceRecord.raw).where(SourceRecord.source == source_key, SourceRecord.entity == entity,
+                                                       SourceRecord.deleted.is_(False)).limit(1))
+    if not isinstance(earlier, dict):
+        return None
+    return next((message for names, message in result.absent_columns if any(name in earlier for name in names)), None)
 
 
 @dataclass(frozen=True)

@@ -102,9 +102,14 @@ def read_table(path: Path, sheet: str | None = None) -> Iterator[Row]:
 
 def decode_lines(data: bytes) -> _Decoded:
     """Split `data` into text lines (ends kept) by the rules in the module docstring."""
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    # UTF-32's marks first: its little-endian one begins with UTF-16's.
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
             return _decode_whole(data, encoding)
+    wide = _utf16_without_mark(data)
+    if wide is not None:
+        return _decode_whole(data, wide)
     raw_lines = data.splitlines(keepends=True)
     utf8_evidence = any(not line.isascii() and _is_utf8(line) for line in raw_lines)
     all_utf8 = all(_is_utf8(line) for line in raw_lines)
@@ -126,6 +131,19 @@ def _decode_whole(data: bytes, encoding: str) -> _Decoded:
         line = data[:error.start].count(b"\n") + 1
         text = data.decode(encoding, errors="replace").splitlines(keepends=True)
         return _Decoded(encoding, text, {line: f"is not valid {encoding.removesuffix('-sig').upper()} although the file says so"})
+
+
+def _utf16_without_mark(data: bytes) -> str | None:
+    """UTF-16 written without its mark (some exports do): Latin text then has a NUL in every
+    other byte, which no text in a one-byte encoding has."""
+    sample = data[:4096]
+    if len(sample) < 4 or sample.count(0) < len(sample) // 3:
+        return None
+    if sample[1::2].count(0) > len(sample) // 4:
+        return "utf-16-le"
+    if sample[0::2].count(0) > len(sample) // 4:
+        return "utf-16-be"
+    return None
 
 
 def _is_utf8(line: bytes) -> bool:
@@ -257,6 +275,7 @@ def _table(where: str, raw: RawRows, wanted: set[str]) -> Table:
         if len(seen) >= HEADER_SEARCH:
             break
     found = "; ".join(", ".join(n for n in names if n) for names in seen[:3]) or "nothing"
+    found = "".join(c if c.isprintable() else "?" for c in found)[:300]  # never a NUL or escape in a message
     raise SourceUnavailable(f"{where}: no header row holds any column the mapping reads (first rows: {found})")
 
 

@@ -42,6 +42,9 @@ class Pull:
     partial: bool = False  # records hold only changed fields: merge them into the last known version
     extra: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # shown in the summary once the records are consumed
+    # Columns the mapping reads that this export lacks, each with the message naming it: a
+    # column the previous export had is a renamed header, not news, and stops the pull.
+    absent_columns: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

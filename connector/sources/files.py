@@ -49,7 +49,7 @@ def _pull(path: Path, sheet: str | None, entity: EntityMapping) -> Pull:
     columns = {rule.name: rule.paths + rule.join for rule in entity.rules if rule.paths or rule.join}
     table = open_table(path, sheet, {name for names in columns.values() for name in names})
     present = set(table.header)
-    warnings = []
+    warnings, absent = [], []
     for rule in entity.rules:
         names = columns.get(rule.name, ())
         if not names or any(name in present for name in names):
@@ -61,8 +61,9 @@ def _pull(path: Path, sheet: str | None, entity: EntityMapping) -> Pull:
         if rule.required:
             raise SourceUnavailable(message)
         warnings.append(f"{message}; the field stays empty")
+        absent.append((names, message))
     records = (RemoteRecord(raw=row.cells, location=row.location, problem=row.problem) for row in table.rows)
-    return Pull(records=records, warnings=warnings)
+    return Pull(records=records, warnings=warnings, absent_columns=absent)
 
 
 SOURCE = FileSource
