@@ -320,3 +320,20 @@ def test_cancel_confirm_again_crash_then_move_moves_the_live_event(network, fake
     assert len(copies) == 2 and len(live) == 1  # the cancelled first event, and the one attendees hold now
     assert live[0]["start"]["dateTime"].startswith("2027-11-23T")
     assert query_refs(network, "S-05-D1").remote_id == live[0]["id"]
+
+
+def test_an_empty_store_binds_to_the_outlook_events_it_made_before_and_moves_them(network, fake, tmp_path):
+    """The store replaced by an empty one (a lost disk, a new server without `store copy`):
+    every session is looked up by our key, so Outlook keeps one event each and a move moves it."""
+    assert run_sync(network.config(), MOMENT).status == "ok"
+    before = {key: len(copies) for key, copies in events_by_key(fake).items()}
+    fresh = f"sqlite:///{tmp_path / 'fresh' / 'connector.db'}"
+    network.replace(f'url = "{network.store_url}"', f'url = "{fresh}"')
+    network.store_url = fresh
+    network.edit_csv("cohort/sessies.csv", "S-05-D1;EX-05;uitwisselingsdag;16/11/2027", "S-05-D1;EX-05;uitwisselingsdag;23/11/2027")
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    after = events_by_key(fake)
+    assert {key: len(copies) for key, copies in after.items()} == before  # not one event twice
+    (moved,) = after["leren-switchen/S-05-D1"]
+    assert moved["start"]["dateTime"].startswith("2027-11-23T") and not moved["isCancelled"]
