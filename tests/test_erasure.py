@@ -173,3 +173,15 @@ def test_retention_deletes_what_is_no_longer_needed_and_a_later_pull_does_not_re
     assert again.status == "ok" and sum(again.invites.values()) + again.training_records["written"] == 0
     assert state() == (emptied, data)  # the unchanged rows at the source stay unchanged here: nothing comes back
     engine.dispose()
+
+
+def test_a_coachs_erasure_lists_the_ledgers_naming_her_as_coach_csv_and_workbook(sqlite_network):
+    """Found by a new user: the ledger rows of the exchange she coached name her in their coach
+    column, and the workbook holds the same rows as the CSV."""
+    _sync(sqlite_network)
+    result = cli("erase", "--config", str(sqlite_network.config_path), "--person", "nele.geerts@zonneke.be", "--dry-run", "--json")
+    assert result.returncode == 0, result.stderr
+    (person,) = json.loads(result.stdout)["people"]
+    ledgers = [c for c in person["external"] if c["where"] == "target groenkracht/ledger_files"]
+    assert {c["what"] for c in ledgers} >= {"training_record exchange:S-02-D1", "training_record exchange:S-02-D2"}
+    assert all("training-ledger.xlsx" in c["note"] for c in ledgers)

@@ -112,7 +112,8 @@ def _external_refs(job: ErasureJob) -> None:
     own = {e.code for e in exchanges if e.switcher_id == subject.person_id}
     sessions = {s.code: s.exchange_code for s in job.db.scalars(
         select(SessionRow).where(SessionRow.exchange_code.in_([e.code for e in exchanges])))}
-    objects = {*sessions, *(f"exchange:{code}" for code, exchange in sessions.items() if exchange in own), subject.person_id,
+    # A day's training record names the switcher, and its coaches too (the ledger's coach column).
+    objects = {*sessions, *(f"exchange:{code}" for code in sessions), subject.person_id,
                *job.db.scalars(select(Leerbewijs.number).where(Leerbewijs.exchange_code.in_(own)))}
     reminders = tuple(f"{e.code}-EVAL-" for e in exchanges)
     answers = 0
@@ -128,8 +129,11 @@ def _external_refs(job: ErasureJob) -> None:
             job.db.add(ExternalRef(**{**_columns(ref), "object_id": f"{code}|erased:{subject.pseudonym}"}))
             job.db.delete(ref)
         if theirs or code in objects or code.startswith(reminders):
+            where = ref.remote_id or ref.uid or "written"
+            if where.split("#", 1)[0].endswith(".csv"):  # a ledger is written as CSV and as a workbook beside it
+                where = f"{where} (and the same row in {where.split('#', 1)[0].removesuffix('.csv')}.xlsx)"
             job.outside(f"target {ref.target}", f"{ref.object_type} {code}" + (" (their own copy)" if theirs else ""),
-                        f"{ref.remote_id or ref.uid or 'written'}: not removed; remove or correct it in that system or file")
+                        f"{where}: not removed; remove or correct it in that system or file")
     job.removed("attendee answers", answers)
 
 
