@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     training = kinds.add_parser("training", help="per employee: entitlement, days followed, balance; per organisation: informal totals",
                                 description="Training followed against the legal entitlement, for one calendar year.")
     with_config(training)
-    training.add_argument("--year", type=int, required=True, help="calendar year")
+    training.add_argument("--year", type=_year, required=True, help="calendar year, e.g. 2026")
     training.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="xlsx (one workbook) or csv (two files); default xlsx")
     training.add_argument("--output", metavar="DIR", help="folder to write to (default: <output directory>/reports)")
 
@@ -134,7 +134,7 @@ def _parser() -> argparse.ArgumentParser:
                                                  "the informal-training totals of the social balance sheet under the National "
                                                  "Bank's rubric codes, and hours followed against the entitlement per department.")
     with_config(organisations)
-    organisations.add_argument("--year", type=int, required=True, help="calendar year")
+    organisations.add_argument("--year", type=_year, required=True, help="calendar year, e.g. 2026")
     organisations.add_argument("--format", choices=("xlsx", "csv", "json"), default="xlsx",
                                help="xlsx (one workbook with a chart), csv (five files) or json (one document); default xlsx")
     organisations.add_argument("--organisation", metavar="ID", help="only this organisation (default: every one)")
@@ -174,7 +174,7 @@ def _parser() -> argparse.ArgumentParser:
                     "Writes nothing.")
     with_config(status)
     status.add_argument("--json", action="store_true", help="print one JSON document instead of the overview")
-    status.add_argument("--runs", type=int, default=5, metavar="N", help="how many of the last runs to list (default 5)")
+    status.add_argument("--runs", type=_positive, default=5, metavar="N", help="how many of the last runs to list (default 5)")
 
     template = commands.add_parser("template", help="write the fill-in workbook for ST-partners (one sheet per entity)",
                                    description="Write the fill-in workbook. An existing file is never overwritten "
@@ -194,6 +194,19 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--partner", default="mijn-netwerk", metavar="ID",
                       help="the ST-partner's id (lower-case, in calendar UIDs; default mijn-netwerk)")
     return parser
+
+
+def _year(value: str) -> int:
+    """A calendar year of the training obligations, written in full (2026, not 26)."""
+    if not value.isdigit() or not 1990 <= int(value) <= 2100:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a year between 1990 and 2100 (write it in full, e.g. 2026)")
+    return int(value)
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number of 1 or more")
+    return int(value)
 
 
 def _as_of_date(value: str) -> date:
@@ -235,6 +248,9 @@ def _command(args: argparse.Namespace) -> int:
             return _init(args)
         if args.command == "leerbewijs" and args.keyring:
             return _verify(Path(args.keyring), args.targets)
+        if args.command == "leerbewijs" and not Path(args.config).exists():
+            raise ConfigError([f"{args.config}: configuration file not found; without the ST-partner's configuration, "
+                               "verify with the issuer's published keyring: --keyring keyring.json"])
         config = load_config(args.config)
         if args.command == "keys":
             return _keys(config, args.keys)

@@ -189,3 +189,14 @@ def test_template_matches_the_shipped_workbook_and_the_mapping(tmp_path):
     workbook = load_workbook(shipped)
     assert workbook.sheetnames == ["Uitleg", "Medewerkers", "Opleidingen", "Leerplekken", "Leercoaches", "Leervragen", "Uitwisselingen", "Sessies"]
     assert list(workbook["Sessies"].values)[0] == ("Code", "Uitwisseling", "Soort", "Datum", "Van", "Tot", "Vorm", "Locatie", "Uren")
+
+
+def test_years_runs_and_verify_without_configuration_get_clear_answers(tmp_path):
+    """From a new user's review: --year 26 was taken for the year 26, --runs 0 said nothing was
+    synced, and verifying without a configuration did not mention --keyring."""
+    short = cli("report", "training", "--config", "config.example.toml", "--year", "26")
+    assert short.returncode == 2 and "write it in full" in short.stderr
+    none = cli("status", "--config", "config.example.toml", "--runs", "0")
+    assert none.returncode == 2 and "1 or more" in none.stderr
+    verify = cli("leerbewijs", "verify", "some.pdf", cwd=tmp_path)
+    assert verify.returncode == 2 and "--keyring keyring.json" in verify.stderr and "Traceback" not in verify.stderr
