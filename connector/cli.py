@@ -383,11 +383,23 @@ def _check(config: Config, args: argparse.Namespace) -> int:
         for problem in blocked:
             print(f"  - {problem}", file=sys.stderr)
         return EXIT_FAILED
+    for warning in _unfilled(config):
+        print(f"Warning: {warning}", file=sys.stderr)
     if args.data:
         return _check_data(config, args)
     print(f"Configuration OK: {len(config.organisations)} organisation(s), "
           f"{sum(len(o.sources) for o in config.organisations) + len(config.sources)} source(s).")
     return EXIT_OK
+
+
+def _unfilled(config: Config) -> list[str]:
+    """What `init` left for the partner to fill in and is still as it wrote it."""
+    found = []
+    if config.partner.organiser_email.lower().endswith("@example.org"):
+        found.append(f"[partner] organiser_email is still {config.partner.organiser_email}: invitations come from it")
+    found.extend(f"organisation '{o.id}' has no average_workforce: its training entitlement cannot be computed"
+                 for o in config.organisations if o.average_workforce is None)
+    return found
 
 
 def _check_data(config: Config, args: argparse.Namespace) -> int:
