@@ -107,6 +107,7 @@ class Planner:
         self._employee_ids: dict[tuple[str, str], str | None] = {}
         self._hours_this_year: dict[str, tuple[Person, float]] = {}  # switcher id -> (switcher, exchange hours)
         self.erased: set[str] = set()  # pseudonyms of people erased on request
+        self._status_next: int | None = None  # the next free index in the revocation list
 
     def run(self) -> None:
         # Nothing more is planned about an erased switcher's exchanges: a write would carry
@@ -187,9 +188,12 @@ class Planner:
         """The next position in the revocation list (W3C Bitstring Status List v1.0 section 2.1),
         allocated sequentially above every index the store or the witness ever handed out, so
         a restored or empty store never gives one to a second leerbewijs."""
-        in_store = max((int(status["index"]) for content in self.db.scalars(select(Leerbewijs.content))
-                        if (status := (content or {}).get("status"))), default=-1)
-        return max(in_store, self.witness.highest_status_index()) + 1
+        if self._status_next is None:  # read once per run; the planner allocates every index after that
+            in_store = max((int(status["index"]) for content in self.db.scalars(select(Leerbewijs.content))
+                            if (status := (content or {}).get("status"))), default=-1)
+            self._status_next = max(in_store, self.witness.highest_status_index()) + 1
+        index, self._status_next = self._status_next, self._status_next + 1
+        return index
 
     def _leerbewijs(self, exchange: Exchange, days: list[SessionRow], number: str, issued_on: date,
                     status: dict[str, Any] | None = None) -> Leerbewijs:

@@ -96,8 +96,9 @@ def witness_of(db: Session, before: IssuedValues) -> IssuedValues:
     issued = dict(before.leerbewijzen)
     revoked = dict(before.revoked)
     for leerbewijs in db.scalars(select(Leerbewijs)):
-        entry: dict[str, Any] = {"exchange": leerbewijs.exchange_code, "issued_on": leerbewijs.issued_on.isoformat(),
-                                 "fingerprint": leerbewijs.fingerprint}
+        # what the witness knew stays (a status index is never forgotten), what the store says is added
+        entry: dict[str, Any] = {**issued.get(leerbewijs.number, {}), "exchange": leerbewijs.exchange_code,
+                                 "issued_on": leerbewijs.issued_on.isoformat(), "fingerprint": leerbewijs.fingerprint}
         status = (leerbewijs.content or {}).get("status")
         if status:
             entry.update(status_index=int(status["index"]), status_list=status["list"])
