@@ -194,3 +194,45 @@ def test_an_independent_implementation_reads_the_revoked_bit_and_an_independent_
     assert found["length"] >= 131_072
     assert found["statuses"] == [p == revoked for p in pdfs]
     assert found["setBits"] == [index_of(revoked)]  # nothing else set anywhere in the list
+
+
+def test_verify_fetches_the_list_from_its_url_only_when_asked(sqlite_network, tmp_path, capsys):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    keys = sqlite_network.root / "keys"
+    requests_seen: list[str] = []
+
+    class Publisher(BaseHTTPRequestHandler):  # the partner's web server, serving the keys folder's list
+        def do_GET(self) -> None:  # noqa: N802
+            requests_seen.append(self.path)
+            body = (keys / "status-list.jwt").read_bytes() if self.path == "/leerbewijs/status/1" else b""
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "application/vc+jwt")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Publisher)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/leerbewijs/status/1"
+        sqlite_network.replace('# status_list_url = "https://lerenswitchen.be/leerbewijs/status/1"', f'status_list_url = "{url}"')
+        sync(sqlite_network, as_of="2027-06-01")
+        pdf = sorted((sqlite_network.out / "leerbewijzen").rglob("*.pdf"))[0]
+        assert credential_of(pdf)["credentialStatus"]["statusListCredential"] == url
+        assert main(["leerbewijs", "revoke", pdf.stem, "--config", str(sqlite_network.config_path)]) == 0
+        verifier = tmp_path / "verifier"  # an auditor with the keyring only
+        verifier.mkdir()
+        shutil.copy(keys / "keyring.json", verifier / "keyring.json")
+        capsys.readouterr()
+        assert main(["leerbewijs", "verify", str(pdf), "--keyring", str(verifier / "keyring.json")]) == 0
+        assert f"status: status not checked: no status list at hand (it is published at {url})" in capsys.readouterr().out
+        assert requests_seen == []  # no network by default
+        assert main(["leerbewijs", "verify", str(pdf), "--keyring", str(verifier / "keyring.json"), "--fetch-status"]) == 1
+        assert "BAD revoked" in capsys.readouterr().out and requests_seen == ["/leerbewijs/status/1"]
+    finally:
+        server.shutdown()
+        server.server_close()
