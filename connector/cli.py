@@ -126,6 +126,16 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("targets", nargs="+", metavar="FILE|QR", help="PDF or credential file, or QR text")
     verify.add_argument("--keyring", metavar="FILE", help="the issuer's keyring.json (instead of the one in [signing] keys_dir; "
                                                           "no configuration file needed then)")
+    verify.add_argument("--status-list", metavar="FILE", help="the issuer's status-list.jwt (default: the one beside the keyring)")
+    verify.add_argument("--fetch-status", action="store_true", help="fetch the status list from the URL in the credential "
+                                                                    "(no network otherwise)")
+    revoke = verbs.add_parser("revoke", help="revoke a leerbewijs: set its bit in the status list and republish it",
+                              description="Revoke a leerbewijs: its bit in the W3C Bitstring Status List (status-list.jwt in "
+                                          "[signing] keys_dir) is set and the list rewritten; publish the keys folder again. "
+                                          "Revoking twice changes nothing.")
+    with_config(revoke)
+    revoke.add_argument("number", metavar="NUMBER", help="the leerbewijs number, e.g. LB-2026-0002")
+    revoke.add_argument("--reason", metavar="TEXT", help="why (kept in the store and in issued-values.json, not published)")
 
     organisations = kinds.add_parser("organisations", help="per organisation: training accounts, training plan by target "
                                      "group, social balance sheet totals (rubric codes checked), chart; in its language",
@@ -246,18 +256,22 @@ def _command(args: argparse.Namespace) -> int:
             return _template(args)
         if args.command == "init":
             return _init(args)
-        if args.command == "leerbewijs" and args.keyring:
-            return _verify(Path(args.keyring), args.targets)
-        if args.command == "leerbewijs" and not Path(args.config).exists():
+        if args.command == "leerbewijs" and args.leerbewijs == "verify" and args.keyring:
+            keyring_file = Path(args.keyring)
+            return _verify(keyring_file, args.targets, _status_file(args, keyring_file.parent), args.fetch_status)
+        if args.command == "leerbewijs" and args.leerbewijs == "verify" and not Path(args.config).exists():
             raise ConfigError([f"{args.config}: configuration file not found; without the ST-partner's configuration, "
                                "verify with the issuer's published keyring: --keyring keyring.json"])
         config = load_config(args.config)
         if args.command == "keys":
             return _keys(config, args.keys)
+        if args.command == "leerbewijs" and args.leerbewijs == "revoke":
+            return _revoke(config, args.number, args.reason)
         if args.command == "leerbewijs":
             from connector.leerbewijs.issuer import KEYRING
 
-            return _verify(config.path(config.signing.keys_dir) / KEYRING, args.targets)
+            keys_dir = config.path(config.signing.keys_dir)
+            return _verify(keys_dir / KEYRING, args.targets, _status_file(args, keys_dir), args.fetch_status)
         if args.command == "check":
             return _check(config, args)
         if args.command == "sync":
@@ -667,15 +681,37 @@ def _keys(config: Config, action: str) -> int:
     return EXIT_OK
 
 
-def _verify(keyring_file: Path, targets: list[str]) -> int:
+def _status_file(args: argparse.Namespace, keys_dir: Path) -> Path | None:
+    """--status-list, else the list beside the keyring when there is one."""
+    from connector.leerbewijs.statuslist import LIST_JWT
+
+    if args.status_list:
+        return Path(args.status_list)
+    return keys_dir / LIST_JWT if (keys_dir / LIST_JWT).exists() else None
+
+
+def _verify(keyring_file: Path, targets: list[str], status_file: Path | None = None, fetch_status: bool = False) -> int:
     from connector.leerbewijs.issuer import load_keyring
-    from connector.leerbewijs.proof import verify
+    from connector.leerbewijs.proof import StatusSource, verify
 
     keyring = load_keyring(keyring_file)
-    verdicts = [verify(target, keyring) for target in targets]
+    status = StatusSource(keyring, status_file, fetch_status)
+    verdicts = [verify(target, keyring, status) for target in targets]
     for verdict in verdicts:
         print("\n".join(verdict.lines()))
     return EXIT_OK if all(v.ok for v in verdicts) else EXIT_PARTIAL
+
+
+def _revoke(config: Config, number: str, reason: str | None) -> int:
+    from connector.leerbewijs.revocation import revoke
+
+    done = revoke(config, number, reason)
+    if done.changed:
+        print(f"revoked {done.number} (status list index {done.index}); "
+              + ("the status list was rewritten: publish the keys folder again" if done.published else "the status list is unchanged"))
+    else:
+        print(f"{done.number} was already revoked on {done.revoked_at} (status list index {done.index}); nothing changed")
+    return EXIT_OK
 
 
 def _template(args: argparse.Namespace) -> int:

@@ -305,6 +305,9 @@ class SigningConfig(_Strict):
     credential_key: SecretStr | None = None
     pdf_key: SecretStr | None = None
     learner_name_in_credential: bool = False  # the credential identifies the learner by a salted e-mail hash only
+    # Where verifiers fetch the revocation list (status-list.jwt in keys_dir); default
+    # <website or https://mail domain>/leerbewijs/status/1. Frozen into each leerbewijs when issued.
+    status_list_url: str | None = Field(default=None, pattern=r"^https?://")
 
 
 class TextsConfig(_Strict):

@@ -30,6 +30,7 @@ from connector.core.reminders import Offset, reminder_moments
 from connector.core.texts import labelled, offset_label, text
 from connector.leerbewijs.credential import recipient_identity
 from connector.leerbewijs.document import fingerprint
+from connector.leerbewijs.statuslist import status_list_url
 from connector.sinks import CALENDAR, LEERBEWIJS, TRAINING_RECORD, YEARLY_HOURS
 from connector.store.erasure import erased_people
 from connector.store.outbox import enqueue, has_pending, live_ref
@@ -106,6 +107,7 @@ class Planner:
         self._employee_ids: dict[tuple[str, str], str | None] = {}
         self._hours_this_year: dict[str, tuple[Person, float]] = {}  # switcher id -> (switcher, exchange hours)
         self.erased: set[str] = set()  # pseudonyms of people erased on request
+        self._status_next: int | None = None  # the next free index in the revocation list
 
     def run(self) -> None:
         # Nothing more is planned about an erased switcher's exchanges: a write would carry
@@ -162,9 +164,11 @@ class Planner:
     def _issue(self, exchange: Exchange, days: list[SessionRow]) -> Leerbewijs:
         seen = self.witness.for_exchange(exchange.code)
         if seen is not None and self.db.get(Leerbewijs, seen[0]) is None:
-            # Issued before, then lost with a restored store: the same number and date again,
-            # so the same content makes the same leerbewijs, never a second one.
-            leerbewijs = self._leerbewijs(exchange, days, seen[0], date.fromisoformat(seen[1]["issued_on"]))
+            # Issued before, then lost with a restored store: the same number, date and status-list
+            # index again, so the same content makes the same leerbewijs, never a second one.
+            status = ({"index": int(seen[1]["status_index"]), "list": seen[1]["status_list"]}
+                      if seen[1].get("status_index") is not None else None)
+            leerbewijs = self._leerbewijs(exchange, days, seen[0], date.fromisoformat(seen[1]["issued_on"]), status)
             if leerbewijs.fingerprint == seen[1]["fingerprint"]:
                 self.db.add(leerbewijs)
                 self.db.flush()
@@ -174,12 +178,25 @@ class Planner:
         count = self.db.scalar(select(func.count()).select_from(Leerbewijs).where(Leerbewijs.number.like(f"{prefix}%"))) or 0
         # numbers handed out before a restore stay taken
         number = f"{prefix}{max(count, self.witness.highest_number(prefix)) + 1:04d}"
-        leerbewijs = self._leerbewijs(exchange, days, number, issued_on)
+        status = {"index": self._next_status_index(), "list": status_list_url(self.config)}
+        leerbewijs = self._leerbewijs(exchange, days, number, issued_on, status)
         self.db.add(leerbewijs)
         self.db.flush()
         return leerbewijs
 
-    def _leerbewijs(self, exchange: Exchange, days: list[SessionRow], number: str, issued_on: date) -> Leerbewijs:
+    def _next_status_index(self) -> int:
+        """The next position in the revocation list (W3C Bitstring Status List v1.0 section 2.1),
+        allocated sequentially above every index the store or the witness ever handed out, so
+        a restored or empty store never gives one to a second leerbewijs."""
+        if self._status_next is None:  # read once per run; the planner allocates every index after that
+            in_store = max((int(status["index"]) for content in self.db.scalars(select(Leerbewijs.content))
+                            if (status := (content or {}).get("status"))), default=-1)
+            self._status_next = max(in_store, self.witness.highest_status_index()) + 1
+        index, self._status_next = self._status_next, self._status_next + 1
+        return index
+
+    def _leerbewijs(self, exchange: Exchange, days: list[SessionRow], number: str, issued_on: date,
+                    status: dict[str, Any] | None = None) -> Leerbewijs:
         switcher = exchange.switcher
         sender = switcher.organisation
         host = exchange.learning_place.organisation
@@ -207,6 +224,8 @@ class Planner:
             # the Open Badges credential names the learner by this salted hash only
             "recipient": {"salt": salt, "identity_hash": recipient_identity(identity, salt), "identity_type": identity_type},
         }
+        if status is not None:  # its bit in the revocation list (absent: issued before the status list existed)
+            content["status"] = status
         return Leerbewijs(number=number, exchange_code=exchange.code, issued_on=issued_on, language=switcher.language,
                           total_hours=content["total_hours"], fingerprint=fingerprint(content), content=content)
 

@@ -37,6 +37,7 @@ from connector.engine.reconcile import (
 from connector.engine.safety import claimed_twice, shared_files
 from connector.engine.status import describe_written, left_proposed
 from connector.leerbewijs.issuer import KeyStore, ensure_keys
+from connector.leerbewijs.revocation import republish, revoked_indices
 from connector.plumbing.access import make_private
 from connector.plumbing.http import HttpError
 from connector.plumbing.iterate import batched
@@ -343,6 +344,8 @@ def _run_locked(config: Config, engine: Engine, now: datetime, sources: list[Bou
         db.commit()
     if summary.witness is not None:  # before anything leaves: what was handed out is remembered outside the store
         summary.witness.save(config.path(config.signing.keys_dir))
+        with factory() as db:  # the revocation list covers every index handed out, before any credential leaves
+            republish(config, summary.witness, revoked_indices(db, summary.witness), now)
     if not summary.stopped:
         make_private(config, ("outputs",))
         _deliver(factory, sinks, summary, progress, should_stop)

@@ -1,2 +1,4 @@
 """The leerbewijs (proof of learning): the PDF, its Open Badges 3.0 credential, the issuer's keys,
-signing and verifying. Imports `plumbing` and `core` only, so sinks and commands can use it."""
+signing and verifying, and revocation through a W3C Bitstring Status List. Imports `plumbing` and
+`core`; only `revocation` also imports `store` (it records a revocation there), so sinks and
+commands can use the rest."""

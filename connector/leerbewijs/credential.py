@@ -32,6 +32,13 @@ def recipient_identity(email: str, salt: str) -> str:
     return "sha256$" + hashlib.sha256((email.strip().lower() + salt).encode("utf-8")).hexdigest()
 
 
+def status_entry(list_url: str, index: int) -> dict[str, str]:
+    """`credentialStatus` as a W3C Bitstring Status List v1.0 `BitstringStatusListEntry` (section
+    2.1): the index is a string of digits there, and `id` names the entry within the list."""
+    return {"id": f"{list_url}#{index}", "type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+            "statusListIndex": str(index), "statusListCredential": list_url}
+
+
 def _moment(day: str, zone: ZoneInfo) -> str:
     return datetime.combine(date.fromisoformat(day), datetime.min.time(), zone).isoformat()
 
@@ -69,7 +76,7 @@ def build_credential(content: dict[str, Any], profile: IssuerProfile, zone: Zone
             "creator": {"id": profile.id, "type": ["Profile"], "name": profile.name},
         },
     }
-    return {
+    credential: dict[str, Any] = {
         "@context": CONTEXTS,
         "id": credential_id,
         "type": TYPES,
@@ -81,6 +88,10 @@ def build_credential(content: dict[str, Any], profile: IssuerProfile, zone: Zone
         "evidence": [{"type": ["Evidence"], "name": t("ob.evidence", date=day["date"]),
                       "description": t("ob.evidence_text", hours=format_number(language, day["hours"]), **where)} for day in days],
     }
+    status = content.get("status")  # absent in leerbewijzen issued before the status list
+    if status:
+        credential["credentialStatus"] = status_entry(status["list"], int(status["index"]))
+    return credential
 
 
 def sign(credential: dict[str, Any], keys: SigningKeys) -> str:

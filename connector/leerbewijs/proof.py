@@ -7,7 +7,9 @@ issuer's certificate over all of it.
 
 Verifying (`st-connector leerbewijs verify`) takes a PDF, a VC-JWT or the QR text and says
 what holds: whose signature, whether the file changed after signing, and what the
-credential states (learner, hours, dates). Only keys in the issuer's keyring count.
+credential states (learner, hours, dates). Only keys in the issuer's keyring count. With a
+status list at hand (a file, or fetched only when asked) it also says whether the leerbewijs
+was revoked (W3C Bitstring Status List v1.0 section 3.3).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from connector.leerbewijs.credential import CredentialInvalid, build_credential, sign, verify_token
 from connector.leerbewijs.document import Check, render_pdf
 from connector.leerbewijs.issuer import IssuerProfile, PublicKey, SigningKeys, b64url, unb64url
+from connector.leerbewijs.statuslist import StatusList, StatusUnknown, read_list, status_of
 from connector.plumbing.runtime import Runtime
 
 QR_PREFIX = "ST1"
@@ -98,6 +101,7 @@ class Verdict:
     source: str
     checks: list[tuple[bool, str]] = field(default_factory=list)
     facts: dict[str, str] = field(default_factory=dict)
+    credential: dict[str, Any] | None = None  # the credential whose signature checked out, if any
 
     @property
     def ok(self) -> bool:
@@ -114,8 +118,52 @@ class Verdict:
         return out
 
 
-def verify(target: str, keyring: dict[str, PublicKey]) -> Verdict:
+class StatusSource:
+    """Where `verify` finds the status list: a file (status-list.jwt), or the credential's
+    `statusListCredential` URL, fetched only when `fetch` is set (no network by default).
+    Each list is read and its signature checked once."""
+
+    def __init__(self, keyring: dict[str, PublicKey], file: Path | None = None, fetch: bool = False) -> None:
+        self.keyring = keyring
+        self.file = file
+        self.fetch = fetch
+        self._lists: dict[str, StatusList | StatusUnknown] = {}
+
+    def list_for(self, url: str) -> StatusList | None:
+        """The verified list for `url`; None when none is at hand; StatusUnknown when unusable."""
+        key = str(self.file) if self.file is not None else url
+        if self.file is None and not self.fetch:
+            return None
+        if key not in self._lists:
+            try:
+                self._lists[key] = read_list(self._token(url), self.keyring)
+            except StatusUnknown as error:
+                self._lists[key] = error
+        found = self._lists[key]
+        if isinstance(found, StatusUnknown):
+            raise found
+        return found
+
+    def _token(self, url: str) -> str:
+        if self.file is not None:
+            try:
+                return self.file.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as error:
+                raise StatusUnknown(f"status list {self.file}: cannot be read ({error})") from None
+        import requests
+
+        try:
+            response = requests.get(url, timeout=20, headers={"Accept": "application/vc+jwt, application/jwt, */*"})
+            response.raise_for_status()
+        except requests.RequestException as error:
+            raise StatusUnknown(f"status list {url}: cannot be fetched ({error})") from None
+        return response.text.strip()
+
+
+def verify(target: str, keyring: dict[str, PublicKey], status: StatusSource | None = None) -> Verdict:
     """A path to a PDF or a file holding a VC-JWT, or the QR text itself."""
+    if status is not None:
+        return _with_status(verify(target, keyring), target, keyring, status)
     if target.startswith(f"{QR_PREFIX}:"):
         return verify_qr(target, keyring)
     path = Path(target)
@@ -197,6 +245,7 @@ def _verify_credential(token: str, keyring: dict[str, PublicKey], verdict: Verdi
         verdict.check(False, f"credential: {error}")
         return
     verdict.check(True, f"the credential's signature matches key {key.kid}")
+    verdict.credential = credential
     subject = credential.get("credentialSubject", {})
     learner = next((i["identityHash"] for i in subject.get("identifier", []) if not i.get("hashed")), None)
     hashed = next((i for i in subject.get("identifier", []) if i.get("hashed")), None)
@@ -209,6 +258,26 @@ def _verify_credential(token: str, keyring: dict[str, PublicKey], verdict: Verdi
         "achievement": str(subject.get("achievement", {}).get("name")),
         "check code": check_code(token),
     })
+
+
+def _with_status(verdict: Verdict, target: str, keyring: dict[str, PublicKey], status: StatusSource) -> Verdict:
+    """Add the revocation status of the credential a verdict found (section 3.3, Validate)."""
+    credential = verdict.credential
+    if credential is None:
+        return verdict  # a QR code or an unreadable file: no credential to look up
+    entry = credential.get("credentialStatus") or {}
+    url = entry.get("statusListCredential") if isinstance(entry, dict) else None
+    try:
+        status_list = status.list_for(url) if url else None
+    except StatusUnknown as error:
+        verdict.check(False, f"status: {error}")
+        return verdict
+    revoked, message = status_of(credential, status_list)
+    if revoked is None:
+        verdict.facts["status"] = message
+    else:
+        verdict.check(not revoked, message)
+    return verdict
 
 
 def _asn1(key: PublicKey) -> asn1_x509.Certificate:

@@ -82,7 +82,9 @@ def _leerbewijzen(job: ErasureJob) -> None:
         if issued is None:
             continue
         if exchange.switcher_id == job.subject.person_id:
-            issued.content = {"erased": True}
+            # its place in the revocation list says nothing about the person and keeps it revocable
+            status = (issued.content or {}).get("status")
+            issued.content = {"erased": True, **({"status": status} if status else {})}
             job.kept("leerbewijs register entries (number, date, hours, fingerprint)", 1)
             job.outside(str(job.config.path(job.config.signing.keys_dir) / "issued-values.json"), f"leerbewijs {issued.number}",
                         "holds its number, exchange code, date and fingerprint only: nothing personal to remove")

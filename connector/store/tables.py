@@ -230,6 +230,9 @@ class Leerbewijs(Base):
     total_hours: Mapped[float] = mapped_column(Float)
     fingerprint: Mapped[str] = mapped_column(String(64))
     content: Mapped[dict[str, Any]] = mapped_column(JSON)  # frozen at issue: a re-run never alters a proof
+    # Revocation sets its bit in the status list; kept here and in issued-values.json (never undone by a restore)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class SyncRun(Base):

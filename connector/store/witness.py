@@ -9,8 +9,14 @@ in [signing] keys_dir, which is backed up on its own and rarely restored), the w
 certificate authority keeps its serial file beside its keys. A store found behind that file
 continues above it.
 
+The same holds for revocation (W3C Bitstring Status List, connector/leerbewijs/statuslist.py):
+a status-list index handed out is never handed out again, and a revoked leerbewijs stays revoked
+however old the store that comes back.
+
 Shape: {"sequence": highest SEQUENCE/version planned for any object (-1: none),
-        "leerbewijzen": {number: {"exchange": code, "issued_on": ISO date, "fingerprint": hex}}}
+        "leerbewijzen": {number: {"exchange": code, "issued_on": ISO date, "fingerprint": hex,
+                                  "status_index": int, "status_list": URL (both absent before the status list)}},
+        "revoked": {number: {"index": int, "reason": text, "at": ISO moment}}}
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ _FLOOR_ROW = ("(store)", "sequence floor")  # a store found behind the witness k
 @dataclass
 class IssuedValues:
     sequence: int = -1
-    leerbewijzen: dict[str, dict[str, str]] = field(default_factory=dict)
+    leerbewijzen: dict[str, dict[str, Any]] = field(default_factory=dict)
+    revoked: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, keys_dir: Path) -> IssuedValues:
@@ -44,13 +51,19 @@ class IssuedValues:
         if not path.exists():
             return cls()
         document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        return cls(int(document.get("sequence", -1)), dict(document.get("leerbewijzen", {})))
+        return cls(int(document.get("sequence", -1)), dict(document.get("leerbewijzen", {})), dict(document.get("revoked", {})))
 
     def save(self, keys_dir: Path) -> None:
-        document = {"sequence": self.sequence, "leerbewijzen": dict(sorted(self.leerbewijzen.items()))}
+        document: dict[str, Any] = {"sequence": self.sequence, "leerbewijzen": dict(sorted(self.leerbewijzen.items()))}
+        if self.revoked:
+            document["revoked"] = dict(sorted(self.revoked.items()))
         write_atomically(keys_dir / FILE_NAME, json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8"), private=True)
 
-    def for_exchange(self, exchange_code: str) -> tuple[str, dict[str, str]] | None:
+    def highest_status_index(self) -> int:
+        """The highest status-list index ever handed out, -1 if none."""
+        return max((int(e["status_index"]) for e in self.leerbewijzen.values() if e.get("status_index") is not None), default=-1)
+
+    def for_exchange(self, exchange_code: str) -> tuple[str, dict[str, Any]] | None:
         """The leerbewijs this witness saw issued for an exchange (the newest), if any."""
         found = [(number, entry) for number, entry in self.leerbewijzen.items() if entry.get("exchange") == exchange_code]
         return max(found) if found else None
@@ -81,7 +94,16 @@ def witness_of(db: Session, before: IssuedValues) -> IssuedValues:
     """What the witness must hold after this run's planning: never less than before."""
     highest = db.scalar(select(func.max(OutboxItem.sequence)))
     issued = dict(before.leerbewijzen)
+    revoked = dict(before.revoked)
     for leerbewijs in db.scalars(select(Leerbewijs)):
-        issued[leerbewijs.number] = {"exchange": leerbewijs.exchange_code, "issued_on": leerbewijs.issued_on.isoformat(),
-                                     "fingerprint": leerbewijs.fingerprint}
-    return IssuedValues(max(before.sequence, highest if highest is not None else -1), issued)
+        # what the witness knew stays (a status index is never forgotten), what the store says is added
+        entry: dict[str, Any] = {**issued.get(leerbewijs.number, {}), "exchange": leerbewijs.exchange_code,
+                                 "issued_on": leerbewijs.issued_on.isoformat(), "fingerprint": leerbewijs.fingerprint}
+        status = (leerbewijs.content or {}).get("status")
+        if status:
+            entry.update(status_index=int(status["index"]), status_list=status["list"])
+            if leerbewijs.revoked_at is not None and leerbewijs.number not in revoked:
+                revoked[leerbewijs.number] = {"index": int(status["index"]), "reason": leerbewijs.revoked_reason or "",
+                                              "at": leerbewijs.revoked_at.isoformat(timespec="seconds")}
+        issued[leerbewijs.number] = entry
+    return IssuedValues(max(before.sequence, highest if highest is not None else -1), issued, revoked)
