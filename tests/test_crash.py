@@ -85,12 +85,23 @@ def kill_matrix(cases: dict[str, list[int]], fresh: Callable[[], Network], check
     return kills
 
 
-@pytest.fixture
-def networks(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Network]:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def networks(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], Network]]:
+    """Fresh example networks, each with a store of its own: a SQLite file, or a new schema of
+    the PostgreSQL test database (dropped afterwards)."""
+    schemas: list[Iterator[str]] = []
+
     def fresh() -> Network:
         folder = tmp_path_factory.mktemp("network")
-        return Network(folder, f"sqlite:///{folder / 'state' / 'connector.db'}")
-    return fresh
+        if request.param == "sqlite":
+            return Network(folder, f"sqlite:///{folder / 'state' / 'connector.db'}")
+        schema = _postgres_schema_url()
+        schemas.append(schema)
+        return Network(folder, next(schema))
+
+    yield fresh
+    for schema in schemas:
+        next(schema, None)  # drops it
 
 
 # -- files: outputs and signing keys written, deliveries booked ----------------------------
