@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from connector.engine.sync import run_sync
 from connector.store.db import open_engine, session_factory
 from connector.store.tables import TrainingRecord
-from tests.conftest import dies_after_delivery
+from tests.conftest import Network, dies_after_delivery
 from tests.fakes.faults import lose_answers
 from tests.fakes.loopback import Answer
 from tests.fakes.bamboohr_server import (
@@ -58,6 +58,14 @@ def network(sqlite_network, bamboo, monkeypatch):
     monkeypatch.setenv("ST_TEST_BAMBOOHR_KEY", API_KEY)
     monkeypatch.setattr("time.sleep", lambda seconds: None)
     return use_bamboohr(sqlite_network, bamboo)
+
+
+@pytest.fixture
+def on_either_store(store_url, tmp_path, bamboo, monkeypatch):
+    """The same network on SQLite and on PostgreSQL, for what must hold on both."""
+    monkeypatch.setenv("ST_TEST_BAMBOOHR_KEY", API_KEY)
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    return use_bamboohr(Network(tmp_path / "either-store", store_url), bamboo)
 
 
 def use_bamboohr(sqlite_network, bamboo):
@@ -253,7 +261,8 @@ def test_the_stand_in_answers_as_bamboohr_documents(bamboo):
 
 
 @pytest.mark.parametrize("fault", ["reset", "gateway 502"])
-def test_answers_lost_after_the_write_landed_add_nothing_twice(network, bamboo, fault):
+def test_answers_lost_after_the_write_landed_add_nothing_twice(on_either_store, bamboo, fault):
+    network = on_either_store
     instead = (lambda: Answer(502, {"error": "Bad Gateway"})) if fault == "gateway 502" else None
     records = lose_answers(bamboo, "POST", r"/training/record/employee/\d+$", times=2, instead=instead)
     files = lose_answers(bamboo, "POST", r"/employees/\d+/files$", times=1, instead=instead)

@@ -9,7 +9,7 @@ import pytest
 
 from connector.engine.sync import run_sync
 from connector.sinks.msgraph import KEY_PROPERTY
-from tests.conftest import dies_after_delivery
+from tests.conftest import Network, dies_after_delivery
 from tests.fakes.faults import forget_transaction_ids, lose_answers
 from tests.fakes.graph_server import CLIENT_SECRET, FakeGraph
 
@@ -41,6 +41,13 @@ def groenkracht_in_graph() -> FakeGraph:
 def network(sqlite_network, fake, monkeypatch):
     monkeypatch.setenv("ST_TEST_GRAPH_SECRET", CLIENT_SECRET)
     return invite_through_outlook(sqlite_network, fake)
+
+
+@pytest.fixture
+def on_either_store(store_url, tmp_path, fake, monkeypatch):
+    """The same network on SQLite and on PostgreSQL, for what must hold on both."""
+    monkeypatch.setenv("ST_TEST_GRAPH_SECRET", CLIENT_SECRET)
+    return invite_through_outlook(Network(tmp_path / "either-store", store_url), fake)
 
 
 def invite_through_outlook(sqlite_network, fake):
@@ -274,7 +281,8 @@ def events_by_key(fake) -> dict[str, list[dict]]:
     return found
 
 
-def test_a_lost_batch_answer_creates_nothing_twice_even_without_transaction_ids(network, fake):
+def test_a_lost_batch_answer_creates_nothing_twice_even_without_transaction_ids(on_either_store, fake):
+    network = on_either_store
     forget_transaction_ids(fake)  # as a server that does not deduplicate them would
     lost = lose_answers(fake, "POST", r"/\$batch$", times=1)  # the first batch of creations lands; its answer does not
     summary = run_sync(network.config(), MOMENT)
@@ -284,7 +292,8 @@ def test_a_lost_batch_answer_creates_nothing_twice_even_without_transaction_ids(
     assert sum(run_sync(network.config(), MOMENT).invites.values()) == 0 and len(fake.mailbox(MAILBOX)) == 17
 
 
-def test_a_batch_item_answered_502_is_looked_up_not_created_again(network, fake):
+def test_a_batch_item_answered_502_is_looked_up_not_created_again(on_either_store, fake):
+    network = on_either_store
     forget_transaction_ids(fake)
     real = fake.route
 
@@ -302,7 +311,8 @@ def test_a_batch_item_answered_502_is_looked_up_not_created_again(network, fake)
     assert all(len(copies) == 1 for copies in events_by_key(fake).values()) and len(fake.mailbox(MAILBOX)) == 17
 
 
-def test_cancel_confirm_again_crash_then_move_moves_the_live_event(network, fake):
+def test_cancel_confirm_again_crash_then_move_moves_the_live_event(on_either_store, fake):
+    network = on_either_store
     assert run_sync(network.config(), MOMENT).status == "ok"
     confirmed, cancelled = "EX-05;LV-05;LP-BP-PLAN;B05;bevestigd", "EX-05;LV-05;LP-BP-PLAN;B05;geannuleerd"
     network.edit_csv("cohort/uitwisselingen.csv", confirmed, cancelled)
