@@ -4,6 +4,13 @@ Its content is fixed when it is issued (stored with the leerbewijs) and fingerpr
 SHA-256, so the same number always renders to the same bytes and a changed copy no longer
 matches its fingerprint. The PDF is drawn with ReportLab in invariant mode: no creation
 time or random document id inside, which keeps re-runs byte-identical.
+
+Fonts: Fira Sans (regular, bold, italic, bold italic) and IBM Plex Mono from the PyPI
+packages `fontpkg-fira-sans` and `fontpkg-ibm-plex-mono` (SIL OFL 1.1), embedded as subsets
+with a ToUnicode map, so that every name in Latin, Greek or Cyrillic script prints, and is
+copied or searched, exactly as the HR system has it ("Łukasz Şükrü Dąbrowski-Yılmaz",
+"Αλέξανδρος", "Дмитрий"). The mono face is only used for the fingerprint and the check code
+(hexadecimal and base32 letters).
 """
 
 from __future__ import annotations
@@ -11,12 +18,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 from xml.sax.saxutils import escape
 
+import fontpkg
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
@@ -24,6 +32,8 @@ from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     HRFlowable,
     Paragraph,
@@ -35,8 +45,10 @@ from reportlab.platypus import (
 
 from connector.core.texts import format_number, long_date, text
 
-# Letters that Unicode does not decompose into a base letter plus an accent.
-_BASE_LETTER = {"ı": "i", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ħ": "h", "Ħ": "H", "ŀ": "l", "Ŀ": "L"}
+SANS = "STSans"  # the family name the paragraphs use; <b> and <i> map to its other faces
+MONO = "STMono"
+LANGUAGE_TAGS = {"nl": "nl-BE", "fr": "fr-BE", "en": "en"}  # BCP 47, as the texts' locales (nl_BE, fr_BE, en)
+SIGNATURE_GAP = 10 * mm
 ACCENT = colors.HexColor("#1f5f8b")
 MUTED = colors.HexColor("#5a6470")
 
@@ -47,30 +59,36 @@ def fingerprint(content: dict[str, Any]) -> str:
 
 
 def _printable(value: str) -> str:
-    """The PDF's standard fonts cover Windows-1252 (é, ü, ç, –); other letters lose their
-    accent rather than becoming black boxes (Ł stays readable as L)."""
-    out = []
-    for char in value:
-        try:
-            char.encode("cp1252")
-            out.append(char)
-        except UnicodeEncodeError:
-            base = _BASE_LETTER.get(char) or unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode() or "?"
-            out.append(base)
-    return escape("".join(out))
+    """`value` as paragraph markup: every character kept (the embedded fonts cover Latin,
+    Greek and Cyrillic), only the markup characters <, > and & escaped."""
+    return escape(value)
+
+
+@cache
+def register_fonts() -> None:
+    """Register the embedded faces with ReportLab once per process. ReportLab subsets each
+    TrueType font per document and names the subset deterministically, so re-runs stay
+    byte-identical. Raises fontpkg.FontpkgError when a font package is not installed."""
+    faces = {SANS: ("Fira Sans", 400, "normal"), f"{SANS}-Bold": ("Fira Sans", 700, "normal"),
+             f"{SANS}-Italic": ("Fira Sans", 400, "italic"), f"{SANS}-BoldItalic": ("Fira Sans", 700, "italic"),
+             MONO: ("IBM Plex Mono", 400, "normal")}
+    for name, (family, weight, style) in faces.items():
+        pdfmetrics.registerFont(TTFont(name, str(fontpkg.path(family, weight, style))))
+    pdfmetrics.registerFontFamily(SANS, normal=SANS, bold=f"{SANS}-Bold", italic=f"{SANS}-Italic", boldItalic=f"{SANS}-BoldItalic")
 
 
 def _styles() -> dict[str, ParagraphStyle]:
-    base = ParagraphStyle("base", fontName="Helvetica", fontSize=10.5, leading=14.5, alignment=TA_LEFT)
+    register_fonts()
+    base = ParagraphStyle("base", fontName=SANS, fontSize=10.5, leading=14.5, alignment=TA_LEFT)
     return {
-        "issuer": ParagraphStyle("issuer", parent=base, fontName="Helvetica-Bold", fontSize=11, textColor=ACCENT),
-        "title": ParagraphStyle("title", parent=base, fontName="Helvetica-Bold", fontSize=26, leading=31, spaceBefore=6),
+        "issuer": ParagraphStyle("issuer", parent=base, fontName=f"{SANS}-Bold", fontSize=11, textColor=ACCENT),
+        "title": ParagraphStyle("title", parent=base, fontName=f"{SANS}-Bold", fontSize=26, leading=31, spaceBefore=6),
         "subtitle": ParagraphStyle("subtitle", parent=base, fontSize=12, textColor=MUTED, spaceAfter=4),
         "body": base,
-        "question": ParagraphStyle("question", parent=base, fontName="Helvetica-Oblique", fontSize=12, leading=16,
+        "question": ParagraphStyle("question", parent=base, fontName=f"{SANS}-Italic", fontSize=12, leading=16,
                                    leftIndent=8 * mm, rightIndent=8 * mm, spaceBefore=4, spaceAfter=4),
         "label": ParagraphStyle("label", parent=base, fontSize=9.5, textColor=MUTED),
-        "value": ParagraphStyle("value", parent=base, fontName="Helvetica-Bold"),
+        "value": ParagraphStyle("value", parent=base, fontName=f"{SANS}-Bold"),
         "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10.5, textColor=MUTED),
     }
 
@@ -86,6 +104,8 @@ def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None)
         buffer, pagesize=A4, invariant=1, leftMargin=22 * mm, rightMargin=22 * mm, topMargin=18 * mm, bottomMargin=18 * mm,
         title=f"{t('lb.title')} {content['number']}", author=content["partner"]["name"], subject=t("lb.subtitle"),
         creator="Switching Talent Connector",
+        initialFontName=SANS,  # else the canvas names Helvetica, a font that is not embedded
+        lang=LANGUAGE_TAGS.get(language, language),  # the catalog's /Lang: screen readers pick their voice by it
     )
     P = lambda value, style="body": Paragraph(value, styles[style])  # noqa: E731
     story: list[Any] = [
@@ -104,7 +124,7 @@ def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None)
         (t("label.sender"), content["sender"]["name"] + (f" ({content['sender']['enterprise_number']})" if content["sender"].get("enterprise_number") else "")),
         (t("label.host"), content["host"]["name"]),
         (t("label.place"), content["place"]),
-        (t("label.coach"), ", ".join(content["coaches"]) or "–"),
+        (t("label.coaches") if len(content["coaches"]) > 1 else t("label.coach"), ", ".join(content["coaches"]) or "–"),
         (t("lb.number"), content["number"]),
         (t("lb.issued"), long_date(language, date.fromisoformat(content["issued_on"]))),
     ]
@@ -115,13 +135,10 @@ def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None)
     rows.append([P(f"<b>{_printable(t('lb.total'))}</b>"), P(f"<b>{_printable(format_number(language, content['total_hours']))}</b>")])
     story.append(_table(rows, [80 * mm, 30 * mm], header=True))
     story += [Spacer(1, 4 * mm), P(_printable(t("lb.kind")), "label"), Spacer(1, 16 * mm)]
-    signatures = [[P(_printable(t("lb.sign_partner", partner=content["partner"]["name"])), "label"), P(_printable(t("lb.sign_coach")), "label")]]
-    signature_table = Table(signatures, colWidths=[83 * mm, 83 * mm], hAlign="LEFT")
-    signature_table.setStyle(TableStyle([("LINEABOVE", (0, 0), (0, 0), 0.6, MUTED), ("LINEABOVE", (1, 0), (1, 0), 0.6, MUTED),
-                                         ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (0, 0), 10 * mm)]))
-    story += [signature_table, Spacer(1, 14 * mm),
+    story += _signature_block(content, styles, document.width)
+    story += [Spacer(1, 14 * mm),
               HRFlowable(width="100%", thickness=0.5, color=MUTED, spaceAfter=4),
-              P(f"{_printable(t('lb.fingerprint'))}: <font name='Courier'>{digest}</font>", "small"),
+              P(f"{_printable(t('lb.fingerprint'))}: <font name='{MONO}'>{digest}</font>", "small"),
               P(_printable(t("lb.footer")), "small")]
     if check is not None:
         story += [Spacer(1, 3 * mm), _check_block(check, content, styles)]
@@ -141,18 +158,43 @@ class Check:
 def _check_block(check: Check, content: dict[str, Any], styles: dict[str, ParagraphStyle]) -> Table:
     size = 28 * mm
     drawing = Drawing(size, size)  # sized directly: measuring the widget would draw its modules twice
+    drawing.initialFontName = SANS  # the renderer otherwise selects Helvetica, which is not embedded
     drawing.add(QrCodeWidget(check.qr, barLevel="M", barWidth=size, barHeight=size))
     words = text(content["language"], "lb.verify", partner=content["partner"]["name"])
     label = text(content["language"], "lb.code")
-    note = Paragraph(f"{_printable(words)}<br/>{_printable(label)}: <font name='Courier'>{check.code}</font>", styles["small"])
+    note = Paragraph(f"{_printable(words)}<br/>{_printable(label)}: <font name='{MONO}'>{check.code}</font>", styles["small"])
     table = Table([[drawing, note]], colWidths=[32 * mm, None], hAlign="LEFT")
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), SANS), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                               ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return table
+
+
+def _signature_block(content: dict[str, Any], styles: dict[str, ParagraphStyle], width: float) -> list[Any]:
+    """A line to sign for the partner and one per coach (labelled with the coach's name), two
+    to a row, each row exactly as wide as the text frame, so no line runs past the margin."""
+    language = content["language"]
+    cells = [[Paragraph(_printable(text(language, "lb.sign_partner", partner=content["partner"]["name"])), styles["label"])]]
+    cells += [[Paragraph(_printable(text(language, "lb.sign_coach")), styles["label"]), Paragraph(_printable(coach), styles["value"])]
+              for coach in content["coaches"]]
+    column = (width - SIGNATURE_GAP) / 2
+    block: list[Any] = []
+    for start in range(0, len(cells), 2):
+        pair = cells[start:start + 2]
+        row = [pair[0], "", pair[1] if len(pair) > 1 else ""]
+        table = Table([row], colWidths=[column, SIGNATURE_GAP, column], hAlign="LEFT")
+        style: list[Any] = [("FONT", (0, 0), (-1, -1), SANS), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                            ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                            ("LINEABOVE", (0, 0), (0, 0), 0.6, MUTED)]
+        if len(pair) > 1:
+            style.append(("LINEABOVE", (2, 0), (2, 0), 0.6, MUTED))
+        table.setStyle(TableStyle(style))
+        block += ([Spacer(1, 14 * mm)] if block else []) + [table]
+    return block
 
 
 def _table(rows: list[list[Any]], widths: list[Any], header: bool = False) -> Table:
     table = Table(rows, colWidths=widths, hAlign="LEFT")
-    style: list[Any] = [("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+    style: list[Any] = [("FONT", (0, 0), (-1, -1), SANS), ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
              ("BOTTOMPADDING", (0, 0), (-1, -1), 3), ("TOPPADDING", (0, 0), (-1, -1), 3)]
     if header:
         style += [("LINEBELOW", (0, 0), (-1, 0), 0.6, MUTED), ("LINEABOVE", (0, -1), (-1, -1), 0.6, MUTED)]
