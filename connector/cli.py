@@ -46,6 +46,7 @@ examples:
   st-connector sync --config config.example.toml --dry-run --json
   st-connector report training --config config.example.toml --year 2027 --format xlsx
   st-connector keys show --config config.example.toml
+  st-connector keys publish --config config.example.toml --to site
   st-connector report organisations --config config.example.toml --year 2026 --format xlsx
   st-connector leerbewijs verify out/leerbewijzen/groenkracht/LB-2026-0002.pdf --config config.example.toml
   st-connector erase --config config.example.toml --person fatima.elamrani@zonneke.be --dry-run
@@ -116,6 +117,14 @@ def _parser() -> argparse.ArgumentParser:
                           ("show", "print the public keys and certificates; no secrets"),
                           ("rotate", "make a new generation for new leerbewijzen; the old ones stay verifiable")):
         with_config(actions.add_parser(action, help=words, description=words[0].upper() + words[1:] + "."))
+    publish = actions.add_parser(
+        "publish", help="write the public keys and the status list into a folder to upload to the website",
+        description="Write what verifiers fetch into a folder, each file at the path of its URL: one JWK per key "
+                    "generation at <[signing] keys_url>/<kid>.json (the kid URL every credential names), jwks.json and "
+                    "keyring.json beside them, and the signed status list at [signing] status_list_url. Upload the "
+                    "folder to the website's root, again after `keys rotate` and `leerbewijs revoke`. No secrets in it.")
+    with_config(publish)
+    publish.add_argument("--to", metavar="DIR", help="the folder to write (default: <output directory>/site)")
 
     leerbewijs = commands.add_parser("leerbewijs", help="leerbewijzen: verify a PDF, a credential or a QR code")
     verbs = leerbewijs.add_subparsers(dest="leerbewijs", required=True, metavar="ACTION")
@@ -263,6 +272,8 @@ def _command(args: argparse.Namespace) -> int:
             raise ConfigError([f"{args.config}: configuration file not found; without the ST-partner's configuration, "
                                "verify with the issuer's published keyring: --keyring keyring.json"])
         config = load_config(args.config)
+        if args.command == "keys" and args.keys == "publish":
+            return _publish(config, args.to)
         if args.command == "keys":
             return _keys(config, args.keys)
         if args.command == "leerbewijs" and args.leerbewijs == "revoke":
@@ -678,6 +689,17 @@ def _keys(config: Config, action: str) -> int:
         print(f"new key generation {store.rotate(IssuerProfile.of(config), now)} signs new leerbewijzen; "
               "the earlier ones stay verifiable through keyring.json")
     print("\n".join(describe_keys(store)))
+    return EXIT_OK
+
+
+def _publish(config: Config, to: str | None) -> int:
+    from connector.leerbewijs.publish import publish_keys
+
+    folder = Path(to) if to else config.output_dir / "site"
+    written = publish_keys(config, folder)
+    print(f"wrote {len(written)} files into {folder}; upload it to the website's root, so that")
+    for item in written:
+        print(f"  {item.url}  serves  {item.path}")
     return EXIT_OK
 
 

@@ -105,3 +105,120 @@ def test_the_document_states_its_language():
     for language, tag in (("nl", "nl-BE"), ("fr", "fr-BE"), ("en", "en")):
         reader = PdfReader(io.BytesIO(render_pdf({**CONTENT, "language": language}, "a" * 64)))
         assert reader.trailer["/Root"]["/Lang"] == tag
+
+
+# -- the VC-JWT: sub, a kid that resolves, keys publish -------------------------------------------
+
+def test_the_learner_id_is_a_stable_urn_uuid_per_learner_and_issuer_and_says_nothing_about_the_person():
+    from connector.leerbewijs.credential import learner_subject
+
+    first = learner_subject("https://lerenswitchen.be", "9f0c7c1e-4c1b-5d6e-8a77-2f1b1c0e0a01")
+    assert first == learner_subject("https://lerenswitchen.be/", "9f0c7c1e-4c1b-5d6e-8a77-2f1b1c0e0a01")
+    assert first.startswith("urn:uuid:") and len(first) == len("urn:uuid:") + 36
+    assert first != learner_subject("https://other-partner.be", "9f0c7c1e-4c1b-5d6e-8a77-2f1b1c0e0a01")
+    assert first != learner_subject("https://lerenswitchen.be", "another-person")
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A loopback web server for a site folder, as the partner's website would serve it."""
+    import functools
+    import http.server
+    import threading
+
+    root = tmp_path / "site"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_synced_credential_carries_sub_and_a_kid_url_that_keys_publish_makes_resolve(sqlite_network, served, capsys):
+    """OB 3.0 section 8.2: `sub` equals credentialSubject.id; the header's `kid` is a URI that
+    dereferences to the public JWK (and then no `jwk` beside it). The files `keys publish`
+    writes are served on loopback at their URLs' paths; jwcrypto, a JOSE library we do not sign
+    with, verifies the token with the key fetched from the kid URL."""
+    from urllib.parse import urlparse
+
+    import jwt
+    import requests
+    from jwcrypto import jwk, jws
+    from pypdf import PdfReader
+
+    from connector.cli import main
+    from connector.engine.sync import run_sync
+
+    site, base = served
+    assert run_sync(sqlite_network.config(), datetime(2026, 11, 22, tzinfo=ZONE)).status == "ok"
+    pdfs = sorted((sqlite_network.out / "leerbewijzen").rglob("*.pdf"))
+    tokens = [PdfReader(p).attachments["credential.jwt"][0].decode() for p in pdfs]
+    config = str(sqlite_network.config_path)
+    assert main(["keys", "publish", "--config", config, "--to", str(site)]) == 0
+    printed = capsys.readouterr().out
+    subjects = set()
+    for token in tokens:
+        header = jwt.get_unverified_header(token)
+        assert "jwk" not in header and header["alg"] == "EdDSA"
+        kid = urlparse(header["kid"])
+        assert kid.scheme == "https" and kid.path.endswith(".json") and header["kid"] in printed
+        fetched = requests.get(base + kid.path, timeout=10)
+        assert fetched.status_code == 200
+        key = jwk.JWK(**fetched.json())
+        assert fetched.json()["kid"] == header["kid"]
+        verified = jws.JWS()
+        verified.deserialize(token)
+        verified.verify(key, alg="EdDSA")
+        claims = json.loads(verified.payload)
+        assert claims["sub"] == claims["credentialSubject"]["id"] and claims["sub"].startswith("urn:uuid:")
+        assert claims["iss"] == claims["issuer"]["id"] and claims["jti"] == claims["id"]
+        assert any(i["hashed"] and i["identityType"] == "emailAddress" for i in claims["credentialSubject"]["identifier"])
+        subjects.add(claims["sub"])
+    jwks = requests.get(base + urlparse(jwt.get_unverified_header(tokens[0])["kid"]).path.rsplit("/", 1)[0] + "/jwks.json",
+                        timeout=10).json()
+    assert [k["kid"] for k in jwks["keys"]] == [jwt.get_unverified_header(tokens[0])["kid"]]
+    before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert main(["keys", "publish", "--config", config, "--to", str(site)]) == 0
+    assert {p: p.read_bytes() for p in site.rglob("*") if p.is_file()} == before  # re-publishing writes the same bytes
+    capsys.readouterr()
+    assert main(["leerbewijs", "verify", *map(str, pdfs), "--config", config]) == 0
+
+
+def test_each_leerbewijs_names_its_switcher_by_the_id_derived_from_the_person(sqlite_network):
+    """The subject id comes from the person in the store (whose id comes from the source
+    record), not from the leerbewijs: the same for every leerbewijs of one learner, different
+    for two learners."""
+    from pypdf import PdfReader
+    from sqlalchemy import select
+
+    from connector.engine.sync import run_sync
+    from connector.leerbewijs.credential import learner_subject
+    from connector.store.db import open_engine, session_factory
+    from connector.store.tables import Exchange, Leerbewijs
+
+    config = sqlite_network.config()
+    run_sync(config, datetime(2026, 11, 22, tzinfo=ZONE))
+    with session_factory(open_engine(sqlite_network.store_url))() as db:
+        expected = {number: learner_subject(config.partner.issuer_url, switcher)
+                    for number, switcher in db.execute(select(Leerbewijs.number, Exchange.switcher_id)
+                                                       .join(Exchange, Exchange.code == Leerbewijs.exchange_code))}
+    found = {pdf.stem: json.loads(PdfReader(pdf).attachments["credential.json"][0])["credentialSubject"]["id"]
+             for pdf in (sqlite_network.out / "leerbewijzen").rglob("*.pdf")}
+    assert found == expected and len(set(found.values())) == len(found) == 3  # three learners in the example
+
+
+def test_a_token_whose_sub_differs_from_the_subject_id_is_rejected(keys):
+    import jwt
+
+    from connector.leerbewijs.credential import CredentialInvalid, build_credential, sign, verify_token
+
+    credential = build_credential({**MANY_SCRIPTS, "subject": "urn:uuid:00000000-0000-5000-8000-000000000001"}, PROFILE, ZONE)
+    token = sign(credential, keys.current())
+    assert jwt.decode(token, options={"verify_signature": False})["sub"] == "urn:uuid:00000000-0000-5000-8000-000000000001"
+    claims = {**jwt.decode(token, options={"verify_signature": False}), "sub": "urn:uuid:someone-else"}
+    forged = jwt.encode(claims, keys.current().credential_key, algorithm="EdDSA", headers={"kid": keys.current().kid})
+    with pytest.raises(CredentialInvalid, match="sub does not match"):
+        verify_token(forged, keys.public_keys())

@@ -308,6 +308,10 @@ class SigningConfig(_Strict):
     # Where verifiers fetch the revocation list (status-list.jwt in keys_dir); default
     # <website or https://mail domain>/leerbewijs/status/1. Frozen into each leerbewijs when issued.
     status_list_url: str | None = Field(default=None, pattern=r"^https?://")
+    # Where verifiers fetch the public keys: `keys publish` writes <kid>.json (one JWK each) and
+    # jwks.json to host here; each credential's JOSE `kid` is <keys_url>/<kid>.json.
+    # Default <website or https://mail domain>/leerbewijs/keys.
+    keys_url: str | None = Field(default=None, pattern=r"^https://")
 
 
 class TextsConfig(_Strict):

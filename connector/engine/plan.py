@@ -28,7 +28,7 @@ from connector.core.config import Config
 from connector.core.errors import Problem
 from connector.core.reminders import Offset, reminder_moments
 from connector.core.texts import labelled, offset_label, text
-from connector.leerbewijs.credential import recipient_identity
+from connector.leerbewijs.credential import learner_subject, recipient_identity
 from connector.leerbewijs.document import fingerprint
 from connector.leerbewijs.statuslist import status_list_url
 from connector.sinks import CALENDAR, LEERBEWIJS, TRAINING_RECORD, YEARLY_HOURS
@@ -169,6 +169,10 @@ class Planner:
             status = ({"index": int(seen[1]["status_index"]), "list": seen[1]["status_list"]}
                       if seen[1].get("status_index") is not None else None)
             leerbewijs = self._leerbewijs(exchange, days, seen[0], date.fromisoformat(seen[1]["issued_on"]), status)
+            older = {k: v for k, v in leerbewijs.content.items() if k != "subject"}
+            if leerbewijs.fingerprint != seen[1]["fingerprint"] and fingerprint(older) == seen[1]["fingerprint"]:
+                # issued before credentials named their subject: restored exactly as it was
+                leerbewijs.content, leerbewijs.fingerprint = older, fingerprint(older)
             if leerbewijs.fingerprint == seen[1]["fingerprint"]:
                 self.db.add(leerbewijs)
                 self.db.flush()
@@ -223,6 +227,8 @@ class Planner:
             "total_hours": round(sum(self._hours(d) for d in days), 2),
             # the Open Badges credential names the learner by this salted hash only
             "recipient": {"salt": salt, "identity_hash": recipient_identity(identity, salt), "identity_type": identity_type},
+            # the credential's subject id and VC-JWT `sub`: stable per learner and issuer, no personal data in it
+            "subject": learner_subject(self.config.partner.issuer_url, switcher.id),
         }
         if status is not None:  # its bit in the revocation list (absent: issued before the status list existed)
             content["status"] = status

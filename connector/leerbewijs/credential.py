@@ -5,9 +5,16 @@ every render. The learner is identified by a salted SHA-256 hash of their e-mail
 (OB 3.0 IdentityObject), not by name, unless [signing] learner_name_in_credential is set.
 The hours are `creditsEarned` of the AchievementSubject and each exchange day is one
 Evidence entry. VC-JWT per OB 3.0 section 8.2: the JWT payload is the credential itself
-with `iss`, `jti` and `nbf` (from validFrom), signed EdDSA (Ed25519) with the issuer's
-public key as `jwk` and its generation as `kid` in the JOSE header. Ed25519 signatures
-are deterministic, so the same content and key give the same token.
+with `iss`, `jti`, `nbf` (from validFrom) and `sub` (credentialSubject.id), signed EdDSA
+(Ed25519). The JOSE header's `kid` is the URL where `keys publish` puts the public JWK
+(section 8.2.3: a URI that dereferences to the JWK; then no `jwk` beside it); keys used
+without a configuration keep the bare generation as `kid` and the JWK in `jwk`. Ed25519
+signatures are deterministic, so the same content and key give the same token.
+
+The learner's `credentialSubject.id` is a `urn:uuid` per learner and issuer (UUIDv5 of the
+issuer's URL and the store's person id, itself derived from the source record): the same on
+every leerbewijs of that person from that issuer, different per issuer, and not computable
+from the e-mail address, which stays in `identifier` as a salted hash only.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from zoneinfo import ZoneInfo
 import jwt
 
 from connector.core.texts import format_number, text
-from connector.leerbewijs.issuer import IssuerProfile, PublicKey, SigningKeys, public_jwk
+from connector.leerbewijs.issuer import IssuerProfile, PublicKey, SigningKeys, generation_of, public_jwk
 
 CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
 TYPES = ["VerifiableCredential", "OpenBadgeCredential"]
@@ -30,6 +37,13 @@ TYPES = ["VerifiableCredential", "OpenBadgeCredential"]
 def recipient_identity(email: str, salt: str) -> str:
     """OB 3.0 IdentityHash: sha256 over the identifier with the salt appended."""
     return "sha256$" + hashlib.sha256((email.strip().lower() + salt).encode("utf-8")).hexdigest()
+
+
+def learner_subject(issuer_url: str, person_id: str) -> str:
+    """The learner's credentialSubject.id (and VC-JWT `sub`): `urn:uuid:` + UUIDv5 (RFC 9562)
+    over the issuer's URL and the person's id in the store; stable per learner and issuer."""
+    name = issuer_url.rstrip("/") + "/learners/" + person_id
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
 
 
 def status_entry(list_url: str, index: int) -> dict[str, str]:
@@ -57,7 +71,10 @@ def build_credential(content: dict[str, Any], profile: IssuerProfile, zone: Zone
     where = {"host": content["host"]["name"], "place": content["place"]}
     number = content["number"]
     credential_id = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{profile.id}/leerbewijs/{number}')}"
+    # leerbewijzen issued before subjects had an id: one per recipient hash, so still stable per credential
+    subject_id = content.get("subject") or learner_subject(profile.id, recipient["identity_hash"])
     subject = {
+        "id": subject_id,
         "type": ["AchievementSubject"],
         "identifier": identifiers,
         "activityStartDate": _moment(days[0]["date"], zone),
@@ -95,9 +112,16 @@ def build_credential(content: dict[str, Any], profile: IssuerProfile, zone: Zone
 
 
 def sign(credential: dict[str, Any], keys: SigningKeys) -> str:
+    """The VC-JWT of `credential` (OB 3.0 section 8.2): the credential as the payload with the
+    registered claims iss, jti, nbf and sub (when the subject has an id), EdDSA-signed."""
     claims = {**credential, "iss": credential["issuer"]["id"], "jti": credential["id"],
               "nbf": int(datetime.fromisoformat(credential["validFrom"]).timestamp())}
-    headers = {"kid": keys.kid, "typ": "JWT", "jwk": public_jwk(keys.credential_key.public_key())}
+    subject_id = (credential.get("credentialSubject") or {}).get("id")
+    if subject_id:
+        claims["sub"] = subject_id
+    headers: dict[str, Any] = {"kid": keys.jose_kid, "typ": "JWT"}
+    if keys.kid_url is None:  # no published key to point at: the key travels in the header (section 8.2.3: kid or jwk)
+        headers["jwk"] = public_jwk(keys.credential_key.public_key())
     return jwt.encode(claims, keys.credential_key, algorithm="EdDSA", headers=headers)
 
 
@@ -112,7 +136,7 @@ def verify_token(token: str, keyring: dict[str, PublicKey]) -> tuple[dict[str, A
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as error:
         raise CredentialInvalid(f"not a JWT ({error})") from None
-    key = keyring.get(str(header.get("kid")))
+    key = keyring.get(generation_of(str(header.get("kid"))))
     if key is None:
         raise CredentialInvalid(f"signed with key '{header.get('kid')}', which is not in this issuer's keyring")
     if header.get("alg") != "EdDSA":
@@ -123,7 +147,10 @@ def verify_token(token: str, keyring: dict[str, PublicKey]) -> tuple[dict[str, A
         raise CredentialInvalid("the signature does not match: the credential was altered or signed by someone else") from None
     except jwt.PyJWTError as error:
         raise CredentialInvalid(str(error)) from None
-    credential = {k: v for k, v in claims.items() if k not in ("iss", "jti", "nbf")}
+    credential = {k: v for k, v in claims.items() if k not in ("iss", "jti", "nbf", "sub")}
     if claims.get("iss") != credential.get("issuer", {}).get("id") or claims.get("jti") != credential.get("id"):
         raise CredentialInvalid("iss/jti do not match the credential's issuer and id")
+    subject_id = (credential.get("credentialSubject") or {}).get("id")
+    if "sub" in claims and claims["sub"] != subject_id:
+        raise CredentialInvalid("sub does not match credentialSubject.id")
     return credential, key

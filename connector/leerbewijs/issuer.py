@@ -59,6 +59,15 @@ class SigningKeys:
     credential_key: Ed25519PrivateKey
     pdf_key: ec.EllipticCurvePrivateKey
     certificate: x509.Certificate
+    # The URI verifiers dereference to this generation's public JWK (`keys publish` writes it);
+    # None for keys used without a configuration (tests, a bare folder): then `kid` is the
+    # generation and the JWK travels in the JOSE header.
+    kid_url: str | None = None
+
+    @property
+    def jose_kid(self) -> str:
+        """The JOSE header `kid` (OB 3.0 section 8.2.3: a URI that dereferences to the JWK)."""
+        return self.kid_url or self.kid
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,23 @@ def b64url(data: bytes) -> str:
 
 def unb64url(text: str) -> bytes:
     return urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def keys_url(config: Config) -> str:
+    """[signing] keys_url, or by default under the partner's website (or mail domain)."""
+    return (config.signing.keys_url or f"{config.partner.issuer_url}/leerbewijs/keys").rstrip("/")
+
+
+def key_url(base: str, kid: str) -> str:
+    """Where the public JWK of generation `kid` is published: <keys_url>/<kid>.json."""
+    return f"{base}/{kid}.json"
+
+
+def generation_of(jose_kid: str) -> str:
+    """The key generation a JOSE `kid` names: the generation itself, or the last path segment
+    of its URL without `.json` (https://example.org/leerbewijs/keys/20270520-ab12cd34.json)."""
+    last = jose_kid.rstrip("/").rsplit("/", 1)[-1].split("#")[-1]
+    return last.removesuffix(".json")
 
 
 def public_jwk(key: Ed25519PublicKey) -> dict[str, str]:
@@ -122,8 +148,10 @@ def load_keyring(path: Path) -> dict[str, PublicKey]:
 
 
 class KeyStore:
-    def __init__(self, directory: Path, passphrase: str | None = None, given: dict[str, str] | None = None) -> None:
+    def __init__(self, directory: Path, passphrase: str | None = None, given: dict[str, str] | None = None,
+                 keys_url: str | None = None) -> None:
         self.directory = directory
+        self.keys_url = keys_url  # the published keys' base URL; None: kid is the bare generation
         self._passphrase = passphrase.encode() if passphrase else None
         self._given = given or {}  # "credential" / "pdf" -> PEM text from the environment or secrets file
 
@@ -133,7 +161,7 @@ class KeyStore:
         passphrase = signing.passphrase.get_secret_value() if signing.passphrase else None
         given = {part: secret.get_secret_value() for part, secret in (("credential", signing.credential_key), ("pdf", signing.pdf_key))
                  if secret is not None}
-        return cls(config.path(signing.keys_dir), passphrase, given)
+        return cls(config.path(signing.keys_dir), passphrase, given, keys_url(config))
 
     # -- the public keyring --------------------------------------------------------------
 
@@ -213,7 +241,7 @@ class KeyStore:
         if public_jwk(credential_key.public_key()) != public_jwk(public.credential_key) or not isinstance(
                 certified, ec.EllipticCurvePublicKey) or pdf_key.public_key().public_numbers() != certified.public_numbers():
             raise ConfigError([f"the private keys given are not those of key generation {kid} in {self.directory / KEYRING}"])
-        return SigningKeys(kid, credential_key, pdf_key, certificate)
+        return SigningKeys(kid, credential_key, pdf_key, certificate, key_url(self.keys_url, kid) if self.keys_url else None)
 
     def _read_private(self, kid: str, part: str) -> Any:
         path = self.directory / f"{kid}.{part}.pem"

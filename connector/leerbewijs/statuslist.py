@@ -112,7 +112,7 @@ def publish(keys_dir: Path, list_url: str, profile: IssuerProfile, revoked: Iter
     if current is not None:
         credential, kid = current
         subject = credential.get("credentialSubject", {})
-        if (kid == keys.kid and credential.get("id") == list_url and credential.get("issuer", {}).get("id") == profile.id
+        if (kid == keys.jose_kid and credential.get("id") == list_url and credential.get("issuer", {}).get("id") == profile.id
                 and credential.get("issuer", {}).get("name") == profile.name
                 and subject.get("encodedList") == encode_list(indices, list_size([*indices, highest_index]))):
             return False
