@@ -222,3 +222,72 @@ def test_a_token_whose_sub_differs_from_the_subject_id_is_rejected(keys):
     forged = jwt.encode(claims, keys.current().credential_key, algorithm="EdDSA", headers={"kid": keys.current().kid})
     with pytest.raises(CredentialInvalid, match="sub does not match"):
         verify_token(forged, keys.public_keys())
+
+
+# -- layout -----------------------------------------------------------------------------------
+
+def changed_share(first, second) -> float:
+    """The share of pixels whose grey level differs by more than a quarter of the range."""
+    from PIL import ImageChops
+
+    if first.size != second.size:
+        return 1.0
+    histogram = ImageChops.difference(first, second).histogram()
+    return sum(histogram[64:]) / (first.size[0] * first.size[1])
+
+
+TOLERANCE = 0.005  # anti-aliasing of another poppler version stays far below; a moved line does not
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_every_language_renders_like_its_reference_image(language):
+    from PIL import Image
+
+    from tests.reference.render import reference_path, render_png
+
+    poppler("pdftoppm")
+    rendered = render_png(language)
+    reference = Image.open(reference_path(language)).convert("L")
+    assert changed_share(rendered, reference) < TOLERANCE, (
+        f"the {language} leerbewijs no longer looks like {reference_path(language).name}; if the change is intended, "
+        "regenerate with `python -m tests.reference.render` and look at the images")
+
+
+def test_the_image_comparison_catches_a_layout_change():
+    """The test above can fail: one more coach adds a signature line, and the page differs."""
+    from PIL import Image
+
+    from tests.reference import render
+
+    original = render.REFERENCE
+    try:
+        render.REFERENCE = {**original, "coaches": [*original["coaches"], "Jérôme Lefèvre"]}
+        moved = render.render_png("nl")
+    finally:
+        render.REFERENCE = original
+    assert changed_share(moved, Image.open(render.reference_path("nl")).convert("L")) > TOLERANCE
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en"])
+def test_every_word_stays_inside_the_margins_on_one_page(keys, tmp_path, language):
+    """pdftotext -bbox gives each word's box: none crosses the 22 mm side margins, also with a
+    long partner name and four signers; with three signers, QR block included, it is one page."""
+    import re
+
+    from tests.reference.render import REFERENCE
+
+    content = {**REFERENCE, "language": language, "recipient": MANY_SCRIPTS["recipient"],
+               "coaches": [GREEK, CYRILLIC, "Jérôme Lefèvre-Vandenbroucke"]}
+    path = tmp_path / "leerbewijs.pdf"
+    path.write_bytes(signed_pdf(content, fingerprint(content), keys.current(), PROFILE, ZONE))
+    boxes = run(poppler("pdftotext"), "-bbox", str(path), "-")
+    pages = re.findall(r'<page width="([\d.]+)"', boxes)
+    two_coaches = {**content, "coaches": [GREEK, CYRILLIC]}
+    path.write_bytes(signed_pdf(two_coaches, fingerprint(two_coaches), keys.current(), PROFILE, ZONE))
+    assert run(poppler("pdftotext"), "-bbox", str(path), "-").count("<page ") == 1
+    width = float(pages[0])
+    margin = 22 * 72 / 25.4
+    words = [(float(a), float(b), w) for a, b, w in re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', boxes)]
+    assert len(words) > 100
+    outside = [w for x_min, x_max, w in words if x_min < margin - 0.5 or x_max > width - margin + 0.5]
+    assert outside == []

@@ -171,22 +171,28 @@ def _check_block(check: Check, content: dict[str, Any], styles: dict[str, Paragr
 
 def _signature_block(content: dict[str, Any], styles: dict[str, ParagraphStyle], width: float) -> list[Any]:
     """A line to sign for the partner and one per coach (labelled with the coach's name), two
-    to a row, each row exactly as wide as the text frame, so no line runs past the margin."""
+    or three to a row, each row exactly as wide as the text frame, so no line runs past the margin."""
     language = content["language"]
     cells = [[Paragraph(_printable(text(language, "lb.sign_partner", partner=content["partner"]["name"])), styles["label"])]]
     cells += [[Paragraph(_printable(text(language, "lb.sign_coach")), styles["label"]), Paragraph(_printable(coach), styles["value"])]
               for coach in content["coaches"]]
-    column = (width - SIGNATURE_GAP) / 2
+    per_row = 3 if len(cells) >= 3 else 2  # three signers still fit one row, so the page stays one page
+    column = (width - SIGNATURE_GAP * (per_row - 1)) / per_row
     block: list[Any] = []
-    for start in range(0, len(cells), 2):
-        pair = cells[start:start + 2]
-        row = [pair[0], "", pair[1] if len(pair) > 1 else ""]
-        table = Table([row], colWidths=[column, SIGNATURE_GAP, column], hAlign="LEFT")
+    for start in range(0, len(cells), per_row):
+        chunk = cells[start:start + per_row]
+        row: list[Any] = []
+        widths: list[float] = []
+        for position in range(per_row):
+            if position:
+                row.append("")
+                widths.append(SIGNATURE_GAP)
+            row.append(chunk[position] if position < len(chunk) else "")
+            widths.append(column)
+        table = Table([row], colWidths=widths, hAlign="LEFT")
         style: list[Any] = [("FONT", (0, 0), (-1, -1), SANS), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                            ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-                            ("LINEABOVE", (0, 0), (0, 0), 0.6, MUTED)]
-        if len(pair) > 1:
-            style.append(("LINEABOVE", (2, 0), (2, 0), 0.6, MUTED))
+                            ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)]
+        style += [("LINEABOVE", (2 * position, 0), (2 * position, 0), 0.6, MUTED) for position in range(len(chunk))]
         table.setStyle(TableStyle(style))
         block += ([Spacer(1, 14 * mm)] if block else []) + [table]
     return block
