@@ -291,3 +291,128 @@ def test_every_word_stays_inside_the_margins_on_one_page(keys, tmp_path, languag
     assert len(words) > 100
     outside = [w for x_min, x_max, w in words if x_min < margin - 0.5 or x_max > width - margin + 0.5]
     assert outside == []
+
+
+# -- workbooks that print ----------------------------------------------------------------------
+
+def soffice() -> str:
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    assert found, "LibreOffice is needed to check how workbooks print (Debian: apt-get install libreoffice-calc-nogui)"
+    return found
+
+
+def printed_pages(workbooks: list[Path], tmp_path: Path) -> dict[str, int]:
+    """Each workbook converted to PDF by LibreOffice headless (its own profile, so parallel
+    tests do not share one), and its pages counted by poppler's pdfinfo."""
+    out = tmp_path / "printed"
+    profile = tmp_path / "lo-profile"
+    subprocess.run([soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+                    "--convert-to", "pdf", "--outdir", str(out), *map(str, workbooks)],
+                   check=True, capture_output=True, timeout=300)
+    pages = {}
+    for workbook in workbooks:
+        info = run(poppler("pdfinfo"), str(out / f"{workbook.stem}.pdf"))
+        pages[workbook.name] = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+    return pages
+
+
+@pytest.fixture
+def synced_outputs(sqlite_network, capsys) -> dict[str, Path]:
+    from connector.cli import main
+    from connector.engine.sync import run_sync
+
+    assert run_sync(sqlite_network.config(), datetime(2026, 11, 22, tzinfo=ZONE)).status == "ok"
+    config = str(sqlite_network.config_path)
+    assert main(["report", "training", "--config", config, "--year", "2026", "--output", str(sqlite_network.out / "r")]) == 0
+    assert main(["report", "organisations", "--config", config, "--year", "2026", "--organisation", "groenkracht",
+                 "--output", str(sqlite_network.out / "o")]) == 0
+    capsys.readouterr()
+    ledgers = sorted((sqlite_network.out / "ledgers").rglob("*.xlsx"))
+    assert ledgers
+    return {"ledger": ledgers[0], "training": sqlite_network.out / "r" / "training-2026.xlsx",
+            "organisation": next((sqlite_network.out / "o").rglob("*.xlsx"))}
+
+
+def test_every_table_sheet_is_set_up_to_print(synced_outputs):
+    from openpyxl import load_workbook
+
+    for workbook_path in synced_outputs.values():
+        for sheet in load_workbook(workbook_path).worksheets:
+            where = f"{workbook_path.name}/{sheet.title}"
+            assert sheet.page_setup.orientation == "landscape", where
+            assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1, where
+            assert sheet.page_setup.fitToHeight == 0, where
+            assert sheet.print_title_rows and sheet.freeze_panes and sheet.auto_filter.ref, where
+            header = int(sheet.print_title_rows.split(":")[0].lstrip("$"))
+            assert sheet.freeze_panes == f"A{header + 1}", where
+            for column in sheet.iter_cols(min_row=header + 1, max_row=sheet.auto_filter.ref and sheet.max_row):
+                formats = {cell.number_format for cell in column if isinstance(cell.value, (int, float))}
+                assert len(formats) <= 1, f"{where} column {column[0].column_letter}: {formats}"
+
+
+def test_a_percentage_is_a_fraction_shown_as_a_percentage(synced_outputs):
+    from openpyxl import load_workbook
+
+    from connector.core.texts import text
+
+    workbook = load_workbook(synced_outputs["organisation"])
+    plan = next(s for s in workbook.worksheets if s.title == text("nl", "sheet.plan")[:31] or "plan" in s.title.lower())
+    header = [cell.value for cell in plan[1]]
+    column = header.index(text("nl", "col.share")) + 1
+    shares = [plan.cell(row, column) for row in range(2, plan.max_row + 1) if plan.cell(row, column).value is not None]
+    assert shares and all(0 <= c.value <= 5 and c.number_format == "0.0%" for c in shares)
+
+
+def test_libreoffice_prints_each_sheet_on_one_page(synced_outputs, tmp_path):
+    """The example's workbooks have few rows: one printed page per sheet (a two-row ledger
+    printed on six pages, with its headers cut, before the page setup)."""
+    from openpyxl import load_workbook
+
+    named = {}
+    for kind, path in synced_outputs.items():  # the report and the export may share a file name
+        named[kind] = tmp_path / f"{kind}.xlsx"
+        shutil.copyfile(path, named[kind])
+    pages = printed_pages(list(named.values()), tmp_path)
+    assert pages == {f"{kind}.xlsx": len(load_workbook(path).worksheets) for kind, path in named.items()}
+
+
+def test_the_template_explains_its_columns_in_dutch_and_offers_the_allowed_values(tmp_path):
+    from openpyxl import load_workbook
+
+    from connector.reports.template import write_template
+
+    workbook = load_workbook(write_template(tmp_path / "t.xlsx"))
+    guide = list(workbook["Uitleg"].values)
+    header = guide.index(("Tabblad", "Kolom", "Verplicht", "Betekenis", "Toegelaten waarden"))
+    rows = guide[header + 1:]
+    meanings = {(sheet, column): meaning for sheet, column, _, meaning, _ in rows}
+    assert meanings[("Opleidingen", "Personeelsnummer")].startswith("Personeelsnummer of e-mail werk")
+    english = [row for row in rows if any(word in str(row[3]) for word in ("employee number", "organisation id", "work e-mail"))]
+    assert english == []  # no English field names explaining Dutch columns
+    allowed = {(sheet, column): choices for sheet, column, _, _, choices in rows if choices}
+    assert allowed[("Uitwisselingen", "Status")] == "voorgesteld, bevestigd, geannuleerd, afgerond"
+    assert allowed[("Sessies", "Soort")] == "kennismaking, uitwisselingsdag, reflectie, evaluatie"
+    lists = {(sheet.title, str(v.sqref)): v.formula1 for sheet in workbook.worksheets for v in sheet.data_validations.dataValidation}
+    assert lists[("Opleidingen", "F2:F1000")] == '"formeel,informeel"'
+    assert lists[("Medewerkers", "E2:E1000")] == '"NL,FR,EN"'
+    assert lists[("Sessies", "G2:G1000")] == '"ter plaatse,online"'
+    # every guide row high enough for its wrapped text: no row overlaps the next in LibreOffice
+    sheet = workbook["Uitleg"]
+    for row in range(header + 2, sheet.max_row + 1):
+        meaning = str(sheet.cell(row, 4).value or "")
+        assert sheet.row_dimensions[row].height >= 15 * -(-len(meaning) // 70), row
+
+
+def test_libreoffice_prints_the_template_with_the_guide_header_on_every_page(tmp_path):
+    """One page per entity sheet; the guide's table header repeated on each of its pages."""
+    from openpyxl import load_workbook
+
+    from connector.reports.template import write_template
+
+    path = write_template(tmp_path / "template.xlsx")
+    sheets = load_workbook(path).worksheets
+    pages = printed_pages([path], tmp_path)["template.xlsx"]
+    guide_pages = pages - (len(sheets) - 1)
+    assert 1 <= guide_pages <= 2, pages
+    text = run(poppler("pdftotext"), "-layout", "-l", str(guide_pages), str(tmp_path / "printed" / "template.pdf"), "-")
+    assert text.count("Toegelaten waarden") == guide_pages

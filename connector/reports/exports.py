@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import tomllib
 from dataclasses import asdict, dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from connector.core.config import Config
 from connector.core.errors import ConfigError
 from connector.core.texts import text
 from connector.plumbing.files import neutralise, safe_filename, write_atomically
-from connector.plumbing.xlsx import workbook_bytes
+from connector.plumbing.xlsx import print_ready, workbook_bytes
 from connector.reports.training import (
     EmployeeLine,
     OrganisationLine,
@@ -224,24 +223,15 @@ def _workbook(export: OrganisationExport) -> bytes:
         for cell in sheet[start]:
             cell.font = Font(bold=True)
         for row in _rows(export, sheet_name):
-            sheet.append([neutralise(row[c]) for c in columns])
-        for row in sheet.iter_rows(min_row=start + 1):
-            for cell in row:
-                if isinstance(cell.value, float):
-                    cell.number_format = "#,##0.00"
-                elif isinstance(cell.value, date):
-                    cell.number_format = "DD/MM/YYYY"  # Belgian notation
+            # a real percentage: the fraction, shown as 12.4 % by the column's format (CSV and JSON keep 12.4)
+            sheet.append([neutralise(row[c] / 100 if c == "share" and row[c] is not None else row[c]) for c in columns])
+        last_row = sheet.max_row
         if sheet_name == "balance":
             for note in export.notes:
                 sheet.append([])
                 sheet.append([note])
-        sheet.freeze_panes = sheet.cell(start + 1, 1)
-        sheet.page_setup.orientation = "landscape"  # printed or converted, one sheet is one page wide
-        sheet.sheet_properties.pageSetUpPr.fitToPage = True
-        sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
-        for index, column in enumerate(columns, start=1):
-            widest = max([len(_header(language, column))] + [len(str(row[column] or "")) for row in _rows(export, sheet_name)])
-            sheet.column_dimensions[sheet.cell(start, index).column_letter].width = max(8, min(70, widest + 3))
+        # printed or converted: one page wide, the header on every page, one number format per column
+        print_ready(sheet, columns, header_row=start, last_row=last_row, max_width=70)
         if sheet_name == "chart" and export.chart:
             _add_chart(sheet, len(export.chart), text(language, "chart.title", year=export.year))
     return workbook_bytes(workbook)

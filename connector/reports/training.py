@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.plumbing.files import neutralise, write_atomically
-from connector.plumbing.xlsx import workbook_bytes
+from connector.plumbing.xlsx import print_ready, workbook_bytes
 from connector.reports.obligations import (
     PERIOD,
     entitlement_days,
@@ -190,9 +190,7 @@ def write_report(report: TrainingReport, folder: Path, fmt: str) -> list[Path]:
             cell.font = Font(bold=True)
         for row in rows:
             sheet.append([neutralise(row[c]) for c in columns[name]])
-        sheet.freeze_panes = "A2"
-        for index, column in enumerate(columns[name], start=1):
-            sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(10, min(28, len(column) + 2))
+        print_ready(sheet, columns[name])  # A4 landscape, one page wide, header on every page, formats, widths
     path = folder / f"training-{report.year}.xlsx"
     write_atomically(path, workbook_bytes(workbook))
     return [path]

@@ -22,7 +22,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from connector.plumbing.files import neutralise, safe_filename, write_atomically
-from connector.plumbing.xlsx import workbook_bytes
+from connector.plumbing.xlsx import print_ready, workbook_bytes
 from connector.sinks import TRAINING_RECORD, Sink
 from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
@@ -116,9 +116,7 @@ class LedgerFiles(Sink):
             values[COLUMNS.index("date")] = datetime.fromisoformat(str(row["date"])).date() if row.get("date") else None
             sheet.append(values)
             sheet.cell(sheet.max_row, COLUMNS.index("date") + 1).number_format = "DD/MM/YYYY"
-        for letter, width in zip("ABCDEFGHIJKLMN", (22, 14, 30, 18, 14, 12, 7, 9, 18, 44, 30, 30, 50, 14)):
-            sheet.column_dimensions[letter].width = width
-        sheet.freeze_panes = "A2"
+        print_ready(sheet, COLUMNS)  # A4 landscape, one page wide, header on every page, formats, widths
         return workbook_bytes(workbook)
 
 
