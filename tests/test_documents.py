@@ -416,3 +416,48 @@ def test_libreoffice_prints_the_template_with_the_guide_header_on_every_page(tmp
     assert 1 <= guide_pages <= 2, pages
     text = run(poppler("pdftotext"), "-layout", "-l", str(guide_pages), str(tmp_path / "printed" / "template.pdf"), "-")
     assert text.count("Toegelaten waarden") == guide_pages
+
+
+# -- PDF/A-3b --------------------------------------------------------------------------------------
+
+def test_the_signed_leerbewijs_identifies_itself_as_pdf_a_3b_and_holds_what_that_requires(signed):
+    """No veraPDF ships from PyPI, Debian or npm; as decisions.md asks, pypdf (a library we do
+    not write with) checks the parts PDF/A-3b (ISO 19005-3) rests on: XMP identification and
+    metadata equal to the document information, an sRGB output intent, embedded fonts, the
+    credential as associated files, PDF 1.7 (not 2.0), the language."""
+    from pypdf import PdfReader
+    from pypdf.generic import IndirectObject
+
+    reader = PdfReader(signed)
+    root = reader.trailer["/Root"]
+    xmp = reader.xmp_metadata
+    assert xmp is not None
+    raw = root["/Metadata"].get_object()
+    assert "/Filter" not in raw  # an unfiltered metadata stream
+    description = raw.get_data().decode("utf-8")
+    assert 'pdfaid:part="3"' in description and 'pdfaid:conformance="B"' in description
+    assert description.count("pdfaid:part") == 1
+    info = reader.metadata
+    assert xmp.dc_title == {"x-default": info.title} and xmp.dc_creator == [info.author]
+    assert xmp.dc_description == {"x-default": info.subject}
+    assert xmp.xmp_creator_tool == info.creator and xmp.pdf_producer == info.producer
+    assert xmp.xmp_create_date.replace(tzinfo=None) == info.creation_date.replace(tzinfo=None)
+    assert "/Keywords" not in reader.trailer["/Info"] and "/Trapped" not in reader.trailer["/Info"]
+    [intent] = root["/OutputIntents"]
+    intent = intent.get_object()
+    assert intent["/S"] == "/GTS_PDFA1" and intent["/OutputConditionIdentifier"] == "sRGB IEC61966-2.1"
+    profile = intent["/DestOutputProfile"].get_object()
+    icc = profile.get_data()
+    assert profile["/N"] == 3 and icc[36:40] == b"acsp" and icc[16:20] == b"RGB " and len(icc) == int.from_bytes(icc[:4], "big")
+    assert root["/Version"] == "/1.7" and "/ISO_" not in root.get("/Extensions", {})
+    assert root["/Lang"] == "nl-BE"
+    associated = [ref.get_object() for ref in root["/AF"]]
+    assert sorted(spec["/F"] for spec in associated) == ["credential.json", "credential.jwt"]
+    assert all(spec["/AFRelationship"] == "/Source" and spec["/UF"] == spec["/F"] for spec in associated)
+    assert all("/Subtype" in spec["/EF"]["/F"].get_object() for spec in associated)  # MIME type of each file
+    for font in reader.pages[0]["/Resources"]["/Font"].values():
+        font = font.get_object() if isinstance(font, IndirectObject) else font
+        assert "/FontFile2" in font["/FontDescriptor"], font["/BaseFont"]
+    for annotation in reader.pages[0]["/Annots"]:
+        annotation = annotation.get_object()
+        assert annotation["/F"] & 4  # printable (the signature's widget is zero-sized, so it needs no appearance)

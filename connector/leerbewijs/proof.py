@@ -28,7 +28,6 @@ from asn1crypto import x509 as asn1_x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import embed
-from pyhanko.pdf_utils.generic import NameObject
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -38,6 +37,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from connector.leerbewijs import archive
 from connector.leerbewijs.credential import CredentialInvalid, build_credential, sign, verify_token
 from connector.leerbewijs.document import Check, render_pdf
 from connector.leerbewijs.issuer import IssuerProfile, PublicKey, SigningKeys, b64url, unb64url
@@ -68,12 +68,13 @@ def signed_pdf(content: dict[str, Any], digest: str, keys: SigningKeys, profile:
     token = sign(credential, keys)
     pdf = render_pdf(content, digest, check_for(content, digest, keys, token))
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    archive.prepare(writer)  # PDF/A-3b: XMP identification, output intent
     for name, data, mime in (("credential.json", json.dumps(credential, indent=2, ensure_ascii=False).encode(), "application/json"),
                              ("credential.jwt", token.encode(), "application/jwt")):
         embedded = embed.EmbeddedFileObject.from_file_data(writer, data=data, mime_type=mime)
         embed.embed_file(writer, embed.FileSpec(file_spec_string=name, file_name=name, embedded_data=embedded,
-                                                description="Open Badges 3.0 credential of this leerbewijs",
-                                                af_relationship=NameObject("/Source")))
+                                                description="Open Badges 3.0 credential of this leerbewijs"))
+        archive.associate(writer)  # /AFRelationship /Source, as PDF/A-3 (PDF 1.7) has it
     certificate = asn1_x509.Certificate.load(keys.certificate.public_bytes(serialization.Encoding.DER))
     private = asn1_keys.PrivateKeyInfo.load(keys.pdf_key.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
@@ -81,7 +82,7 @@ def signed_pdf(content: dict[str, Any], digest: str, keys: SigningKeys, profile:
                                   cert_registry=SimpleCertificateStore.from_certs([certificate]))
     meta = signers.PdfSignatureMetadata(field_name=SIGNATURE_FIELD, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
                                         reason=f"Leerbewijs {content['number']}", name=profile.name, contact_info=profile.email)
-    return bytes(signers.sign_pdf(writer, meta, signer=signer).getvalue())
+    return bytes(archive.Pdf17Signer(meta, signer=signer).sign_pdf(writer).getvalue())  # PDF 1.7, as PDF/A-3 is
 
 
 def leerbewijs_pdf(runtime: Runtime, content: dict[str, Any], digest: str) -> bytes:
