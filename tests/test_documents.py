@@ -461,3 +461,132 @@ def test_the_signed_leerbewijs_identifies_itself_as_pdf_a_3b_and_holds_what_that
     for annotation in reader.pages[0]["/Annots"]:
         annotation = annotation.get_object()
         assert annotation["/F"] & 4  # printable (the signature's widget is zero-sized, so it needs no appearance)
+
+
+# -- trusted time: RFC 3161 (PAdES B-T) -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tsa(tmp_path_factory):
+    """A time-stamping authority on loopback: an HTTP server that hands each RFC 3161 request
+    to `openssl ts -reply` (OpenSSL's TSA, not ours), with a TSA certificate made for the test."""
+    import http.server
+    import threading
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    openssl = shutil.which("openssl")
+    assert openssl, "openssl is needed for the loopback time-stamping authority (Debian: apt-get install openssl)"
+    folder = tmp_path_factory.mktemp("tsa")
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Loopback TSA"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Tests")])
+    now = datetime.now(UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+                   .not_valid_after(now + timedelta(days=30))
+                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+                   .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                                                data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                                crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+                   .sign(key, hashes.SHA256()))
+    (folder / "tsa.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "tsa.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    (folder / "serial").write_text("01\n")
+    (folder / "ts.cnf").write_text(f"""[ tsa ]
+default_tsa = loopback
+[ loopback ]
+serial = {folder / 'serial'}
+signer_digest = sha256
+default_policy = 1.3.6.1.4.1.4146.2.3
+digests = sha256, sha384, sha512
+accuracy = secs:1
+ordering = no
+tsa_name = yes
+ess_cert_id_chain = no
+ess_cert_id_alg = sha256
+""")
+    answered = []
+
+    class Authority(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            request = self.rfile.read(int(self.headers["Content-Length"]))
+            with tempfile_in(folder) as (query, reply):
+                query.write_bytes(request)
+                subprocess.run([openssl, "ts", "-reply", "-config", str(folder / "ts.cnf"), "-queryfile", str(query),
+                                "-signer", str(folder / "tsa.pem"), "-inkey", str(folder / "tsa.key"), "-out", str(reply)],
+                               check=True, capture_output=True, timeout=60)
+                body = reply.read_bytes()
+            answered.append(len(body))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Authority)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield {"url": f"http://127.0.0.1:{server.server_address[1]}/", "certificate": folder / "tsa.pem", "answered": answered}
+    server.shutdown()
+    server.server_close()
+
+
+def tempfile_in(folder: Path):
+    import contextlib
+    import uuid
+
+    @contextlib.contextmanager
+    def pair():
+        stem = folder / uuid.uuid4().hex
+        query, reply = stem.with_suffix(".tsq"), stem.with_suffix(".tsr")
+        try:
+            yield query, reply
+        finally:
+            query.unlink(missing_ok=True)
+            reply.unlink(missing_ok=True)
+
+    return pair()
+
+
+def test_with_a_time_stamping_authority_the_signature_carries_an_rfc_3161_timestamp(keys, tsa, tmp_path):
+    from asn1crypto import cms, tsp
+    from pypdf import PdfReader
+
+    from connector.leerbewijs.proof import verify
+
+    path = tmp_path / "stamped.pdf"
+    path.write_bytes(signed_pdf(MANY_SCRIPTS, fingerprint(MANY_SCRIPTS), keys.current(), PROFILE, ZONE, tsa_url=tsa["url"]))
+    assert tsa["answered"], "the authority was never asked"
+    verdict = verify(str(path), keys.public_keys())
+    assert verdict.ok, verdict.lines()
+    assert "the timestamp matches the signature" in [message for _, message in verdict.checks]
+    assert "RFC 3161 timestamp by" in verdict.facts["trusted time"] and "Loopback TSA" in verdict.facts["trusted time"]
+    assert "Signature is Valid." in run(poppler("pdfsig"), str(path))
+
+    # independently: the timestamp token in the CMS, checked by `openssl ts -verify` against the
+    # signature value it stamps (RFC 3161 section 2.4.2: the message imprint is its hash)
+    contents = PdfReader(path).get_fields()["Leerbewijs"]["/V"]["/Contents"]
+    signed_data = cms.ContentInfo.load(bytes(contents).rstrip(b"\0"))["content"]
+    signer_info = signed_data["signer_infos"][0]
+    token = next(a["values"][0] for a in signer_info["unsigned_attrs"] if a["type"].native == "signature_time_stamp_token")
+    (tmp_path / "token.der").write_bytes(token.dump())
+    (tmp_path / "signature.bin").write_bytes(signer_info["signature"].native)
+    checked = subprocess.run(["openssl", "ts", "-verify", "-token_in", "-in", str(tmp_path / "token.der"),
+                              "-data", str(tmp_path / "signature.bin"), "-CAfile", str(tsa["certificate"]),
+                              "-untrusted", str(tsa["certificate"])], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0 and "Verification: OK" in checked.stdout, checked.stdout + checked.stderr
+    assert tsp.TSTInfo.load(token["content"]["encap_content_info"]["content"].parsed.dump())["policy"].dotted == "1.3.6.1.4.1.4146.2.3"
+
+
+def test_without_a_time_stamping_authority_verify_says_the_time_is_the_issuers_clock(signed, keys):
+    from connector.leerbewijs.proof import verify
+
+    verdict = verify(str(signed), keys.public_keys())
+    assert verdict.ok
+    assert verdict.facts["trusted time"].startswith("none: no timestamp from a time-stamping authority")

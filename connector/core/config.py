@@ -312,6 +312,9 @@ class SigningConfig(_Strict):
     # jwks.json to host here; each credential's JOSE `kid` is <keys_url>/<kid>.json.
     # Default <website or https://mail domain>/leerbewijs/keys.
     keys_url: str | None = Field(default=None, pattern=r"^https://")
+    # An RFC 3161 time-stamping authority: every PDF signature gets its timestamp (PAdES B-T),
+    # so the signing time is not only the issuer's clock. None: no timestamp (verify says so).
+    tsa_url: str | None = Field(default=None, pattern=r"^https?://")
 
 
 class TextsConfig(_Strict):

@@ -33,6 +33,7 @@ from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
+from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -63,7 +64,11 @@ def check_for(content: dict[str, Any], digest: str, keys: SigningKeys, token: st
 
 
 def signed_pdf(content: dict[str, Any], digest: str, keys: SigningKeys, profile: IssuerProfile, zone: ZoneInfo,
-               with_name: bool = False) -> bytes:
+               with_name: bool = False, tsa_url: str | None = None) -> bytes:
+    """The signed leerbewijs (PAdES B-B; B-T with an RFC 3161 timestamp from the time-stamping
+    authority at `tsa_url`). Raises pyHanko's SigningError or a requests exception when the
+    authority does not answer with a timestamp: a leerbewijs is not issued without the trusted
+    time it was configured to have."""
     credential = build_credential(content, profile, zone, with_name)
     token = sign(credential, keys)
     pdf = render_pdf(content, digest, check_for(content, digest, keys, token))
@@ -82,14 +87,15 @@ def signed_pdf(content: dict[str, Any], digest: str, keys: SigningKeys, profile:
                                   cert_registry=SimpleCertificateStore.from_certs([certificate]))
     meta = signers.PdfSignatureMetadata(field_name=SIGNATURE_FIELD, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
                                         reason=f"Leerbewijs {content['number']}", name=profile.name, contact_info=profile.email)
-    return bytes(archive.Pdf17Signer(meta, signer=signer).sign_pdf(writer).getvalue())  # PDF 1.7, as PDF/A-3 is
+    timestamper = RequestsHTTPTimeStamper(tsa_url, timeout=30) if tsa_url else None
+    return bytes(archive.Pdf17Signer(meta, signer=signer, timestamper=timestamper).sign_pdf(writer).getvalue())  # PDF 1.7
 
 
 def leerbewijs_pdf(runtime: Runtime, content: dict[str, Any], digest: str) -> bytes:
     """The signed PDF every sink files, with this run's keys and the configured issuer."""
     config = runtime.config
     return signed_pdf(content, digest, runtime.signing_keys(), IssuerProfile.of(config), config.partner.zone,
-                      config.signing.learner_name_in_credential)
+                      config.signing.learner_name_in_credential, config.signing.tsa_url)
 
 
 # -- verification -------------------------------------------------------------------------
@@ -228,6 +234,7 @@ def verify_pdf(data: bytes, keyring: dict[str, PublicKey], verdict: Verdict) -> 
         return verdict
     verdict.check(status.intact and status.valid, "the signature is intact and valid" if status.intact and status.valid
                   else "the signature does not match the signed bytes: the content was altered after signing")
+    _trusted_time(status, verdict)
     whole = status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
     verdict.check(whole, "the signature covers the whole file" if whole
                   else "the file has content added after signing (a page, text or form data the signature does not cover)")
@@ -237,6 +244,22 @@ def verify_pdf(data: bytes, keyring: dict[str, PublicKey], verdict: Verdict) -> 
     assert token is not None
     _verify_credential(token, keyring, verdict)
     return verdict
+
+
+def _trusted_time(status: Any, verdict: Verdict) -> None:
+    """Say where the signing time comes from: an RFC 3161 timestamp over the signature (PAdES
+    B-T), checked to match it, or only the issuer's own clock."""
+    stamp = status.timestamp_validity
+    if stamp is None:
+        claimed = status.signer_reported_dt
+        verdict.facts["trusted time"] = ("none: no timestamp from a time-stamping authority; the signing time "
+                                         f"{claimed:%Y-%m-%d %H:%M UTC} is the issuer's own clock" if claimed else
+                                         "none: no timestamp from a time-stamping authority")
+        return
+    authority = stamp.signing_cert.subject.human_friendly if stamp.signing_cert is not None else "?"
+    verdict.check(stamp.intact and stamp.valid, "the timestamp matches the signature" if stamp.intact and stamp.valid
+                  else "the timestamp does not match the signature")
+    verdict.facts["trusted time"] = f"{stamp.timestamp:%Y-%m-%d %H:%M:%S UTC} (RFC 3161 timestamp by {authority})"
 
 
 def _verify_credential(token: str, keyring: dict[str, PublicKey], verdict: Verdict) -> None:
