@@ -590,3 +590,31 @@ def test_without_a_time_stamping_authority_verify_says_the_time_is_the_issuers_c
     verdict = verify(str(signed), keys.public_keys())
     assert verdict.ok
     assert verdict.facts["trusted time"].startswith("none: no timestamp from a time-stamping authority")
+
+
+def test_an_unreachable_time_stamping_authority_fails_the_leerbewijs_target_for_this_run_only(sqlite_network, tsa):
+    """No leerbewijs leaves without the trusted time it is configured to have; the run goes on
+    and the next run, with the authority back, issues them (pyHanko's TimestampRequestError is
+    an OSError, which the engine books as a failed write to retry)."""
+    import socket
+
+    from connector.engine.sync import run_sync
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    source = sqlite_network.config_path.read_text(encoding="utf-8")
+    sqlite_network.config_path.write_text(source.replace("[signing]\n", f'[signing]\ntsa_url = "http://127.0.0.1:{dead}/"\n', 1),
+                                          encoding="utf-8")
+    first = run_sync(sqlite_network.config(), datetime(2026, 11, 22, tzinfo=ZONE))
+    assert first.status != "ok"
+    assert not list((sqlite_network.out / "leerbewijzen").rglob("*.pdf"))  # (rglob of a missing folder finds nothing)
+    sqlite_network.config_path.write_text(source.replace("[signing]\n", f'[signing]\ntsa_url = "{tsa["url"]}"\n', 1), encoding="utf-8")
+    second = run_sync(sqlite_network.config(), datetime(2026, 11, 22, 1, tzinfo=ZONE))
+    pdfs = list((sqlite_network.out / "leerbewijzen").rglob("*.pdf"))
+    assert second.status == "ok" and len(pdfs) == 3
+    from connector.leerbewijs.issuer import KeyStore
+    from connector.leerbewijs.proof import verify
+
+    keyring = KeyStore.of(sqlite_network.config()).public_keys()
+    assert all("RFC 3161" in verify(str(pdf), keyring).facts["trusted time"] for pdf in pdfs)
