@@ -107,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     training.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="xlsx (one workbook) or csv (two files); default xlsx")
     training.add_argument("--output", metavar="DIR", help="folder to write to (default: <output directory>/reports)")
 
-    keys = commands.add_parser("keys", help="the issuer's signing keys: init, show, rotate",
+    keys = commands.add_parser("keys", help="the issuer's signing keys: init, show, rotate, publish",
                                description="The issuer's signing keys live in [signing] keys_dir, never in the store: an Ed25519 "
                                            "key for the Open Badges credentials and a P-256 key with an X.509 certificate for the "
                                            "PDF signature. keyring.json there holds every generation's public half: hand it to "
