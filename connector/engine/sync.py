@@ -24,6 +24,7 @@ from connector.core.errors import AuthenticationFailed, ConfigError, Problem
 from connector.core.mapping import Mapping, load_mapping
 from connector.core.model import COHORT_ENTITIES, EMPLOYER_ENTITIES
 from connector.core.texts import load_overrides, overriding
+from connector.engine.plans import link_accepted, reconcile_planned_learning, rule_problems
 from connector.engine.plan import CalendarTarget, Planner, Targets, sync_organisations
 from connector.engine.pull import COUNT_KEYS, RemovalGuard, pull_entity
 from connector.engine.reconcile import (
@@ -159,6 +160,7 @@ def build_sources(runtime: Runtime) -> list[BoundSource]:
     owners: list[tuple[str, str | None, SourceConfig, tuple[str, ...]]] = [(COHORT, None, s, COHORT_ENTITIES) for s in config.sources]
     owners += [(o.id, o.id, s, EMPLOYER_ENTITIES) for o in config.organisations for s in o.sources]
     problems.extend(shared_files(config))
+    problems.extend(rule_problems(config))
     for owner, organisation_id, source_config, allowed in owners:
         where = f"source '{owner}/{source_config.name}'"
         wrong = [e for e in source_config.entities if e not in allowed]
@@ -394,8 +396,11 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
         indexes[organisation.id] = reconcile_people(db, config, organisation, run_id, summary.errors)
         db.flush()
         reconcile_pulled_training(db, organisation, indexes[organisation.id], summary.errors)
+        reconcile_planned_learning(db, organisation, indexes[organisation.id], summary.errors)
     summary.errors.extend(claimed_twice(db))
     CohortReconciler(db, config, indexes, summary.errors).run()
+    db.flush()
+    link_accepted(db, config, summary.errors)
     db.flush()
     summary.errors.extend(left_proposed(db, ZoneInfo(config.partner.timezone)))
     if should_stop():
