@@ -75,9 +75,9 @@ def test_bad_rows_are_reported_by_source_record_and_field_and_skipped(network):
     network.edit_csv(plan, "7,6;open;informeel;Graag", "7,6;half af;informeel;Graag")  # a status nobody knows
     summary = sync(network)
     problems = {(p.source, p.entity, p.record, p.field) for p in summary.errors if not p.warning}
-    assert ("zonneke/hr", "planned_learning", "opleidingsplan.csv row 3", "employee") in problems
-    assert ("zonneke/hr", "planned_learning", "opleidingsplan.csv row 6", "due") in problems
-    assert ("zonneke/hr", "planned_learning", "opleidingsplan.csv row 5", "status") in problems
+    assert ("zonneke/plan", "planned_learning", "opleidingsplan.csv row 3", "employee") in problems
+    assert ("zonneke/plan", "planned_learning", "opleidingsplan.csv row 6", "due") in problems
+    assert ("zonneke/plan", "planned_learning", "opleidingsplan.csv row 5", "status") in problems
     messages = " ".join(p.message for p in summary.errors)
     assert "Z999" in messages and "31/13/2027" in messages and "half af" in messages
     rows = planned(network)
@@ -95,7 +95,7 @@ def test_a_plan_that_loses_most_rows_is_refused_by_the_removal_guard(network):
     sheet.delete_rows(3, sheet.max_row)  # keep the header and G104 only: four of five gone
     workbook.save(path)
     summary = sync(network)
-    assert any(p.source == "groenkracht/payroll" and p.entity == "planned_learning" and "would remove 4 of 5" in p.message
+    assert any(p.source == "groenkracht/plan" and p.entity == "planned_learning" and "would remove 4 of 5" in p.message
                for p in summary.errors)
     assert len([r for r in planned(network).values() if r.organisation_id == "groenkracht"]) == 5
     accepted = sync(network, accept_removals=True)
@@ -108,23 +108,23 @@ def test_candidates_appear_with_their_origin_and_accepted_ones_link_to_the_excha
     sync(network)
     candidates = in_store(network, lambda db: candidate_learning_questions(db))
     by_code = {c.code: c for c in candidates}
-    lotte = by_code[candidate_code("zonneke/hr:Z006|Communiceren met ouders over de ontwikkeling van hun kind")]
+    lotte = by_code[candidate_code("zonneke/plan:Z006|Communiceren met ouders over de ontwikkeling van hun kind")]
     assert (lotte.organisation_id, lotte.employee_number, lotte.kind, lotte.status, lotte.source, lotte.accepted_as) == (
-        "zonneke", "Z006", "learning_need", "open", "zonneke/hr", None)
+        "zonneke", "Z006", "learning_need", "open", "zonneke/plan", None)
     # not marked for Switching Talent, a course, or accepted already: no candidates
     assert all(c.employee_number not in ("Z001", "Z002", "Z005", "G109", "G105", "B03", "B08", "P03", "P06") for c in candidates)
     assert len(candidates) == 6
     accepted = in_store(network, lambda db: candidate_learning_questions(db, "zonneke", include_accepted=True))
     fatima = next(c for c in accepted if c.employee_number == "Z005")
-    assert fatima.accepted_as == "LV-01" and fatima.code == "PLAN-3B105F27"
+    assert fatima.accepted_as == "LV-01" and fatima.code == "PLAN-BE71045B"
     status = in_store(network, lambda db: __import__("connector.engine.status", fromlist=["build_status"]).build_status(db, network.config()))
     zonneke = next(o for o in status["organisations"] if o["id"] == "zonneke")
-    assert next(e for e in zonneke["exchanges"] if e["code"] == "EX-01")["origin"] == "PLAN-3B105F27"
-    assert {c["code"] for c in zonneke["candidate_learning_questions"]} == {lotte.code, candidate_code("zonneke/hr:Z003|Omgaan met diversiteit in het team")}
+    assert next(e for e in zonneke["exchanges"] if e["code"] == "EX-01")["origin"] == "PLAN-BE71045B"
+    assert {c["code"] for c in zonneke["candidate_learning_questions"]} == {lotte.code, candidate_code("zonneke/plan:Z003|Omgaan met diversiteit in het team")}
 
 
 def test_accepting_a_candidate_of_another_switcher_or_an_unknown_code_is_a_problem(network):
-    network.edit_csv("cohort/leervragen.csv", "Een keuze voor een planningstool;", "Een keuze voor een planningstool;PLAN-4022785E")
+    network.edit_csv("cohort/leervragen.csv", "Een keuze voor een planningstool;", "Een keuze voor een planningstool;PLAN-5065D11C")
     network.edit_csv("cohort/leervragen.csv", "Een werkwijze voor klantcommunicatie;", "Een werkwijze voor klantcommunicatie;PLAN-00000000")
     summary = sync(network)
     found = {(p.record, p.field): p.message for p in summary.errors if p.entity == "learning_questions" and p.field == "origin"}
@@ -134,14 +134,14 @@ def test_accepting_a_candidate_of_another_switcher_or_an_unknown_code_is_a_probl
 
 def test_the_link_is_kept_once_the_exchange_is_finished_and_the_item_leaves_the_plan(network):
     sync(network)  # EX-01's leerbewijs was issued in February 2026
-    network.edit_csv("cohort/leervragen.csv", "portioneringslijst;PLAN-3B105F27", "portioneringslijst;")
+    network.edit_csv("cohort/leervragen.csv", "portioneringslijst;PLAN-BE71045B", "portioneringslijst;")
     network.edit_csv("zonneke/opleidingsplan.csv", "Z005;Minder voedselverspilling", "Z005;Minder voedselverspilling (afgerond)")
     summary = sync(network)
     assert summary.as_dict()["pulled"]["planned_learning"]["removed"] == 1
     kept = planned(network)["Z005|Minder voedselverspilling in de keuken"]
     assert (kept.learning_question_code, kept.removed, kept.candidate) == ("LV-01", True, False)
     # an accepted item whose exchange is not finished loses its link when the sheet drops it
-    network.edit_csv("cohort/leervragen.csv", "toepas;PLAN-E2D00D70", "toepas;")
+    network.edit_csv("cohort/leervragen.csv", "toepas;PLAN-E841DC26", "toepas;")
     sync(network)
     assert planned(network)["B04|Een ploeg aansturen met mensen met een afstand tot de arbeidsmarkt"].learning_question_code is None
 
@@ -173,4 +173,4 @@ def test_a_rule_that_is_not_one_stops_the_configuration(network):
     network.replace('candidates = "marked"', 'candidates = "colour:blue"')
     with pytest.raises(ConfigError) as error:
         sync(network)
-    assert any("zonneke/hr" in p and "colour:blue" in p for p in error.value.problems)
+    assert any("zonneke/plan" in p and "colour:blue" in p for p in error.value.problems)

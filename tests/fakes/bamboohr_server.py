@@ -58,6 +58,8 @@ class FakeBambooHR(LoopbackAPI):
         self.route("update_training", "PUT", f"{prefix}/training/record/(\\d+)", self._update_training)
         self.route("files", "GET", f"{prefix}/employees/(\\d+)/files/view", self._list_files)
         self.route("upload", "POST", f"{prefix}/employees/(\\d+)/files", self._upload)
+        self.goals: dict[str, list[dict[str, Any]]] = {}  # employee id -> goals, shaped as TransformedApiGoal
+        self.route("goals", "GET", f"{prefix}/performance/employees/(\\d+)/goals", self._list_goals)
         self.clock = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
     @property
@@ -85,6 +87,19 @@ class FakeBambooHR(LoopbackAPI):
         self.trainings[record_id] = {"id": int(record_id), "employeeId": employee_id, "completed": completed, "notes": notes,
                                      "instructor": instructor, "credits": None, "hours": hours, "cost": None, "type": type_id}
         return record_id
+
+    def add_goal(self, employee_id: str, title: str, **fields: Any) -> dict[str, Any]:
+        goal = {"id": str(next(self._ids)), "title": title, "description": None, "percentComplete": 0, "alignsWithOptionId": None,
+                "sharedWithEmployeeIds": [int(employee_id)], "dueDate": None, "completionDate": None,
+                "lastChangedDateTime": self.clock.strftime("%Y-%m-%dT%H:%M:%SZ"), "status": "in_progress", **fields}
+        self.goals.setdefault(employee_id, []).append(goal)
+        return goal
+
+    def _list_goals(self, request: Request) -> Answer:
+        employee_id = request.match.group(1)
+        if employee_id not in self.employees:
+            return Answer(404, None)
+        return Answer(200, {"goals": self.goals.get(employee_id, [])})
 
     def shown(self, record: dict[str, Any]) -> dict[str, Any]:
         """A record as the API shows it: optional fields null when the company disabled them."""
