@@ -36,8 +36,10 @@ from sqlalchemy.orm import Session
 
 from connector.core.config import Config, OrganisationConfig, SourceConfig
 from connector.core.errors import Problem
+from connector.core.texts import text
 from connector.engine.reconcile import COHORT, PersonResolver, source_key
-from connector.store.outbox import utcnow
+from connector.sinks import PLAN_ORIGIN
+from connector.store.outbox import enqueue, utcnow
 from connector.store.tables import Exchange, LearningQuestion, Leerbewijs, Person, PlannedLearning, SourceRecord
 
 ENTITY = "planned_learning"
@@ -215,3 +217,54 @@ def _answered(db: Session, question_code: str) -> bool:
     finished = select(Exchange.code).where(Exchange.learning_question_code == question_code).where(
         (Exchange.status == "completed") | Exchange.code.in_(select(Leerbewijs.exchange_code)))
     return db.scalar(finished.limit(1)) is not None
+
+
+# -- the origin told which leerbewijs answers it -------------------------------------------
+
+ORIGIN_SINKS = ("bamboohr_goals",)  # write-back kinds that take PLAN_ORIGIN, with the source kind whose goals they note
+GOAL_SOURCE_KIND = {"bamboohr_goals": "bamboohr"}
+
+
+def plan_origin_notes(db: Session, config: Config, run_id: int, problems: list[Problem]) -> None:
+    """For every planned item that was accepted as a learning question now answered by a
+    leerbewijs, plan one note on its origin through the outbox (PLAN_ORIGIN, object id = the
+    planned item's id), for each write-back target of its organisation that notes that
+    source's goals. The payload is derived from the leerbewijs, so a re-run plans nothing."""
+    for organisation in config.organisations:
+        for target in organisation.writeback:
+            if target.kind not in ORIGIN_SINKS:
+                continue
+            name = f"{organisation.id}/{target.name or target.kind}"
+            source = _goal_source(organisation, target.kind, target.options.get("goals_from"))
+            if source is None:
+                problems.append(Problem(name, PLAN_ORIGIN, "(target)", "goals_from",
+                                        f"name the source whose goals this target comments on (organisation '{organisation.id}' has "
+                                        f"no single source of kind '{GOAL_SOURCE_KIND[target.kind]}')"))
+                continue
+            _notes_for(db, run_id, name, source_key(organisation.id, source), organisation.language)
+
+
+def _goal_source(organisation: OrganisationConfig, kind: str, named: Any) -> str | None:
+    if named:
+        return str(named) if any(s.name == named for s in organisation.sources) else None
+    same_kind = [s.name for s in organisation.sources if s.kind == GOAL_SOURCE_KIND[kind]]
+    return same_kind[0] if len(same_kind) == 1 else None
+
+
+def _notes_for(db: Session, run_id: int, target: str, source: str, language: str) -> None:
+    linked = select(PlannedLearning).where(PlannedLearning.source == source, PlannedLearning.learning_question_code.is_not(None))
+    for planned in db.scalars(linked.order_by(PlannedLearning.id)):
+        answers = list(db.execute(select(Leerbewijs, Exchange).join(Exchange, Exchange.code == Leerbewijs.exchange_code)
+                                  .where(Exchange.learning_question_code == planned.learning_question_code)
+                                  .order_by(Leerbewijs.number)))
+        if not answers:
+            continue
+        record = db.scalar(select(SourceRecord).where(SourceRecord.source == source, SourceRecord.entity == ENTITY,
+                                                      SourceRecord.remote_id == planned.remote_id))
+        employee = ((record.raw or {}).get("employee") or {}).get("id") if record is not None else None
+        if employee is None:
+            continue  # its raw payload is gone (retention): the note was written while it was there
+        lines = [text(language, "plan.origin_note", number=leerbewijs.number, exchange=exchange.code,
+                      question=planned.learning_question_code, day=leerbewijs.issued_on.strftime("%d/%m/%Y"))
+                 for leerbewijs, exchange in answers]
+        enqueue(db, run_id, target, PLAN_ORIGIN, planned.id, {"employee": str(employee), "goal": planned.remote_id, "text": "\n".join(lines)})
