@@ -259,12 +259,24 @@ def _notes_for(db: Session, run_id: int, target: str, source: str, language: str
                                   .order_by(Leerbewijs.number)))
         if not answers:
             continue
-        record = db.scalar(select(SourceRecord).where(SourceRecord.source == source, SourceRecord.entity == ENTITY,
-                                                      SourceRecord.remote_id == planned.remote_id))
-        employee = ((record.raw or {}).get("employee") or {}).get("id") if record is not None else None
+        employee = _employee_id(db, source, planned)
         if employee is None:
-            continue  # its raw payload is gone (retention): the note was written while it was there
+            continue  # neither the source's people nor the goal's raw payload (retention) name the employee's id
         lines = [text(language, "plan.origin_note", number=leerbewijs.number, exchange=exchange.code,
                       question=planned.learning_question_code, day=leerbewijs.issued_on.strftime("%d/%m/%Y"))
                  for leerbewijs, exchange in answers]
         enqueue(db, run_id, target, PLAN_ORIGIN, planned.id, {"employee": str(employee), "goal": planned.remote_id, "text": "\n".join(lines)})
+
+
+def _employee_id(db: Session, source: str, planned: PlannedLearning) -> str | None:
+    """The employee's id in the goal's system: the remote id of their people record from the
+    same source, else the id the goal's raw payload carried (`employee.id`)."""
+    person = db.scalar(select(SourceRecord.remote_id).where(SourceRecord.source == source, SourceRecord.entity == "people",
+                                                            SourceRecord.canonical_id == planned.person_id,
+                                                            SourceRecord.deleted.is_(False)).limit(1))
+    if person is not None:
+        return str(person)
+    record = db.scalar(select(SourceRecord).where(SourceRecord.source == source, SourceRecord.entity == ENTITY,
+                                                  SourceRecord.remote_id == planned.remote_id))
+    employee = ((record.raw or {}).get("employee") or {}).get("id") if record is not None else None
+    return None if employee is None else str(employee)
