@@ -33,7 +33,7 @@ TRAINING = [
 PLAN = [
     ("Personeelsnummer", "Opleiding of doel", "Soort", "Competentie", "Categorie", "Van", "Tegen", "Geplande uren", "Status", "Formeel of informeel", "Opmerking", "Labels", "Switching Talent"),
     ("G104", "Nieuwe medewerkers begeleiden in hun eerste weken", "leerbehoefte", "Onthaal", "Switching Talent", None, datetime(2026, 12, 31), 7.6, "open", "informeel", "Uit het POP-gesprek", None, None),
-    ("G101", "Klantcommunicatie bij onderhoudswerven", "ontwikkeldoel", "Planning", "Switching Talent", datetime(2026, 1, 1), datetime(2026, 9, 30), 7.6, "bezig", "informeel", None, None, None),
+    ("G103", "Klantcommunicatie bij productieplanning", "ontwikkeldoel", "Planning", "Switching Talent", datetime(2026, 1, 1), datetime(2026, 9, 30), 7.6, "bezig", "informeel", None, None, None),
     ("G109", "Snoeien van hoogstammen", "opleiding", "Groenonderhoud", "Vakopleiding", datetime(2026, 11, 1), datetime(2026, 11, 30), 14, "open", "formeel", None, None, None),
     ("G105", "Heftruckattest", "opleiding", "Logistiek", "Verplicht", datetime(2027, 3, 1), datetime(2027, 3, 31), 7, "open", "formeel", None, None, None),
     ("G107", "Verkoopsgesprekken in de kringwinkel", "leerbehoefte", "Verkoop", "Switching Talent", None, datetime(2027, 6, 30), None, "open", "informeel", None, None, None),

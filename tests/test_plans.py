@@ -70,7 +70,7 @@ def test_a_re_run_changes_nothing(network):
 
 def test_bad_rows_are_reported_by_source_record_and_field_and_skipped(network):
     plan = "zonneke/opleidingsplan.csv"
-    network.edit_csv(plan, "Z001;EHBO", "Z999;EHBO")  # an employee who does not exist
+    network.edit_csv(plan, "Z004;EHBO", "Z999;EHBO")  # an employee who does not exist
     network.edit_csv(plan, ";31/12/2027;22,8;open", ";31/13/2027;22,8;open")  # a due date that is not a date
     network.edit_csv(plan, "7,6;open;informeel;Graag", "7,6;half af;informeel;Graag")  # a status nobody knows
     summary = sync(network)
@@ -112,7 +112,7 @@ def test_candidates_appear_with_their_origin_and_accepted_ones_link_to_the_excha
     assert (lotte.organisation_id, lotte.employee_number, lotte.kind, lotte.status, lotte.source, lotte.accepted_as) == (
         "zonneke", "Z006", "learning_need", "open", "zonneke/plan", None)
     # not marked for Switching Talent, a course, or accepted already: no candidates
-    assert all(c.employee_number not in ("Z001", "Z002", "Z005", "G109", "G105", "B03", "B08", "P03", "P06") for c in candidates)
+    assert all(c.employee_number not in ("Z004", "Z002", "Z005", "G109", "G105", "B03", "B08", "P03", "P06") for c in candidates)
     assert len(candidates) == 6
     accepted = in_store(network, lambda db: candidate_learning_questions(db, "zonneke", include_accepted=True))
     fatima = next(c for c in accepted if c.employee_number == "Z005")
@@ -152,7 +152,7 @@ def test_the_training_account_shows_planned_days_next_to_followed(network):
     lines = {line.employee_number: line for line in report.employees}
     fatima = lines["Z005"]  # 15,2 planned hours, in her own hours per day (part-time: 6,08)
     assert (fatima.hours_per_day, fatima.planned_days, fatima.planned_items) == (6.08, 2.5, 1)
-    assert lines["Z001"].planned_days == 0.0  # her refresher is planned for 2027
+    assert lines["Z002"].planned_days == 0.0  # her goal is due at the end of 2027
     assert next(o for o in report.organisations if o.organisation == "zonneke").planned_days == round(
         sum(line.planned_days for line in report.employees if line.organisation == "zonneke"), 2)
 
