@@ -479,6 +479,12 @@ def _print_status(document: dict[str, Any]) -> None:
             for session in exchange["sessions"]:
                 declined = f" by {', '.join(session['declined'])}" if session["declined"] else ""
                 print(f"    {session['code']:<14} {session['start'][:16]}  {session['state']}{declined}")
+        candidates = organisation.get("candidate_learning_questions") or []
+        if candidates:
+            print(f"  candidate learning questions (accept one: its code in the Herkomst column of Leervragen): {len(candidates)}")
+        for candidate in candidates:
+            due = f", due {candidate['due']}" if candidate["due"] else ""
+            print(f"    {candidate['code']}  {candidate['switcher']} ({candidate['employee']}): {candidate['title']}{due}")
     print(f"Open writes: {len(document['outbox'])}")
     for item in document["outbox"]:
         retry = f", next try {item['next_attempt'][:16]}" if item["next_attempt"] else ""

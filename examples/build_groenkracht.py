@@ -1,4 +1,4 @@
-"""Rebuild examples/data/groenkracht/medewerkers.xlsx and opleidingen.xlsx.
+"""Rebuild examples/data/groenkracht/medewerkers.xlsx, opleidingen.xlsx and opleidingsplan.xlsx.
 
 Groenkracht's payroll provider exports workbooks with real date cells and numbers (not
 text), which is exactly what the file source must read. Run: python examples/build_groenkracht.py
@@ -30,6 +30,15 @@ TRAINING = [
     ("G106", datetime(2027, 2, 9), "Intervisie jobcoaches", "Groenkracht", 3, "informeel"),
 ]
 
+PLAN = [
+    ("Personeelsnummer", "Opleiding of doel", "Soort", "Competentie", "Categorie", "Van", "Tegen", "Geplande uren", "Status", "Formeel of informeel", "Opmerking", "Labels", "Switching Talent"),
+    ("G104", "Nieuwe medewerkers begeleiden in hun eerste weken", "leerbehoefte", "Onthaal", "Switching Talent", None, datetime(2026, 12, 31), 7.6, "open", "informeel", "Uit het POP-gesprek", None, None),
+    ("G103", "Klantcommunicatie bij productieplanning", "ontwikkeldoel", "Planning", "Switching Talent", datetime(2026, 1, 1), datetime(2026, 9, 30), 7.6, "bezig", "informeel", None, None, None),
+    ("G109", "Snoeien van hoogstammen", "opleiding", "Groenonderhoud", "Vakopleiding", datetime(2026, 11, 1), datetime(2026, 11, 30), 14, "open", "formeel", None, None, None),
+    ("G105", "Heftruckattest", "opleiding", "Logistiek", "Verplicht", datetime(2027, 3, 1), datetime(2027, 3, 31), 7, "open", "formeel", None, None, None),
+    ("G107", "Verkoopsgesprekken in de kringwinkel", "leerbehoefte", "Verkoop", "Switching Talent", None, datetime(2027, 6, 30), None, "open", "informeel", None, None, None),
+]
+
 
 def write(path: Path, title: str, rows: list[tuple]) -> None:
     workbook = Workbook()
@@ -44,3 +53,4 @@ def write(path: Path, title: str, rows: list[tuple]) -> None:
 if __name__ == "__main__":
     write(HERE / "medewerkers.xlsx", "Medewerkers", PEOPLE)
     write(HERE / "opleidingen.xlsx", "Opleidingen", TRAINING)
+    write(HERE / "opleidingsplan.xlsx", "Opleidingsplan", PLAN)

@@ -53,7 +53,7 @@ def _traces(network) -> list[str]:
 
 def _remove_from_sources(network) -> None:
     """What the README asks first: the HR export and the cohort sheet no longer name her."""
-    for relative in ("zonneke/medewerkers.csv", "zonneke/opleidingen.csv", "cohort/leervragen.csv"):
+    for relative in ("zonneke/medewerkers.csv", "zonneke/opleidingen.csv", "zonneke/opleidingsplan.csv", "cohort/leervragen.csv"):
         path = network.data / relative
         raw = path.read_bytes()
         bom = raw.startswith(b"\xef\xbb\xbf")

@@ -23,6 +23,12 @@ SESSION          A dated moment of an exchange: the 20-minute online intro call,
 TRAINING RECORD  Hours of training of a person on a date: *pulled* from an HR or learning
                  system (formal or informal), or *written* by us for a past exchange day
                  (always informal training).
+PLANNED LEARNING What an employee plans to learn, from the employer's training plan, a
+                 personal development plan (POP), an appraisal talk or an HR system's goals:
+                 a course, a development goal or a learning need, with its period, hours
+                 and status. A development goal or learning need that the source's rule
+                 marks for Switching Talent is a CANDIDATE LEARNING QUESTION of that
+                 employee, until the ST-partner accepts it in the cohort sheet.
 LEERBEWIJS       The proof of learning the sending employer receives after the last
                  exchange day; it carries a number that every training record of the
                  exchange refers to.
@@ -129,7 +135,7 @@ def _is_text(annotation: Any) -> bool:
 CODE, NAME, TEXT_LINE, ADDRESS, EMAIL, TITLE, LONG_TEXT = 64, 100, 200, 300, 254, 500, 10_000
 SESSION_YEARS = (1990, 2100)  # training and sessions: the year 1 or 2999 is a typing mistake
 EMPLOYMENT_YEARS = (1900, 2100)  # people hired long ago are still employed
-MULTILINE = frozenset({"description", "desired_result"})  # texts where line breaks and tabs belong
+MULTILINE = frozenset({"description", "desired_result", "remark"})  # texts where line breaks and tabs belong
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAKS = re.compile(r"[\t\n\r]")
 
@@ -238,6 +244,7 @@ class LearningQuestionRecord(_Record):
     title: str = Field(min_length=1, max_length=TITLE)
     description: str | None = Field(default=None, max_length=LONG_TEXT)
     desired_result: str | None = Field(default=None, max_length=LONG_TEXT)
+    origin: str | None = Field(default=None, max_length=CODE, description="the candidate code it was accepted from (PLAN-...)")
 
 
 class LearningPlaceRecord(_Record):
@@ -300,6 +307,52 @@ class SessionRecord(_Record):
         return self
 
 
+class PlanKind(StrEnum):
+    """What a planned item is: a course to follow, a development goal, a learning need."""
+
+    course = "course"
+    development_goal = "development_goal"
+    learning_need = "learning_need"
+
+
+class PlanStatus(StrEnum):
+    open = "open"
+    in_progress = "in_progress"
+    done = "done"
+    dropped = "dropped"
+
+
+class PlannedLearningIn(_Record):
+    """One item of an employee's training plan or development plan (pulled). `marked` is a
+    yes/no the employer's system keeps for "for Switching Talent" (a custom field); category
+    and tags are what a candidate rule can also select on (connector/engine/plans.py)."""
+
+    employee: str = Field(min_length=1, max_length=EMAIL, description="employee number or work e-mail")
+    title: str = Field(min_length=1, max_length=TITLE)
+    kind: PlanKind = PlanKind.learning_need
+    competence: str | None = Field(default=None, max_length=TEXT_LINE, description="competence or topic")
+    category: str | None = Field(default=None, max_length=TEXT_LINE)
+    tags: list[str] = Field(default_factory=list)
+    start: date | None = Field(default=None, description="start of the planned period")
+    due: date | None = Field(default=None, description="end of the planned period, or the due date")
+    hours: float | None = Field(default=None, gt=0, le=2000, description="planned hours in total")
+    status: PlanStatus = PlanStatus.open
+    training_kind: TrainingKind | None = None
+    remark: str | None = Field(default=None, max_length=LONG_TEXT, description="the employer's remark")
+    marked: bool = False
+
+    @field_validator("start", "due")
+    @classmethod
+    def _sane_year(cls, value: date | None) -> date | None:
+        return None if value is None else _in_years(value, SESSION_YEARS)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PlannedLearningIn:
+        if self.start and self.due and self.due < self.start:
+            raise ValueError(f"due date {self.due} lies before the start {self.start}")
+        return self
+
+
 ENTITY_MODELS: dict[str, type[_Record]] = {
     "people": PersonRecord,
     "training_records": TrainingRecordIn,
@@ -308,8 +361,9 @@ ENTITY_MODELS: dict[str, type[_Record]] = {
     "coaches": CoachRecord,
     "exchanges": ExchangeRecord,
     "sessions": SessionRecord,
+    "planned_learning": PlannedLearningIn,
 }
 
 # Entities an employer's own systems deliver, and those the ST-partner's cohort delivers.
-EMPLOYER_ENTITIES = ("people", "training_records")
+EMPLOYER_ENTITIES = ("people", "training_records", "planned_learning")
 COHORT_ENTITIES = ("learning_places", "coaches", "learning_questions", "exchanges", "sessions")

@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 from connector.core.config import Config
 from connector.core.errors import Problem
 from connector.sinks import CALENDAR, TRAINING_RECORD
-from connector.store.tables import Exchange, ExternalRef, Leerbewijs, OutboxItem, Person, SyncRun
+from connector.store.plans import candidate_learning_questions
+from connector.store.tables import Exchange, ExternalRef, Leerbewijs, OutboxItem, Person, PlannedLearning, SyncRun
 from connector.store.tables import Session as SessionRow
 
 OPEN = ("pending", "failed")
@@ -100,6 +101,9 @@ def build_status(db: Session, config: Config, runs: int = 5, now: datetime | Non
             "outbox": [{"organisation", "target", "object", "id", "action", "status", "attempts",
                         "last_error", "next_attempt"}],
             "runs": [{"id", "started", "finished", "status", "dry_run", "problems", "warnings"}]}
+    Each organisation also lists "candidate_learning_questions" (not yet accepted: [{"code",
+    "switcher", "employee", "title", "competence", "due", "hours", "status", "origin"}]), and
+    each exchange its "origin": the planned item its learning question was accepted from.
     An exchange is listed under its switcher's organisation; a session not invited is `past`
     or `planned` as of `now` (default: the current time). Nothing is written.
     """
@@ -111,6 +115,8 @@ def build_status(db: Session, config: Config, runs: int = 5, now: datetime | Non
     for session in db.scalars(select(SessionRow).order_by(SessionRow.start, SessionRow.code)):
         sessions[session.exchange_code].append(session)
     by_organisation: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    origins = dict(db.execute(select(PlannedLearning.learning_question_code, PlannedLearning.candidate_code)
+                              .where(PlannedLearning.learning_question_code.is_not(None))).all())
     for exchange, switcher in db.execute(select(Exchange, Person).join(Person, Exchange.switcher_id == Person.id)
                                          .order_by(Exchange.code)):
         listed = [{"code": s.code, "kind": s.kind, "start": local(s.start, zone), "state": _session_state(s, refs, now),
@@ -119,14 +125,22 @@ def build_status(db: Session, config: Config, runs: int = 5, now: datetime | Non
             "code": exchange.code, "status": exchange.status,
             "state": _exchange_state(exchange, listed, numbers.get(exchange.code)),
             "switcher": switcher.full_name, "learning_place": exchange.learning_place_code,
-            "leerbewijs": numbers.get(exchange.code), "sessions": listed})
+            "leerbewijs": numbers.get(exchange.code), "sessions": listed,
+            "origin": origins.get(exchange.learning_question_code)})
     return {
         "timezone": zone.key,
-        "organisations": [{"id": o.id, "name": o.name, "exchanges": by_organisation.get(o.id, [])} for o in config.organisations],
+        "organisations": [{"id": o.id, "name": o.name, "exchanges": by_organisation.get(o.id, []),
+                           "candidate_learning_questions": _candidates(db, o.id)} for o in config.organisations],
         "outbox": [_outbox_item(item, config, zone) for item in db.scalars(
             select(OutboxItem).where(OutboxItem.status.in_(OPEN)).order_by(OutboxItem.target, OutboxItem.id))],
         "runs": [_run(run, zone) for run in db.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(runs))],
     }
+
+
+def _candidates(db: Session, organisation_id: str) -> list[dict[str, Any]]:
+    return [{"code": c.code, "switcher": c.switcher_name, "employee": c.employee_number or c.email, "title": c.title,
+             "competence": c.competence, "due": c.due.isoformat() if c.due else None, "hours": c.hours, "status": c.status,
+             "origin": f"{c.source} {c.remote_id}"} for c in candidate_learning_questions(db, organisation_id)]
 
 
 def _outbox_item(item: OutboxItem, config: Config, zone: ZoneInfo) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from connector.core.errors import AuthenticationFailed, ConfigError, Problem
 from connector.core.mapping import Mapping, load_mapping
 from connector.core.model import COHORT_ENTITIES, EMPLOYER_ENTITIES
 from connector.core.texts import load_overrides, overriding
+from connector.engine.plans import link_accepted, plan_origin_notes, reconcile_planned_learning, rule_problems
 from connector.engine.plan import CalendarTarget, Planner, Targets, sync_organisations
 from connector.engine.pull import COUNT_KEYS, RemovalGuard, pull_entity
 from connector.engine.reconcile import (
@@ -46,6 +47,7 @@ from connector.plumbing.runtime import Runtime
 from connector.sinks import (
     CALENDAR,
     LEERBEWIJS,
+    PLAN_ORIGIN,
     TRAINING_RECORD,
     YEARLY_HOURS,
     Response,
@@ -87,6 +89,7 @@ class Summary:
     invites: Counter[str] = field(default_factory=lambda: Counter({"created": 0, "updated": 0, "cancelled": 0}))
     training_records: Counter[str] = field(default_factory=lambda: Counter({"written": 0, "yearly totals written": 0}))
     leerbewijzen: Counter[str] = field(default_factory=lambda: Counter({"issued": 0}))
+    plan_origins: Counter[str] = field(default_factory=lambda: Counter({"written": 0}))  # origin notes on HR goals
     errors: list[Problem] = field(default_factory=list)
     planned: list[dict[str, Any]] = field(default_factory=list)
     stopped: bool = False
@@ -109,6 +112,7 @@ class Summary:
             "invites": dict(self.invites),
             "training_records": dict(self.training_records),
             "leerbewijzen": dict(self.leerbewijzen),
+            "plan_origins": dict(self.plan_origins),
             "requests": self.requests,
             "declined": self.declined,
             "conflicts": self.conflicts,
@@ -139,6 +143,8 @@ class Summary:
             self.training_records["yearly totals written"] += 1
         elif delivered.object_type == LEERBEWIJS and delivered.created:
             self.leerbewijzen["issued"] += 1
+        elif delivered.object_type == PLAN_ORIGIN:
+            self.plan_origins["written"] += 1
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,7 @@ def build_sources(runtime: Runtime) -> list[BoundSource]:
     owners: list[tuple[str, str | None, SourceConfig, tuple[str, ...]]] = [(COHORT, None, s, COHORT_ENTITIES) for s in config.sources]
     owners += [(o.id, o.id, s, EMPLOYER_ENTITIES) for o in config.organisations for s in o.sources]
     problems.extend(shared_files(config))
+    problems.extend(rule_problems(config))
     for owner, organisation_id, source_config, allowed in owners:
         where = f"source '{owner}/{source_config.name}'"
         wrong = [e for e in source_config.entities if e not in allowed]
@@ -226,7 +233,7 @@ def build_targets(runtime: Runtime) -> tuple[Targets, dict[str, Sink]]:
     for organisation in config.organisations:
         for target in organisation.writeback:
             name = f"{organisation.id}/{target.name or target.kind}"
-            sink = add(name, target.kind, target.options, TRAINING_RECORD, LEERBEWIJS)
+            sink = add(name, target.kind, target.options, TRAINING_RECORD, LEERBEWIJS, PLAN_ORIGIN)
             if sink is None:
                 continue
             if TRAINING_RECORD in sink.takes():
@@ -394,8 +401,11 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
         indexes[organisation.id] = reconcile_people(db, config, organisation, run_id, summary.errors)
         db.flush()
         reconcile_pulled_training(db, organisation, indexes[organisation.id], summary.errors)
+        reconcile_planned_learning(db, organisation, indexes[organisation.id], summary.errors)
     summary.errors.extend(claimed_twice(db))
     CohortReconciler(db, config, indexes, summary.errors).run()
+    db.flush()
+    link_accepted(db, config, summary.errors)
     db.flush()
     summary.errors.extend(left_proposed(db, ZoneInfo(config.partner.timezone)))
     if should_stop():
@@ -408,6 +418,8 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
                                       f"(restored from a backup, or new): numbering continues above them, in "
                                       f"{config.path(config.signing.keys_dir) / WITNESS_FILE}", warning=True))
     Planner(db, config, run_id, now, targets, summary.errors, witness).run()
+    db.flush()
+    plan_origin_notes(db, config, run_id, summary.errors)
     db.flush()
     summary.witness = witness_of(db, witness)
 

@@ -98,7 +98,8 @@ invitations = "files"                  # .ics files under out/invitations, sent 
   name = "hr"
   kind = "files"
   path = "organisations/{id}.xlsx"   # or the folder of its own HR export, with a mapping
-  entities = ["people", "training_records"]
+  entities = ["people", "training_records", "planned_learning"]  # planned_learning: the sheet Opleidingsplan
+  candidates = "marked"              # plan items with Switching Talent = ja become candidate learning questions
 
   [[organisations.writeback]]
   kind = "ledger_files"              # out/ledgers/{id}/training-ledger.csv and .xlsx

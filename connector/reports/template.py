@@ -31,6 +31,9 @@ INTRO = [
     ("Hoe gebruiken?", "Vul per tabblad één rij per record in. Laat de kopregel ongewijzigd. Datums als dd/mm/jjjj, "
                        "tijden als uu:mm, decimalen met komma of punt. Verwijzingen naar medewerkers: personeelsnummer of e-mail werk."),
     ("Werkgevers", "Tabbladen Medewerkers en Opleidingen: per werkgever één bestand (of hun eigen HR-export met een eigen mapping)."),
+    ("Opleidingsplan", "Tabblad Opleidingsplan (werkgevers): wat elke medewerker plant te leren: opleidingen, ontwikkeldoelen "
+                       "en leerbehoeften uit het opleidingsplan of POP. Soort: opleiding, ontwikkeldoel of leerbehoefte; "
+                       "Status: open, bezig, afgerond of stopgezet. Kolomkoppen mogen ook in het Frans of Engels."),
     ("ST-partner", "Tabbladen Leerplekken, Leercoaches, Leervragen, Uitwisselingen en Sessies: het cohort."),
 ]
 

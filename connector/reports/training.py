@@ -25,7 +25,7 @@ from connector.reports.obligations import (
     size_band_days,
     training_account,
 )
-from connector.store.tables import Organisation, Person, TrainingRecord
+from connector.store.tables import Organisation, Person, PlannedLearning, TrainingRecord
 
 
 @dataclass
@@ -49,6 +49,10 @@ class EmployeeLine:
     account_balance_days: float | None  # with the carry-over: still open at the end of this year
     period_average_days: float | None  # days followed per year so far in the period
     leerbewijzen: str
+    # What is planned this year (open or in progress, due this year, or starting this year
+    # without a due date), next to what was followed: who is behind and what will catch up.
+    planned_days: float = 0.0
+    planned_items: int = 0
 
 
 @dataclass
@@ -67,6 +71,7 @@ class OrganisationLine:
     informal_hours_women: float
     exchange_hours: float
     formal_hours: float
+    planned_days: float = 0.0
 
 
 @dataclass
@@ -103,11 +108,14 @@ def build_report(db: Session, year: int) -> TrainingReport:
     records: dict[str, list[TrainingRecord]] = defaultdict(list)
     for record in db.scalars(select(TrainingRecord).where(TrainingRecord.date >= date(first, 1, 1), TrainingRecord.date <= date(year, 12, 31))):
         records[record.person_id].append(record)
+    plans = _planned_this_year(db, year)
     for organisation in db.scalars(select(Organisation).order_by(Organisation.id)):
         base = size_band_days(organisation.average_workforce, organisation.training_days_override)
         people = db.scalars(select(Person).where(Person.organisation_id == organisation.id).order_by(Person.last_name, Person.first_name))
         employed = [p for p in people if _employed_in(p, year)]
         lines = [_employee_line(organisation, base, p, records.get(p.id, []), year) for p in employed]
+        for line, person in zip(lines, employed, strict=True):
+            _add_plans(line, plans.get(person.id, []))
         report.employees += lines
         report.records += [RecordLine(organisation.id, p.employee_number, f"{p.last_name} {p.first_name}".strip(), r.date, r.kind,
                                       "exchange" if r.origin == "exchange" else (r.source or r.origin), round(r.hours, 2), r.title,
@@ -115,6 +123,27 @@ def build_report(db: Session, year: int) -> TrainingReport:
                            for p in employed for r in sorted(records.get(p.id, []), key=lambda r: (r.date, r.id)) if r.date.year == year]
         report.organisations.append(_organisation_line(organisation, base, lines))
     return report
+
+
+PLANNED_STATUSES = ("open", "in_progress")
+
+
+def _planned_this_year(db: Session, year: int) -> dict[str, list[PlannedLearning]]:
+    """Per person, the planned items that fall in `year`: open or in progress, due that year
+    (or, without a due date, starting that year). Items their source dropped are left out."""
+    found: dict[str, list[PlannedLearning]] = defaultdict(list)
+    for item in db.scalars(select(PlannedLearning).where(PlannedLearning.status.in_(PLANNED_STATUSES), PlannedLearning.removed.is_(False))):
+        when = item.due or item.start
+        if when is not None and when.year == year:
+            found[item.person_id].append(item)
+    return found
+
+
+def _add_plans(line: EmployeeLine, items: list[PlannedLearning]) -> None:
+    """Planned hours in days of this employee (the same hours per day as the days followed)."""
+    hours = sum(item.hours or 0.0 for item in items)
+    line.planned_days = round(hours / line.hours_per_day, 2) if line.hours_per_day else 0.0
+    line.planned_items = len(items)
 
 
 def _employee_line(organisation: Organisation, base: float | None, person: Person, history: list[TrainingRecord], year: int) -> EmployeeLine:
@@ -163,6 +192,7 @@ def _organisation_line(organisation: Organisation, base: float | None, lines: li
         informal_hours_women=round(sum(line.informal_hours for line in informal if line.sex == "F"), 2),
         exchange_hours=round(sum(line.exchange_hours for line in lines), 2),
         formal_hours=round(sum(line.formal_hours for line in lines), 2),
+        planned_days=round(sum(line.planned_days for line in lines), 2),
     )
 
 

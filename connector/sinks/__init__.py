@@ -25,6 +25,7 @@ from connector.store.tables import ExternalRef, OutboxItem
 CALENDAR = "calendar_event"
 TRAINING_RECORD = "training_record"
 LEERBEWIJS = "leerbewijs"
+PLAN_ORIGIN = "plan_origin"  # a note on the planned item (an HR goal) that a finished exchange answered
 YEARLY_HOURS = "yearly_hours"  # a switcher's exchange hours this calendar year, one value per person
 
 

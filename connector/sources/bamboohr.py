@@ -14,6 +14,13 @@ The custom report is asked `onlyCurrent=true` (today's values, not future-dated 
 it lists every status anyway). BambooHR marks `reports/custom` for deprecation in favour of
 Datasets (`GET /api/v1/datasets/{name}`); the request stays here until that replacement
 is generally available.
+Planned learning comes from each employee's performance goals
+(`performance/employees/{id}/goals`, OAuth scope `goal`): a goal's progress gives its
+status (`progress` = done once it has a completion date, in_progress above 0 %, else open),
+and the hashtags in its title or description (#switchingtalent) are its `tags`, so the rule
+`candidates = "tag:switchingtalent"` can pick the goals meant for Switching Talent. The
+list is read whole every run (the API has no changed-since filter for goals); change
+detection keeps the unchanged ones unchanged.
 Facts: tests/contracts/bamboohr.json (BambooHR's OpenAPI description, bhr-api-python).
 Options: `company` (the subdomain: mycompany for mycompany.bamboohr.com), `api_key`,
 `incremental`, `hours_when_missing`, `url` (another API base, for tests), `ca_bundle`.
@@ -86,7 +93,9 @@ class BambooHRSource(Source):
             return Pull(records=records, complete=not incremental, cursor=next_cursor)
         if entity.entity == "training_records":
             return Pull(records=self._training(), complete=True)
-        raise ConfigError([f"source '{self.config.name}': bamboohr delivers people and training_records"])
+        if entity.entity == "planned_learning":
+            return Pull(records=self._goals(), complete=True)
+        raise ConfigError([f"source '{self.config.name}': bamboohr delivers people, training_records and planned_learning"])
 
     def _report(self, fields: list[str], since: str | None = None) -> list[dict[str, Any]]:
         body: dict[str, Any] = {"title": "Switching Talent Connector", "fields": list(dict.fromkeys(["id", *fields]))}
@@ -125,6 +134,28 @@ class BambooHRSource(Source):
                 if raw.get("hours") in (None, "") and fallback_hours is not None:
                     raw["hours"] = fallback_hours  # the company's settings leave hours out
                 yield RemoteRecord(raw=raw, location=f"training record {record.get('id')} of employee {employee['id']}")
+
+    def _goals(self) -> Iterator[RemoteRecord]:
+        for employee in self._report(["employeeNumber", "workEmail"]):
+            body = self.client.json("GET", f"performance/employees/{employee['id']}/goals")
+            goals = body.get("goals") if isinstance(body, dict) else None
+            for goal in goals or []:
+                if isinstance(goal, dict):
+                    raw = {**goal, "employee": employee, "progress": goal_progress(goal), "tags": hashtags(goal)}
+                    yield RemoteRecord(raw=raw, location=f"goal {goal.get('id')} of employee {employee['id']}")
+
+
+def goal_progress(goal: Mapping[str, Any]) -> str:
+    """open, in_progress or done, from what every goal carries (its status texts are not documented)."""
+    if goal.get("completionDate"):
+        return "done"
+    return "in_progress" if (goal.get("percentComplete") or 0) > 0 else "open"
+
+
+def hashtags(goal: Mapping[str, Any]) -> list[str]:
+    """The #words of a goal's title and description, lower-case, without the #."""
+    text = f"{goal.get('title') or ''} {goal.get('description') or ''}"
+    return sorted({word.strip(".,;:!?()").lower()[1:] for word in text.split() if word.startswith("#") and len(word) > 1})
 
 
 def training_type_names(client: HttpClient) -> dict[str, str]:

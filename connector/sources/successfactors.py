@@ -11,6 +11,13 @@ leavers then show as status inactive.
 Signing in is OAuth 2.0 with a SAML bearer assertion, as SuccessFactors documents it:
 `/oauth/idp` makes the assertion for the API user from the OAuth client's private key,
 `/oauth/token` exchanges it for a token (renewed before it expires or after a 401).
+Development goals (entity `planned_learning`) come from the development goal plan's
+entity `DevGoal_<template id>` (option `devgoal_template`, e.g. 2001), with `$expand=goalOwner`
+so the owner's empId and e-mail identify the employee, in the same server-side pages; with
+`incremental = true` later runs filter on `lastModified` (then a deleted goal is not seen
+until a run without the cursor). Entity facts: the SFOData metadata of DevGoal_<id> (as
+generated into SAP's Cloud SDK: id Edm.Int64, which OData v2 JSON writes as a string;
+start, due and lastModified Edm.DateTime as /Date(ms)/; state and stateLabel texts).
 Options: `url` (the API server, e.g. https://api012.successfactors.eu), `company_id`,
 `client_id`, `user_id` (the API user), `private_key` (the key registered with the OAuth
 client), `incremental`, `page_size` (default and most 1000), `ca_bundle`.
@@ -66,8 +73,10 @@ class SuccessFactorsUsers(Source):
                                 ("url", "company_id", "client_id", "user_id", "private_key"))
 
     def pull(self, entity: EntityMapping, cursor: str | None) -> Pull:
+        if entity.entity == "planned_learning":
+            return self._planned(entity, cursor)
         if entity.entity != "people":
-            raise ConfigError([f"source '{self.config.name}': successfactors delivers people"])
+            raise ConfigError([f"source '{self.config.name}': successfactors delivers people and planned_learning"])
         incremental = bool(self.config.options.get("incremental")) and cursor is not None
         next_cursor = since_cursor(self.context.as_of)
         records = self._users(entity.remote_fields(), cursor if incremental else None)
@@ -81,6 +90,31 @@ class SuccessFactorsUsers(Source):
         for page in client.paginate("odata/v2/User", NextLinkInBody(path="d.__next"), params=params, records_path="d.results"):
             for user in page.records:
                 yield RemoteRecord(raw=user, location=f"user {user.get('userId')}")
+
+    def _planned(self, entity: EntityMapping, cursor: str | None) -> Pull:
+        template = str(self.config.options.get("devgoal_template", "")).strip()
+        if not template.isdigit():
+            raise ConfigError([f"source '{self.config.name}': planned_learning needs `devgoal_template`, the id of the "
+                               "development goal plan template (DevGoal_<id>, e.g. 2001)"])
+        incremental = bool(self.config.options.get("incremental")) and cursor is not None
+        next_cursor = since_cursor(self.context.as_of, "%Y-%m-%dT%H:%M:%S")
+        return Pull(records=self._dev_goals(entity, template, cursor if incremental else None), complete=not incremental,
+                    cursor=next_cursor)
+
+    def _dev_goals(self, entity: EntityMapping, template: str, since: str | None) -> Iterator[RemoteRecord]:
+        paths = [path for rule in entity.rules for path in rule.paths + rule.join]
+        select = list(dict.fromkeys(["id", *(path.replace(".", "/") for path in paths)]))
+        expand = sorted({path.split(".", 1)[0] for path in paths if "." in path})
+        size = min(int(self.config.options.get("page_size", PAGE_LIMIT)), PAGE_LIMIT)
+        params: dict[str, Any] = {"$format": "json", "$select": ",".join(select), "customPageSize": size}
+        if expand:
+            params["$expand"] = ",".join(expand)
+        if since:
+            params["$filter"] = f"lastModified gt datetime'{since}'"
+        client = sap_client(self.context.runtime, self.config.name, self.config.options)
+        for page in client.paginate(f"odata/v2/DevGoal_{template}", NextLinkInBody(path="d.__next"), params=params, records_path="d.results"):
+            for goal in page.records:
+                yield RemoteRecord(raw=goal, location=f"development goal {goal.get('id')} of user {goal.get('userId')}")
 
 
 SOURCE = SuccessFactorsUsers

@@ -15,6 +15,7 @@ from connector.store.tables import (
     LearningQuestion,
     OutboxItem,
     Person,
+    PlannedLearning,
     SourceRecord,
     SyncRun,
     TrainingRecord,
@@ -156,6 +157,16 @@ def _run_summaries(job: ErasureJob) -> None:
         if changed:
             run.summary = summary
     job.removed("lines of earlier run summaries", removed)
+
+
+@eraser("planned learning")
+def _planned_learning(job: ErasureJob) -> None:
+    """Plans and development goals are about the person's future, not the training account:
+    deleted, with the candidate learning questions made of them."""
+    rows = list(job.db.scalars(select(PlannedLearning).where(PlannedLearning.person_id == job.subject.person_id)))
+    for row in rows:
+        job.db.delete(row)
+    job.removed("planned learning items", len(rows))
 
 
 @eraser("people")

@@ -304,3 +304,39 @@ class Erasure(Base):
     organisation_id: Mapped[str] = mapped_column(String(64))
     pseudonym: Mapped[str] = mapped_column(String(36), unique=True)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class PlannedLearning(Base):
+    """One planned item of an employee (training plan, POP, HR goal), as reconciled from one
+    source record (`source`, `remote_id`). `candidate_code` is set while the item is, or was, a
+    candidate learning question; `learning_question_code` once the ST-partner accepted it in
+    the cohort sheet. A linked item that its source drops is kept, marked `removed`: the link
+    to the exchange that answered it outlives the plan."""
+
+    __tablename__ = "planned_learning"
+    __table_args__ = (Index("ix_planned_learning_person", "person_id"),)
+
+    id: Mapped[str] = mapped_column(String(440), primary_key=True)  # <source>:<remote id>
+    organisation_id: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    source: Mapped[str] = mapped_column(String(130))
+    remote_id: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(20))  # course | development_goal | learning_need
+    competence: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(200))
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    start: Mapped[date | None] = mapped_column(Date)
+    due: Mapped[date | None] = mapped_column(Date)
+    hours: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(12))  # open | in_progress | done | dropped
+    training_kind: Mapped[str | None] = mapped_column(String(10))  # formal | informal
+    remark: Mapped[str | None] = mapped_column(Text)
+    marked: Mapped[bool] = mapped_column(Boolean, default=False)
+    candidate: Mapped[bool] = mapped_column(Boolean, default=False)  # the source's rule selects it today
+    candidate_code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    learning_question_code: Mapped[str | None] = mapped_column(String(64))
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    person: Mapped[Person] = relationship()

@@ -58,6 +58,13 @@ class FakeBambooHR(LoopbackAPI):
         self.route("update_training", "PUT", f"{prefix}/training/record/(\\d+)", self._update_training)
         self.route("files", "GET", f"{prefix}/employees/(\\d+)/files/view", self._list_files)
         self.route("upload", "POST", f"{prefix}/employees/(\\d+)/files", self._upload)
+        self.goals: dict[str, list[dict[str, Any]]] = {}  # employee id -> goals, shaped as TransformedApiGoal
+        self.route("goals", "GET", f"{prefix}/performance/employees/(\\d+)/goals", self._list_goals)
+        self.comments: dict[str, list[dict[str, Any]]] = {}  # goal id -> comments, shaped as GoalCommentResponse
+        goal = f"{prefix}/performance/employees/(\\d+)/goals/(\\d+)/comments"
+        self.route("goal_comments", "GET", goal, self._list_comments)
+        self.route("add_goal_comment", "POST", goal, self._add_comment)
+        self.route("update_goal_comment", "PUT", f"{goal}/(\\d+)", self._update_comment)
         self.clock = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
     @property
@@ -85,6 +92,44 @@ class FakeBambooHR(LoopbackAPI):
         self.trainings[record_id] = {"id": int(record_id), "employeeId": employee_id, "completed": completed, "notes": notes,
                                      "instructor": instructor, "credits": None, "hours": hours, "cost": None, "type": type_id}
         return record_id
+
+    def add_goal(self, employee_id: str, title: str, **fields: Any) -> dict[str, Any]:
+        goal = {"id": str(next(self._ids)), "title": title, "description": None, "percentComplete": 0, "alignsWithOptionId": None,
+                "sharedWithEmployeeIds": [int(employee_id)], "dueDate": None, "completionDate": None,
+                "lastChangedDateTime": self.clock.strftime("%Y-%m-%dT%H:%M:%SZ"), "status": "in_progress", **fields}
+        self.goals.setdefault(employee_id, []).append(goal)
+        return goal
+
+    def _goal(self, request: Request) -> dict[str, Any] | None:
+        employee_id, goal_id = request.match.group(1), request.match.group(2)
+        return next((g for g in self.goals.get(employee_id, []) if g["id"] == goal_id), None)
+
+    def _list_comments(self, request: Request) -> Answer:
+        goal = self._goal(request)
+        return Answer(404, None) if goal is None else Answer(200, {"comments": self.comments.get(goal["id"], [])})
+
+    def _add_comment(self, request: Request) -> Answer:
+        goal = self._goal(request)
+        if goal is None:
+            return Answer(403, None)  # the SDK documents 400 and 403 for this call
+        comment = {"id": str(next(self._ids)), "authorUserId": 1, "createdAt": self.clock.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                   "text": request.json()["text"], "canEdit": True, "canDelete": True}
+        self.comments.setdefault(goal["id"], []).append(comment)
+        return Answer(201, comment)
+
+    def _update_comment(self, request: Request) -> Answer:
+        goal = self._goal(request)
+        comment = next((c for c in self.comments.get(goal["id"], []) if c["id"] == request.match.group(3)), None) if goal else None
+        if comment is None:
+            return Answer(404, None)
+        comment["text"] = request.json()["text"]
+        return Answer(200, comment)
+
+    def _list_goals(self, request: Request) -> Answer:
+        employee_id = request.match.group(1)
+        if employee_id not in self.employees:
+            return Answer(404, None)
+        return Answer(200, {"goals": self.goals.get(employee_id, [])})
 
     def shown(self, record: dict[str, Any]) -> dict[str, Any]:
         """A record as the API shows it: optional fields null when the company disabled them."""

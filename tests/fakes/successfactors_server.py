@@ -31,6 +31,7 @@ COMPANY = "zonnekeT1"
 CLIENT_ID = "ZmFrZS1zZi1jbGllbnQ"
 PRIVATE_KEY = "fake-private-key-base64"
 LEARNING_SECRET = "fake-learning-secret"
+DEVGOAL_TEMPLATE = "2001"
 EVENTS = "/learning/odatav4/public/admin/learningevent-service/v1/ExternalLearningEvents"
 
 
@@ -49,6 +50,8 @@ class FakeSuccessFactors(LoopbackAPI):
         self.route("idp", "POST", "/oauth/idp", self._idp)
         self.route("token", "POST", "/oauth/token", self._token)
         self.route("users", "GET", "/odata/v2/User", self._users)
+        self.dev_goals: list[dict[str, Any]] = []  # of template DEVGOAL_TEMPLATE, shaped as the SFOData DevGoal_<id>
+        self.route("dev_goals", "GET", f"/odata/v2/DevGoal_({DEVGOAL_TEMPLATE})", self._dev_goals)
         self.route("learning_token", "POST", "/learning/oauth-api/rest/v1/token", self._learning_token)
         self.route("post_events", "POST", EVENTS, self._post_events)
 
@@ -57,6 +60,44 @@ class FakeSuccessFactors(LoopbackAPI):
                            "lastName": last, "email": email, "status": extra.pop("status", "t"), "defaultLocale": "nl_BE",
                            "hireDate": odata_date(extra.pop("hire_date", "2015-09-01")),
                            "lastModifiedDateTime": extra.pop("modified", "/Date(1760000000000+0000)/"), **extra})
+
+    def add_dev_goal(self, user_id: str, name: str, **extra: Any) -> dict[str, Any]:
+        goal = {"id": str(next(self._numbers) + 7000), "userId": user_id, "name": name, "category": "Development", "purpose": None,
+                "state": "Not Started", "stateLabel": "Not Started", "start": None, "due": None, "status": "0",
+                "lastModified": extra.pop("modified", "/Date(1760000000000)/"), **extra}
+        self.dev_goals.append(goal)
+        return goal
+
+    def _dev_goals(self, request: Request) -> Answer:
+        chosen = list(self.dev_goals)
+        since = re.search(r"lastModified gt datetime'([^']+)'", request.param("$filter") or "")
+        if since:
+            moment = int(datetime.fromisoformat(since.group(1)).replace(tzinfo=UTC).timestamp() * 1000)
+            chosen = [g for g in chosen if int(re.findall(r"\d+", g["lastModified"])[0]) > moment]
+        fields = [f for f in (request.param("$select") or "").split(",") if f]
+        expanded = (request.param("$expand") or "").split(",")
+        size = int(request.param("customPageSize") or 1000)
+        skip = int(request.param("$skiptoken") or 0)
+        results = []
+        for goal in chosen[skip:skip + size]:
+            shown: dict[str, Any] = {"__metadata": {"uri": f"{self.base}/odata/v2/DevGoal_{DEVGOAL_TEMPLATE}({goal['id']}L)",
+                                                    "type": f"SFOData.DevGoal_{DEVGOAL_TEMPLATE}"}}
+            for field in fields:
+                if "/" in field:
+                    navigation, property_ = field.split("/", 1)
+                    if navigation == "goalOwner" and "goalOwner" in expanded:
+                        owner = next((u for u in self.users if u["userId"] == goal["userId"]), {})
+                        shown.setdefault("goalOwner", {"__metadata": {"uri": f"{self.base}/odata/v2/User('{goal['userId']}')",
+                                                                      "type": "SFOData.User"}, "userId": goal["userId"]})
+                        shown["goalOwner"][property_] = owner.get(property_)
+                else:
+                    shown[field] = goal.get(field)
+            results.append(shown)
+        body: dict[str, Any] = {"d": {"results": results}}
+        if skip + size < len(chosen):
+            query = {k: v[0] for k, v in request.query.items() if k != "$skiptoken"}
+            body["d"]["__next"] = f"{self.base}/odata/v2/DevGoal_{DEVGOAL_TEMPLATE}?{urlencode({**query, '$skiptoken': skip + size})}"
+        return Answer(200, body)
 
     def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer | None:
         if target.startswith(("/odata/", EVENTS)):

@@ -1,0 +1,75 @@
+"""SAP SuccessFactors development goals (DevGoal_<template>) as planned learning, end to end
+against the contract-checked stand-in (tests/contracts/successfactors.json development_goals)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from connector.engine.sync import run_sync
+from connector.store.db import open_engine, session_factory
+from connector.store.plans import candidate_learning_questions
+from connector.store.tables import PlannedLearning
+from tests.fakes.successfactors_server import DEVGOAL_TEMPLATE, odata_date
+from tests.test_successfactors import network, sap  # noqa: F401  (fixtures)
+
+MOMENT = datetime(2026, 6, 1, tzinfo=ZoneInfo("Europe/Brussels"))
+
+
+def goals_from_successfactors(network, incremental: bool = False) -> None:
+    """Zonneke's plan from SuccessFactors development goals instead of its plan export."""
+    network.replace('  page_size = 5\n  entities = ["people"]\n',
+                    f'  page_size = 5\n  entities = ["people", "planned_learning"]\n  devgoal_template = {DEVGOAL_TEMPLATE}\n'
+                    f'  candidates = "category:Switching Talent"\n  incremental = {str(incremental).lower()}\n')
+    text = network.config_path.read_text(encoding="utf-8")
+    start = text.index('  [[organisations.sources]]\n  name = "plan"', text.index('id = "zonneke"'))
+    network.config_path.write_text(text[:start] + text[text.index("\n\n", start) + 2:], encoding="utf-8")
+
+
+def stored(network):
+    engine = open_engine(network.store_url)
+    with session_factory(engine)() as db:
+        rows = {row.remote_id: row for row in db.scalars(select(PlannedLearning).where(PlannedLearning.organisation_id == "zonneke"))}
+        candidates = candidate_learning_questions(db, "zonneke", include_accepted=True)
+        db.expunge_all()
+    engine.dispose()
+    return rows, candidates
+
+
+def test_development_goals_in_pages_with_their_owner_and_candidates_by_category(network, sap):  # noqa: F811
+    goals_from_successfactors(network)
+    network.edit_csv("cohort/leervragen.csv", "portioneringslijst;PLAN-BE71045B", "portioneringslijst;")
+    food = sap.add_dev_goal("Z005", "Minder voedselverspilling in de keuken", category="Switching Talent", state="On Track",
+                            stateLabel="On Track", due=odata_date("2026-06-30"), purpose="Uit het functioneringsgesprek")
+    for number in range(1, 7):  # more than one page of five
+        sap.add_dev_goal("Z001", f"Doel {number}", due=odata_date("2026-12-31"), stateLabel="Completed", state="Completed")
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", [str(p) for p in summary.errors]
+    assert sap.requests["dev_goals"] == 2  # followed d.__next
+    rows, candidates = stored(network)
+    assert len(rows) == 7
+    row = rows[food["id"]]
+    assert (row.kind, row.status, row.due.isoformat(), row.remark, row.category) == (
+        "development_goal", "in_progress", "2026-06-30", "Uit het functioneringsgesprek", "Switching Talent")
+    assert [(c.remote_id, c.employee_number, c.source) for c in candidates] == [(food["id"], "Z005", "zonneke/successfactors")]
+    assert rows[next(iter(g["id"] for g in sap.dev_goals if g["userId"] == "Z001"))].status == "done"
+    sap.contract.assert_clean()
+
+    again = run_sync(network.config(), MOMENT)
+    assert again.as_dict()["pulled"]["planned_learning"]["unchanged"] == 7 + 13  # and the other employers' plan files
+
+
+def test_incremental_runs_ask_for_goals_changed_since_and_unknown_states_are_reported(network, sap):  # noqa: F811
+    goals_from_successfactors(network, incremental=True)
+    sap.add_dev_goal("Z003", "Diversiteit in het team", modified="/Date(1760000000000)/")
+    run_sync(network.config(), MOMENT)
+    assert len(stored(network)[0]) == 1
+    later = sap.add_dev_goal("Z006", "Communiceren met ouders", stateLabel="Half af", state="Half af",
+                             modified=f"/Date({int(datetime(2026, 6, 5).timestamp() * 1000)})/")
+    summary = run_sync(network.config(), datetime(2026, 6, 10, tzinfo=ZoneInfo("Europe/Brussels")))
+    assert summary.as_dict()["pulled"]["planned_learning"]["unchanged"] == 13  # Z003's goal was not asked again
+    problems = {(p.source, p.record, p.field) for p in summary.errors if not p.warning}
+    assert ("zonneke/successfactors", f"development goal {later['id']} of user Z006", "status") in problems
+    sap.contract.assert_clean()
