@@ -413,7 +413,7 @@ def test_libreoffice_prints_the_template_with_the_guide_header_on_every_page(tmp
     sheets = load_workbook(path).worksheets
     pages = printed_pages([path], tmp_path)["template.xlsx"]
     guide_pages = pages - (len(sheets) - 1)
-    assert 1 <= guide_pages <= 2, pages
+    assert 1 <= guide_pages <= 4, pages  # a few pages of rows, never one per column
     text = run(poppler("pdftotext"), "-layout", "-l", str(guide_pages), str(tmp_path / "printed" / "template.pdf"), "-")
     assert text.count("Toegelaten waarden") == guide_pages
 
