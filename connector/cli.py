@@ -696,7 +696,10 @@ def _verify(keyring_file: Path, targets: list[str], status_file: Path | None = N
 
     keyring = load_keyring(keyring_file)
     status = StatusSource(keyring, status_file, fetch_status)
-    verdicts = [verify(target, keyring, status) for target in targets]
+    from connector.leerbewijs.edc import published_seals
+
+    seals = published_seals(keyring_file.parent)  # the partner's EDC seal chain, published beside the keyring
+    verdicts = [verify(target, keyring, status, seals) for target in targets]
     for verdict in verdicts:
         print("\n".join(verdict.lines()))
     return EXIT_OK if all(v.ok for v in verdicts) else EXIT_PARTIAL

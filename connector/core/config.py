@@ -308,6 +308,13 @@ class SigningConfig(_Strict):
     # Where verifiers fetch the revocation list (status-list.jwt in keys_dir); default
     # <website or https://mail domain>/leerbewijs/status/1. Frozen into each leerbewijs when issued.
     status_list_url: str | None = Field(default=None, pattern=r"^https?://")
+    # The European Digital Credential (EDC) beside every leerbewijs, sealed as JAdES with the
+    # partner's seal certificate: a PKCS#12 file, or PEM with the chain (and the key, or seal_key
+    # as PEM text); its password from the environment. Unset: the self-signed PDF certificate.
+    edc: bool = True
+    seal_certificate: str | None = None
+    seal_password: SecretStr | None = None
+    seal_key: SecretStr | None = None
 
 
 class TextsConfig(_Strict):
