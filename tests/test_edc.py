@@ -265,7 +265,7 @@ def test_a_partner_seal_certificate_from_the_configuration_is_used_and_published
 
 
 def test_no_edc_when_switched_off(sqlite_network):
-    sqlite_network.replace('keys_dir = "keys"\n', 'keys_dir = "keys"\nedc = false\n')
+    sqlite_network.replace("\nedc = true\n", "\nedc = false\n")
     assert sync(sqlite_network).status == "ok"
     assert list((sqlite_network.out / "leerbewijzen").rglob("*.pdf")) and edcs_of(sqlite_network) == []
 
