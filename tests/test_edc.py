@@ -278,3 +278,17 @@ def test_the_issue_moment_is_the_claimed_signing_time_unless_the_certificate_is_
              .not_valid_after(datetime(2030, 1, 1, tzinfo=UTC)).sign(key, hashes.SHA256()))
     assert edc.signing_time(credential, young) == "2027-06-01T00:00:00Z"
     assert edc.signing_time(credential, p256_seal.chain[0]) == "2027-05-19T22:00:00Z"
+
+
+def test_a_seal_made_by_other_eu_tooling_passes_the_same_checks():
+    """A Europass-style EDC sealed elsewhere (JAdES, RS256, an e-seal certificate of an EU trust
+    service provider; tests/data/edc/README.md): our verifier reads its seal, and its header meets
+    the same TS 119 182-1 checks, including our encoding of `kid` as the DER IssuerSerial."""
+    data = (Path(__file__).parent / "data" / "edc" / "edc-coa-signed.jsonld").read_bytes()
+    assert edc.looks_like_edc(data)
+    opened = edc.open_edc(data)
+    assert opened.header["alg"] == "RS256" and opened.header["b64"] is False and "sigT" in opened.header["crit"]
+    assert opened.header_problems == ()
+    assert opened.header["kid"] == edc.issuer_serial(opened.chain[0])
+    header, leaf, payload = independent_open(data)
+    assert leaf == opened.chain[0] and payload == opened.credential
