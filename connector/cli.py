@@ -130,9 +130,11 @@ def _parser() -> argparse.ArgumentParser:
     verbs = leerbewijs.add_subparsers(dest="leerbewijs", required=True, metavar="ACTION")
     verify = verbs.add_parser("verify", help="check signature, issuer, learner, hours and dates; exit 0 only if valid",
                               description="Verify leerbewijzen: a signed PDF, a file holding the VC-JWT credential, or the text "
-                                          "of the QR code (starting ST1:). Exit 0 when every one is valid, 1 otherwise.")
+                                          "of the QR code (starting ST1:). Exit 0 when every one is valid, 1 otherwise. "
+                                          "Also a sealed European Digital Credential (<number>.edc.jsonld): its JAdES seal, "
+                                          "the Europass EDC schema and its status.")
     with_config(verify)
-    verify.add_argument("targets", nargs="+", metavar="FILE|QR", help="PDF or credential file, or QR text")
+    verify.add_argument("targets", nargs="+", metavar="FILE|QR", help="PDF, EDC or credential file, or QR text")
     verify.add_argument("--keyring", metavar="FILE", help="the issuer's keyring.json (instead of the one in [signing] keys_dir; "
                                                           "no configuration file needed then)")
     verify.add_argument("--status-list", metavar="FILE", help="the issuer's status-list.jwt (default: the one beside the keyring)")
@@ -724,7 +726,10 @@ def _verify(keyring_file: Path, targets: list[str], status_file: Path | None = N
 
     keyring = load_keyring(keyring_file)
     status = StatusSource(keyring, status_file, fetch_status)
-    verdicts = [verify(target, keyring, status) for target in targets]
+    from connector.leerbewijs.edc import published_seals
+
+    seals = published_seals(keyring_file.parent)  # the partner's EDC seal chain, published beside the keyring
+    verdicts = [verify(target, keyring, status, seals) for target in targets]
     for verdict in verdicts:
         print("\n".join(verdict.lines()))
     return EXIT_OK if all(v.ok for v in verdicts) else EXIT_PARTIAL

@@ -112,7 +112,7 @@ class Network:
         path.write_text(content.replace(old, new), encoding=encoding)
 
     def output_hashes(self) -> dict[str, str]:
-        """Every output file's SHA-256; for a signed leerbewijs, that of the credential inside,
+        """Every output file's SHA-256; for a signed leerbewijs (PDF or EDC), that of the credential inside,
         since each network signs with its own keys (and PAdES stamps the signing time)."""
         import hashlib
 
@@ -121,6 +121,10 @@ class Network:
                 from pypdf import PdfReader
 
                 return PdfReader(path).attachments["credential.json"][0]
+            if path.name.endswith(".edc.jsonld"):  # a sealed EDC: its credential (the seal is the network's own key)
+                import json
+
+                return json.loads(path.read_bytes())["payload"].encode("utf-8")
             return path.read_bytes()
 
         return {str(p.relative_to(self.out)): hashlib.sha256(content(p)).hexdigest() for p in sorted(self.out.rglob("*")) if p.is_file()}

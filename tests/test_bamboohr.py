@@ -114,15 +114,17 @@ def test_people_and_training_in_exchange_days_and_leerbewijs_out_once(network, b
     assert records[0]["notes"].endswith("st-ref:exchange:S-03-D1") and "Leerbewijs LB-2026-" in records[0]["notes"]
     assert records[0]["instructor"] == "Atelier Groenkracht cv"
     files = bamboo.files[STIJN]
-    assert len(files) == 1 and files[0]["category"] == str(FILE_CATEGORY) and files[0]["shareWithEmployee"] == "yes"
+    # the PDF and, beside it, its European Digital Credential (issue 24)
+    assert len(files) == 2 and all(f["category"] == str(FILE_CATEGORY) and f["shareWithEmployee"] == "yes" for f in files)
     assert bamboo.contents[str(files[0]["id"])].startswith(b"%PDF")
+    assert files[1]["name"].endswith("(Europass).edc.jsonld") and b'"signatures"' in bamboo.contents[str(files[1]["id"])]
     assert bamboo.requests["report"] == 2  # people with the mapping's fields; ids for the training listing
     trainings_before = pulled_training(network)
     writes = (bamboo.requests["add_training"], bamboo.requests["upload"])
 
     second = run_sync(network.config(), MOMENT)
     assert second.status == "ok", second.errors
-    assert (bamboo.requests["add_training"], bamboo.requests["upload"]) == writes == (2, 1)
+    assert (bamboo.requests["add_training"], bamboo.requests["upload"]) == writes == (2, 2)  # the PDF and its EDC, once
     assert bamboo.requests["update_training"] == 0
     assert pulled_training(network) == trainings_before  # our own records are not read back as more training
 
@@ -150,7 +152,7 @@ def test_throttling_errors_and_dropped_connections_are_retried(network, bamboo):
     bamboo.fail(1, 500)
     summary = run_sync(network.config(), MOMENT)
     assert summary.status == "ok", summary.errors
-    assert len(ours(bamboo)) == 2 and len(bamboo.files[STIJN]) == 1
+    assert len(ours(bamboo)) == 2 and len(bamboo.files[STIJN]) == 2
 
 
 def test_truncated_json_is_a_clear_error_and_the_next_run_recovers(network, bamboo):
@@ -169,7 +171,7 @@ def test_a_crash_between_writing_and_bookkeeping_adds_nothing_twice(network, bam
     assert len(ours(bamboo)) == 2  # the process died after BambooHR took both
     recovered = run_sync(network.config(), MOMENT)
     assert recovered.status == "ok", recovered.errors
-    assert len(ours(bamboo)) == 2 and len(bamboo.files[STIJN]) == 1
+    assert len(ours(bamboo)) == 2 and len(bamboo.files[STIJN]) == 2
     assert run_sync(network.config(), MOMENT).status == "ok"
     assert len(ours(bamboo)) == 2
 
@@ -179,7 +181,7 @@ def test_an_unknown_training_type_and_a_refused_employee_are_reported(network, b
     wrong_type = run_sync(network.config(), MOMENT)
     messages = [e.message for e in wrong_type.errors]
     assert any("training type 99 does not exist in BambooHR (known: 3 (Veiligheid), 7 (Informeel leren))" in m for m in messages), messages
-    assert ours(bamboo) == [] and len(bamboo.files[STIJN]) == 1  # the leerbewijs needs no training type
+    assert ours(bamboo) == [] and len(bamboo.files[STIJN]) == 2  # the leerbewijs needs no training type
     network.replace("  training_type = 99\n", f"  training_type = {TRAINING_TYPE}\n")
     bamboo.refuse_writes_for.add(STIJN)
     refused = run_sync(network.config(), MOMENT)
@@ -269,6 +271,6 @@ def test_answers_lost_after_the_write_landed_add_nothing_twice(on_either_store, 
     summary = run_sync(network.config(), MOMENT)
     assert len(records) == 2 and len(files) == 1  # both records and the file landed, no answer came back
     assert summary.status == "ok", summary.errors  # found again in the same run, not sent twice
-    assert len(ours(bamboo)) == 2 and len(bamboo.files[STIJN]) == 1
-    assert bamboo.requests["add_training"] == 2 and bamboo.requests["upload"] == 1
+    assert len(ours(bamboo)) == 2 and len(bamboo.files[STIJN]) == 2
+    assert bamboo.requests["add_training"] == 2 and bamboo.requests["upload"] == 2  # the PDF once, its EDC once
     assert run_sync(network.config(), MOMENT).status == "ok" and bamboo.requests["add_training"] == 2

@@ -180,10 +180,10 @@ def test_a_kill_after_any_bamboohr_write_adds_nothing_twice(networks, monkeypatc
         return use_bamboohr(network, fakes[-1])
 
     def once(network: Network) -> None:
-        assert len(ours(fakes[-1])) == 2 and len(fakes[-1].files[STIJN]) == 1
+        assert len(ours(fakes[-1])) == 2 and len(fakes[-1].files[STIJN]) == 2  # the PDF and its EDC
 
     try:
-        kill_matrix({"write": [1, 3]}, fresh, once)  # after the first training record; after the leerbewijs file
+        kill_matrix({"write": [1, 3, 4]}, fresh, once)  # after the first training record; after the leerbewijs file; after its EDC
     finally:
         for fake in fakes:
             fake.stop()
@@ -282,6 +282,6 @@ def test_sigterm_during_a_120_s_retry_after_stops_within_5_s_and_loses_nothing(n
         engine.dispose()
         assert waiting, "the interrupted write-back must stay in the outbox"
         assert sync(network).returncode == 0
-        assert len(ours(bamboo)) == 2 and len(bamboo.files[STIJN]) == 1
+        assert len(ours(bamboo)) == 2 and len(bamboo.files[STIJN]) == 2  # the PDF and its EDC
     finally:
         bamboo.stop()

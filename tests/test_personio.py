@@ -73,15 +73,17 @@ def test_employees_in_and_the_leerbewijs_filed_once(network, personio):
     assert marieke.start_date.isoformat() == "2018-10-01"
     assert personio.requests["employees"] == 3  # 10 employees, 4 a page
     assert personio.requests["auth"] == 1
-    [document] = personio.documents
+    document, edc = personio.documents  # the PDF and its European Digital Credential (issue 24)
     assert document["owner_id"] == MARIEKE and document["category_id"] == CATEGORY
     assert document["title"].startswith("Leerbewijs LB-2026-") and document["file_name"].endswith(".pdf")
+    assert edc["title"] == f"{document['title']} (Europass)" and edc["file_name"].endswith(".edc.jsonld")
+    assert "europass.europa.eu" in edc["comment"] and edc["owner_id"] == MARIEKE
     assert first.training_records["written"] == 6  # the ledgers; the training from the payroll file still matched by number
 
     personio.expire_tokens()
     second = run_sync(network.config(), MOMENT)
     assert second.status == "ok", second.errors
-    assert len(personio.documents) == 1 and personio.requests["upload"] == 1
+    assert len(personio.documents) == 2 and personio.requests["upload"] == 2
     assert personio.requests["auth"] == 2  # a new token after the 401, once
 
 
@@ -115,10 +117,10 @@ def test_a_crash_after_the_upload_files_it_once_looking_with_a_v2_token(network,
     credentials, form-encoded); the v1 token is refused there."""
     with dies_after_delivery("groenkracht/personio"):
         run_sync(network.config(), MOMENT)
-    assert len(personio.documents) == 1
+    assert len(personio.documents) == 2
     recovered = run_sync(network.config(), MOMENT)
     assert recovered.status == "ok", recovered.errors
-    assert len(personio.documents) == 1 and personio.requests["documents"] == 1  # looked before uploading again
+    assert len(personio.documents) == 2 and personio.requests["documents"] == 2  # looked (PDF, EDC) before uploading again
     assert personio.requests["v2_auth"] == 1 and personio.requests["unauthorised"] == 0
 
 
@@ -129,7 +131,7 @@ def test_the_document_list_is_read_past_its_first_page_before_uploading_again(ne
     with dies_after_delivery("groenkracht/personio"):
         run_sync(network.config(), MOMENT)
     assert run_sync(network.config(), MOMENT).status == "ok"
-    assert len(personio.documents) == 121 and personio.requests["documents"] == 2 and personio.requests["upload"] == 1
+    assert len(personio.documents) == 122 and personio.requests["documents"] == 4 and personio.requests["upload"] == 2
 
 
 def test_the_stand_in_answers_with_personios_documented_statuses(personio):
@@ -163,7 +165,7 @@ def test_wrong_credentials_and_faults(network, personio, monkeypatch):
     personio.fail(1, 502)
     summary = run_sync(network.config(), MOMENT)
     assert summary.status == "ok", summary.errors
-    assert len(network.people("groenkracht")) == 10 and len(personio.documents) == 1
+    assert len(network.people("groenkracht")) == 10 and len(personio.documents) == 2
 
 
 def test_the_yearly_exchange_hours_in_a_custom_attribute_only_when_they_change(network, personio):
@@ -178,7 +180,7 @@ def test_the_yearly_exchange_hours_in_a_custom_attribute_only_when_they_change(n
     new_year = run_sync(network.config(), datetime(2027, 1, 4, tzinfo=ZoneInfo("Europe/Brussels")))
     assert new_year.status == "ok", new_year.errors
     assert personio.attribute(MARIEKE, HOURS_ATTRIBUTE) == 0.0 and personio.requests["update"] == 2
-    assert len(personio.documents) == 1
+    assert len(personio.documents) == 2  # the leerbewijs and its EDC
 
 
 def test_a_hours_attribute_personio_does_not_have_is_named(network, personio):
@@ -200,4 +202,4 @@ def test_an_upload_whose_answer_is_lost_is_looked_up_not_uploaded_again(network,
     lost = lose_answers(personio, "POST", r"/v1/company/documents$")
     summary = run_sync(network.config(), MOMENT)
     assert lost and summary.status == "ok", summary.errors  # found by its title in the same run
-    assert len(personio.documents) == 1 and personio.requests["upload"] == 1 and personio.requests["documents"] == 1
+    assert len(personio.documents) == 2 and personio.requests["upload"] == 2 and personio.requests["documents"] == 2  # PDF, then its EDC

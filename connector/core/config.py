@@ -315,6 +315,13 @@ class SigningConfig(_Strict):
     # An RFC 3161 time-stamping authority: every PDF signature gets its timestamp (PAdES B-T),
     # so the signing time is not only the issuer's clock. None: no timestamp (verify says so).
     tsa_url: str | None = Field(default=None, pattern=r"^https?://")
+    # The European Digital Credential (EDC) beside every leerbewijs, sealed as JAdES with the
+    # partner's seal certificate: a PKCS#12 file, or PEM with the chain (and the key, or seal_key
+    # as PEM text); its password from the environment. Unset: the self-signed PDF certificate.
+    edc: bool = True
+    seal_certificate: str | None = None
+    seal_password: SecretStr | None = None
+    seal_key: SecretStr | None = None
 
 
 class TextsConfig(_Strict):

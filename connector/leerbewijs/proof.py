@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import embed
@@ -39,6 +40,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from connector.leerbewijs import archive
+from connector.leerbewijs import edc
 from connector.leerbewijs.credential import CredentialInvalid, build_credential, sign, verify_token
 from connector.leerbewijs.document import Check, render_pdf
 from connector.leerbewijs.issuer import IssuerProfile, PublicKey, SigningKeys, b64url, unb64url
@@ -167,10 +169,12 @@ class StatusSource:
         return response.text.strip()
 
 
-def verify(target: str, keyring: dict[str, PublicKey], status: StatusSource | None = None) -> Verdict:
-    """A path to a PDF or a file holding a VC-JWT, or the QR text itself."""
+def verify(target: str, keyring: dict[str, PublicKey], status: StatusSource | None = None,
+           seals: tuple[x509.Certificate, ...] = ()) -> Verdict:
+    """A path to a PDF, a sealed EDC or a file holding a VC-JWT, or the QR text itself. `seals`:
+    the partner's published seal certificates, trusted for EDCs besides the keyring's."""
     if status is not None:
-        return _with_status(verify(target, keyring), target, keyring, status)
+        return _with_status(verify(target, keyring, seals=seals), target, keyring, status)
     if target.startswith(f"{QR_PREFIX}:"):
         return verify_qr(target, keyring)
     path = Path(target)
@@ -182,6 +186,8 @@ def verify(target: str, keyring: dict[str, PublicKey], status: StatusSource | No
         return verdict
     if data.startswith(b"%PDF"):
         return verify_pdf(data, keyring, verdict)
+    if edc.looks_like_edc(data):
+        return verify_edc(data, keyring, verdict, seals)
     stripped = data.strip().decode("utf-8", "replace")
     if stripped.startswith(f"{QR_PREFIX}:"):
         return verify_qr(stripped, keyring, verdict)
@@ -282,6 +288,30 @@ def _verify_credential(token: str, keyring: dict[str, PublicKey], verdict: Verdi
         "achievement": str(subject.get("achievement", {}).get("name")),
         "check code": check_code(token),
     })
+
+
+def verify_edc(data: bytes, keyring: dict[str, PublicKey], verdict: Verdict, seals: tuple[x509.Certificate, ...] = ()) -> Verdict:
+    """A sealed European Digital Credential: the JAdES seal, whose it is, the EDC schema."""
+    try:
+        opened = edc.open_edc(data)
+    except edc.EdcInvalid as error:
+        verdict.check(False, f"EDC: {error}")
+        return verdict
+    verdict.check(True, f"the EDC seal is intact ({opened.header.get('alg')}, sealed by {opened.chain[0].subject.rfc4514_string()})")
+    for problem in opened.header_problems:
+        verdict.check(False, f"JAdES header: {problem}")
+    whose = edc.trusted(opened.chain, keyring, seals)
+    if not verdict.check(whose is not None, f"the seal certificate is the issuer's ({whose})" if whose else
+                         "the seal certificate is neither in this issuer's keyring nor its published seal certificate"):
+        return verdict
+    problems = edc.schema_errors(opened.credential)
+    verdict.check(not problems, "the EDC validates against the Europass EDC schema (ELM 3.2)" if not problems
+                  else f"the EDC departs from the Europass EDC schema: {'; '.join(problems[:3])}")
+    verdict.facts.update(edc.learner_view(opened.credential))
+    verdict.facts["sealed (sigT)"] = str(opened.header.get("sigT"))
+    # for the status check: the EDC's CredentialStatus id is the Open Badges entry's (<list>#<index>)
+    verdict.credential = {**opened.credential, "credentialStatus": edc.status_entry_of(opened.credential)}
+    return verdict
 
 
 def _with_status(verdict: Verdict, target: str, keyring: dict[str, PublicKey], status: StatusSource) -> Verdict:

@@ -11,13 +11,16 @@ number; an existing file of that name is taken as already there.
 Options: `company`, `api_key`, `training_type` (the id of a training type, see Settings >
 Training), `file_category` (the id of an employee file category; without it no files are
 uploaded), `share_with_employee` (default true), `employees_from` (the source whose
-employee ids to use; default: the organisation's bamboohr source), `url`, `ca_bundle`.
+employee ids to use; default: the organisation's bamboohr source), `url`, `ca_bundle`,
+`edc` (default true: the leerbewijs's European Digital Credential is uploaded beside the PDF as
+"Leerbewijs <number> (Europass).edc.jsonld", found by that name before uploading again).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from connector.leerbewijs.edc import MEDIA_TYPE, SUFFIX, leerbewijs_edc
 from connector.leerbewijs.proof import leerbewijs_pdf
 from connector.plumbing.http import HttpClient, HttpError
 from connector.sinks import (
@@ -118,6 +121,7 @@ class BambooHRSink(Sink):
         name = f"Leerbewijs {item.object_id}.pdf"
         existing = self._find_file(employee, name)
         if existing is not None:
+            self._edc(item, employee)
             return Outcome(ok=True, remote_id=existing)
         pdf = leerbewijs_pdf(self.context.runtime, item.payload["content"], item.payload["fingerprint"])
         share = "yes" if self.options.get("share_with_employee", True) else "no"
@@ -125,7 +129,22 @@ class BambooHRSink(Sink):
                                        data={"fileName": name, "category": str(self.options["file_category"]), "share": share},
                                        files={"file": (name, pdf, "application/pdf")})
         location = response.headers.get("Location", "")
+        self._edc(item, employee)
         return Outcome(ok=True, remote_id=location.rstrip("/").rsplit("/", 1)[-1] or name)
+
+    def _edc(self, item: OutboxItem, employee: str) -> None:
+        """The European Digital Credential beside the PDF (option `edc = false`: not). Looked up by
+        name first, like the PDF: a repeated item never uploads it twice."""
+        if not self.options.get("edc", True):
+            return
+        name = f"Leerbewijs {item.object_id} (Europass){SUFFIX}"
+        edc = leerbewijs_edc(self.context.runtime, item.payload["content"])
+        if edc is None or self._find_file(employee, name) is not None:
+            return
+        share = "yes" if self.options.get("share_with_employee", True) else "no"
+        self.client.request("POST", f"employees/{employee}/files",
+                            data={"fileName": name, "category": str(self.options["file_category"]), "share": share},
+                            files={"file": (name, edc, MEDIA_TYPE)})
 
     def _find_file(self, employee: str, name: str) -> str | None:
         listing = self.client.json("GET", f"employees/{employee}/files/view")

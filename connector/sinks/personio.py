@@ -12,7 +12,9 @@ The yearly hours go to a decimal custom attribute (`hours_attribute = "dynamic_<
 `PATCH /v1/company/employees/{id}`; setting a value is idempotent, and it is only sent when
 the total changed (a new year starts again at 0).
 Options: `client_id`, `client_secret`, `category_id` (a document category, see
-`GET /v1/company/document-categories`), `hours_attribute`, `employees_from`, `url`, `ca_bundle`.
+`GET /v1/company/document-categories`), `hours_attribute`, `employees_from`, `url`, `ca_bundle`,
+`edc` (default true: the leerbewijs's European Digital Credential is uploaded beside the PDF as
+"Leerbewijs <number> (Europass)", with the text on importing it into Europass as its comment).
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from connector.leerbewijs.edc import MEDIA_TYPE, SUFFIX, europass_note, leerbewijs_edc
+from connector.leerbewijs.issuer import IssuerProfile
 from connector.leerbewijs.proof import leerbewijs_pdf
 from connector.plumbing.http import HttpClient, HttpError, NextLinkInBody
-from connector.sinks import LEERBEWIJS, YEARLY_HOURS, Sink, per_employee
+from connector.sinks import LEERBEWIJS, YEARLY_HOURS, Sink, describe, per_employee
 from connector.sources.personio import personio_client, personio_problems, personio_v2_client
 from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
@@ -61,16 +65,30 @@ class PersonioDocuments(Sink):
 
     def _upload(self, item: OutboxItem, employee: str) -> Outcome:
         title = f"Leerbewijs {item.object_id}"
-        if item.uncertain:
-            existing = self._find(employee, title)
-            if existing is not None:
-                return Outcome(ok=True, remote_id=existing)
+        existing_pdf = self._find(employee, title) if item.uncertain else None
+        if existing_pdf is not None and not self.options.get("edc", True):
+            return Outcome(ok=True, remote_id=existing_pdf)
         content = item.payload["content"]
-        pdf = leerbewijs_pdf(self.context.runtime, content, item.payload["fingerprint"])
         form = {"title": title, "employee_id": employee, "category_id": str(self.options["category_id"]),
                 "date": content["issued_on"], "comment": f"Switching Talent: {content['place']} ({content['host']['name']})"}
-        answer = self.client.json("POST", "company/documents", data=form, files={"file": (f"{title}.pdf", pdf, "application/pdf")})
-        return Outcome(ok=True, remote_id=_document_id(answer) or title)
+        if existing_pdf is None:
+            pdf = leerbewijs_pdf(self.context.runtime, content, item.payload["fingerprint"])
+            answer = self.client.json("POST", "company/documents", data=form, files={"file": (f"{title}.pdf", pdf, "application/pdf")})
+            existing_pdf = _document_id(answer) or title
+        edc = leerbewijs_edc(self.context.runtime, content) if self.options.get("edc", True) else None
+        if edc is not None:
+            # The EDC beside it, with the text on importing it into Europass. Once the PDF landed,
+            # a failure here is reported uncertain, so the repeat looks both up by title first.
+            edc_title = f"{title} (Europass)"
+            if not (item.uncertain and self._find(employee, edc_title) is not None):
+                note = europass_note(content, IssuerProfile.of(self.context.config).name)
+                try:
+                    self.client.json("POST", "company/documents", data={**form, "title": edc_title, "comment": note},
+                                     files={"file": (f"{item.object_id}{SUFFIX}", edc, MEDIA_TYPE)})
+                except HttpError as error:
+                    return Outcome(ok=False, error=f"{describe(item.payload)}: the PDF is in Personio, its EDC not: {error}",
+                                   uncertain=True)
+        return Outcome(ok=True, remote_id=existing_pdf)
 
     def _set_hours(self, item: OutboxItem, employee: str) -> Outcome:
         attribute = str(self.options["hours_attribute"])
