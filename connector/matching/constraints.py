@@ -1,0 +1,142 @@
+"""Hard constraints: which (question, place, coach) candidates a proposal may use at all.
+
+Each constraint has a key (the reason shown to the partner, through the text catalogs as
+"reason.<key>") and is checked in the order of CONSTRAINTS; a candidate is removed by the
+first one it breaks, and that is recorded, so a question without a proposal can list, for
+every place, what ruled it out. Capacity is counted after the FIXED exchanges (confirmed
+ones keep what they use); the competition for what is left is the solver's business.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from connector.matching.geo import distance_km
+from connector.matching.model import Coach, Cohort, Place, Question
+
+# In the order they are checked. own_employer .. host_full look at the place, coach_full ..
+# weekdays at each of its coaches; send_full removes a question before any place is looked at.
+CONSTRAINTS = ("send_full", "own_employer", "competitor", "excluded_department", "distance", "place_full", "host_full",
+               "no_coach", "coach_full", "language", "weekdays")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A feasible (question, place, coach); `distance` in km when both postcodes are known."""
+
+    question: str
+    place: str
+    coach: str
+    distance: float | None
+
+
+@dataclass(frozen=True)
+class Removal:
+    """One place (or one coach of it) a constraint removed for a question, with the detail shown."""
+
+    constraint: str
+    place: str
+    coach: str | None
+    detail: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Feasible:
+    """Per open question its candidates and its removals; the capacities left for the solver."""
+
+    candidates: dict[str, list[Candidate]]
+    removals: dict[str, list[Removal]]
+    place_left: dict[str, int]
+    coach_left: dict[tuple[str, str], int]
+    host_left: dict[str, int | None]
+    send_left: dict[str, int | None]
+
+    def removed_by(self, constraint: str) -> list[tuple[str, Removal]]:
+        """(question, removal) pairs of one constraint: what it took away."""
+        return [(q, r) for q, rs in self.removals.items() for r in rs if r.constraint == constraint]
+
+
+def capacities_left(cohort: Cohort) -> tuple[dict[str, int], dict[tuple[str, str], int], dict[str, int | None], dict[str, int | None]]:
+    """Place, coach, hosting and sending capacity minus what the fixed exchanges use."""
+    owner = {q.code: q.organisation for q in cohort.questions}
+    at_place = Counter(f.place for f in cohort.fixed)
+    with_coach = Counter((f.place, c) for f in cohort.fixed for c in f.coaches)
+    hosted = Counter(cohort.places[f.place].organisation for f in cohort.fixed if f.place in cohort.places)
+    sent = Counter(owner[f.question] for f in cohort.fixed if f.question in owner)
+    place_left = {code: max(0, p.capacity - at_place[code]) for code, p in cohort.places.items()}
+    coach_left = {c.key: max(0, c.capacity - with_coach[c.key]) for c in cohort.coaches}
+    host_left = {o.id: None if o.hosts is None else max(0, o.hosts - hosted[o.id]) for o in cohort.organisations.values()}
+    send_left = {o.id: None if o.sends is None else max(0, o.sends - sent[o.id]) for o in cohort.organisations.values()}
+    return place_left, coach_left, host_left, send_left
+
+
+def feasible(cohort: Cohort, max_distance_km: float | None) -> Feasible:
+    """Every open question against every place and coach, under the hard constraints."""
+    place_left, coach_left, host_left, send_left = capacities_left(cohort)
+    coaches_at: dict[str, list[Coach]] = {}
+    for coach in cohort.coaches:
+        coaches_at.setdefault(coach.place, []).append(coach)
+    result = Feasible({}, {}, place_left, coach_left, host_left, send_left)
+    for question in cohort.open_questions:
+        kept: list[Candidate] = []
+        removed: list[Removal] = []
+        if send_left.get(question.organisation) == 0:
+            removed.append(Removal("send_full", "", None, {"organisation": question.organisation}))
+        else:
+            for place in cohort.places.values():
+                _check(cohort, question, place, coaches_at.get(place.code, []), result, max_distance_km, kept, removed)
+        result.candidates[question.code] = kept
+        result.removals[question.code] = removed
+    return result
+
+
+def _check(cohort: Cohort, question: Question, place: Place, coaches: Iterable[Coach], result: Feasible,
+           max_distance_km: float | None, kept: list[Candidate], removed: list[Removal]) -> None:
+    reason = _place_reason(cohort, question, place, result, max_distance_km)
+    if reason is not None:
+        removed.append(Removal(reason[0], place.code, None, reason[1]))
+        return
+    distance = distance_km(question.postcode, place.postcode)
+    coaches = list(coaches)
+    if not coaches:
+        removed.append(Removal("no_coach", place.code, None))
+        return
+    for coach in coaches:
+        coach_reason = _coach_reason(question, place, coach, result)
+        if coach_reason is None:
+            kept.append(Candidate(question.code, place.code, coach.person, distance))
+        else:
+            removed.append(Removal(coach_reason[0], place.code, coach.person, coach_reason[1]))
+
+
+def _place_reason(cohort: Cohort, question: Question, place: Place, result: Feasible,
+                  max_distance_km: float | None) -> tuple[str, dict[str, object]] | None:
+    if place.organisation == question.organisation:
+        return "own_employer", {"organisation": place.organisation}
+    if place.organisation in cohort.organisations[question.organisation].competitors \
+            or question.organisation in cohort.organisations[place.organisation].competitors:
+        return "competitor", {"organisation": place.organisation}
+    if question.department and question.department.casefold() in place.excluded_departments:
+        return "excluded_department", {"department": question.department}
+    if max_distance_km is not None:
+        distance = distance_km(question.postcode, place.postcode)
+        if distance is not None and distance > max_distance_km:
+            return "distance", {"km": round(distance), "max": round(max_distance_km)}
+    if result.place_left.get(place.code, 0) <= 0:
+        return "place_full", {"capacity": place.capacity}
+    if result.host_left.get(place.organisation) == 0:
+        return "host_full", {"organisation": place.organisation}
+    return None
+
+
+def _coach_reason(question: Question, place: Place, coach: Coach, result: Feasible) -> tuple[str, dict[str, object]] | None:
+    if result.coach_left.get(coach.key, 0) <= 0:
+        return "coach_full", {"coach": coach.name or coach.person, "capacity": coach.capacity}
+    if not (question.languages & coach.languages):
+        return "language", {"coach": coach.name or coach.person, "switcher": ", ".join(sorted(question.languages)),
+                            "spoken": ", ".join(sorted(coach.languages))}
+    if not (place.weekdays & coach.weekdays):
+        return "weekdays", {"coach": coach.name or coach.person}
+    return None

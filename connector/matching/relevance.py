@@ -1,0 +1,71 @@
+"""Content fit between learning questions and learning places: Okapi BM25 over stemmed words.
+
+Each text is cut into words (letters only, case-folded) and each word is reduced to its stem
+by the Snowball stemmer of the text's language (snowballstemmer: dutch, french, english), so
+"begeleiden", "begeleid" and "begeleiding" meet. Documents are the learning places (name,
+department, description, keywords); a query is a learning question (title, description,
+desired result, keywords). Scoring is Lucene's BM25 (k1 = 1.2, b = 0.75, idf = ln(1 + (N - n +
+0.5) / (n + 0.5))), whose idf never goes negative, so a word every place shares adds
+nothing rather than taking away.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from functools import cache
+
+import snowballstemmer
+
+K1, B = 1.2, 0.75
+STEMMERS = {"nl": "dutch", "fr": "french", "en": "english"}
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+@cache
+def _stemmer(language: str) -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer(STEMMERS.get(language, "dutch"))
+
+
+def tokens(text: str, language: str) -> list[str]:
+    """The stems of the words of `text` (words of one letter are left out: articles, 'à')."""
+    words = [w for w in _WORD.findall(text.casefold()) if len(w) > 1]
+    return list(_stemmer(language).stemWords(words))
+
+
+def keyword_stems(word: str) -> frozenset[str]:
+    """A keyword as its stems in the three languages: a keyword matches another when any stem does."""
+    folded = word.casefold().strip()
+    return frozenset(_stemmer(language).stemWord(folded) for language in STEMMERS) | {folded}
+
+
+class BM25:
+    """An index of documents (lists of stems); `scores(query)` -> one score per document."""
+
+    def __init__(self, documents: Sequence[list[str]]) -> None:
+        self.frequencies = [Counter(d) for d in documents]
+        self.lengths = [len(d) for d in documents]
+        self.average = (sum(self.lengths) / len(documents)) if documents else 0.0
+        containing: Counter[str] = Counter()
+        for frequency in self.frequencies:
+            containing.update(frequency.keys())
+        count = len(documents)
+        self.idf = {term: math.log(1 + (count - n + 0.5) / (n + 0.5)) for term, n in containing.items()}
+        # term -> [(document index, frequency)]: a query then touches only the documents holding its words
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        for index, frequency in enumerate(self.frequencies):
+            for term, times in frequency.items():
+                self.postings.setdefault(term, []).append((index, times))
+
+    def scores(self, query: list[str]) -> list[float]:
+        result = [0.0] * len(self.frequencies)
+        for term in set(query):
+            idf = self.idf.get(term)
+            if idf is None:
+                continue
+            for index, times in self.postings[term]:
+                norm = K1 * (1 - B + B * self.lengths[index] / self.average) if self.average else K1
+                result[index] += idf * times * (K1 + 1) / (times + norm)
+        return result
