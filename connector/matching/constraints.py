@@ -44,18 +44,27 @@ class Removal:
 
 @dataclass
 class Feasible:
-    """Per open question its candidates and its removals; the capacities left for the solver."""
+    """Per open question its candidates; the capacities left for the solver. What the
+    constraints removed is worked out on demand (`removals`): only questions left without a
+    proposal need it, and a cohort of thousands need not keep millions of reasons."""
 
+    cohort: Cohort
+    max_distance_km: float | None
     candidates: dict[str, list[Candidate]]
-    removals: dict[str, list[Removal]]
     place_left: dict[str, int]
     coach_left: dict[tuple[str, str], int]
     host_left: dict[str, int | None]
     send_left: dict[str, int | None]
 
+    def removals(self, question_code: str) -> list[Removal]:
+        """Every place (or coach) the constraints removed for one open question, with the first
+        constraint each broke, in CONSTRAINTS order of checking."""
+        question = next(q for q in self.cohort.open_questions if q.code == question_code)
+        return _explained(self, question)
+
     def removed_by(self, constraint: str) -> list[tuple[str, Removal]]:
         """(question, removal) pairs of one constraint: what it took away."""
-        return [(q, r) for q, rs in self.removals.items() for r in rs if r.constraint == constraint]
+        return [(q.code, r) for q in self.cohort.open_questions for r in _explained(self, q) if r.constraint == constraint]
 
 
 def capacities_left(cohort: Cohort) -> tuple[dict[str, int], dict[tuple[str, str], int], dict[str, int | None], dict[str, int | None]]:
@@ -73,32 +82,63 @@ def capacities_left(cohort: Cohort) -> tuple[dict[str, int], dict[tuple[str, str
 
 
 def feasible(cohort: Cohort, max_distance_km: float | None) -> Feasible:
-    """Every open question against every place and coach, under the hard constraints."""
+    """Every open question against every place and coach, under the hard constraints.
+
+    The fast path: places and coaches without capacity (or without a common weekday) are
+    dropped once, not per question; `Feasible.removals` checks the same rules one by one."""
     place_left, coach_left, host_left, send_left = capacities_left(cohort)
+    result = Feasible(cohort, max_distance_km, {}, place_left, coach_left, host_left, send_left)
+    open_coaches: dict[str, list[Coach]] = {}
+    for coach in cohort.coaches:
+        place = cohort.places.get(coach.place)
+        if place is not None and coach_left.get(coach.key, 0) > 0 and place.weekdays & coach.weekdays:
+            open_coaches.setdefault(coach.place, []).append(coach)
+    open_places = [p for p in cohort.places.values()
+                   if place_left.get(p.code, 0) > 0 and host_left.get(p.organisation) != 0 and p.code in open_coaches]
+    rivals = {o: set(org.competitors) for o, org in cohort.organisations.items()}
+    for o, org in cohort.organisations.items():
+        for other in org.competitors:
+            rivals.setdefault(other, set()).add(o)
+    for question in cohort.open_questions:
+        kept: list[Candidate] = []
+        result.candidates[question.code] = kept
+        if send_left.get(question.organisation) == 0:
+            continue
+        barred = rivals.get(question.organisation, set()) | {question.organisation}
+        department = question.department.casefold() if question.department else None
+        for place in open_places:
+            if place.organisation in barred or (department is not None and department in place.excluded_departments):
+                continue
+            distance = distance_km(question.postcode, place.postcode)
+            if max_distance_km is not None and distance is not None and distance > max_distance_km:
+                continue
+            kept.extend(Candidate(question.code, place.code, coach.person, distance)
+                        for coach in open_coaches[place.code] if question.languages & coach.languages)
+    return result
+
+
+def _explained(result: Feasible, question: Question) -> list[Removal]:
+    """The slow path: every rule in order, for one question, keeping the first one broken."""
+    cohort = result.cohort
+    if result.send_left.get(question.organisation) == 0:
+        return [Removal("send_full", "", None, {"organisation": question.organisation})]
     coaches_at: dict[str, list[Coach]] = {}
     for coach in cohort.coaches:
         coaches_at.setdefault(coach.place, []).append(coach)
-    result = Feasible({}, {}, place_left, coach_left, host_left, send_left)
-    for question in cohort.open_questions:
-        kept: list[Candidate] = []
-        removed: list[Removal] = []
-        if send_left.get(question.organisation) == 0:
-            removed.append(Removal("send_full", "", None, {"organisation": question.organisation}))
-        else:
-            for place in cohort.places.values():
-                _check(cohort, question, place, coaches_at.get(place.code, []), result, max_distance_km, kept, removed)
-        result.candidates[question.code] = kept
-        result.removals[question.code] = removed
-    return result
+    kept: list[Candidate] = []
+    removed: list[Removal] = []
+    for place in cohort.places.values():
+        _check(cohort, question, place, coaches_at.get(place.code, []), result, result.max_distance_km, kept, removed)
+    return removed
 
 
 def _check(cohort: Cohort, question: Question, place: Place, coaches: Iterable[Coach], result: Feasible,
            max_distance_km: float | None, kept: list[Candidate], removed: list[Removal]) -> None:
-    reason = _place_reason(cohort, question, place, result, max_distance_km)
+    distance = distance_km(question.postcode, place.postcode)
+    reason = _place_reason(cohort, question, place, result, max_distance_km, distance)
     if reason is not None:
         removed.append(Removal(reason[0], place.code, None, reason[1]))
         return
-    distance = distance_km(question.postcode, place.postcode)
     coaches = list(coaches)
     if not coaches:
         removed.append(Removal("no_coach", place.code, None))
@@ -112,7 +152,7 @@ def _check(cohort: Cohort, question: Question, place: Place, coaches: Iterable[C
 
 
 def _place_reason(cohort: Cohort, question: Question, place: Place, result: Feasible,
-                  max_distance_km: float | None) -> tuple[str, dict[str, object]] | None:
+                  max_distance_km: float | None, distance: float | None) -> tuple[str, dict[str, object]] | None:
     if place.organisation == question.organisation:
         return "own_employer", {"organisation": place.organisation}
     if place.organisation in cohort.organisations[question.organisation].competitors \
@@ -120,10 +160,8 @@ def _place_reason(cohort: Cohort, question: Question, place: Place, result: Feas
         return "competitor", {"organisation": place.organisation}
     if question.department and question.department.casefold() in place.excluded_departments:
         return "excluded_department", {"department": question.department}
-    if max_distance_km is not None:
-        distance = distance_km(question.postcode, place.postcode)
-        if distance is not None and distance > max_distance_km:
-            return "distance", {"km": round(distance), "max": round(max_distance_km)}
+    if max_distance_km is not None and distance is not None and distance > max_distance_km:
+        return "distance", {"km": round(distance), "max": round(max_distance_km)}
     if result.place_left.get(place.code, 0) <= 0:
         return "place_full", {"capacity": place.capacity}
     if result.host_left.get(place.organisation) == 0:

@@ -10,7 +10,7 @@ kilometres between the two localities: a lower bound of the road distance, which
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from math import asin, cos, radians, sin, sqrt
 
 EARTH_RADIUS_KM = 6371.0088  # the IUGG mean radius
@@ -39,6 +39,11 @@ def distance_km(postcode_a: str | None, postcode_b: str | None) -> float | None:
     """Kilometres between two postcodes; None when either is missing or unknown."""
     if not postcode_a or not postcode_b:
         return None
+    return _distance(postcode_a, postcode_b) if postcode_a <= postcode_b else _distance(postcode_b, postcode_a)
+
+
+@lru_cache(maxsize=500_000)
+def _distance(postcode_a: str, postcode_b: str) -> float | None:
     table = coordinates()
     if postcode_a not in table or postcode_b not in table:
         return None

@@ -120,5 +120,5 @@ def _unmatched(cohort: Cohort, allowed: Feasible, assignment: Assignment) -> lis
         if question.code in assignment.chosen:
             continue
         outbid = tuple(sorted({c.place for c in allowed.candidates.get(question.code, [])}))
-        result.append(Unmatched(question, tuple(allowed.removals.get(question.code, [])), outbid))
+        result.append(Unmatched(question, tuple(allowed.removals(question.code)), outbid))
     return result

@@ -50,24 +50,29 @@ def score(cohort: Cohort, feasible: Feasible, weights: MatchingWeights, max_dist
     balance = _reciprocity(cohort)
     questions = {q.code: q for q in cohort.questions}
     scored: dict[str, list[Scored]] = {}
+    weighted = [(name, getattr(weights, name)) for name in CRITERIA]
     for code, candidates in feasible.candidates.items():
         question = questions[code]
+        home = cohort.organisations[question.organisation]
+        per_place: dict[str, tuple[dict[str, float], float]] = {}  # a place's coaches share its scores
         rows = []
         for candidate in candidates:
-            place = cohort.places[candidate.place]
-            host = cohort.organisations[place.organisation]
-            home = cohort.organisations[question.organisation]
-            criteria = {
-                "content": content[(code, place.code)],
-                "preference": _preference(question, place),
-                "reciprocity": balance[question.organisation],
-                "sectors": _sectors(home, host),
-                "distance": _distance(candidate.distance, max_distance_km),
-                "size": _size(home, host),
-                "staff": _staff(home, host),
-            }
-            total = sum(getattr(weights, name) * value for name, value in criteria.items())
-            rows.append(Scored(candidate, {k: round(v, 3) for k, v in criteria.items()}, total))
+            if candidate.place not in per_place:
+                place = cohort.places[candidate.place]
+                host = cohort.organisations[place.organisation]
+                criteria = {
+                    "content": content[(code, place.code)],
+                    "preference": _preference(question, place),
+                    "reciprocity": balance[question.organisation],
+                    "sectors": _sectors(home, host),
+                    "distance": _distance(candidate.distance, max_distance_km),
+                    "size": _size(home, host),
+                    "staff": _staff(home, host),
+                }
+                per_place[candidate.place] = ({k: round(v, 3) for k, v in criteria.items()},
+                                              sum(weight * criteria[name] for name, weight in weighted))
+            criteria, total = per_place[candidate.place]
+            rows.append(Scored(candidate, criteria, total))
         scored[code] = rows
     return scored
 
