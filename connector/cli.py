@@ -765,6 +765,9 @@ def _template(args: argparse.Namespace) -> int:
 
     try:
         path = write_template(Path(args.output), force=args.force)
+        from connector.matching.template import add_matching_columns
+
+        add_matching_columns(path)  # the optional matching columns (st-connector match)
     except TemplateExists as error:
         print(f"Not written: {error}.", file=sys.stderr)
         return EXIT_CONFIG
@@ -779,6 +782,11 @@ def _init(args: argparse.Namespace) -> int:
     try:
         organisations = [organisation(text) for text in args.organisations] if args.organisations else EXAMPLE_ORGANISATIONS
         paths = write_starter(folder, organisations, args.partner)
+        from connector.matching.template import add_matching_columns
+
+        for path in paths:
+            if path.name == "cohort.xlsx":
+                add_matching_columns(path)  # the optional matching columns (st-connector match)
     except StarterRefused as error:
         print(f"Not written: {error}.", file=sys.stderr)
         return EXIT_CONFIG

@@ -367,3 +367,63 @@ def test_the_proposals_workbook_speaks_the_partners_language_and_reads_back(sqli
     book.save(outcome.workbook)
     applied, problems = service.apply(config)
     assert applied.exchanges == ["EX-LV-08"] and problems == []
+
+
+# -- the template and a cohort workbook ----------------------------------------------------------
+
+def test_the_template_carries_the_matching_columns():
+    from tests.test_cli import REPO
+
+    book = load_workbook(REPO / "examples" / "template" / "switching-talent-sjabloon.xlsx")
+    assert {"Voorkeur 1", "Voorkeur 3", "Talen", "Gewenst van", "Postcode"} <= {c.value for c in book["Leervragen"][1]}
+    assert {"Capaciteit", "Onthaaldagen"} <= {c.value for c in book["Leerplekken"][1]}
+    assert [c.value for c in book["Organisaties"][1]] == ["Organisatie", "Sector", "Grootte", "Personeel", "Concurrenten",
+                                                          "Stuurt", "Ontvangt"]
+
+
+def test_a_cohort_workbook_is_matched_and_applied_in_its_own_sheets(sqlite_network):
+    """The cohort as one .xlsx (sheets named by the mapping), with matching columns filled in."""
+    from openpyxl import Workbook
+
+    from connector.plumbing.tabular import read_table
+
+    network = sqlite_network
+    cohort = network.data / "cohort"
+    book = Workbook()
+    book.remove(book.active)
+    for stem, title in (("leerplekken", "Leerplekken"), ("leercoaches", "Leercoaches"), ("leervragen", "Leervragen"),
+                        ("uitwisselingen", "Uitwisselingen"), ("sessies", "Sessies"), ("organisaties", "Organisaties")):
+        rows = list(read_table(cohort / f"{stem}.csv"))
+        sheet = book.create_sheet(title)
+        header = list(rows[0].cells)
+        extra = {"Leervragen": ["Voorkeur 1", "Langues"], "Leercoaches": ["Capaciteit"]}.get(title, [])
+        sheet.append(header + extra)
+        for row in rows:
+            values = [row.cells[h] for h in header]
+            if title == "Leervragen":
+                values += ["groenkracht", "néerlandais"] if row.cells["Code"] == "LV-08" else ["", ""]
+            if title == "Leercoaches":
+                values += [2 if row.cells["Leercoach"] == "G110" else None]
+            sheet.append(values)
+    book.save(network.root / "cohort.xlsx")
+    network.replace('path = "examples/data/cohort"', 'path = "cohort.xlsx"')
+    config = network.config()
+    reading = read_cohort(config)
+    assert reading.problems == []
+    question = next(q for q in reading.cohort.questions if q.code == "LV-08")
+    assert question.preferences == ("groenkracht",) and question.languages == frozenset({"nl"})
+    outcome = service.propose(config, date(2027, 1, 4), calendars=NoCalendars())
+    [proposal] = outcome.result.proposals
+    assert proposal.scored.criteria["preference"] == 1.0
+    book = load_workbook(outcome.workbook)
+    book["Voorstellen"]["B2"] = "bevestigd"
+    book.save(outcome.workbook)
+    applied, _ = service.apply(config)
+    assert applied.exchanges == ["EX-LV-08"]
+    cohort_book = load_workbook(network.root / "cohort.xlsx")
+    exchanges = list(cohort_book["Uitwisselingen"].values)
+    assert exchanges[-1] == ("EX-LV-08", "LV-08", proposal.place, proposal.coach, "bevestigd")
+    sessions = list(cohort_book["Sessies"].values)
+    assert sessions[-1][:3] == ("EX-LV-08-D2", "EX-LV-08", "uitwisselingsdag") and sessions[-1][-1] == "7"
+    summary = sync(network, as_of="2027-01-05")
+    assert (network.out / "invitations" / "EX-LV-08-D2.ics").is_file(), summary.errors
