@@ -315,6 +315,18 @@ def _command(args: argparse.Namespace) -> int:
 
 
 def _match(config: Config, args: argparse.Namespace) -> int:
+    from connector.core.errors import SourceUnavailable
+
+    try:
+        return _match_or_apply(config, args)
+    except SourceUnavailable as error:  # the cohort sheet as a whole cannot be read
+        if args.json:
+            _print_failure_json("cohort", [str(error)])
+        print(f"Failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _match_or_apply(config: Config, args: argparse.Namespace) -> int:
     from connector.matching import service
 
     output = Path(args.output) if args.output else None

@@ -119,6 +119,7 @@ def _tiny(**changes) -> Cohort:  # type: ignore[no-untyped-def]
     cohort = Cohort([changes.pop("question", question)], {"LP-1": changes.pop("place", place)},
                     changes.pop("coaches", [coach]), organisations, changes.pop("fixed", []))
     cohort.questions.extend(changes.pop("more_questions", []))
+    cohort.rejected = changes.pop("rejected", set())
     cohort.taken = {f.question for f in cohort.fixed}  # a fixed exchange's question is not open
     assert not changes
     return cohort
@@ -127,6 +128,7 @@ def _tiny(**changes) -> Cohort:  # type: ignore[no-untyped-def]
 BREAKS = {
     "send_full": dict(home=Organisation("home", sends=1), fixed=[Fixed("LV-0", "LP-X", (), "cohort")],
                       more_questions=[Question("LV-0", "home", "S0", "x", "x")]),
+    "rejected": dict(rejected={("LV-1", "LP-1")}),
     "own_employer": dict(place=Place("LP-1", "home", "Planning", "planning van ploegen", languages=frozenset({"nl"}))),
     "competitor": dict(host=Organisation("host", competitors=frozenset({"home"}))),
     "excluded_department": dict(question=Question("LV-1", "home", "S1", "Planning", "planning", languages=frozenset({"nl"}),
@@ -427,3 +429,16 @@ def test_a_cohort_workbook_is_matched_and_applied_in_its_own_sheets(sqlite_netwo
     assert sessions[-1][:3] == ("EX-LV-08-D2", "EX-LV-08", "uitwisselingsdag") and sessions[-1][-1] == "7"
     summary = sync(network, as_of="2027-01-05")
     assert (network.out / "invitations" / "EX-LV-08-D2.ics").is_file(), summary.errors
+
+
+def test_a_rejected_proposal_is_not_proposed_again(sqlite_network):
+    config = sqlite_network.config()
+    outcome = service.propose(config, date(2027, 1, 4), calendars=NoCalendars())
+    assert [p.place for p in outcome.result.proposals] == ["LP-GK-ATELIER"]
+    book = load_workbook(outcome.workbook)
+    book["Voorstellen"]["B2"] = "afgewezen"
+    book.save(outcome.workbook)
+    again = service.propose(config, date(2027, 1, 4), calendars=NoCalendars())
+    assert again.result.proposals == []
+    [unmatched] = again.result.unmatched
+    assert {r.place: r.constraint for r in unmatched.removals}["LP-GK-ATELIER"] == "rejected"

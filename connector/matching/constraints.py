@@ -13,16 +13,18 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from connector.matching.geo import distance_km
+import numpy as np
+
+from connector.matching.geo import EARTH_RADIUS_KM, coordinates, distance_km
 from connector.matching.model import Coach, Cohort, Place, Question
 
-# In the order they are checked. own_employer .. host_full look at the place, coach_full ..
+# In the order they are checked. rejected .. host_full look at the place, coach_full ..
 # weekdays at each of its coaches; send_full removes a question before any place is looked at.
-CONSTRAINTS = ("send_full", "own_employer", "competitor", "excluded_department", "distance", "place_full", "host_full",
+CONSTRAINTS = ("send_full", "rejected", "own_employer", "competitor", "excluded_department", "distance", "place_full", "host_full",
                "no_coach", "coach_full", "language", "weekdays")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A feasible (question, place, coach); `distance` in km when both postcodes are known."""
 
@@ -55,12 +57,22 @@ class Feasible:
     coach_left: dict[tuple[str, str], int]
     host_left: dict[str, int | None]
     send_left: dict[str, int | None]
+    _coaches_at: dict[str, list[Coach]] | None = None
 
     def removals(self, question_code: str) -> list[Removal]:
         """Every place (or coach) the constraints removed for one open question, with the first
         constraint each broke, in CONSTRAINTS order of checking."""
         question = next(q for q in self.cohort.open_questions if q.code == question_code)
         return _explained(self, question)
+
+    @property
+    def coaches_at(self) -> dict[str, list[Coach]]:
+        """place code -> its coaches (all of them: the slow path names every reason)."""
+        if self._coaches_at is None:
+            self._coaches_at = {}
+            for coach in self.cohort.coaches:
+                self._coaches_at.setdefault(coach.place, []).append(coach)
+        return self._coaches_at
 
     def removed_by(self, constraint: str) -> list[tuple[str, Removal]]:
         """(question, removal) pairs of one constraint: what it took away."""
@@ -85,16 +97,25 @@ def feasible(cohort: Cohort, max_distance_km: float | None) -> Feasible:
     """Every open question against every place and coach, under the hard constraints.
 
     The fast path: places and coaches without capacity (or without a common weekday) are
-    dropped once, not per question; `Feasible.removals` checks the same rules one by one."""
+    dropped once, not per question; per question the place rules are applied to all places at
+    once as arrays, so the Python work grows with the candidates kept rather than with
+    questions x places. `Feasible.removals` checks the same rules one by one (the tests hold
+    both to the same answer)."""
     place_left, coach_left, host_left, send_left = capacities_left(cohort)
     result = Feasible(cohort, max_distance_km, {}, place_left, coach_left, host_left, send_left)
-    open_coaches: dict[str, list[Coach]] = {}
+    bits: dict[str, int] = {}
+
+    def language_bits(languages: frozenset[str]) -> int:
+        return sum(1 << bits.setdefault(language, len(bits)) for language in languages)
+
+    open_coaches: dict[str, list[tuple[Coach, int]]] = {}
     for coach in cohort.coaches:
         place = cohort.places.get(coach.place)
         if place is not None and coach_left.get(coach.key, 0) > 0 and place.weekdays & coach.weekdays:
-            open_coaches.setdefault(coach.place, []).append(coach)
-    open_places = [p for p in cohort.places.values()
-                   if place_left.get(p.code, 0) > 0 and host_left.get(p.organisation) != 0 and p.code in open_coaches]
+            open_coaches.setdefault(coach.place, []).append((coach, language_bits(coach.languages)))
+    places = [p for p in cohort.places.values()
+              if place_left.get(p.code, 0) > 0 and host_left.get(p.organisation) != 0 and p.code in open_coaches]
+    table = PlaceTable(places)
     rivals = {o: set(org.competitors) for o, org in cohort.organisations.items()}
     for o, org in cohort.organisations.items():
         for other in org.competitors:
@@ -102,19 +123,52 @@ def feasible(cohort: Cohort, max_distance_km: float | None) -> Feasible:
     for question in cohort.open_questions:
         kept: list[Candidate] = []
         result.candidates[question.code] = kept
-        if send_left.get(question.organisation) == 0:
+        if send_left.get(question.organisation) == 0 or not places:
             continue
-        barred = rivals.get(question.organisation, set()) | {question.organisation}
-        department = question.department.casefold() if question.department else None
-        for place in open_places:
-            if place.organisation in barred or (department is not None and department in place.excluded_departments):
+        allowed = table.allowed(rivals.get(question.organisation, set()) | {question.organisation}, question.department,
+                                question.postcode, max_distance_km)
+        wanted = language_bits(question.languages)
+        for index in np.flatnonzero(allowed):
+            place = places[index]
+            if (question.code, place.code) in cohort.rejected:
                 continue
             distance = distance_km(question.postcode, place.postcode)
-            if max_distance_km is not None and distance is not None and distance > max_distance_km:
-                continue
             kept.extend(Candidate(question.code, place.code, coach.person, distance)
-                        for coach in open_coaches[place.code] if question.languages & coach.languages)
+                        for coach, spoken in open_coaches[place.code] if wanted & spoken)
     return result
+
+
+class PlaceTable:
+    """The open places as arrays: organisation, coordinates, and per department who excludes it."""
+
+    def __init__(self, places: list[Place]) -> None:
+        self.places = places
+        self.organisations = np.array([p.organisation for p in places], dtype=object)
+        table = coordinates()
+        located = [table.get(p.postcode or "") for p in places]
+        self.lat = np.radians(np.array([c[0] if c else np.nan for c in located], dtype=float))
+        self.lon = np.radians(np.array([c[1] if c else np.nan for c in located], dtype=float))
+        self._excluding: dict[str, np.ndarray] = {}
+
+    def excluding(self, department: str) -> np.ndarray:
+        key = department.casefold()
+        if key not in self._excluding:
+            self._excluding[key] = np.array([key in p.excluded_departments for p in self.places], dtype=bool)
+        return self._excluding[key]
+
+    def allowed(self, barred: set[str], department: str | None, postcode: str | None, max_km: float | None) -> np.ndarray:
+        """Places neither barred (own employer, competitors), nor excluding the department, nor too far."""
+        keep = ~np.isin(self.organisations, list(barred))
+        if department:
+            keep &= ~self.excluding(department)
+        origin = coordinates().get(postcode or "")
+        if max_km is not None and origin is not None:
+            lat, lon = np.radians(origin[0]), np.radians(origin[1])
+            h = np.sin((self.lat - lat) / 2) ** 2 + np.cos(lat) * np.cos(self.lat) * np.sin((self.lon - lon) / 2) ** 2
+            with np.errstate(invalid="ignore"):
+                too_far = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(h)) > max_km  # NaN (no postcode) is never too far
+            keep &= ~too_far
+        return keep
 
 
 def _explained(result: Feasible, question: Question) -> list[Removal]:
@@ -122,13 +176,10 @@ def _explained(result: Feasible, question: Question) -> list[Removal]:
     cohort = result.cohort
     if result.send_left.get(question.organisation) == 0:
         return [Removal("send_full", "", None, {"organisation": question.organisation})]
-    coaches_at: dict[str, list[Coach]] = {}
-    for coach in cohort.coaches:
-        coaches_at.setdefault(coach.place, []).append(coach)
     kept: list[Candidate] = []
     removed: list[Removal] = []
     for place in cohort.places.values():
-        _check(cohort, question, place, coaches_at.get(place.code, []), result, result.max_distance_km, kept, removed)
+        _check(cohort, question, place, result.coaches_at.get(place.code, []), result, result.max_distance_km, kept, removed)
     return removed
 
 
@@ -153,6 +204,8 @@ def _check(cohort: Cohort, question: Question, place: Place, coaches: Iterable[C
 
 def _place_reason(cohort: Cohort, question: Question, place: Place, result: Feasible,
                   max_distance_km: float | None, distance: float | None) -> tuple[str, dict[str, object]] | None:
+    if (question.code, place.code) in cohort.rejected:
+        return "rejected", {"place": place.code}
     if place.organisation == question.organisation:
         return "own_employer", {"organisation": place.organisation}
     if place.organisation in cohort.organisations[question.organisation].competitors \

@@ -75,18 +75,19 @@ def read_sheet(root: Path, stem: str, sheet: str, headers: Iterable[str] = ()) -
                 return None
             table = open_table(path, None, tuple(headers))
     except SourceUnavailable as error:
-        if "no sheet" in str(error).casefold() or "not found" in str(error).casefold():
+        if str(error).startswith("no sheet "):  # an optional sheet the workbook does not have
             return None
         raise
     return Sheet(table.where, list(table.rows), list(table.header))
 
 
 def read_cohort(config: Config, db: DbSession | None = None, extra_questions: Iterable[Question] = (),
-                confirmed: Iterable[Fixed] = ()) -> Reading:
+                confirmed: Iterable[Fixed] = (), rejected: Iterable[tuple[str, str]] = ()) -> Reading:
     """The cohort to match, from the configured cohort sheet and (when given) the store.
 
     `extra_questions` join the pool as they are (candidates from training plans, issue #13);
-    `confirmed` are proposals the partner confirmed that are not yet in the cohort's exchanges.
+    `confirmed` are proposals the partner confirmed that are not yet in the cohort's exchanges;
+    `rejected` (question, place) pairs the partner turned down, never proposed again.
     Raises ConfigError without a cohort source, SourceUnavailable when a sheet cannot be read."""
     source = cohort_source(config)
     mapping = load_mapping(source.mapping or "files", config.base_dir)
@@ -111,7 +112,7 @@ def read_cohort(config: Config, db: DbSession | None = None, extra_questions: It
         if question.code not in seen and question.organisation in known:
             seen.add(question.code)
             unique.append(question)
-    return Reading(Cohort(unique, places, coaches, organisations, fixed, taken), problems)
+    return Reading(Cohort(unique, places, coaches, organisations, fixed, taken, set(rejected)), problems)
 
 
 # -- the store ---------------------------------------------------------------------------------

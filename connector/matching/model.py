@@ -112,6 +112,7 @@ class Cohort:
     organisations: dict[str, Organisation]
     fixed: list[Fixed] = field(default_factory=list)
     taken: set[str] = field(default_factory=set)  # question codes with an exchange (not cancelled)
+    rejected: set[tuple[str, str]] = field(default_factory=set)  # (question, place) the partner turned down
 
     @property
     def open_questions(self) -> list[Question]:

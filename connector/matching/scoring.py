@@ -30,7 +30,7 @@ UNKNOWN = 0.5
 SCALE = 1000  # scores are compared as whole thousandths, so the solver works in integers
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Scored:
     """A candidate with its criteria and total (the weighted sum of the criteria)."""
 

@@ -25,7 +25,15 @@ from connector.matching.inputs import read_cohort
 from connector.matching.model import Fixed
 from connector.matching.pool import extra_questions
 from connector.matching.run import MatchResult, solve
-from connector.matching.workbook import FILE_NAME, ConfirmedRow, breakdown, confirmed_rows, explain, write_workbook
+from connector.matching.workbook import (
+    FILE_NAME,
+    ConfirmedRow,
+    breakdown,
+    confirmed_rows,
+    explain,
+    rejected_pairs,
+    write_workbook,
+)
 from connector.plumbing.runtime import Runtime
 from connector.store.db import migrate, open_engine, session_factory
 from connector.store.tables import Person
@@ -48,7 +56,8 @@ def workbook_path(config: Config, output_dir: Path | None) -> Path:
 
 
 def propose(config: Config, as_of: date, output_dir: Path | None = None, calendars: Calendars | None = None) -> Outcome:
-    """Match the open questions and write the proposals workbook (the store is only read)."""
+    """Match the open questions and write the proposals workbook (the store is only read).
+    Rows marked confirmed stay (and keep their place); rows marked rejected are not proposed again."""
     path = workbook_path(config, output_dir)
     kept, unreadable = confirmed_rows(path, config.partner.zone)
     engine = open_engine(config.store_url)
@@ -59,7 +68,7 @@ def propose(config: Config, as_of: date, output_dir: Path | None = None, calenda
             if calendars is None:
                 calendars = graph_calendars(config, Runtime(config, datetime.now(UTC)), emails)
             reading = read_cohort(config, db, extra_questions(db),
-                                  [Fixed(r.question, r.place, (r.coach,), "proposals") for r in kept])
+                                  [Fixed(r.question, r.place, (r.coach,), "proposals") for r in kept], rejected_pairs(path))
     finally:
         engine.dispose()
     kept = [r for r in kept if not any(f.question == r.question and f.origin == "cohort" for f in reading.cohort.fixed)]

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from connector.matching.constraints import Feasible
@@ -72,17 +73,26 @@ def assign(scored: Mapping[str, list[Scored]], feasible: Feasible, owners: Mappi
     for organisation, count in sorted(per_owner.items()):
         limit = feasible.send_left.get(organisation)
         flow.add_arc_with_capacity_and_unit_cost(0, node("send", organisation), min(count, count if limit is None else limit), 0)
-    arcs: dict[int, Scored] = {}
+    rows: list[Scored] = []
+    tails: list[int] = []
+    heads: list[int] = []
+    costs: list[int] = []
     coach_nodes, place_nodes = set(), set()
     for code in questions:
         flow.add_arc_with_capacity_and_unit_cost(node("send", owners[code]), node("q", code), 1, 0)
+        question_node = node("q", code)
         for row in scored[code]:
             candidate = row.candidate
-            arc = flow.add_arc_with_capacity_and_unit_cost(node("q", code), node("coach", candidate.place, candidate.coach), 1,
-                                                           -(extra + row.points))
-            arcs[arc] = row
+            rows.append(row)
+            tails.append(question_node)
+            heads.append(node("coach", candidate.place, candidate.coach))
+            costs.append(-(extra + row.points))
             coach_nodes.add((candidate.place, candidate.coach))
             place_nodes.add(candidate.place)
+    # one call for all candidate arcs: thousands of questions make millions of them
+    first_arc = flow.num_arcs()
+    flow.add_arcs_with_capacity_and_unit_cost(np.array(tails, dtype=np.int32), np.array(heads, dtype=np.int32),
+                                              np.ones(len(rows), dtype=np.int64), np.array(costs, dtype=np.int64))
     for place, coach in sorted(coach_nodes):
         flow.add_arc_with_capacity_and_unit_cost(node("coach", place, coach), node("place", place),
                                                  min(total, feasible.coach_left[(place, coach)]), 0)
@@ -99,7 +109,8 @@ def assign(scored: Mapping[str, list[Scored]], feasible: Feasible, owners: Mappi
     status = flow.solve()
     if status != flow.OPTIMAL:  # cannot happen: the bypass arc always makes the flow feasible
         raise RuntimeError(f"the min-cost flow solver ended with status {status}")
-    chosen = {arcs[a].candidate.question: arcs[a] for a in arcs if flow.flow(a) > 0}
+    flows = flow.flows(np.arange(first_arc, first_arc + len(rows), dtype=np.int32))
+    chosen = {rows[i].candidate.question: rows[i] for i in np.nonzero(flows)[0]}
     return Assignment(chosen, sum(r.points for r in chosen.values()), upper_bound(scored))
 
 

@@ -128,7 +128,7 @@ def _proposal_row(proposal: Proposal, language: str, days: int) -> list[Any]:
     values += [None if distance is None else round(distance, 1), slot_text(proposal.plan.intro)]
     slots = [slot_text(s) for s in proposal.plan.days]
     values += slots + [""] * (days - len(slots))
-    values += [text(language, "match.yes" if proposal.plan.calendars_read else "match.no"), breakdown(proposal, language)]
+    values += [text(language, "match.yes") if proposal.plan.calendars_read else text(language, "match.no"), breakdown(proposal, language)]
     return values
 
 
@@ -180,6 +180,26 @@ def _day_number(name: str) -> int | None:
         if found:
             return int(found.group(1))
     return None
+
+
+def rejected_pairs(path: Path) -> set[tuple[str, str]]:
+    """(question, place) of the rows the partner marked rejected."""
+    if not path.is_file():
+        return set()
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    titles = {text(language, "match.sheet.proposals") for language in LANGUAGES}
+    sheet = next((workbook[t] for t in workbook.sheetnames if t in titles), None)
+    rows = list(sheet.iter_rows(values_only=True)) if sheet is not None else []
+    workbook.close()
+    if not rows:
+        return set()
+    known = _keys_by_header()
+    index = {known[str(n or "").casefold()]: i for i, n in enumerate(rows[0]) if str(n or "").casefold() in known}
+    if not {"status", "question", "place"} <= set(index):
+        return set()
+    words = {text(language, "match.status.rejected").casefold() for language in LANGUAGES}
+    return {(str(r[index["question"]]).strip(), str(r[index["place"]]).strip()) for r in rows[1:]
+            if len(r) > max(index.values()) and str(r[index["status"]] or "").strip().casefold() in words}
 
 
 def confirmed_rows(path: Path, zone: ZoneInfo) -> tuple[list[ConfirmedRow], list[tuple[str, str, str]]]:
