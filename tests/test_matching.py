@@ -442,3 +442,22 @@ def test_a_rejected_proposal_is_not_proposed_again(sqlite_network):
     assert again.result.proposals == []
     [unmatched] = again.result.unmatched
     assert {r.place: r.constraint for r in unmatched.removals}["LP-GK-ATELIER"] == "rejected"
+
+
+def test_a_proposal_never_reuses_an_exchange_code_of_the_sheet(sqlite_network):
+    """EX-LV-08 is taken by a cancelled exchange: the new proposal gets another code."""
+    sqlite_network.edit_csv("cohort/uitwisselingen.csv", "EX-08;LV-08;LP-GK-ATELIER;G102;geannuleerd",
+                            "EX-LV-08;LV-08;LP-GK-ATELIER;G102;geannuleerd")
+    outcome = service.propose(sqlite_network.config(), date(2027, 1, 4), calendars=NoCalendars())
+    assert [p.code for p in outcome.result.proposals] == ["EX-LV-08-2"]
+
+
+def test_a_wished_period_with_one_end_is_taken_from_or_until_that_day(sqlite_network):
+    network = sqlite_network
+    network.edit_csv("cohort/leervragen.csv", "Gewenst resultaat\n", "Gewenst resultaat;Gewenst tot\n")
+    network.edit_csv("cohort/leervragen.csv", "LV-08;zonneke;Z003;Hoe gaat een maatwerkbedrijf om met diversiteit in het team?;;",
+                     "LV-08;zonneke;Z003;Hoe gaat een maatwerkbedrijf om met diversiteit in het team?;;;31/01/2027")
+    outcome = service.propose(network.config(), date(2027, 1, 4), calendars=NoCalendars())
+    [proposal] = outcome.result.proposals
+    assert all(date(2027, 1, 12) <= d.start.date() <= date(2027, 1, 31) for d in proposal.plan.days)
+    assert proposal.plan.days[0].start.date() == date(2027, 1, 12)  # the first day an intro call a week before allows

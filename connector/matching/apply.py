@@ -42,15 +42,16 @@ def apply_confirmed(config: Config, rows: Sequence[ConfirmedRow]) -> Applied:
     mapping = load_mapping(source.mapping or "files", config.base_dir)
     root = cohort_root(config, source)
     exchanges_entity, sessions_entity = mapping.entity("exchanges"), mapping.entity("sessions")
-    existing = _existing(root, exchanges_entity)
+    existing, codes = _existing(root, exchanges_entity)
     applied = Applied()
     exchange_rows: list[dict[str, str]] = []
     session_rows: list[dict[str, str]] = []
     for row in rows:
-        if row.question in existing or row.exchange in existing.values():
+        if row.question in existing or row.exchange in codes:
             applied.skipped.append(row.exchange)
             continue
         existing[row.question] = row.exchange
+        codes.add(row.exchange)
         exchange_rows.append(_values(exchanges_entity, {"code": row.exchange, "learning_question": row.question,
                                                         "learning_place": row.place, "coaches": row.coach, "status": "confirmed"}))
         applied.exchanges.append(row.exchange)
@@ -67,22 +68,23 @@ def apply_confirmed(config: Config, rows: Sequence[ConfirmedRow]) -> Applied:
     return applied
 
 
-def _existing(root: Path, entity: EntityMapping) -> dict[str, str]:
-    """question -> exchange code of every exchange in the cohort that is not cancelled
-    (a cancelled exchange frees its question for a new proposal)."""
+def _existing(root: Path, entity: EntityMapping) -> tuple[dict[str, str], set[str]]:
+    """question -> exchange code of every exchange in the cohort that is not cancelled (a
+    cancelled exchange frees its question for a new proposal), and every code in use."""
     stem = str(entity.options.get("file", entity.entity))
     sheet = read_sheet(root, stem, str(entity.options.get("sheet", stem)))
     if sheet is None:
-        return {}
-    found = {}
+        return {}, set()
+    found, codes = {}, set()
     for row in sheet.rows:
         try:
             record = entity.apply(row.cells) if row.problem is None else {}
         except RecordError:
             continue
+        codes.add(str(record.get("code", "")))
         if record.get("learning_question") and record.get("status", "proposed") in ACTIVE_EXCHANGE:
             found[str(record["learning_question"])] = str(record.get("code", ""))
-    return found
+    return found, codes
 
 
 def _rule(entity: EntityMapping, name: str) -> FieldRule:

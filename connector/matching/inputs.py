@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,7 @@ def read_cohort(config: Config, db: DbSession | None = None, extra_questions: It
     questions = list(_questions(root, mapping, organisations, people, problems))
     for question in extra_questions:
         questions.append(question)
-    fixed, taken = _exchanges(root, mapping, problems)
+    fixed, taken, codes = _exchanges(root, mapping, problems)
     for proposal in confirmed:
         if proposal.question not in taken:
             fixed.append(proposal)
@@ -112,7 +113,7 @@ def read_cohort(config: Config, db: DbSession | None = None, extra_questions: It
         if question.code not in seen and question.organisation in known:
             seen.add(question.code)
             unique.append(question)
-    return Reading(Cohort(unique, places, coaches, organisations, fixed, taken, set(rejected)), problems)
+    return Reading(Cohort(unique, places, coaches, organisations, fixed, taken, set(rejected), codes), problems)
 
 
 # -- the store ---------------------------------------------------------------------------------
@@ -320,7 +321,8 @@ def _questions(root: Path, mapping: Mapping, organisations: dict[str, Organisati
         if cells.bad:
             continue
         person = _person(people, organisation.id, core["switcher"])
-        period = (start, end) if start and end else ((start, start.replace(year=start.year + 1)) if start else None)
+        # one end given: from it for a year, or until it (the planner starts no sooner than it can)
+        period = (start or date.min, end or start + timedelta(days=365)) if start or end else None
         text = " ".join(filter(None, (core["title"], core.get("description"), core.get("desired_result"))))
         yield Question(code=core["code"], organisation=organisation.id, switcher=core["switcher"], title=core["title"],
                        text=text, keywords=keywords,
@@ -349,18 +351,20 @@ def _preferences(cells: _Cells, organisations: dict[str, Organisation]) -> tuple
     return tuple(chosen)
 
 
-def _exchanges(root: Path, mapping: Mapping, problems: list[Problem]) -> tuple[list[Fixed], set[str]]:
+def _exchanges(root: Path, mapping: Mapping, problems: list[Problem]) -> tuple[list[Fixed], set[str], set[str]]:
     """Exchanges of the cohort that are not cancelled: their questions are not open, and they
-    keep their place and coaches (capacity they use up)."""
+    keep their place and coaches (capacity they use up). Also every exchange code in use."""
     located = _rows(root, mapping, "exchanges", ())
     if located is None:
-        return [], set()
+        return [], set(), set()
     sheet, entity = located
-    fixed, taken = [], set()
+    fixed, taken, codes = [], set(), set()
     for row in sheet.rows:
         core = _core(sheet, entity, row, problems)
+        if core is not None:
+            codes.add(core["code"])
         if core is None or core.get("status", "proposed") not in ACTIVE_EXCHANGE:
             continue
         taken.add(core["learning_question"])
         fixed.append(Fixed(core["learning_question"], core["learning_place"], tuple(core.get("coaches", [])), "cohort"))
-    return fixed, taken
+    return fixed, taken, codes

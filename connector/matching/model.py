@@ -113,6 +113,7 @@ class Cohort:
     fixed: list[Fixed] = field(default_factory=list)
     taken: set[str] = field(default_factory=set)  # question codes with an exchange (not cancelled)
     rejected: set[tuple[str, str]] = field(default_factory=set)  # (question, place) the partner turned down
+    exchange_codes: set[str] = field(default_factory=set)  # every code in the exchanges sheet, cancelled ones too
 
     @property
     def open_questions(self) -> list[Question]:

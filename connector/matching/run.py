@@ -100,16 +100,18 @@ def _proposals(cohort: Cohort, assignment: Assignment, planner: Planner) -> list
     if chosen:
         windows = [planner.window(questions[q].period) for q, _ in chosen]
         planner.load([p for p in people if p], min(w[0] for w in windows), max(w[1] for w in windows))
-    taken_codes = {f"EX-{f.question}" for f in cohort.fixed}
+    taken_codes = set(cohort.exchange_codes)
     result = []
     for code, row in chosen:
         question = questions[code]
         place = cohort.places[row.candidate.place]
         coach = coaches[(place.code, row.candidate.coach)]
         plan = planner.plan([question.email, coach.email], place.weekdays & coach.weekdays, question.period)
-        exchange = f"EX-{code}"
-        if exchange in taken_codes:
-            exchange = f"EX-{code}-M"
+        exchange, number = f"EX-{code}", 1
+        while exchange in taken_codes:  # a code the sheet already uses, even for a cancelled exchange
+            number += 1
+            exchange = f"EX-{code}-{number}"
+        taken_codes.add(exchange)
         result.append(Proposal(exchange, question, place.code, place.name, place.organisation, coach.person, coach.name, row, plan))
     return result
 

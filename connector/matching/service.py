@@ -72,6 +72,7 @@ def propose(config: Config, as_of: date, output_dir: Path | None = None, calenda
     finally:
         engine.dispose()
     kept = [r for r in kept if not any(f.question == r.question and f.origin == "cohort" for f in reading.cohort.fixed)]
+    reading.cohort.exchange_codes |= {r.exchange for r in kept}  # new proposals never reuse a kept row's code
     result = solve(reading, config, as_of, calendars)
     problems = list(reading.problems) + [Problem(path.name, "proposals", where, column, message) for where, column, message in unreadable]
     write_workbook(path, result, config.partner.language.value, kept)
