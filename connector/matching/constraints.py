@@ -143,7 +143,8 @@ class PlaceTable:
 
     def __init__(self, places: list[Place]) -> None:
         self.places = places
-        self.organisations = np.array([p.organisation for p in places], dtype=object)
+        self.codes = {o: i for i, o in enumerate(sorted({p.organisation for p in places}))}
+        self.organisations = np.array([self.codes[p.organisation] for p in places], dtype=np.int64)
         table = coordinates()
         located = [table.get(p.postcode or "") for p in places]
         self.lat = np.radians(np.array([c[0] if c else np.nan for c in located], dtype=float))
@@ -158,7 +159,9 @@ class PlaceTable:
 
     def allowed(self, barred: set[str], department: str | None, postcode: str | None, max_km: float | None) -> np.ndarray:
         """Places neither barred (own employer, competitors), nor excluding the department, nor too far."""
-        keep = ~np.isin(self.organisations, list(barred))
+        barred_codes = np.zeros(len(self.codes) + 1, dtype=bool)
+        barred_codes[[self.codes[o] for o in barred if o in self.codes]] = True
+        keep = ~barred_codes[self.organisations]
         if department:
             keep &= ~self.excluding(department)
         origin = coordinates().get(postcode or "")

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from functools import cache, lru_cache
 
+import numpy as np
 import snowballstemmer
 
 K1, B = 1.2, 0.75
@@ -60,20 +61,26 @@ class BM25:
             containing.update(frequency.keys())
         count = len(documents)
         self.idf = {term: math.log(1 + (count - n + 0.5) / (n + 0.5)) for term, n in containing.items()}
-        self.norms = [K1 * (1 - B + B * length / self.average) if self.average else K1 for length in self.lengths]
-        # term -> [(document index, frequency)]: a query then touches only the documents holding its words
-        self.postings: dict[str, list[tuple[int, int]]] = {}
+        norms = [K1 * (1 - B + B * length / self.average) if self.average else K1 for length in self.lengths]
+        # term -> (document indices, each one's term weight): a query touches only the documents
+        # holding its words, and adds each term's weights to them in one array operation
+        gathered: dict[str, tuple[list[int], list[float]]] = {}
         for index, frequency in enumerate(self.frequencies):
             for term, times in frequency.items():
-                self.postings.setdefault(term, []).append((index, times))
+                indices, weights = gathered.setdefault(term, ([], []))
+                indices.append(index)
+                weights.append(self.idf[term] * times / (times + norms[index]))
+        self.postings = {term: (np.array(i, dtype=np.int64), np.array(w)) for term, (i, w) in gathered.items()}
+        self.size = len(documents)
+
+    def scores_array(self, query: list[str]) -> np.ndarray:
+        """One score per document, as an array (each query word counted once)."""
+        result = np.zeros(self.size)
+        for term in set(query):
+            posting = self.postings.get(term)
+            if posting is not None:
+                result[posting[0]] += posting[1]  # a document appears once per term: no repeated index
+        return result
 
     def scores(self, query: list[str]) -> list[float]:
-        result = [0.0] * len(self.frequencies)
-        for term in set(query):
-            idf = self.idf.get(term)
-            if idf is None:
-                continue
-            norms = self.norms
-            for index, times in self.postings[term]:
-                result[index] += idf * times / (times + norms[index])
-        return result
+        return [float(v) for v in self.scores_array(query)]

@@ -32,16 +32,18 @@ SCALE = 1000  # scores are compared as whole thousandths, so the solver works in
 
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """A candidate with its criteria and total (the weighted sum of the criteria)."""
+    """A candidate with its criteria (shared by the coaches of one place), its total (the
+    weighted sum of the criteria) and `points`, the total in whole thousandths: what the
+    solver maximises."""
 
     candidate: Candidate
     criteria: dict[str, float]
     total: float
+    points: int
 
-    @property
-    def points(self) -> int:
-        """The total in whole thousandths: what the solver maximises."""
-        return round(self.total * SCALE)
+    def shown(self) -> dict[str, float]:
+        """The criteria rounded for people (three decimals)."""
+        return {k: round(v, 3) for k, v in self.criteria.items()}
 
 
 def score(cohort: Cohort, feasible: Feasible, weights: MatchingWeights, max_distance_km: float | None) -> dict[str, list[Scored]]:
@@ -54,7 +56,7 @@ def score(cohort: Cohort, feasible: Feasible, weights: MatchingWeights, max_dist
     for code, candidates in feasible.candidates.items():
         question = questions[code]
         home = cohort.organisations[question.organisation]
-        per_place: dict[str, tuple[dict[str, float], float]] = {}  # a place's coaches share its scores
+        per_place: dict[str, tuple[dict[str, float], float, int]] = {}  # a place's coaches share its scores
         rows = []
         for candidate in candidates:
             if candidate.place not in per_place:
@@ -69,10 +71,10 @@ def score(cohort: Cohort, feasible: Feasible, weights: MatchingWeights, max_dist
                     "size": _size(home, host),
                     "staff": _staff(home, host),
                 }
-                per_place[candidate.place] = ({k: round(v, 3) for k, v in criteria.items()},
-                                              sum(weight * criteria[name] for name, weight in weighted))
-            criteria, total = per_place[candidate.place]
-            rows.append(Scored(candidate, criteria, total))
+                total = sum(weight * criteria[name] for name, weight in weighted)
+                per_place[candidate.place] = (criteria, total, round(total * SCALE))
+            criteria, total, points = per_place[candidate.place]
+            rows.append(Scored(candidate, criteria, total, points))
         scored[code] = rows
     return scored
 
@@ -86,7 +88,7 @@ def _content(cohort: Cohort, feasible: Feasible) -> dict[tuple[str, str], float]
     places = list(cohort.places.values())
     index = BM25([tokens(p.text + " " + " ".join(sorted(p.keywords)), _language(cohort, p)) for p in places])
     position = {p.code: i for i, p in enumerate(places)}
-    place_keywords = {p.code: [keyword_stems(k) for k in p.keywords] for p in places}
+    place_keywords = {p.code: frozenset().union(*(keyword_stems(k) for k in p.keywords)) for p in places}
     result: dict[tuple[str, str], float] = {}
     questions = {q.code: q for q in cohort.questions}
     for code, candidates in feasible.candidates.items():
@@ -94,14 +96,14 @@ def _content(cohort: Cohort, feasible: Feasible) -> dict[tuple[str, str], float]
             continue
         question = questions[code]
         language = sorted(question.languages)[0] if question.languages else cohort.organisations[question.organisation].language
-        raw = index.scores(tokens(question.text + " " + " ".join(sorted(question.keywords)), language))
+        raw = index.scores_array(tokens(question.text + " " + " ".join(sorted(question.keywords)), language))
         wanted = {c.place for c in candidates}
-        best = max(raw, default=0.0)  # the network's best place for this question, feasible or not
+        best = float(raw.max()) if len(raw) else 0.0  # the network's best place for this question, feasible or not
         question_keywords = [keyword_stems(k) for k in question.keywords]
         for place in wanted:
-            text_fit = raw[position[place]] / best if best > 0 else 0.0
+            text_fit = float(raw[position[place]]) / best if best > 0 else 0.0
             if question_keywords:
-                shared = sum(1 for k in question_keywords if any(k & other for other in place_keywords[place]))
+                shared = sum(1 for k in question_keywords if k & place_keywords[place])
                 result[(code, place)] = 0.7 * text_fit + 0.3 * shared / len(question_keywords)
             else:
                 result[(code, place)] = text_fit

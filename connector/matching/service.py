@@ -106,7 +106,7 @@ def as_json(outcome: Outcome, language: str) -> dict[str, Any]:
         "proposals": [{
             "exchange": p.code, "question": p.question.code, "origin": p.question.origin, "title": p.question.title,
             "organisation": p.question.organisation, "switcher": p.question.switcher, "place": p.place,
-            "host": p.host, "coach": p.coach, "score": round(p.scored.total, 3), "criteria": p.scored.criteria,
+            "host": p.host, "coach": p.coach, "score": round(p.scored.total, 3), "criteria": p.scored.shown(),
             "distance_km": None if p.scored.candidate.distance is None else round(p.scored.candidate.distance, 1),
             "intro": _slot(p.plan.intro), "days": [_slot(d) for d in p.plan.days], "calendars_read": p.plan.calendars_read,
             "reasons": breakdown(p, language),

@@ -77,18 +77,22 @@ def assign(scored: Mapping[str, list[Scored]], feasible: Feasible, owners: Mappi
     tails: list[int] = []
     heads: list[int] = []
     costs: list[int] = []
-    coach_nodes, place_nodes = set(), set()
+    coach_ids: dict[tuple[str, str], int] = {}
     for code in questions:
         flow.add_arc_with_capacity_and_unit_cost(node("send", owners[code]), node("q", code), 1, 0)
         question_node = node("q", code)
         for row in scored[code]:
             candidate = row.candidate
+            key = (candidate.place, candidate.coach)
+            head = coach_ids.get(key)
+            if head is None:
+                head = coach_ids[key] = node("coach", *key)
             rows.append(row)
             tails.append(question_node)
-            heads.append(node("coach", candidate.place, candidate.coach))
+            heads.append(head)
             costs.append(-(extra + row.points))
-            coach_nodes.add((candidate.place, candidate.coach))
-            place_nodes.add(candidate.place)
+    coach_nodes = set(coach_ids)
+    place_nodes = {place for place, _ in coach_ids}
     # one call for all candidate arcs: thousands of questions make millions of them
     first_arc = flow.num_arcs()
     flow.add_arcs_with_capacity_and_unit_cost(np.array(tails, dtype=np.int32), np.array(heads, dtype=np.int32),

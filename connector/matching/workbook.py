@@ -124,7 +124,7 @@ def _proposal_row(proposal: Proposal, language: str, days: int) -> list[Any]:
     values: list[Any] = [proposal.code, text(language, "match.status.proposed"), question.code, question.title,
                          question.organisation, question.switcher, proposal.place, proposal.place_name, proposal.host,
                          proposal.coach, round(scored.total, 3)]
-    values += [scored.criteria[c] for c in CRITERIA]
+    values += [scored.shown()[c] for c in CRITERIA]
     values += [None if distance is None else round(distance, 1), slot_text(proposal.plan.intro)]
     slots = [slot_text(s) for s in proposal.plan.days]
     values += slots + [""] * (days - len(slots))
@@ -135,7 +135,7 @@ def _proposal_row(proposal: Proposal, language: str, days: int) -> list[Any]:
 def breakdown(proposal: Proposal, language: str, weights: dict[str, float] | None = None) -> str:
     """'Inhoud 1 · Nabijheid 0,65 · ...' by descending score, and a note when no dates were found."""
     parts = [f"{text(language, f'match.criterion.{c}')} {format_number(language, v)}"
-             for c, v in sorted(proposal.scored.criteria.items(), key=lambda kv: (-kv[1], CRITERIA.index(kv[0])))]
+             for c, v in sorted(proposal.scored.shown().items(), key=lambda kv: (-kv[1], CRITERIA.index(kv[0])))]
     note = "" if proposal.plan.days else f" ({text(language, 'match.no_dates')})"
     return " · ".join(parts) + note
 
