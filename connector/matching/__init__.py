@@ -20,6 +20,10 @@ PROPOSAL      A candidate the optimal assignment chose, with suggested dates (an
               and the exchange days). Proposals are not sessions: `match --apply` carries the
               ones the partner confirmed into the cohort's exchanges and sessions sheets.
 
+Layer: beside engine and reports; imports store (people), plumbing (tables, workbooks, the
+Graph client) and core, never an adapter: the cohort sheet is read through the cohort source's
+mapping and plumbing.tabular. cli.py calls `service`.
+
 Flow: inputs.read_cohort (sheet + store) -> constraints.candidates -> scoring.score ->
 solver.assign (min-cost flow: the optimum, never greedy) -> dates.suggest ->
 proposals.write_workbook / as_json; apply.apply_confirmed for `match --apply`.
