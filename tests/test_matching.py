@@ -73,7 +73,7 @@ def test_a_greedy_choice_is_not_the_optimum_and_the_solver_does_better():
     assert found.chosen["LV-1"].candidate.place == "P2" and found.chosen["LV-2"].candidate.place == "P1"
 
 
-def test_a_thousand_questions_match_without_breaking_capacity():
+def test_three_hundred_generated_questions_match_without_breaking_any_capacity():
     cohort = generate(300, 7)
     allowed = feasible(cohort, 60.0)
     scored = score(cohort, allowed, WEIGHTS, 60.0)
