@@ -6,6 +6,7 @@ import-linter contracts in pyproject.toml, run as a test):
 
     cli                      commands: parse, call the library, print
     engine | reports         the sync (pull -> reconcile -> plan -> deliver) | documents made on request
+    | matching               proposals: who learns where, with whom and when (`st-connector match`)
     sinks                    out: one file per target kind
     sources                  in: one file per system kind
     leerbewijs               the proof of learning: PDF, credential, issuer keys, signing, verifying

@@ -50,7 +50,9 @@ examples:
   st-connector report organisations --config config.example.toml --year 2026 --format xlsx
   st-connector leerbewijs verify out/leerbewijzen/groenkracht/LB-2026-0002.pdf --config config.example.toml
   st-connector erase --config config.example.toml --person fatima.elamrani@zonneke.be --dry-run
-  st-connector run --config /etc/st-connector/config.toml"""
+  st-connector run --config /etc/st-connector/config.toml
+  st-connector match --config config.example.toml --as-of 2027-01-04
+  st-connector match --config config.example.toml --apply"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -197,6 +199,21 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print one JSON document instead of the overview")
     status.add_argument("--runs", type=_positive, default=5, metavar="N", help="how many of the last runs to list (default 5)")
 
+    match = commands.add_parser(
+        "match", help="propose who learns where, with whom and when: writes a proposals workbook",
+        description="Match every open learning question of the cohort sheet to a learning place and coach: hard constraints "
+                    "first (own employer, competitors, excluded departments, capacity, a shared language, [matching] "
+                    "max_distance_km), then the best total of the weighted criteria of [matching.weights], solved for the "
+                    "whole cohort at once. Writes DIR/proposals.xlsx in the partner's language with scores, reasons, "
+                    "suggested dates and a Status column; exchanges already in the cohort and rows marked confirmed stay as "
+                    "they are. --apply carries the confirmed rows into the cohort's exchanges and sessions sheets, after "
+                    "which sync invites for them. Exit 1 when rows of the sheet could not be read (they are named).")
+    with_config(match)
+    match.add_argument("--as-of", type=_as_of_date, metavar="YYYY-MM-DD", help="plan as if today were this date (default: today)")
+    match.add_argument("--output", metavar="DIR", help="folder of proposals.xlsx (default: [output] directory/matching)")
+    match.add_argument("--apply", action="store_true", help="carry the confirmed proposals into the cohort sheet (no new matching)")
+    match.add_argument("--json", action="store_true", help="print one JSON document: proposals, scores, dates, unmatched reasons")
+
     template = commands.add_parser("template", help="write the fill-in workbook for ST-partners (one sheet per entity)",
                                    description="Write the fill-in workbook. An existing file is never overwritten "
                                                "unless --force is given: it may hold filled-in rows.")
@@ -297,6 +314,8 @@ def _command(args: argparse.Namespace) -> int:
             return _erase(config, args)
         if args.command == "status":
             return _status(config, args)
+        if args.command == "match":
+            return _match(config, args)
         return _report(config, args)
     except ConfigError as error:
         return _config_problems(error, getattr(args, "json", False))
@@ -306,6 +325,45 @@ def _command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _match(config: Config, args: argparse.Namespace) -> int:
+    from connector.core.errors import SourceUnavailable
+
+    try:
+        return _match_or_apply(config, args)
+    except SourceUnavailable as error:  # the cohort sheet as a whole cannot be read
+        if args.json:
+            _print_failure_json("cohort", [str(error)])
+        print(f"Failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _match_or_apply(config: Config, args: argparse.Namespace) -> int:
+    from connector.matching import service
+
+    output = Path(args.output) if args.output else None
+    language = config.partner.language.value
+    with overriding(config.catalog_dir):
+        if args.apply:
+            applied, problems = service.apply(config, output)
+            if args.json:
+                print(json.dumps({"status": "partial" if problems else "ok", "exchanges": applied.exchanges,
+                                  "sessions": applied.sessions, "skipped": applied.skipped,
+                                  "errors": [p.as_dict() for p in problems], "warnings": []}, ensure_ascii=False, indent=2))
+            else:
+                print(f"Added {len(applied.exchanges)} exchange(s) and {len(applied.sessions)} session(s) to the cohort"
+                      + (f"; already there: {', '.join(applied.skipped)}" if applied.skipped else ""))
+                for problem in problems:
+                    print(f"Problem: {problem}")
+            return EXIT_PARTIAL if problems else EXIT_OK
+        as_of = args.as_of or datetime.now(config.partner.zone).date()
+        outcome = service.propose(config, as_of, output)
+        if args.json:
+            print(json.dumps(service.as_json(outcome, language), ensure_ascii=False, indent=2))
+        else:
+            print("\n".join(service.summary_lines(outcome, language)))
+    return EXIT_PARTIAL if outcome.status == "partial" else EXIT_OK
 
 
 def _erase(config: Config, args: argparse.Namespace) -> int:
@@ -752,6 +810,9 @@ def _template(args: argparse.Namespace) -> int:
 
     try:
         path = write_template(Path(args.output), force=args.force)
+        from connector.matching.template import add_matching_columns
+
+        add_matching_columns(path)  # the optional matching columns (st-connector match)
     except TemplateExists as error:
         print(f"Not written: {error}.", file=sys.stderr)
         return EXIT_CONFIG
@@ -766,6 +827,11 @@ def _init(args: argparse.Namespace) -> int:
     try:
         organisations = [organisation(text) for text in args.organisations] if args.organisations else EXAMPLE_ORGANISATIONS
         paths = write_starter(folder, organisations, args.partner)
+        from connector.matching.template import add_matching_columns
+
+        for path in paths:
+            if path.name == "cohort.xlsx":
+                add_matching_columns(path)  # the optional matching columns (st-connector match)
     except StarterRefused as error:
         print(f"Not written: {error}.", file=sys.stderr)
         return EXIT_CONFIG

@@ -187,7 +187,8 @@ def test_template_matches_the_shipped_workbook_and_the_mapping(tmp_path):
     shipped = REPO / "examples" / "template" / "switching-talent-sjabloon.xlsx"
     assert (tmp_path / "t.xlsx").read_bytes() == shipped.read_bytes(), "regenerate it: st-connector template --output " + str(shipped)
     workbook = load_workbook(shipped)
-    assert workbook.sheetnames == ["Uitleg", "Medewerkers", "Opleidingen", "Opleidingsplan", "Leerplekken", "Leercoaches", "Leervragen", "Uitwisselingen", "Sessies"]
+    assert workbook.sheetnames == ["Uitleg", "Medewerkers", "Opleidingen", "Opleidingsplan", "Leerplekken", "Leercoaches", "Leervragen", "Uitwisselingen", "Sessies",
+                                  "Organisaties"]
     assert list(workbook["Sessies"].values)[0] == ("Code", "Uitwisseling", "Soort", "Datum", "Van", "Tot", "Vorm", "Locatie", "Uren")
 
 

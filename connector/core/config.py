@@ -330,6 +330,34 @@ class TextsConfig(_Strict):
     catalog_dir: str | None = None  # holding <lang>.po or <lang>/LC_MESSAGES/connector.po; relative to this file
 
 
+class MatchingWeights(_Strict):
+    """How much each soft criterion (a score from 0 to 1) counts in a candidate's total score."""
+
+    content: float = Field(default=5.0, ge=0)      # BM25 text relevance and shared keywords
+    preference: float = Field(default=3.0, ge=0)   # the switcher's top 3 (rank 1 scores 1, rank 3 scores 1/3)
+    reciprocity: float = Field(default=1.0, ge=0)  # organisations that host more than they send are served first
+    sectors: float = Field(default=1.0, ge=0)      # crossing sectors (joint committee or the Sector column)
+    distance: float = Field(default=1.0, ge=0)     # closer is better, 0 at max_distance_km
+    size: float = Field(default=0.5, ge=0)         # similar organisation size
+    staff: float = Field(default=0.5, ge=0)        # the same staff composition (white/blue collar)
+
+
+class MatchingConfig(_Strict):
+    """`st-connector match`: the weights, the hard limits and what a suggested plan looks like."""
+
+    weights: MatchingWeights = Field(default_factory=MatchingWeights)
+    max_distance_km: float | None = Field(default=60.0, gt=0)  # a hard limit when both ends have a postcode; unset: none
+    exchange_hours: float = Field(default=14.0, gt=0, le=80)  # hours on the work floor in total (VBJK-VCOK: at least 14)
+    hours_per_day: float = Field(default=7.0, gt=0, le=10)
+    day_start: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    intro_time: str = Field(default="10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    intro_minutes: int = Field(default=20, ge=5, le=120)
+    intro_days_before: int = Field(default=7, ge=1, le=60)  # the intro call at least this many days before day 1
+    lead_days: int = Field(default=14, ge=0, le=365)  # without a wished period: the first day no sooner than this
+    horizon_days: int = Field(default=120, ge=7, le=730)  # without a wished period: look this far ahead
+    free_busy: bool = True  # read Microsoft 365 calendars (getSchedule) of organisations invited through msgraph
+
+
 class Config(_Strict):
     partner: Partner
     store: StoreConfig = Field(default_factory=StoreConfig)
@@ -347,6 +375,7 @@ class Config(_Strict):
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     caldav: CaldavConfig | None = None
+    matching: MatchingConfig = Field(default_factory=MatchingConfig)
     sources: list[SourceConfig] = Field(default_factory=list, description="the ST-partner's cohort sources")
     organisations: list[OrganisationConfig]
     base_dir: Path = Path(".")
