@@ -257,11 +257,11 @@ def test_match_on_the_command_line_prints_one_json_document(sqlite_network):
 
 def test_bad_matching_cells_are_problems_naming_sheet_row_and_column(sqlite_network):
     network = sqlite_network
-    network.edit_csv("cohort/leervragen.csv", "Gewenst resultaat\n", "Gewenst resultaat;Voorkeur 1;Talen\n")
-    network.edit_csv("cohort/leervragen.csv", "Een onthaalplan voor de eerste vier weken\n",
-                     "Een onthaalplan voor de eerste vier weken;acme;nl\n")
-    network.edit_csv("cohort/leervragen.csv", "LV-08;zonneke;Z003;Hoe gaat een maatwerkbedrijf om met diversiteit in het team?;;",
-                     "LV-08;zonneke;Z003;Hoe gaat een maatwerkbedrijf om met diversiteit in het team?;;;;klingon")
+    network.edit_csv("cohort/leervragen.csv", "Gewenst resultaat;Herkomst\n", "Gewenst resultaat;Herkomst;Voorkeur 1;Talen\n")
+    network.edit_csv("cohort/leervragen.csv", "Een onthaalplan voor de eerste vier weken;PLAN-1181293D\n",
+                     "Een onthaalplan voor de eerste vier weken;PLAN-1181293D;acme;nl\n")
+    network.edit_csv("cohort/leervragen.csv", "LV-08;zonneke;Z003;Hoe gaat een maatwerkbedrijf om met diversiteit in het team?;;;\n",
+                     "LV-08;zonneke;Z003;Hoe gaat een maatwerkbedrijf om met diversiteit in het team?;;;;;klingon\n")
     network.edit_csv("cohort/leerplekken.csv", "Uitgesloten afdelingen\n", "Uitgesloten afdelingen;Capaciteit\n")
     network.edit_csv("cohort/leerplekken.csv", "Financiën, HR\n", "Financiën, HR;-1\n")
     reading = read_cohort(network.config())
@@ -454,9 +454,9 @@ def test_a_proposal_never_reuses_an_exchange_code_of_the_sheet(sqlite_network):
 
 def test_a_wished_period_with_one_end_is_taken_from_or_until_that_day(sqlite_network):
     network = sqlite_network
-    network.edit_csv("cohort/leervragen.csv", "Gewenst resultaat\n", "Gewenst resultaat;Gewenst tot\n")
-    network.edit_csv("cohort/leervragen.csv", "LV-08;zonneke;Z003;Hoe gaat een maatwerkbedrijf om met diversiteit in het team?;;",
-                     "LV-08;zonneke;Z003;Hoe gaat een maatwerkbedrijf om met diversiteit in het team?;;;31/01/2027")
+    network.edit_csv("cohort/leervragen.csv", "Gewenst resultaat;Herkomst\n", "Gewenst resultaat;Herkomst;Gewenst tot\n")
+    network.edit_csv("cohort/leervragen.csv", "LV-08;zonneke;Z003;Hoe gaat een maatwerkbedrijf om met diversiteit in het team?;;;\n",
+                     "LV-08;zonneke;Z003;Hoe gaat een maatwerkbedrijf om met diversiteit in het team?;;;;31/01/2027\n")
     outcome = service.propose(network.config(), date(2027, 1, 4), calendars=NoCalendars())
     [proposal] = outcome.result.proposals
     assert all(date(2027, 1, 12) <= d.start.date() <= date(2027, 1, 31) for d in proposal.plan.days)
