@@ -205,7 +205,9 @@ def test_the_example_network_proposes_its_open_question_with_reasons(network):
     assert (proposal.question.code, proposal.place, proposal.coach) == ("LV-08", "LP-GK-ATELIER", "G102")
     assert proposal.question.department is not None or proposal.question.email  # the store was read
     assert set(proposal.scored.criteria) == set(MatchingWeights.model_fields)
-    assert outcome.result.unmatched == [] and outcome.status == "ok"
+    # the example plans' open candidates join the pool; every place they could go is full or their own
+    assert {u.question.code[:5] for u in outcome.result.unmatched} == {"PLAN-"} and outcome.status == "ok"
+    assert all(u.question.origin == "training_plan" and u.removals for u in outcome.result.unmatched)
     # no hard constraint broken: the proposal is among the candidates the rules allow
     assert any(c.place == "LP-GK-ATELIER" for c in outcome.result.feasible.candidates["LV-08"])
     # the full places say why they were not proposed
@@ -238,8 +240,42 @@ def test_a_confirmed_proposal_flows_through_apply_and_sync_into_invitations(netw
         assert "METHOD:REQUEST" in ics
     day = (network.out / "invitations" / "EX-LV-08-D1.ics").read_text(encoding="utf-8")
     assert "DTSTART;TZID=Europe/Brussels:20270118T083000" in day
-    # matched now: the next run has nothing open
-    assert service.propose(network.config(), date(2027, 1, 6), calendars=NoCalendars()).result.stats["open_questions"] == 0
+    # matched now: the next run has no open question of the sheet (the plans' candidates stay open)
+    later = service.propose(network.config(), date(2027, 1, 6), calendars=NoCalendars())
+    assert later.result.proposals == [] and all(u.question.code.startswith("PLAN-") for u in later.result.unmatched)
+
+
+def test_a_candidate_from_a_training_plan_is_proposed_applied_as_a_learning_question_and_accepted(sqlite_network):
+    """#13 meets #14: an open candidate learning question from an employer's training plan joins
+    the pool; confirmed and applied, it becomes a row of the learning questions sheet whose
+    Herkomst is its PLAN- code, so the next sync links the exchange to the plan item."""
+    network = sqlite_network
+    network.edit_csv("cohort/leerplekken.csv", "Uitgesloten afdelingen\n", "Uitgesloten afdelingen;Capaciteit\n")
+    network.edit_csv("cohort/leerplekken.csv", "Financiën, HR\n", "Financiën, HR;2\n")
+    network.edit_csv("cohort/leercoaches.csv", "Leerplek;Leercoach\n", "Leerplek;Leercoach;Capaciteit\n")
+    network.edit_csv("cohort/leercoaches.csv", "LP-GK-ATELIER;G102\n", "LP-GK-ATELIER;G102;2\n")
+    network.edit_csv("cohort/organisaties.csv", "groenkracht;maatwerkbedrijf;gemengd;;3;3\n", "groenkracht;maatwerkbedrijf;gemengd;;3;5\n")
+    sync(network)
+    config = network.config()
+    outcome = service.propose(config, date(2027, 1, 4), calendars=NoCalendars())
+    planned = [p for p in outcome.result.proposals if p.question.origin == "training_plan"]
+    assert len(planned) == 1 and planned[0].place == "LP-GK-ATELIER"
+    code = planned[0].question.code
+    book = load_workbook(outcome.workbook)
+    sheet = book["Voorstellen"]
+    row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 3).value == code)
+    sheet.cell(row, 2).value = "bevestigd"
+    book.save(outcome.workbook)
+    applied, problems = service.apply(config)
+    assert problems == [] and applied.exchanges == [f"EX-{code}"]
+    questions = (network.data / "cohort" / "leervragen.csv").read_text(encoding="utf-8-sig")
+    assert questions.count(code) == 2  # its code and its origin (Herkomst)
+    assert service.apply(config)[0].exchanges == []  # twice adds nothing
+    summary = sync(network, as_of="2027-01-05")
+    assert not [e for e in summary.errors if not e.warning], summary.errors
+    status = cli("status", "--config", str(network.config_path), "--json")
+    assert status.returncode == 0 and f'"{code}"' in status.stdout
+    assert f"EX-{code}-D1.ics" in {p.name for p in (network.out / "invitations").iterdir()}
 
 
 def test_match_on_the_command_line_prints_one_json_document(sqlite_network):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from connector.matching.dates import Slot
 from connector.matching.inputs import ACTIVE_EXCHANGE, cohort_root, cohort_source, read_sheet
 from connector.matching.workbook import ConfirmedRow
 from connector.plumbing.files import write_atomically
+from connector.store.plans import CandidateLearningQuestion
 from connector.plumbing.xlsx import workbook_bytes
 
 
@@ -36,8 +37,13 @@ class Applied:
     skipped: list[str] = field(default_factory=list)  # exchange codes whose question already had an exchange
 
 
-def apply_confirmed(config: Config, rows: Sequence[ConfirmedRow]) -> Applied:
-    """Append every confirmed row not yet in the cohort; returns what was added and skipped."""
+def apply_confirmed(config: Config, rows: Sequence[ConfirmedRow],
+                    candidates: Mapping[str, CandidateLearningQuestion] | None = None) -> Applied:
+    """Append every confirmed row not yet in the cohort; returns what was added and skipped.
+
+    A confirmed row whose question is a candidate from a training plan (`candidates`, by its
+    PLAN- code) also adds that question to the learning questions sheet, under its own code
+    and with the code as its origin (Herkomst), which is how the partner accepts a candidate."""
     source = cohort_source(config)
     mapping = load_mapping(source.mapping or "files", config.base_dir)
     root = cohort_root(config, source)
@@ -46,10 +52,20 @@ def apply_confirmed(config: Config, rows: Sequence[ConfirmedRow]) -> Applied:
     applied = Applied()
     exchange_rows: list[dict[str, str]] = []
     session_rows: list[dict[str, str]] = []
+    question_rows: list[dict[str, str]] = []
+    questions_entity = mapping.entity("learning_questions")
+    _, question_codes = _existing(root, questions_entity)
     for row in rows:
         if row.question in existing or row.exchange in codes:
             applied.skipped.append(row.exchange)
             continue
+        candidate = (candidates or {}).get(row.question)
+        if candidate is not None and row.question not in question_codes:
+            question_codes.add(row.question)
+            question_rows.append(_values(questions_entity, {
+                "code": candidate.code, "organisation": candidate.organisation_id,
+                "switcher": candidate.employee_number or candidate.email or candidate.switcher_id,
+                "title": candidate.title, "origin": candidate.code}))
         existing[row.question] = row.exchange
         codes.add(row.exchange)
         exchange_rows.append(_values(exchanges_entity, {"code": row.exchange, "learning_question": row.question,
@@ -61,6 +77,8 @@ def apply_confirmed(config: Config, rows: Sequence[ConfirmedRow]) -> Applied:
             code = f"{row.exchange}-{suffix}"
             session_rows.append(_session(sessions_entity, code, row.exchange, kind, mode, slot))
             applied.sessions.append(code)
+    if question_rows:
+        _append(root, questions_entity, question_rows)
     if exchange_rows:
         _append(root, exchanges_entity, exchange_rows)
     if session_rows:

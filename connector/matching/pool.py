@@ -1,8 +1,8 @@
 """Where learning questions come from besides the cohort sheet: one adapter per origin.
 
-Issue #13 (training plans) adds `candidate_learning_questions(session, ...)`. Wiring it in is
-one line in `extra_questions`: map each candidate with `question_from_candidate` and return
-them; they then join the pool, are constrained, scored, assigned and explained like the
+The training plans (issue #13) give `candidate_learning_questions(session, ...)`:
+`extra_questions` maps each open, not yet accepted candidate with `question_from_candidate`;
+they then join the pool, are constrained, scored, assigned and explained like the
 sheet's questions (their `origin` shows in the proposals workbook's JSON). A candidate whose
 code repeats a sheet question is the same question (the sheet's row wins).
 """
@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session as DbSession
 
 from connector.matching.model import Question
+from connector.store.plans import candidate_learning_questions
+from connector.store.tables import Person
 
 
 def question_from_candidate(code: str, organisation: str, switcher: str, title: str, description: str | None = None,
@@ -26,6 +28,20 @@ def question_from_candidate(code: str, organisation: str, switcher: str, title: 
 
 
 def extra_questions(db: DbSession | None) -> list[Question]:
-    """Candidate learning questions from the store that join the pool. None yet: the training
-    plans of issue #13 plug in here (`candidate_learning_questions(db, ...)`)."""
-    return []
+    """The open candidate learning questions from the employers' training plans (issue #13),
+    not yet accepted in the cohort sheet, as pool questions: the plan's competence is a keyword,
+    the employer's remark the description, the PLAN- code the question's code. Without a store
+    (matching a sheet alone) there are none."""
+    if db is None:
+        return []
+    questions = []
+    for candidate in candidate_learning_questions(db):
+        person = db.get(Person, candidate.switcher_id)
+        questions.append(question_from_candidate(
+            code=candidate.code, organisation=candidate.organisation_id,
+            switcher=candidate.employee_number or candidate.email or candidate.switcher_id,
+            title=candidate.title, description=candidate.remark,
+            keywords=[candidate.competence] if candidate.competence else (),
+            languages=[person.language] if person else (), email=candidate.email,
+            department=person.department if person else None))
+    return questions

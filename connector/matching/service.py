@@ -24,6 +24,7 @@ from connector.matching.dates import Calendars, Slot
 from connector.matching.inputs import read_cohort
 from connector.matching.model import Fixed
 from connector.matching.pool import extra_questions
+from connector.store.plans import candidate_learning_questions
 from connector.matching.run import MatchResult, solve
 from connector.matching.workbook import (
     FILE_NAME,
@@ -84,7 +85,16 @@ def apply(config: Config, output_dir: Path | None = None) -> tuple[Applied, list
     path = workbook_path(config, output_dir)
     rows, unreadable = confirmed_rows(path, config.partner.zone)
     problems = [Problem(path.name, "proposals", where, column, message) for where, column, message in unreadable]
-    return apply_confirmed(config, rows), problems
+    candidates = {}
+    if any(row.question.startswith("PLAN-") for row in rows):
+        engine = open_engine(config.store_url)
+        try:
+            migrate(engine)
+            with session_factory(engine)() as db:
+                candidates = {c.code: c for c in candidate_learning_questions(db)}
+        finally:
+            engine.dispose()
+    return apply_confirmed(config, rows, candidates), problems
 
 
 def _slot(slot: Slot | None) -> dict[str, Any] | None:
