@@ -23,6 +23,9 @@ SESSION          A dated moment of an exchange: the 20-minute online intro call,
 TRAINING RECORD  Hours of training of a person on a date: *pulled* from an HR or learning
                  system (formal or informal), or *written* by us for a past exchange day
                  (always informal training).
+ATTENDANCE       Whether the switcher was there on a session: attended, absent or unknown,
+                 from the cohort sheet, or absent when they declined it in their calendar.
+                 Which days are written back is the organisation's `writeback_days`.
 LEERBEWIJS       The proof of learning the sending employer receives after the last
                  exchange day; it carries a number that every training record of the
                  exchange refers to.
@@ -95,6 +98,15 @@ class SessionKind(StrEnum):
 class SessionMode(StrEnum):
     on_site = "on_site"
     online = "online"
+
+
+class Attendance(StrEnum):
+    """Whether the switcher was there on a session (the cohort sheet's attendance column):
+    unknown until someone says; a day known not to have happened never counts."""
+
+    attended = "attended"
+    absent = "absent"
+    unknown = "unknown"
 
 
 class TrainingKind(StrEnum):
@@ -272,6 +284,7 @@ class SessionRecord(_Record):
     mode: SessionMode | None = None
     location: str | None = Field(default=None, max_length=ADDRESS)
     hours: float | None = Field(default=None, gt=0, le=24)
+    attendance: Attendance | None = Field(default=None, description="attended, absent or unknown (the switcher)")
 
     @field_validator("start", "end")
     @classmethod

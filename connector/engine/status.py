@@ -106,7 +106,9 @@ def build_status(db: Session, config: Config, runs: int = 5, now: datetime | Non
     zone = ZoneInfo(config.partner.timezone)
     now = now or datetime.now(UTC)
     refs = _Refs.load(db)
-    numbers = dict(db.execute(select(Leerbewijs.exchange_code, Leerbewijs.number)).all())
+    # the live leerbewijs of each exchange (a revoked one replaced by a corrected one is history)
+    numbers = dict(db.execute(select(Leerbewijs.exchange_code, Leerbewijs.number)
+                              .order_by(Leerbewijs.revoked_at.is_(None), Leerbewijs.number)).all())
     sessions: dict[str, list[SessionRow]] = defaultdict(list)
     for session in db.scalars(select(SessionRow).order_by(SessionRow.start, SessionRow.code)):
         sessions[session.exchange_code].append(session)
