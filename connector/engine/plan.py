@@ -279,11 +279,11 @@ class Planner:
             if now is None:
                 session = self.db.get(SessionRow, day["session"])
                 why = self.day_count(exchange, session).reason if session is not None else "the session was removed"
-                changes.append(f"{day['date']}: {why}")
+                changes.append(f"{day['session']} ({day['date']}): {why}")
             elif now != day:
-                changes.append(f"{day['date']}: now {now['date']}, {now['hours']:g} h")
+                changes.append(f"{day['session']} ({day['date']}): now {now['date']}, {now['hours']:g} h")
         added = [d for code, d in now_days.items() if code not in {day["session"] for day in stated}]
-        changes += [f"{d['date']}: attended, not on it" for d in added]
+        changes += [f"{d['session']} ({d['date']}): counts now, missing on it" for d in added]
         return "days changed: " + "; ".join(changes) if changes else "days changed"
 
     def _issue(self, exchange: Exchange, days: list[SessionRow], intro_call: str | None = None,
