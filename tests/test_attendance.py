@@ -245,3 +245,25 @@ def test_the_policy_is_checked_in_the_configuration(sqlite_network, policy):
 
     with pytest.raises(ConfigError):
         network.config()
+
+
+# -- the report: planned hours nobody confirmed, apart; manual retractions kept -------------
+
+def test_the_report_shows_unconfirmed_exchange_hours_apart(sqlite_network, tmp_path):
+    from connector.reports.training import build_report, write_report
+
+    network = sqlite_network
+    network.edit_csv("cohort/sessies.csv", "S-02-D1;EX-02;uitwisselingsdag;27/03/2026;09:00;16:30;ter plaatse;;7;",
+                     "S-02-D1;EX-02;uitwisselingsdag;27/03/2026;09:00;16:30;ter plaatse;;7;aanwezig")
+    run_sync(network.config(), MOMENT)
+    engine, db = store(network)
+    with db:
+        report = build_report(db, 2026)
+    engine.dispose()
+    (line,) = [e for e in report.employees if e.employee_number == "G104"]  # EX-02's switcher
+    assert (line.exchange_hours, line.unconfirmed_exchange_hours) == (14, 7)  # both count by default; one was confirmed
+    (organisation,) = [o for o in report.organisations if o.organisation == "groenkracht"]
+    assert organisation.unconfirmed_exchange_hours >= 7
+    assert report.manual == []
+    paths = write_report(report, tmp_path, "csv")
+    assert "unconfirmed_exchange_hours" in paths[0].read_text(encoding="utf-8-sig").splitlines()[0]

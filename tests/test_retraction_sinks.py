@@ -143,6 +143,15 @@ def test_successfactors_lists_the_manual_action_with_the_events_reference(sf_net
     assert summary.as_dict()["manual_actions"] == summary.manual
     assert len(sap.events) == 2  # nothing posted: a second event would count the day again
     assert not run_sync(network.config(), MOMENT).manual  # listed once in the summary; the report keeps it
+    from connector.reports.training import build_report
+    from tests.test_attendance import store
+
+    engine, db = store(network)
+    with db:
+        kept = build_report(db, 2026).manual
+    engine.dispose()
+    assert [(m.target, m.record, m.remote_id) for m in kept] == [("zonneke/successfactors", "exchange:S-01-D2",
+                                                                  "st-ref:exchange:S-01-D2, sequence 0")]
 
 
 # -- Viva Learning: the activity keeps the last day that still counts, or goes -------------
