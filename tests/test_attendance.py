@@ -240,7 +240,7 @@ def test_the_policy_is_checked_in_the_configuration(sqlite_network, policy):
     network = sqlite_network
     network.replace('id = "groenkracht"', f'id = "groenkracht"\nwriteback_days = "{policy}"')
     assert network.config().organisation("groenkracht").writeback_days == policy
-    network.replace(f'writeback_days = "{policy}"', 'writeback_days = "sometimes"')
+    network.replace(f'id = "groenkracht"\nwriteback_days = "{policy}"', 'id = "groenkracht"\nwriteback_days = "sometimes"')
     from connector.core.errors import ConfigError
 
     with pytest.raises(ConfigError):

@@ -52,6 +52,7 @@ LIVE = ("confirmed", "completed")
 EXCHANGE_DAY = "exchange_day"
 INTRO_CALL = "intro_call"
 RETRACT = "retract"  # the outbox action that takes a written training record back
+AUTOMATIC = "automatic: "  # a revocation the planner made (its days no longer held): it issues the corrected one
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,12 @@ class Planner:
         return self.db.scalar(select(Leerbewijs).where(Leerbewijs.exchange_code == exchange.code, Leerbewijs.revoked_at.is_not(None),
                                                        Leerbewijs.replaced_by.is_(None)).order_by(Leerbewijs.number.desc()).limit(1))
 
+    def _revoked_by_hand(self, exchange: Exchange) -> bool:
+        """Revoked with `leerbewijs revoke` (not by a sync) and not replaced: the partner decided;
+        the sync issues nothing in its place (a sync replaces only what it revoked itself)."""
+        last = self._revoked_last(exchange)
+        return last is not None and not (last.revoked_reason or "").startswith(AUTOMATIC)
+
     def _stated_days(self, days: list[SessionRow]) -> list[dict[str, Any]]:
         return [{"date": self._local_date(d), "hours": self._hours(d), "session": d.code} for d in days]
 
@@ -246,13 +253,13 @@ class Planner:
             if reason is not None:
                 # An issued leerbewijs is never altered: revoked (its bit in the status list), and a
                 # corrected one with a new number is issued below once the days are settled.
-                if mark_revoked(issued, self.witness.revoked.get(issued.number), reason, self.now):
-                    self.revoked.append({"number": issued.number, "exchange": exchange.code, "reason": reason})
+                if mark_revoked(issued, self.witness.revoked.get(issued.number), AUTOMATIC + reason, self.now):
+                    self.revoked.append({"number": issued.number, "exchange": exchange.code, "reason": issued.revoked_reason or reason})
                 self.db.flush()
                 issued = None
         if issued is None:
             # Issued after the last attended day: every planned day behind us, at least one that counts.
-            if exchange.status not in LIVE or not days or any(d.end > self.now for d in planned):
+            if exchange.status not in LIVE or not days or any(d.end > self.now for d in planned) or self._revoked_by_hand(exchange):
                 return
             issued = self._issue(exchange, days, self._intro_call(exchange, sessions), self._revoked_last(exchange))
             for revoked in self.revoked:

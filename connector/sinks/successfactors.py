@@ -117,7 +117,8 @@ class LearningEvents(Sink):
         """Learning's API takes external learning events in, and documents no way to delete or
         void one: a day that no longer counts is booked as retracted here and listed for a person
         (the summary, `--json` and the training report), with the reference to look for."""
-        marker = ref.remote_id if ref is not None and ref.remote_id else self._marker(item)
+        # what was recorded (its sequence), or for an attempt that may have landed unbooked, any event of the day
+        marker = ref.remote_id if ref is not None and ref.remote_id else reference(item.object_id)
         action = (f"delete the external learning event '{marker}' of {describe(item.payload)} in SuccessFactors Learning "
                   f"({item.payload.get('reason') or 'no longer counts'})")
         return Outcome(ok=True, remote_id=marker, details={"manual": action})

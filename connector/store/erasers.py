@@ -144,12 +144,12 @@ def _external_refs(job: ErasureJob) -> None:
 
 @eraser("run summaries")
 def _run_summaries(job: ErasureJob) -> None:
-    """Problems, warnings, declines and conflicts of earlier runs that name the person."""
+    """Problems, warnings, declines, conflicts, days not counted and manual actions of earlier runs that name the person."""
     removed = 0
     for run in job.db.scalars(select(SyncRun).where(SyncRun.summary.is_not(None))):
         summary = dict(run.summary or {})
         changed = False
-        for key in ("errors", "warnings", "declined", "conflicts"):
+        for key in ("errors", "warnings", "declined", "conflicts", "not_counted", "manual_actions"):
             entries = summary.get(key)
             if isinstance(entries, list):
                 kept = [e for e in entries if not job.subject.names_them(e, True)]
