@@ -267,3 +267,19 @@ def test_the_report_shows_unconfirmed_exchange_hours_apart(sqlite_network, tmp_p
     assert report.manual == []
     paths = write_report(report, tmp_path, "csv")
     assert "unconfirmed_exchange_hours" in paths[0].read_text(encoding="utf-8-sig").splitlines()[0]
+
+
+def test_status_shows_a_retracted_day(sqlite_network):
+    from connector.engine.status import build_status
+
+    network = sqlite_network
+    network.edit_csv("cohort/sessies.csv", ABSENT, NOT_SAID)
+    run_sync(network.config(), MOMENT)
+    network.edit_csv("cohort/sessies.csv", NOT_SAID, ABSENT)
+    run_sync(network.config(), MOMENT)
+    engine, db = store(network)
+    with db:
+        document = build_status(db, network.config(), now=MOMENT)
+    engine.dispose()
+    sessions = {s["code"]: s["state"] for o in document["organisations"] for e in o["exchanges"] for s in e["sessions"]}
+    assert sessions["S-01-D2"] == "retracted" and sessions["S-01-D1"] == "written back"
