@@ -430,7 +430,7 @@ class Planner:
             targets = self.targets.writeback.get(switcher.organisation_id, [])
             place = exchange.learning_place
             if not verdict.counts:
-                if not day.removed and day.end <= self.now:
+                if not day.removed and day.end <= self.now and exchange.status != "proposed":  # a proposal never counted
                     self.not_counted.append({"session": day.code, "exchange": exchange.code, "date": self._local_date(day),
                                              "switcher": switcher.full_name, "reason": verdict.reason or ""})
                 if row is not None:
