@@ -648,9 +648,20 @@ def _print_summary(summary: Summary, config: Config) -> None:
     would = " (would be)" if summary.dry_run else ""
     print(f"  invitations{would}: {summary.invites['created']} new, {summary.invites['updated']} updated, {summary.invites['cancelled']} cancelled")
     print(f"  training records written{would}: {summary.training_records['written']}")
+    if summary.training_records["retracted"]:
+        print(f"  training records retracted{would}: {summary.training_records['retracted']}")
+    if summary.not_counted:
+        print("  past exchange days not counted as training:")
+        for day in summary.not_counted:
+            print(f"    {day['session']:<14} {day['date']}  {day['switcher']}: {day['reason']}")
     if summary.training_records["yearly totals written"]:
         print(f"  yearly exchange-hour totals written{would}: {summary.training_records['yearly totals written']}")
     print(f"  leerbewijzen issued{would}: {summary.leerbewijzen['issued']}")
+    for revoked in summary.revoked:
+        print(f"  leerbewijs {revoked['number']} revoked ({revoked['reason']})"
+              + (f", replaced by {revoked['replaced_by']}" if revoked.get("replaced_by") else "") + ": publish the keys folder again")
+    for manual in summary.manual:
+        print(f"  to do by hand in {manual['target']}: {manual['action']} (record {manual['record']}, id {manual['remote_id'] or '-'})")
     if summary.created_key:
         print(f"  signing keys created: {summary.created_key} in {config.path(config.signing.keys_dir)} (back this folder up)")
     for declined in summary.declined:

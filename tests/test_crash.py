@@ -189,6 +189,45 @@ def test_a_kill_after_any_bamboohr_write_adds_nothing_twice(networks, monkeypatc
             fake.stop()
 
 
+def test_a_kill_between_a_retraction_and_its_booking_neither_loses_nor_doubles_it(networks, monkeypatch):
+    """Issue 16: Stijn's second exchange day, written to the ledger and BambooHR, turns absent.
+    The sync that takes it back is killed right after the BambooHR DELETE and right after the
+    voided ledger file, each before its booking; the next run finishes: one voided row, the record
+    gone once, the other day kept, one corrected leerbewijs (`ST_TEST_KILL_MATRIX=full`: every point)."""
+    monkeypatch.setenv("ST_TEST_BAMBOOHR_KEY", API_KEY)
+    fakes = []
+    day = "S-03-D2;EX-03;uitwisselingsdag;26/10/2026;08:00;15:30;ter plaatse;;7;"
+
+    def fresh() -> Network:
+        network = networks()
+        fakes.append(brouwers_peeters_in_bamboohr(network))
+        use_bamboohr(network, fakes[-1])
+        assert sync(network).returncode == 0
+        network.edit_csv("cohort/sessies.csv", day, day + "afwezig")  # the day turns absent after it was written
+        return network
+
+    def retracted_once(network: Network) -> None:
+        assert [r["completed"] for r in ours(fakes[-1])] == ["2026-10-23"]
+        ledger = (network.out / "ledgers" / "brouwers-peeters" / "training-ledger.csv").read_text(encoding="utf-8-sig")
+        rows = [line for line in ledger.splitlines() if line.startswith("exchange:S-03-")]
+        assert len(rows) == 2 and rows[1].endswith(";voided;marked absent") and ";recorded;" in rows[0], rows
+        assert len(fakes[-1].files[STIJN]) == 2  # the revoked leerbewijs and its corrected one, each once
+        engine = open_engine(network.store_url)
+        with session_factory(engine)() as db:
+            retractions = db.scalars(select(OutboxItem).where(OutboxItem.action == "retract")).all()
+            assert sorted((r.target, r.status) for r in retractions) == [("brouwers-peeters/bamboohr", "done"),
+                                                                          ("brouwers-peeters/ledger_files", "done")]
+        engine.dispose()
+
+    try:
+        # BambooHR first (the corrected leerbewijs uploaded, the kept day's PUT, then the DELETE: write 3), then
+        # the ledger (files 1-4 are the witness and the status list, written before delivery; 5 the voided CSV)
+        kill_matrix({"write": [3], "file": [5]}, fresh, retracted_once)
+    finally:
+        for fake in fakes:
+            fake.stop()
+
+
 # -- the store: a kill at any schema statement, on SQLite and PostgreSQL -------------------
 
 @contextlib.contextmanager

@@ -78,7 +78,7 @@ def test_employees_in_and_the_leerbewijs_filed_once(network, personio):
     assert document["title"].startswith("Leerbewijs LB-2026-") and document["file_name"].endswith(".pdf")
     assert edc["title"] == f"{document['title']} (Europass)" and edc["file_name"].endswith(".edc.jsonld")
     assert "europass.europa.eu" in edc["comment"] and edc["owner_id"] == MARIEKE
-    assert first.training_records["written"] == 6  # the ledgers; the training from the payroll file still matched by number
+    assert first.training_records["written"] == 5  # the ledgers; the training from the payroll file still matched by number
 
     personio.expire_tokens()
     second = run_sync(network.config(), MOMENT)
@@ -203,3 +203,18 @@ def test_an_upload_whose_answer_is_lost_is_looked_up_not_uploaded_again(network,
     summary = run_sync(network.config(), MOMENT)
     assert lost and summary.status == "ok", summary.errors  # found by its title in the same run
     assert len(personio.documents) == 2 and personio.requests["upload"] == 2 and personio.requests["documents"] == 2  # PDF, then its EDC
+
+
+def test_a_day_that_turns_absent_lowers_the_yearly_hours_and_files_the_corrected_leerbewijs(network, personio):
+    """Issue 16: Personio has no training object to retract; the hours attribute is set again
+    from the days that count, and the corrected leerbewijs is filed beside the revoked one."""
+    network.replace(f"  category_id = {CATEGORY}\n", f'  category_id = {CATEGORY}\n  hours_attribute = "{HOURS_ATTRIBUTE}"\n')
+    assert run_sync(network.config(), MOMENT).status == "ok"
+    assert personio.attribute(MARIEKE, HOURS_ATTRIBUTE) == 14.0 and len(personio.documents) == 1
+    network.edit_csv("cohort/sessies.csv", "S-02-D2;EX-02;uitwisselingsdag;30/03/2026;09:00;16:30;ter plaatse;;7;",
+                     "S-02-D2;EX-02;uitwisselingsdag;30/03/2026;09:00;16:30;ter plaatse;;7;afwezig")
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    assert personio.attribute(MARIEKE, HOURS_ATTRIBUTE) == 7.0 and len(personio.documents) == 2
+    assert summary.revoked and summary.revoked[0]["replaced_by"]
+    assert run_sync(network.config(), MOMENT).training_records["yearly totals written"] == 0

@@ -42,11 +42,18 @@ def sap(sqlite_network):
     fake.stop()
 
 
+def both_days(network) -> None:
+    """EX-01's second day is marked absent in the example; these tests write both of its days."""
+    network.edit_csv("cohort/sessies.csv", "S-01-D2;EX-01;uitwisselingsdag;05/12/2025;08:30;16:00;ter plaatse;;7;afwezig",
+                     "S-01-D2;EX-01;uitwisselingsdag;05/12/2025;08:30;16:00;ter plaatse;;7;")
+
+
 @pytest.fixture
 def network(sqlite_network, sap, monkeypatch):
     monkeypatch.setenv("ST_TEST_SF_KEY", PRIVATE_KEY)
     monkeypatch.setenv("ST_TEST_SF_LEARNING_SECRET", LEARNING_SECRET)
     monkeypatch.setattr("time.sleep", lambda seconds: None)
+    both_days(sqlite_network)
     sqlite_network.replace(HR, HR.replace('["people", "training_records"]', '["training_records"]') + f"""
   [[organisations.sources]]
   name = "successfactors"

@@ -25,6 +25,9 @@ def lrs():
 
 @pytest.fixture
 def network(sqlite_network, lrs, monkeypatch):
+    from tests.test_successfactors import both_days
+
+    both_days(sqlite_network)  # EX-01's second day is marked absent in the example; here both are written
     monkeypatch.setenv("ST_TEST_LRS_PASSWORD", PASSWORD)
     lrs.account = f"https://hr-{id(sqlite_network)}.zonneke.be"  # one account namespace per test: the LRS is shared
     sqlite_network.add_to_organisation("zonneke", f"""

@@ -119,6 +119,10 @@ class OrganisationConfig(_Strict):
     sources: list[SourceConfig] = Field(default_factory=list)
     writeback: list[TargetConfig] = Field(default_factory=list)
     precedence: dict[str, list[str]] = Field(default_factory=dict)
+    # Which past exchange days count as training (written back, on the leerbewijs, in the account):
+    # "not_declined" every day not marked absent and not declined in the calendar; "confirmed" only
+    # days marked attended; "planned" every planned day not marked absent. A day marked absent never counts.
+    writeback_days: Literal["not_declined", "confirmed", "planned"] = "not_declined"
 
     @model_validator(mode="after")
     def _names_unique_and_known(self) -> OrganisationConfig:

@@ -10,7 +10,7 @@ from and what to do with it, in this fixed order:
     split      split = { sep = ",", part = "first" | "last" | "rest" | "init" }
     look up    map = { M = "M", V = "F" }  (keys compared case-insensitively)
     parse      date = "%d/%m/%Y" | datetime = [...] | type = "decimal" | "int" | "bool" | "list"
-    default    default = ...   /   required = true
+    default    default = ...   /   required = true   /   optional_column = true (no warning when a file lacks it)
 
 `id` names the canonical field(s) that identify a record in that source: a string, a
 list for a composite key, and "a|b" for "a, or b where a is empty". An API with its own
@@ -60,7 +60,7 @@ TRUE_WORDS = {"1", "true", "yes", "y", "ja", "j", "oui", "o", "x", "waar", "vrai
 FALSE_WORDS = {"0", "false", "no", "n", "nee", "non", "onwaar", "faux", ""}
 ISO_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
 EXCEL_EPOCH = date(1899, 12, 30)
-RULE_KEYS = {"from", "join", "sep", "value", "transform", "split", "map", "date", "datetime", "type", "list_sep", "default", "required"}
+RULE_KEYS = {"from", "join", "sep", "value", "transform", "split", "map", "date", "datetime", "type", "list_sep", "default", "required", "optional_column"}
 ENTITY_KEYS = {"id", "remote_id", "fields"}
 
 
@@ -94,6 +94,7 @@ class FieldRule:
     list_sep: str = ","
     default: Any = None
     required: bool = False
+    optional_column: bool = False  # a column a sheet may leave out without a warning (it stays empty)
 
     @property
     def remote_name(self) -> str:
@@ -543,6 +544,7 @@ def _field_rule(where: str, name: str, spec: dict[str, Any], problems: list[str]
         list_sep=spec.get("list_sep", ","),
         default=spec.get("default"),
         required=bool(spec.get("required", False)),
+        optional_column=bool(spec.get("optional_column", False)),
     )
 
 

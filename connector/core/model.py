@@ -29,6 +29,9 @@ PLANNED LEARNING What an employee plans to learn, from the employer's training p
                  and status. A development goal or learning need that the source's rule
                  marks for Switching Talent is a CANDIDATE LEARNING QUESTION of that
                  employee, until the ST-partner accepts it in the cohort sheet.
+ATTENDANCE       Whether the switcher was there on a session: attended, absent or unknown,
+                 from the cohort sheet, or absent when they declined it in their calendar.
+                 Which days are written back is the organisation's `writeback_days`.
 LEERBEWIJS       The proof of learning the sending employer receives after the last
                  exchange day; it carries a number that every training record of the
                  exchange refers to.
@@ -101,6 +104,15 @@ class SessionKind(StrEnum):
 class SessionMode(StrEnum):
     on_site = "on_site"
     online = "online"
+
+
+class Attendance(StrEnum):
+    """Whether the switcher was there on a session (the cohort sheet's attendance column):
+    unknown until someone says; a day known not to have happened never counts."""
+
+    attended = "attended"
+    absent = "absent"
+    unknown = "unknown"
 
 
 class TrainingKind(StrEnum):
@@ -279,6 +291,7 @@ class SessionRecord(_Record):
     mode: SessionMode | None = None
     location: str | None = Field(default=None, max_length=ADDRESS)
     hours: float | None = Field(default=None, gt=0, le=24)
+    attendance: Attendance | None = Field(default=None, description="attended, absent or unknown (the switcher)")
 
     @field_validator("start", "end")
     @classmethod

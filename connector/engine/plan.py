@@ -30,6 +30,7 @@ from connector.core.reminders import Offset, reminder_moments
 from connector.core.texts import labelled, offset_label, text
 from connector.leerbewijs.credential import learner_subject, recipient_identity
 from connector.leerbewijs.document import fingerprint
+from connector.leerbewijs.revocation import mark_revoked
 from connector.leerbewijs.statuslist import status_list_url
 from connector.sinks import CALENDAR, LEERBEWIJS, TRAINING_RECORD, YEARLY_HOURS
 from connector.store.erasure import erased_people
@@ -49,6 +50,18 @@ from connector.store.witness import IssuedValues
 
 LIVE = ("confirmed", "completed")
 EXCHANGE_DAY = "exchange_day"
+INTRO_CALL = "intro_call"
+RETRACT = "retract"  # the outbox action that takes a written training record back
+AUTOMATIC = "automatic: "  # a revocation the planner made (its days no longer held): it issues the corrected one
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """Whether a session counts as training under the organisation's `writeback_days`, and why not."""
+
+    counts: bool
+    attendance: str  # attended | absent | declined | unknown
+    reason: str | None = None  # why it does not count (a retraction names it)
 
 
 @dataclass
@@ -108,12 +121,16 @@ class Planner:
         self._hours_this_year: dict[str, tuple[Person, float]] = {}  # switcher id -> (switcher, exchange hours)
         self.erased: set[str] = set()  # pseudonyms of people erased on request
         self._status_next: int | None = None  # the next free index in the revocation list
+        self._declines: dict[str, set[str]] = {}
+        self.not_counted: list[dict[str, str]] = []  # past exchange days that are no training, and why (the summary)
+        self.revoked: list[dict[str, str]] = []  # leerbewijzen this run revoked (the summary)
 
     def run(self) -> None:
         # Nothing more is planned about an erased switcher's exchanges: a write would carry
         # the pseudonym into targets, or a cancellation to the address that was erased.
         erased = erased_people(self.db)
         self.erased = erased
+        self._declines = self._declined_sessions()
         exchanges = [e for e in self.db.scalars(select(Exchange).order_by(Exchange.code)) if e.switcher_id not in erased]
         live = {e.code for e in exchanges}
         sessions = [s for s in self.db.scalars(select(SessionRow).order_by(SessionRow.start, SessionRow.code)) if s.exchange_code in live]
@@ -147,13 +164,107 @@ class Planner:
     def _days(self, sessions: list[SessionRow]) -> list[SessionRow]:
         return [s for s in sessions if s.kind == EXCHANGE_DAY and not s.removed]
 
+    # -- attendance ----------------------------------------------------------------------
+
+    def _declined_sessions(self) -> dict[str, set[str]]:
+        """Per session code, the addresses that declined it in a calendar that reports answers
+        (Outlook through Graph: an attendee's `status.response`, kept on the event's ref)."""
+        declined: dict[str, set[str]] = {}
+        for ref in self.db.scalars(select(ExternalRef).where(ExternalRef.object_type == CALENDAR)):
+            responses = (ref.details or {}).get("responses") or {}
+            who = {address.lower() for address, answer in responses.items() if answer == "declined"}
+            if who and not ref.cancelled:
+                declined.setdefault(ref.object_id.split("|", 1)[0], set()).update(who)
+        return declined
+
+    def attendance(self, session: SessionRow) -> str:
+        """The switcher's: what the sheet says wins; else a decline in the calendar; else unknown."""
+        if session.attendance in ("attended", "absent"):
+            return session.attendance
+        email = (session.exchange.switcher.email or "").lower()
+        if email and email in self._declines.get(session.code, set()):
+            return "declined"
+        return "unknown"
+
+    def day_count(self, exchange: Exchange, session: SessionRow) -> DayCount:
+        """Whether a session happened as far as the organisation's policy says: a day known not to
+        have happened (marked absent, the exchange cancelled, the session removed or still ahead)
+        never counts; a declined day counts only under "planned"; an unconfirmed one not under "confirmed"."""
+        attendance = self.attendance(session)
+        if exchange.status not in LIVE:
+            return DayCount(False, attendance, "the exchange was cancelled" if exchange.status == "cancelled" else "the exchange is not confirmed")
+        if session.removed:
+            return DayCount(False, attendance, "the session was removed from the cohort sheet")
+        if session.end > self.now:
+            return DayCount(False, attendance, f"the session was moved to {self._local_date(session)}")
+        if attendance == "absent":
+            return DayCount(False, attendance, "marked absent")
+        organisation = self.config.organisation(exchange.switcher.organisation_id)
+        policy = organisation.writeback_days if organisation is not None else "not_declined"
+        if attendance == "declined" and policy != "planned":
+            return DayCount(False, attendance, "declined in the calendar")
+        if attendance != "attended" and policy == "confirmed":
+            return DayCount(False, attendance, "not confirmed as attended")
+        return DayCount(True, attendance)
+
+    def counted_days(self, exchange: Exchange, sessions: list[SessionRow]) -> list[SessionRow]:
+        return [d for d in self._days(sessions) if self.day_count(exchange, d).counts]
+
+    def _intro_call(self, exchange: Exchange, sessions: list[SessionRow]) -> str | None:
+        """The date of the intro call when it took place (past, not removed, not absent or declined
+        as the policy reads it), else None: the leerbewijs says so only then."""
+        calls = [s for s in sessions if s.kind == INTRO_CALL and not s.removed and self.day_count(exchange, s).counts]
+        return self._local_date(calls[0]) if calls else None
+
+    # -- leerbewijzen ------------------------------------------------------------------
+
+    def _current_leerbewijs(self, exchange: Exchange) -> Leerbewijs | None:
+        """The exchange's leerbewijs that is not revoked (the newest), with revocations the witness
+        remembers taken into the store (a restored store never un-revokes)."""
+        current = None
+        for row in self.db.scalars(select(Leerbewijs).where(Leerbewijs.exchange_code == exchange.code).order_by(Leerbewijs.number)):
+            remembered = self.witness.revoked.get(row.number)
+            if row.revoked_at is None and remembered is not None:
+                row.revoked_at = datetime.fromisoformat(remembered["at"])
+                row.revoked_reason = remembered.get("reason") or ""
+            if row.revoked_at is None:
+                current = row
+        return current
+
+    def _revoked_last(self, exchange: Exchange) -> Leerbewijs | None:
+        return self.db.scalar(select(Leerbewijs).where(Leerbewijs.exchange_code == exchange.code, Leerbewijs.revoked_at.is_not(None),
+                                                       Leerbewijs.replaced_by.is_(None)).order_by(Leerbewijs.number.desc()).limit(1))
+
+    def _revoked_by_hand(self, exchange: Exchange) -> bool:
+        """Revoked with `leerbewijs revoke` (not by a sync) and not replaced: the partner decided;
+        the sync issues nothing in its place (a sync replaces only what it revoked itself)."""
+        last = self._revoked_last(exchange)
+        return last is not None and not (last.revoked_reason or "").startswith(AUTOMATIC)
+
+    def _stated_days(self, days: list[SessionRow]) -> list[dict[str, Any]]:
+        return [{"date": self._local_date(d), "hours": self._hours(d), "session": d.code} for d in days]
+
     def leerbewijs(self, exchange: Exchange, sessions: list[SessionRow]) -> None:
-        days = self._days(sessions)
-        issued = self.db.scalar(select(Leerbewijs).where(Leerbewijs.exchange_code == exchange.code))
+        planned = self._days(sessions)
+        days = self.counted_days(exchange, sessions)
+        issued = self._current_leerbewijs(exchange)
+        if issued is not None and not issued.content.get("erased"):
+            reason = self._no_longer_true(exchange, issued, days)
+            if reason is not None:
+                # An issued leerbewijs is never altered: revoked (its bit in the status list), and a
+                # corrected one with a new number is issued below once the days are settled.
+                if mark_revoked(issued, self.witness.revoked.get(issued.number), AUTOMATIC + reason, self.now):
+                    self.revoked.append({"number": issued.number, "exchange": exchange.code, "reason": issued.revoked_reason or reason})
+                self.db.flush()
+                issued = None
         if issued is None:
-            if exchange.status not in LIVE or not days or any(d.end > self.now for d in days):
+            # Issued after the last attended day: every planned day behind us, at least one that counts.
+            if exchange.status not in LIVE or not days or any(d.end > self.now for d in planned) or self._revoked_by_hand(exchange):
                 return
-            issued = self._issue(exchange, days)
+            issued = self._issue(exchange, days, self._intro_call(exchange, sessions), self._revoked_last(exchange))
+            for revoked in self.revoked:
+                if revoked["number"] == issued.replaces:
+                    revoked["replaced_by"] = issued.number
         if issued.content.get("erased"):
             return  # its switcher was erased: the register keeps number and fingerprint, the issued copies stay as they are
         payload = {"content": issued.content, "fingerprint": issued.fingerprint,
@@ -161,20 +272,44 @@ class Planner:
         for target in self.targets.leerbewijs + self.targets.documents.get(exchange.switcher.organisation_id, []):
             enqueue(self.db, self.run_id, target, LEERBEWIJS, issued.number, self._addressed(target, payload, exchange.switcher))
 
-    def _issue(self, exchange: Exchange, days: list[SessionRow]) -> Leerbewijs:
+    def _no_longer_true(self, exchange: Exchange, issued: Leerbewijs, days: list[SessionRow]) -> str | None:
+        """Why an issued leerbewijs no longer states what happened, or None while it does."""
+        if exchange.status not in LIVE:
+            return "the exchange was cancelled" if exchange.status == "cancelled" else "the exchange is no longer confirmed"
+        stated = issued.content.get("days") or []
+        if stated == self._stated_days(days):
+            return None
+        now_days = {d["session"]: d for d in self._stated_days(days)}
+        changes = []
+        for day in stated:
+            now = now_days.get(day["session"])
+            if now is None:
+                session = self.db.get(SessionRow, day["session"])
+                why = self.day_count(exchange, session).reason if session is not None else "the session was removed"
+                changes.append(f"{day['session']} ({day['date']}): {why}")
+            elif now != day:
+                changes.append(f"{day['session']} ({day['date']}): now {now['date']}, {now['hours']:g} h")
+        added = [d for code, d in now_days.items() if code not in {day["session"] for day in stated}]
+        changes += [f"{d['session']} ({d['date']}): counts now, missing on it" for d in added]
+        return "days changed: " + "; ".join(changes) if changes else "days changed"
+
+    def _issue(self, exchange: Exchange, days: list[SessionRow], intro_call: str | None = None,
+               replaces: Leerbewijs | None = None) -> Leerbewijs:
         seen = self.witness.for_exchange(exchange.code)
         if seen is not None and self.db.get(Leerbewijs, seen[0]) is None:
             # Issued before, then lost with a restored store: the same number, date and status-list
             # index again, so the same content makes the same leerbewijs, never a second one.
             status = ({"index": int(seen[1]["status_index"]), "list": seen[1]["status_list"]}
                       if seen[1].get("status_index") is not None else None)
-            leerbewijs = self._leerbewijs(exchange, days, seen[0], date.fromisoformat(seen[1]["issued_on"]), status)
+            leerbewijs = self._leerbewijs(exchange, days, seen[0], date.fromisoformat(seen[1]["issued_on"]), status,
+                                          intro_call, replaces)
             older = {k: v for k, v in leerbewijs.content.items() if k != "subject"}
             if leerbewijs.fingerprint != seen[1]["fingerprint"] and fingerprint(older) == seen[1]["fingerprint"]:
                 # issued before credentials named their subject: restored exactly as it was
                 leerbewijs.content, leerbewijs.fingerprint = older, fingerprint(older)
             if leerbewijs.fingerprint == seen[1]["fingerprint"]:
                 self.db.add(leerbewijs)
+                self._link(leerbewijs, replaces)
                 self.db.flush()
                 return leerbewijs
         issued_on = self.now.astimezone(self.zone).date()
@@ -183,10 +318,17 @@ class Planner:
         # numbers handed out before a restore stay taken
         number = f"{prefix}{max(count, self.witness.highest_number(prefix)) + 1:04d}"
         status = {"index": self._next_status_index(), "list": status_list_url(self.config)}
-        leerbewijs = self._leerbewijs(exchange, days, number, issued_on, status)
+        leerbewijs = self._leerbewijs(exchange, days, number, issued_on, status, intro_call, replaces)
         self.db.add(leerbewijs)
+        self._link(leerbewijs, replaces)
         self.db.flush()
         return leerbewijs
+
+    @staticmethod
+    def _link(leerbewijs: Leerbewijs, replaces: Leerbewijs | None) -> None:
+        if replaces is not None:
+            leerbewijs.replaces = replaces.number
+            replaces.replaced_by = leerbewijs.number
 
     def _next_status_index(self) -> int:
         """The next position in the revocation list (W3C Bitstring Status List v1.0 section 2.1),
@@ -200,7 +342,8 @@ class Planner:
         return index
 
     def _leerbewijs(self, exchange: Exchange, days: list[SessionRow], number: str, issued_on: date,
-                    status: dict[str, Any] | None = None) -> Leerbewijs:
+                    status: dict[str, Any] | None = None, intro_call: str | None = None,
+                    replaces: Leerbewijs | None = None) -> Leerbewijs:
         switcher = exchange.switcher
         sender = switcher.organisation
         host = exchange.learning_place.organisation
@@ -223,7 +366,7 @@ class Planner:
             "coaches": [c.full_name for c in coaches if c is not None],
             "question": exchange.learning_question.title,
             "exchange": exchange.code,
-            "days": [{"date": self._local_date(d), "hours": self._hours(d), "session": d.code} for d in days],
+            "days": self._stated_days(days),
             "total_hours": round(sum(self._hours(d) for d in days), 2),
             # the Open Badges credential names the learner by this salted hash only
             "recipient": {"salt": salt, "identity_hash": recipient_identity(identity, salt), "identity_type": identity_type},
@@ -232,6 +375,10 @@ class Planner:
         }
         if status is not None:  # its bit in the revocation list (absent: issued before the status list existed)
             content["status"] = status
+        if intro_call is not None:  # "took part in the intro call" only when that call took place
+            content["intro_call"] = intro_call
+        if replaces is not None:  # a corrected leerbewijs names the revoked one it replaces
+            content["replaces"] = replaces.number
         return Leerbewijs(number=number, exchange_code=exchange.code, issued_on=issued_on, language=switcher.language,
                           total_hours=content["total_hours"], fingerprint=fingerprint(content), content=content)
 
@@ -246,16 +393,20 @@ class Planner:
         return session.start.astimezone(self.zone).date().isoformat()
 
     def training_records(self, exchange: Exchange, sessions: list[SessionRow]) -> None:
-        if exchange.status not in LIVE:
-            return
-        number = self.db.scalar(select(Leerbewijs.number).where(Leerbewijs.exchange_code == exchange.code))
+        """Each past exchange day that counts becomes a training record in every write-back target;
+        one written before that no longer counts (absent, declined, cancelled, moved ahead, removed)
+        is retracted there through the outbox, with the reason, and leaves the training account."""
+        current = self._current_leerbewijs(exchange)
+        number = current.number if current is not None else None
         switcher = exchange.switcher
         host = exchange.learning_place.organisation
         coaches = [p for p in (self.db.get(Person, c) for c in exchange.coach_ids) if p is not None and p.id not in self.erased]
-        for day in self._days(sessions):
-            if day.end > self.now:
-                continue
+        every_day = [s for s in sessions if s.kind == EXCHANGE_DAY]
+        counted = [d for d in every_day if self.day_count(exchange, d).counts]
+        last_counted = max((self._local_date(d) for d in counted), default=None)
+        for day in every_day:
             record_id = f"exchange:{day.code}"
+            verdict = self.day_count(exchange, day)
             values: dict[str, Any] = {
                 "person_id": switcher.id, "origin": "exchange", "kind": "informal",
                 "date": datetime.fromisoformat(self._local_date(day)).date(), "hours": self._hours(day),
@@ -263,15 +414,6 @@ class Planner:
                 "provider": host.name, "exchange_code": exchange.code, "session_code": day.code,
                 "leerbewijs_number": number, "source": None,
             }
-            self._count_this_year(switcher, values["date"].year, values["hours"])
-            row = self.db.get(TrainingRecord, record_id)
-            if row is None:
-                row = TrainingRecord(id=record_id, **values)
-                self.db.add(row)
-            else:
-                for column, value in values.items():
-                    if getattr(row, column) != value:
-                        setattr(row, column, value)
             payload = {
                 "record_id": record_id,
                 "organisation": switcher.organisation_id,
@@ -290,12 +432,48 @@ class Planner:
                 "leerbewijs_number": number,
                 "exchange": exchange.code,
             }
+            row = self.db.get(TrainingRecord, record_id)
+            targets = self.targets.writeback.get(switcher.organisation_id, [])
             place = exchange.learning_place
-            for target in self.targets.writeback.get(switcher.organisation_id, []):
+            if not verdict.counts:
+                if not day.removed and day.end <= self.now and exchange.status != "proposed":  # a proposal never counted
+                    self.not_counted.append({"session": day.code, "exchange": exchange.code, "date": self._local_date(day),
+                                             "switcher": switcher.full_name, "reason": verdict.reason or ""})
+                if row is not None:
+                    self.db.delete(row)  # the training account holds only days that happened
+                retraction = {**payload, "reason": verdict.reason, "attendance": verdict.attendance}
+                for target in targets:
+                    addressed = self._addressed(target, retraction, switcher)
+                    if target in self.targets.with_learning_place:
+                        # one course activity per exchange: the last day that still counts, or none
+                        addressed["exchange_last_date"] = last_counted
+                    self._retract_if_written(target, record_id, addressed)
+                continue
+            self._count_this_year(switcher, values["date"].year, values["hours"])
+            if row is None:
+                row = TrainingRecord(id=record_id, **values)
+                self.db.add(row)
+            else:
+                for column, value in values.items():
+                    if getattr(row, column) != value:
+                        setattr(row, column, value)
+            for target in targets:
                 addressed = self._addressed(target, payload, switcher)
                 if target in self.targets.with_learning_place:
                     addressed["learning_place"] = {"code": place.code, "name": place.name, "description": place.description}
                 enqueue(self.db, self.run_id, target, TRAINING_RECORD, record_id, addressed)
+
+    def _retract_if_written(self, target: str, record_id: str, payload: dict[str, Any]) -> None:
+        """Take back a training record the target holds (or may hold: an attempt was made); one
+        that never left is simply not sent."""
+        written = live_ref(self.db, target, TRAINING_RECORD, record_id)
+        waiting = has_pending(self.db, target, TRAINING_RECORD, record_id)
+        attempted = waiting is not None and waiting.action == "upsert" and (waiting.attempts > 0 or waiting.uncertain)
+        if written is None and not attempted:
+            if waiting is not None and waiting.action == "upsert":
+                waiting.status = "superseded"  # never reached the target: nothing to take back
+            return
+        enqueue(self.db, self.run_id, target, TRAINING_RECORD, record_id, payload, action=RETRACT)
 
     def _count_this_year(self, switcher: Person, year: int, hours: float) -> None:
         _, total = self._hours_this_year.get(switcher.id, (switcher, 0.0))

@@ -393,7 +393,7 @@ class CohortReconciler:
             values = {
                 "exchange_code": exchange.code, "kind": data["kind"], "start": start,
                 "end": end, "mode": data["mode"], "location": data.get("location"),
-                "hours": data.get("hours"), "removed": False,
+                "hours": data.get("hours"), "removed": False, "attendance": data.get("attendance"),
             }
             self._upsert(SessionRow, data["code"], values)
 

@@ -7,7 +7,8 @@ One query module, for `st-connector status` and, later, a web overview. Terms:
   declined (someone declined a session), written back (a past day reached an HR system or
   ledger), leerbewijs (issued), cancelled.
 - session state: planned (upcoming, not invited yet), past (over without an invitation, e.g.
-  before the first sync), invited, declined, written back, cancelled.
+  before the first sync), invited, declined, written back, retracted (written back, then taken
+  back: the day no longer counts), cancelled.
 - open outbox item: a write that is pending (first try, or waiting to retry after an error)
   or failed; `last_error` says why.
 
@@ -17,7 +18,7 @@ Times are shown in the partner's time zone and labelled with it.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,15 +49,17 @@ class _Refs:
     invited: set[str]
     declined: dict[str, list[str]]
     written: set[str]
+    retracted: set[str] = field(default_factory=set)  # written, then taken back (the day no longer counts)
 
     @classmethod
     def load(cls, db: Session) -> _Refs:
         invited: set[str] = set()
         declined: dict[str, list[str]] = defaultdict(list)
         written: set[str] = set()
+        retracted: set[str] = set()
         for ref in db.scalars(select(ExternalRef).where(ExternalRef.object_type.in_((CALENDAR, TRAINING_RECORD)))):
             if ref.object_type == TRAINING_RECORD:
-                written.add(ref.object_id.removeprefix("exchange:"))
+                (retracted if ref.cancelled else written).add(ref.object_id.removeprefix("exchange:"))
                 continue
             code = ref.object_id.split("|", 1)[0]  # per-recipient invitations are "<session>|<address>"
             if not ref.cancelled:
@@ -64,7 +67,7 @@ class _Refs:
             for attendee, answer in sorted(((ref.details or {}).get("responses") or {}).items()):
                 if answer == "declined" and attendee not in declined[code]:
                     declined[code].append(attendee)
-        return cls(invited, dict(declined), written)
+        return cls(invited, dict(declined), written, retracted - written)
 
 
 def _session_state(session: SessionRow, refs: _Refs, now: datetime) -> str:
@@ -72,6 +75,8 @@ def _session_state(session: SessionRow, refs: _Refs, now: datetime) -> str:
         return "cancelled"
     if session.code in refs.written:
         return "written back"
+    if session.code in refs.retracted:
+        return "retracted"
     if session.code in refs.declined:
         return "declined"
     if session.code in refs.invited:
@@ -110,7 +115,9 @@ def build_status(db: Session, config: Config, runs: int = 5, now: datetime | Non
     zone = ZoneInfo(config.partner.timezone)
     now = now or datetime.now(UTC)
     refs = _Refs.load(db)
-    numbers = dict(db.execute(select(Leerbewijs.exchange_code, Leerbewijs.number)).all())
+    # the live leerbewijs of each exchange (a revoked one replaced by a corrected one is history)
+    numbers = dict(db.execute(select(Leerbewijs.exchange_code, Leerbewijs.number)
+                              .order_by(Leerbewijs.revoked_at.is_(None), Leerbewijs.number)).all())
     sessions: dict[str, list[SessionRow]] = defaultdict(list)
     for session in db.scalars(select(SessionRow).order_by(SessionRow.start, SessionRow.code)):
         sessions[session.exchange_code].append(session)

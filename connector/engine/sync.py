@@ -87,7 +87,7 @@ class Summary:
     as_of: str = ""
     pulled: dict[str, Counter[str]] = field(default_factory=dict)
     invites: Counter[str] = field(default_factory=lambda: Counter({"created": 0, "updated": 0, "cancelled": 0}))
-    training_records: Counter[str] = field(default_factory=lambda: Counter({"written": 0, "yearly totals written": 0}))
+    training_records: Counter[str] = field(default_factory=lambda: Counter({"written": 0, "retracted": 0, "yearly totals written": 0}))
     leerbewijzen: Counter[str] = field(default_factory=lambda: Counter({"issued": 0}))
     plan_origins: Counter[str] = field(default_factory=lambda: Counter({"written": 0}))  # origin notes on HR goals
     errors: list[Problem] = field(default_factory=list)
@@ -97,6 +97,9 @@ class Summary:
     unavailable_pulls: int = 0
     requests: dict[str, int] = field(default_factory=dict)
     declined: list[dict[str, str]] = field(default_factory=list)
+    manual: list[dict[str, str]] = field(default_factory=list)  # retractions a target's API cannot make: for a person
+    not_counted: list[dict[str, str]] = field(default_factory=list)  # past exchange days that are no training, and why
+    revoked: list[dict[str, str]] = field(default_factory=list)  # leerbewijzen revoked by this run (days no longer true)
     conflicts: list[dict[str, str]] = field(default_factory=list)
     written: dict[str, list[OutboxItem]] = field(default_factory=dict)  # per target, this run's successful writes
     written_files: list[dict[str, Any]] = field(default_factory=list)  # the same, described (engine/status.py)
@@ -113,8 +116,11 @@ class Summary:
             "training_records": dict(self.training_records),
             "leerbewijzen": dict(self.leerbewijzen),
             "plan_origins": dict(self.plan_origins),
+            "not_counted": self.not_counted,
+            "revoked": self.revoked,
             "requests": self.requests,
             "declined": self.declined,
+            "manual_actions": self.manual,
             "conflicts": self.conflicts,
             "written": self.written_files,
             "errors": [p.as_dict() for p in self.errors if not p.warning],
@@ -138,7 +144,7 @@ class Summary:
             key = "cancelled" if delivered.action == "cancel" else ("created" if delivered.created else "updated")
             self.invites[key] += 1
         elif delivered.object_type == TRAINING_RECORD:
-            self.training_records["written"] += 1
+            self.training_records["retracted" if delivered.action == "retract" else "written"] += 1
         elif delivered.object_type == YEARLY_HOURS:
             self.training_records["yearly totals written"] += 1
         elif delivered.object_type == LEERBEWIJS and delivered.created:
@@ -417,7 +423,9 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
         summary.errors.append(Problem("store", "(store)", "(store)", "", "the store is behind the values it already handed out "
                                       f"(restored from a backup, or new): numbering continues above them, in "
                                       f"{config.path(config.signing.keys_dir) / WITNESS_FILE}", warning=True))
-    Planner(db, config, run_id, now, targets, summary.errors, witness).run()
+    planner = Planner(db, config, run_id, now, targets, summary.errors, witness)
+    planner.run()
+    summary.not_counted, summary.revoked = planner.not_counted, planner.revoked
     db.flush()
     plan_origin_notes(db, config, run_id, summary.errors)
     db.flush()
@@ -460,6 +468,9 @@ def _send(db: Session, target: str, sink: Sink, batch: list[OutboxItem], summary
         summary.count_delivery(delivered)
         if delivered.ok:
             summary.written.setdefault(target, []).append(item)
+            if outcome.details and outcome.details.get("manual"):
+                summary.manual.append({"target": target, "record": item.object_id, "remote_id": outcome.remote_id or "",
+                                       "action": str(outcome.details["manual"])})
         elif outcome.uncertain and not last_try:
             lost.append(item)
         else:

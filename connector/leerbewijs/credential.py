@@ -105,6 +105,11 @@ def build_credential(content: dict[str, Any], profile: IssuerProfile, zone: Zone
         "evidence": [{"type": ["Evidence"], "name": t("ob.evidence", date=day["date"]),
                       "description": t("ob.evidence_text", hours=format_number(language, day["hours"]), **where)} for day in days],
     }
+    if content.get("intro_call"):  # stated only when the intro call took place
+        # (the credential names no learner: only the call and its date)
+        credential["evidence"].insert(0, {"type": ["Evidence"], "name": f"{t('kind.intro_call')} {content['intro_call']}"})
+    if content.get("replaces"):  # a corrected leerbewijs: the revoked one it replaces
+        credential["description"] = t("lb.replaces", number=content["replaces"])
     status = content.get("status")  # absent in leerbewijzen issued before the status list
     if status:
         credential["credentialStatus"] = status_entry(status["list"], int(status["index"]))

@@ -134,7 +134,13 @@ def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None)
     rows += [[P(_printable(long_date(language, date.fromisoformat(d["date"])))), P(_printable(format_number(language, d["hours"])))] for d in content["days"]]
     rows.append([P(f"<b>{_printable(t('lb.total'))}</b>"), P(f"<b>{_printable(format_number(language, content['total_hours']))}</b>")])
     story.append(_table(rows, [80 * mm, 30 * mm], header=True))
-    story += [Spacer(1, 4 * mm), P(_printable(t("lb.kind")), "label"), Spacer(1, 16 * mm)]
+    if content.get("intro_call"):  # only when that call took place (issue 16)
+        story += [Spacer(1, 3 * mm), P(_printable(t("lb.intro_call", switcher=content["switcher"]["name"],
+                                                     date=long_date(language, date.fromisoformat(content["intro_call"])))))]
+    story += [Spacer(1, 4 * mm), P(_printable(t("lb.kind")), "label")]
+    if content.get("replaces"):  # a corrected leerbewijs names the revoked one
+        story += [Spacer(1, 2 * mm), P(f"<b>{_printable(t('lb.replaces', number=content['replaces']))}</b>")]
+    story += [Spacer(1, 16 * mm)]
     story += _signature_block(content, styles, document.width)
     story += [Spacer(1, 14 * mm),
               HRFlowable(width="100%", thickness=0.5, color=MUTED, spaceAfter=4),

@@ -44,7 +44,7 @@ from connector.leerbewijs import edc
 from connector.leerbewijs.credential import CredentialInvalid, build_credential, sign, verify_token
 from connector.leerbewijs.document import Check, render_pdf
 from connector.leerbewijs.issuer import IssuerProfile, PublicKey, SigningKeys, b64url, unb64url
-from connector.leerbewijs.statuslist import StatusList, StatusUnknown, read_list, status_of
+from connector.leerbewijs.statuslist import StatusList, StatusUnknown, read_list, replaced_by, status_of
 from connector.plumbing.runtime import Runtime
 
 QR_PREFIX = "ST1"
@@ -137,6 +137,11 @@ class StatusSource:
         self.file = file
         self.fetch = fetch
         self._lists: dict[str, StatusList | StatusUnknown] = {}
+
+    def replacement(self, number: str) -> str | None:
+        """The corrected leerbewijs that replaces a revoked one, from `replacements.json` beside
+        the status list file (the issuer publishes both)."""
+        return replaced_by(self.file.parent, number) if self.file is not None else None
 
     def list_for(self, url: str) -> StatusList | None:
         """The verified list for `url`; None when none is at hand; StatusUnknown when unusable."""
@@ -330,7 +335,9 @@ def _with_status(verdict: Verdict, target: str, keyring: dict[str, PublicKey], s
     if revoked is None:
         verdict.facts["status"] = message
     else:
-        verdict.check(not revoked, message)
+        number = str(credential.get("credentialSubject", {}).get("achievement", {}).get("humanCode") or "")
+        replacement = status.replacement(number) if revoked and number else None
+        verdict.check(not revoked, f"revoked, replaced by {replacement} ({message})" if replacement else message)
     return verdict
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from connector.core.config import Config
 from connector.core.errors import ConfigError
 from connector.leerbewijs.issuer import IssuerProfile, ensure_keys
-from connector.leerbewijs.statuslist import publish, status_list_url
+from connector.leerbewijs.statuslist import publish, publish_replacements, status_list_url
 from connector.store.db import migrate, open_engine, session_factory, sync_lock
 from connector.store.tables import Leerbewijs
 from connector.store.witness import IssuedValues, witness_of
@@ -53,8 +54,22 @@ def republish(config: Config, witness: IssuedValues, revoked: set[int], now: dat
     if highest < 0 and not revoked:
         return False
     keys, _ = ensure_keys(config, now)
-    return publish(config.path(config.signing.keys_dir), status_list_url(config), IssuerProfile.of(config), revoked, highest,
-                   keys, now)
+    keys_dir = config.path(config.signing.keys_dir)
+    replaced = publish_replacements(keys_dir, witness.replacements())
+    return publish(keys_dir, status_list_url(config), IssuerProfile.of(config), revoked, highest, keys, now) or replaced
+
+
+def mark_revoked(row: Leerbewijs, remembered: dict[str, Any] | None, reason: str | None, now: datetime) -> bool:
+    """Revoke a leerbewijs row in the session at hand (True when it was not revoked yet). A
+    revocation the witness remembers (a store restored from before it) keeps its moment and
+    reason. The caller keeps the witness and republishes the list: `revoke` below, or a sync,
+    which saves the witness and republishes after committing its plan (issue 16: a leerbewijs
+    whose days no longer hold is revoked by the planner and replaced by a corrected one)."""
+    if row.revoked_at is not None:
+        return False
+    row.revoked_at = datetime.fromisoformat(remembered["at"]) if remembered else now
+    row.revoked_reason = remembered["reason"] if remembered else (reason or "")
+    return True
 
 
 def revoke(config: Config, number: str, reason: str | None = None, now: datetime | None = None) -> Revocation:
@@ -75,11 +90,8 @@ def revoke(config: Config, number: str, reason: str | None = None, now: datetime
             if not status:
                 raise ConfigError([f"leerbewijs {number} was issued before the status list existed: it has no status entry, "
                                    "so verifiers cannot see a revocation (issue a corrected leerbewijs instead)"])
-            changed = row.revoked_at is None
+            changed = mark_revoked(row, remembered, reason, now)
             if changed:
-                # a revocation the witness remembers (store restored from before it) keeps its moment and reason
-                row.revoked_at = datetime.fromisoformat(remembered["at"]) if remembered else now
-                row.revoked_reason = remembered["reason"] if remembered else (reason or "")
                 db.flush()
             witness = witness_of(db, before)
             # the witness first, then the store, then the list: a crash in between leaves it revoked somewhere durable

@@ -38,7 +38,7 @@ from connector.leerbewijs.issuer import IssuerProfile, PublicKey, SigningKeys
 from connector.plumbing.files import write_atomically
 
 __all__ = ["status_entry", "status_list_url", "encode_list", "decode_list", "bit_set", "list_credential", "publish", "read_list",
-           "status_of", "StatusList", "StatusUnknown"]
+           "status_of", "StatusList", "StatusUnknown", "publish_replacements", "replaced_by", "REPLACEMENTS"]
 
 LIST_JWT = "status-list.jwt"
 LIST_JSON = "status-list.json"
@@ -192,3 +192,26 @@ def status_of(credential: dict[str, Any], status_list: StatusList | None) -> tup
     except (KeyError, ValueError, IndexError) as error:
         return None, f"status not checked: {error}"
     return revoked, f"revoked (bit {entry['statusListIndex']} of the status list is set)" if revoked else "not revoked"
+
+
+REPLACEMENTS = "replacements.json"
+
+
+def publish_replacements(keys_dir: Path, replacements: dict[str, str]) -> bool:
+    """`replacements.json` beside the status list: which corrected leerbewijs replaces a revoked
+    one, so `verify` can say "revoked, replaced by LB-...". Only numbers; the link itself is also
+    signed into the corrected leerbewijs (`replaces`). Written only when it changes."""
+    if not replacements:
+        return False
+    document = {"replaced_by": dict(sorted(replacements.items()))}
+    return write_atomically(keys_dir / REPLACEMENTS, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
+
+
+def replaced_by(keys_dir: Path, number: str) -> str | None:
+    """The leerbewijs that replaces `number`, as published beside the status list (None: none known)."""
+    try:
+        document = json.loads((keys_dir / REPLACEMENTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    found = (document.get("replaced_by") or {}).get(number) if isinstance(document, dict) else None
+    return str(found) if found else None

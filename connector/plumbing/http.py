@@ -361,7 +361,7 @@ class HttpClient:
             wait: float | None = None
             try:
                 response = self._send(method, url, params, json, data, files, headers)
-                if not repeatable:
+                if not repeatable or method in ("PUT", "PATCH", "DELETE"):
                     reached("write")  # crash tests: die right after a write's answer came in
             except (requests.ConnectionError, requests.Timeout) as error:
                 failure = f"{type(error).__name__}"

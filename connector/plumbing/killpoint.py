@@ -4,7 +4,8 @@
 as a power cut or the OOM killer would) when it reaches the n-th point of that kind:
 
     send    an e-mail message the SMTP server has just accepted
-    write   an HTTP write (a request that is not repeatable) whose answer has just arrived
+    write   an HTTP write whose answer has just arrived: a request that is not repeatable, or a
+            PUT, PATCH or DELETE (an update or a retraction)
     file    an output file (or key file) just put in place
     commit  a delivery just booked (the outbox transaction committed)
     ddl     a schema statement (CREATE, ALTER, DROP) just executed by a migration

@@ -38,7 +38,7 @@ from connector.reports.training import (
 )
 
 ACCOUNT_COLUMNS = ["employee_number", "name", "department", "fte", "months_begun", "entitlement_days", "hours_per_day",
-                   "formal_hours", "informal_hours", "exchange_hours", "days_followed", "balance_days", "carried_in_days",
+                   "formal_hours", "informal_hours", "exchange_hours", "unconfirmed_exchange_hours", "days_followed", "balance_days", "carried_in_days",
                    "account_balance_days", "period_average_days", "leerbewijzen", "planned_days", "planned_items"]
 PLAN_COLUMNS = ["group_kind", "group", "workers", "entitlement_days", "days_followed", "share", "informal_hours", "exchange_hours",
                 "without_training"]

@@ -88,6 +88,9 @@ def write_template(path: Path, entities: Sequence[str] | None = None, organisati
         print_ready(sheet, headers, min_width=12)
         if organisations and ORGANISATION_COLUMN in headers:
             _offer(sheet, headers.index(ORGANISATION_COLUMN) + 1, [organisation_id for organisation_id, _ in organisations])
+        if ATTENDANCE_COLUMN in headers:  # the switcher was there or not; empty while nobody knows
+            _offer(sheet, headers.index(ATTENDANCE_COLUMN) + 1, ["aanwezig", "afwezig", "onbekend"],
+                   "Kies aanwezig, afwezig of onbekend (of laat leeg)", "Onbekende aanwezigheid")
     guide.column_dimensions["A"].width = 18
     guide.column_dimensions["B"].width = 26
     guide.column_dimensions["D"].width = 90
@@ -97,13 +100,15 @@ def write_template(path: Path, entities: Sequence[str] | None = None, organisati
 
 
 ORGANISATION_COLUMN = "Organisatie"
+ATTENDANCE_COLUMN = "Aanwezigheid"
 
 
-def _offer(sheet: Worksheet, column: int, choices: list[str]) -> None:
+def _offer(sheet: Worksheet, column: int, choices: list[str], error: str = "Kies een organisatie uit de lijst",
+           title: str = "Onbekende organisatie") -> None:
     """A drop-down of `choices` on the column's cells below the header (Excel, LibreOffice)."""
     letter = get_column_letter(column)
     validation = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True,
-                                error="Kies een organisatie uit de lijst", errorTitle="Onbekende organisatie", showErrorMessage=True)
+                                error=error, errorTitle=title, showErrorMessage=True)
     validation.add(f"{letter}2:{letter}1000")
     sheet.add_data_validation(validation)
 

@@ -7,7 +7,7 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -25,7 +25,8 @@ from connector.reports.obligations import (
     size_band_days,
     training_account,
 )
-from connector.store.tables import Organisation, Person, PlannedLearning, TrainingRecord
+from connector.store.tables import Exchange, ExternalRef, Organisation, Person, PlannedLearning, TrainingRecord
+from connector.store.tables import Session as SessionRow
 
 
 @dataclass
@@ -43,6 +44,7 @@ class EmployeeLine:
     formal_hours: float
     informal_hours: float
     exchange_hours: float
+    unconfirmed_exchange_hours: float  # past planned exchange days nobody confirmed (counted or not, by the policy): apart
     days_followed: float
     balance_days: float | None  # this year: entitlement - days followed
     carried_in_days: float | None  # unused days from earlier years of the period 2024-2028
@@ -72,6 +74,18 @@ class OrganisationLine:
     exchange_hours: float
     formal_hours: float
     planned_days: float = 0.0
+    unconfirmed_exchange_hours: float = 0.0
+
+
+@dataclass
+class ManualLine:
+    """A retraction a target's API cannot make (SuccessFactors Learning): for a person to do."""
+
+    target: str
+    record: str
+    remote_id: str | None
+    action: str
+    since: date
 
 
 @dataclass
@@ -96,6 +110,32 @@ class TrainingReport:
     employees: list[EmployeeLine] = field(default_factory=list)
     organisations: list[OrganisationLine] = field(default_factory=list)
     records: list[RecordLine] = field(default_factory=list)
+    manual: list[ManualLine] = field(default_factory=list)
+
+
+def unconfirmed_hours(db: Session, year: int, now: datetime | None = None) -> dict[str, float]:
+    """Per switcher: hours of this year's past exchange days of live exchanges that the cohort
+    sheet neither confirms (attended) nor marks absent. Whether they count is the organisation's
+    `writeback_days`; the report shows them apart so nobody takes planned hours for proof."""
+    now = now or datetime.now(UTC)
+    found: dict[str, float] = defaultdict(float)
+    query = (select(SessionRow, Exchange.switcher_id).join(Exchange, Exchange.code == SessionRow.exchange_code)
+             .where(SessionRow.kind == "exchange_day", SessionRow.removed.is_(False), Exchange.status.in_(("confirmed", "completed"))))
+    for session, switcher in db.execute(query):
+        if session.end > now or session.attendance in ("attended", "absent") or session.start.year != year:
+            continue
+        found[switcher] += session.hours if session.hours is not None else (session.end - session.start).total_seconds() / 3600
+    return found
+
+
+def manual_actions(db: Session) -> list[ManualLine]:
+    """Every retraction booked with a manual action (the summary lists each once; the report keeps them)."""
+    lines = []
+    for ref in db.scalars(select(ExternalRef).where(ExternalRef.cancelled.is_(True)).order_by(ExternalRef.target, ExternalRef.object_id)):
+        action = (ref.details or {}).get("manual")
+        if action:
+            lines.append(ManualLine(ref.target, ref.object_id, ref.remote_id, str(action), ref.updated_at.date()))
+    return lines
 
 
 def _employed_in(person: Person, year: int) -> bool:
@@ -109,11 +149,13 @@ def build_report(db: Session, year: int) -> TrainingReport:
     for record in db.scalars(select(TrainingRecord).where(TrainingRecord.date >= date(first, 1, 1), TrainingRecord.date <= date(year, 12, 31))):
         records[record.person_id].append(record)
     plans = _planned_this_year(db, year)
+    unconfirmed = unconfirmed_hours(db, year)
+    report.manual = manual_actions(db)
     for organisation in db.scalars(select(Organisation).order_by(Organisation.id)):
         base = size_band_days(organisation.average_workforce, organisation.training_days_override)
         people = db.scalars(select(Person).where(Person.organisation_id == organisation.id).order_by(Person.last_name, Person.first_name))
         employed = [p for p in people if _employed_in(p, year)]
-        lines = [_employee_line(organisation, base, p, records.get(p.id, []), year) for p in employed]
+        lines = [_employee_line(organisation, base, p, records.get(p.id, []), year, unconfirmed.get(p.id, 0.0)) for p in employed]
         for line, person in zip(lines, employed, strict=True):
             _add_plans(line, plans.get(person.id, []))
         report.employees += lines
@@ -146,7 +188,8 @@ def _add_plans(line: EmployeeLine, items: list[PlannedLearning]) -> None:
     line.planned_items = len(items)
 
 
-def _employee_line(organisation: Organisation, base: float | None, person: Person, history: list[TrainingRecord], year: int) -> EmployeeLine:
+def _employee_line(organisation: Organisation, base: float | None, person: Person, history: list[TrainingRecord], year: int,
+                   unconfirmed: float = 0.0) -> EmployeeLine:
     """This year's line, and the account since the start of the period. The employment is the
     current one: the store keeps no history of FTE changes yet."""
     records = [r for r in history if r.date.year == year]
@@ -170,7 +213,7 @@ def _employee_line(organisation: Organisation, base: float | None, person: Perso
         first_name=person.first_name, department=person.department, sex=person.sex, fte=person.fte, months_begun=months,
         entitlement_days=round(entitled, 2) if entitled is not None else None, hours_per_day=round(per_day, 2),
         formal_hours=round(formal, 2), informal_hours=round(informal, 2), exchange_hours=round(exchange, 2),
-        days_followed=round(days, 2), balance_days=round(entitled - days, 2) if entitled is not None else None,
+        unconfirmed_exchange_hours=round(unconfirmed, 2), days_followed=round(days, 2), balance_days=round(entitled - days, 2) if entitled is not None else None,
         carried_in_days=round(account.carried_in, 2) if account else None,
         account_balance_days=round(account.balance, 2) if account else None,
         period_average_days=round(account.period_average, 2) if account else None,
@@ -193,6 +236,7 @@ def _organisation_line(organisation: Organisation, base: float | None, lines: li
         exchange_hours=round(sum(line.exchange_hours for line in lines), 2),
         formal_hours=round(sum(line.formal_hours for line in lines), 2),
         planned_days=round(sum(line.planned_days for line in lines), 2),
+        unconfirmed_exchange_hours=round(sum(line.unconfirmed_exchange_hours for line in lines), 2),
     )
 
 
@@ -203,6 +247,9 @@ def write_report(report: TrainingReport, folder: Path, fmt: str) -> list[Path]:
         "organisations": [asdict(line) for line in report.organisations],
     }
     columns = {"employees": list(EmployeeLine.__dataclass_fields__), "organisations": list(OrganisationLine.__dataclass_fields__)}
+    if report.manual:  # retractions a target's API cannot make, with the record's id there
+        sheets["manual_actions"] = [asdict(line) for line in report.manual]
+        columns["manual_actions"] = list(ManualLine.__dataclass_fields__)
     if fmt == "csv":
         paths = []
         for name, rows in sheets.items():

@@ -4,7 +4,8 @@ Each exchange day becomes one training record of the switcher (`completed`, the 
 training `type`, `hours`, the host organisation as `instructor`, and notes naming the
 learning question, coach and leerbewijs). The notes end with `st-ref:<record id>`: after a
 crash between BambooHR's answer and our bookkeeping, the record is found by that reference
-instead of being added twice. A changed day updates its record in place.
+instead of being added twice. A changed day updates its record in place; a day that no
+longer counts (absent, declined, the exchange cancelled) has its record deleted.
 The leerbewijs PDF is uploaded once into the configured file category, named by its
 number; an existing file of that name is taken as already there.
 
@@ -62,6 +63,8 @@ class BambooHRSink(Sink):
 
     def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
         def write(item: OutboxItem, employee: str) -> Outcome:
+            if item.object_type == TRAINING_RECORD and item.action == "retract":
+                return self._retract(item, employee, known.get(item.object_id))
             if item.object_type == TRAINING_RECORD:
                 return self._training_record(item, employee, known.get(item.object_id))
             if self.options.get("file_category") is None:
@@ -89,6 +92,17 @@ class BambooHRSink(Sink):
             # removed by hand in BambooHR: add it again, HR wanted these hours recorded
         created = self.client.json("POST", f"training/record/employee/{employee}", json=body)
         return Outcome(ok=True, remote_id=str(created.get("id")) if isinstance(created, dict) and created.get("id") else None)
+
+    def _retract(self, item: OutboxItem, employee: str, ref: ExternalRef | None) -> Outcome:
+        """A day that no longer counts: its record is deleted (DELETE training/record/{id}). One
+        whose creation may have landed unbooked is looked up by its st-ref first; a record that
+        is already gone (404, or none found) leaves nothing to take back."""
+        remote_id = ref.remote_id if ref is not None else None
+        if remote_id is None or item.uncertain:
+            remote_id = self._find_record(employee, item.object_id) or remote_id
+        if remote_id is not None:
+            self.client.request("DELETE", f"training/record/{remote_id}", accept=(404,))  # idempotent: a repeat finds it gone
+        return Outcome(ok=True, remote_id=remote_id)
 
     def _record_body(self, item: OutboxItem) -> dict[str, Any]:
         record = item.payload

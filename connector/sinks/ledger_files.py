@@ -1,7 +1,9 @@
 """The training ledger of a sending employer, as CSV and XLSX an HR system can import.
 
 One row per training record, keyed by `record_id`: delivering a record again replaces its
-row, so the files hold each exchange day exactly once however often a run is repeated.
+row, so the files hold each exchange day exactly once however often a run is repeated. A
+day that no longer counts (absent, declined, the exchange cancelled, moved ahead) is voided:
+its row stays, with status `voided` and the reason, so an import can take it back.
 Both files are rewritten whole through a temporary file. Text that a spreadsheet would
 read as a formula (starting with = + - @) is prefixed with an apostrophe.
 
@@ -21,7 +23,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from connector.plumbing.files import neutralise, safe_filename, write_atomically
+from connector.plumbing.files import FORMULA_START, neutralise, safe_filename, write_atomically
 from connector.plumbing.xlsx import print_ready, workbook_bytes
 from connector.sinks import TRAINING_RECORD, Sink
 from connector.store.outbox import Outcome
@@ -29,8 +31,9 @@ from connector.store.tables import ExternalRef, OutboxItem
 
 COLUMNS = [
     "record_id", "employee_number", "email", "last_name", "first_name", "date", "hours", "kind", "type",
-    "title", "provider", "coach", "learning_question", "leerbewijs_number",
+    "title", "provider", "coach", "learning_question", "leerbewijs_number", "status", "reason",
 ]
+RECORDED, VOIDED = "recorded", "voided"
 
 
 class LedgerFiles(Sink):
@@ -48,7 +51,13 @@ class LedgerFiles(Sink):
             csv_path = folder / "training-ledger.csv"
             rows = self._read(csv_path)
             for item in group:
-                rows[item.payload["record_id"]] = {c: item.payload.get(c) for c in COLUMNS}
+                record_id = item.payload["record_id"]
+                if item.action == "retract":
+                    # voided, not deleted: the ledger keeps what was written and says why it no longer counts
+                    if record_id in rows:
+                        rows[record_id] = {**rows[record_id], "status": VOIDED, "reason": item.payload.get("reason")}
+                    continue
+                rows[record_id] = {**{c: item.payload.get(c) for c in COLUMNS}, "status": RECORDED, "reason": None}
             ordered = sorted(rows.values(), key=lambda r: (str(r["date"]), str(r["employee_number"] or ""), str(r["record_id"])))
             write_atomically(csv_path, self._csv(ordered))
             write_atomically(folder / "training-ledger.xlsx", self._xlsx(ordered))

@@ -13,6 +13,8 @@ Learning (a crash after sending) is never sent again on its own: it is reported,
 reference to look for in the switcher's learning history, and waits until the record id is
 listed under `recorded` (it is there: booked as written) or `resend` (it is not: sent once
 more). A missing event is visible in the summary; a doubled one would count the day twice.
+For the same reason a day that no longer counts (absent, declined, the exchange cancelled) cannot
+be taken back through the API: it is listed as a manual action naming the event's reference.
 Learning has its own OAuth token endpoint (`/learning/oauth-api/rest/v1/token`, client
 credentials with an admin user as scope) and its own server.
 Options: `learning_url` (e.g. https://mycompany.plateau.com), `company_id`, `client_id`,
@@ -80,11 +82,14 @@ class LearningEvents(Sink):
         outcomes: dict[int, Outcome] = {}
         to_send: list[OutboxItem] = []
         for item in items:
+            if item.action == "retract":
+                outcomes[item.id] = self._manual_retraction(item, known.get(item.object_id))
+                continue
             unknown = unknown_employee(item.payload, "SuccessFactors")
             if unknown is not None:
                 outcomes[item.id] = unknown
                 continue
-            if item.object_id in known:
+            if item.object_id in known and not known[item.object_id].cancelled:
                 # A second event would count the day twice; a recorded event is corrected in Learning itself.
                 outcomes[item.id] = Outcome(ok=False, retry=False, error=(
                     f"{describe(item.payload)} changed after it was recorded in SuccessFactors Learning "
@@ -107,6 +112,16 @@ class LearningEvents(Sink):
                 # Learning answers no event id; the reference in the description is how people find it.
                 outcomes[item.id] = Outcome(ok=True, remote_id=self._marker(item))
         return [outcomes[item.id] for item in items]
+
+    def _manual_retraction(self, item: OutboxItem, ref: ExternalRef | None) -> Outcome:
+        """Learning's API takes external learning events in, and documents no way to delete or
+        void one: a day that no longer counts is booked as retracted here and listed for a person
+        (the summary, `--json` and the training report), with the reference to look for."""
+        # what was recorded (its sequence), or for an attempt that may have landed unbooked, any event of the day
+        marker = ref.remote_id if ref is not None and ref.remote_id else reference(item.object_id)
+        action = (f"delete the external learning event '{marker}' of {describe(item.payload)} in SuccessFactors Learning "
+                  f"({item.payload.get('reason') or 'no longer counts'})")
+        return Outcome(ok=True, remote_id=marker, details={"manual": action})
 
     def _held(self, item: OutboxItem) -> Outcome | None:
         """What to do with a day an earlier attempt may have recorded: nothing until a person says."""

@@ -10,6 +10,8 @@ found again (GET by that alternate key) instead of created twice. The property a
 spelled as Graph's CSDL metadata spells them (lower-case c; the docs' examples differ).
 Content PATCH answers 202 with the content; an activity PATCH answers 204 and must carry
 `status` (learningcourseactivity-update). Facts: tests/contracts/msgraph.json.
+A day that no longer counts moves `completedDateTime` back to the last day that does, or
+deletes the activity when none does (learningcourseactivity-delete).
 Viva Learning has no hours field on a course activity: the hours themselves are not
 written there. Count them from the ledger, xAPI or the HR system.
 Permissions (application): LearningContent.ReadWrite.All, LearningSelfInitiatedCourse.ReadWrite.All.
@@ -62,6 +64,8 @@ class VivaLearning(Sink):
         contents: dict[str, str] = {}  # learning place -> content id, one PATCH per place and batch
 
         def write(item: OutboxItem, learner: str) -> Outcome:
+            if item.action == "retract":
+                return self._retract(item)
             place = _slug(item.payload["learning_place"]["code"])
             if place not in contents:
                 contents[place] = self._content(place, item.payload)
@@ -80,6 +84,25 @@ class VivaLearning(Sink):
         answer = self.client.json("PATCH", f"{self.provider}/learningContents(externalId='{external}')", json=body,
                                   idempotent=True)  # an upsert by our external id
         return str(answer["id"])
+
+    def _retract(self, item: OutboxItem) -> Outcome:
+        """A day that no longer counts: the exchange's course activity keeps the last day that
+        still does (`exchange_last_date`), or is deleted when none does (DELETE, 204; a 404
+        means it is gone already)."""
+        external = f"{self.context.config.partner.id}-{item.payload['exchange']}"
+        path = f"{self.provider}/learningCourseActivities(externalcourseActivityId='{external}')"
+        existing = self.client.request("GET", path, accept=(404,))
+        if existing.status_code == 404:
+            return Outcome(ok=True)
+        activity = parse_json(existing, "GET", path)
+        last = item.payload.get("exchange_last_date")
+        if last is None:
+            self.client.request("DELETE", f"{self.provider}/learningCourseActivities/{activity['id']}", accept=(404,))
+        elif str(activity.get("completedDateTime", ""))[:10] != last:
+            self.client.request("PATCH", f"{self.provider}/learningCourseActivities/{activity['id']}",
+                                json={"@odata.type": "#microsoft.graph.learningSelfInitiatedCourse",
+                                      "completedDateTime": f"{last}T17:00:00Z", "status": "completed"}, idempotent=True)
+        return Outcome(ok=True, remote_id=str(activity["id"]))
 
     def _activity(self, item: OutboxItem, content_id: str, learner: str) -> Outcome:
         record = item.payload

@@ -5,7 +5,8 @@ e-mail) *attended* the exchange day, `result.duration` in ISO 8601, and a contex
 host organisation, the coach, the learning question and the leerbewijs. The statement id is
 derived from the record and its version, so sending it again is a no-op for the LRS.
 Statements are immutable: a changed day voids the previous statement and sends a new one,
-so the LRS never counts the hours twice. When the store cannot know what was sent before (a
+so the LRS never counts the hours twice; a day that no longer counts (absent, declined, the
+exchange cancelled) is voided (verb http://adlnet.gov/expapi/verbs/voided) and nothing replaces it. When the store cannot know what was sent before (a
 write whose answer was lost, a restored store), the LRS is asked for our statements of that
 day first (by the ids of its earlier versions), and every one but the current is voided.
 Options: `url` (the LRS endpoint, e.g. https://lrs.example/xAPI/), `username`, `password`,
@@ -51,14 +52,16 @@ class XapiStatements(Sink):
         outcomes = []
         for item in items:
             ref = known.get(item.object_id)
-            statements = [self.statement(item)]
+            retract = item.action == "retract"  # the day no longer counts: every statement of it is voided, none sent
+            statements = [] if retract else [self.statement(item)]
             try:
                 # What the LRS still counts, where the store may not know; else the one we last sent.
                 previous = self._earlier(item, ref) if item.uncertain else {ref.remote_id} if ref and ref.remote_id else set()
             except HttpError as error:
                 outcomes.append(Outcome(ok=False, error=f"looking for earlier statements: {error}"))
                 continue
-            previous.discard(statements[0]["id"])
+            if statements:
+                previous.discard(statements[0]["id"])
             statements[:0] = [self.void(statement_id, item) for statement_id in sorted(previous)]
             try:
                 # One statement a request: an LRS refuses a whole batch with 409 when one id in it
@@ -70,7 +73,7 @@ class XapiStatements(Sink):
             except HttpError as error:
                 outcomes.append(Outcome(ok=False, error=str(error)))
                 continue
-            outcomes.append(Outcome(ok=True, remote_id=statements[-1]["id"]))
+            outcomes.append(Outcome(ok=True, remote_id=statements[-1]["id"] if statements else (ref.remote_id if ref else None)))
         return outcomes
 
     def _earlier(self, item: OutboxItem, ref: ExternalRef | None) -> set[str]:

@@ -60,7 +60,8 @@ def _pull(path: Path, sheet: str | None, entity: EntityMapping) -> Pull:
                    f"(mapping {entity.entity}.fields.{rule.name}){hint}")
         if rule.required:
             raise SourceUnavailable(message)
-        warnings.append(f"{message}; the field stays empty")
+        if not rule.optional_column:
+            warnings.append(f"{message}; the field stays empty")
         absent.append((names, message))
     records = (RemoteRecord(raw=row.cells, location=row.location, problem=row.problem) for row in table.rows)
     return Pull(records=records, warnings=warnings, absent_columns=absent)

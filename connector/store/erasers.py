@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from connector.store.erasure import ERASED_NAME, ErasureJob, eraser, exchanges_of, place_organisation, rekey_people
 from connector.store.tables import (
+    Exchange,
     ExternalRef,
     Leerbewijs,
     LearningQuestion,
@@ -79,19 +80,21 @@ def _leerbewijzen(job: ErasureJob) -> None:
     """The register keeps number, exchange, date, hours and fingerprint; the frozen content
     (names, learning question) goes. The issued PDF is a copy outside the store."""
     for exchange in exchanges_of(job.db, job.subject.person_id):
-        issued = job.db.scalar(select(Leerbewijs).where(Leerbewijs.exchange_code == exchange.code))
-        if issued is None:
-            continue
-        if exchange.switcher_id == job.subject.person_id:
-            # its place in the revocation list says nothing about the person and keeps it revocable
-            status = (issued.content or {}).get("status")
-            issued.content = {"erased": True, **({"status": status} if status else {})}
-            job.kept("leerbewijs register entries (number, date, hours, fingerprint)", 1)
-            job.outside(str(job.config.path(job.config.signing.keys_dir) / "issued-values.json"), f"leerbewijs {issued.number}",
-                        "holds its number, exchange code, date and fingerprint only: nothing personal to remove")
-        else:
-            job.outside(f"leerbewijs {issued.number}", "named as coach in another switcher's leerbewijs",
-                        "that proof is frozen and belongs to its switcher: not changed")
+        for issued in job.db.scalars(select(Leerbewijs).where(Leerbewijs.exchange_code == exchange.code)):  # a corrected one too
+            _erase_leerbewijs(job, exchange, issued)
+
+
+def _erase_leerbewijs(job: ErasureJob, exchange: Exchange, issued: Leerbewijs) -> None:
+    if exchange.switcher_id == job.subject.person_id:
+        # its place in the revocation list says nothing about the person and keeps it revocable
+        status = (issued.content or {}).get("status")
+        issued.content = {"erased": True, **({"status": status} if status else {})}
+        job.kept("leerbewijs register entries (number, date, hours, fingerprint)", 1)
+        job.outside(str(job.config.path(job.config.signing.keys_dir) / "issued-values.json"), f"leerbewijs {issued.number}",
+                    "holds its number, exchange code, date and fingerprint only: nothing personal to remove")
+    else:
+        job.outside(f"leerbewijs {issued.number}", "named as coach in another switcher's leerbewijs",
+                    "that proof is frozen and belongs to its switcher: not changed")
 
 
 @eraser("outbox")
@@ -142,12 +145,12 @@ def _external_refs(job: ErasureJob) -> None:
 
 @eraser("run summaries")
 def _run_summaries(job: ErasureJob) -> None:
-    """Problems, warnings, declines and conflicts of earlier runs that name the person."""
+    """Problems, warnings, declines, conflicts, days not counted and manual actions of earlier runs that name the person."""
     removed = 0
     for run in job.db.scalars(select(SyncRun).where(SyncRun.summary.is_not(None))):
         summary = dict(run.summary or {})
         changed = False
-        for key in ("errors", "warnings", "declined", "conflicts"):
+        for key in ("errors", "warnings", "declined", "conflicts", "not_counted", "manual_actions"):
             entries = summary.get(key)
             if isinstance(entries, list):
                 kept = [e for e in entries if not job.subject.names_them(e, True)]

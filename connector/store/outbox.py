@@ -204,7 +204,7 @@ def record_outcome(db: Session, item: OutboxItem, outcome: Outcome, now: datetim
     ref.details = outcome.details or ref.details
     ref.sequence = item.sequence
     ref.applied_hash = item.payload_hash
-    ref.cancelled = item.action == "cancel"
+    ref.cancelled = item.action in ("cancel", "retract")  # a retracted training record is taken back, like a cancelled event
     ref.updated_at = now
     return Delivered(item.id, item.target, item.object_type, item.object_id, item.action, created, True)
 

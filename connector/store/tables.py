@@ -197,6 +197,7 @@ class Session(Base):
     location: Mapped[str | None] = mapped_column(String(300))
     hours: Mapped[float | None] = mapped_column(Float)
     removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    attendance: Mapped[str | None] = mapped_column(String(10), nullable=True)  # the switcher's: attended | absent | unknown (None: not said)
 
     exchange: Mapped[Exchange] = relationship()
 
@@ -224,7 +225,8 @@ class Leerbewijs(Base):
     __tablename__ = "leerbewijzen"
 
     number: Mapped[str] = mapped_column(String(40), primary_key=True)
-    exchange_code: Mapped[str] = mapped_column(String(64), unique=True)
+    # An exchange has one live leerbewijs; a corrected one replaces a revoked one under a new number.
+    exchange_code: Mapped[str] = mapped_column(String(64), index=True)
     issued_on: Mapped[date] = mapped_column(Date)
     language: Mapped[str] = mapped_column(String(2))
     total_hours: Mapped[float] = mapped_column(Float)
@@ -233,6 +235,8 @@ class Leerbewijs(Base):
     # Revocation sets its bit in the status list; kept here and in issued-values.json (never undone by a restore)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    replaces: Mapped[str | None] = mapped_column(String(40), nullable=True)  # the revoked leerbewijs this one corrects
+    replaced_by: Mapped[str | None] = mapped_column(String(40), nullable=True)  # the corrected one issued after revoking this one
 
 
 class SyncRun(Base):

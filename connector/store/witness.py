@@ -15,7 +15,8 @@ however old the store that comes back.
 
 Shape: {"sequence": highest SEQUENCE/version planned for any object (-1: none),
         "leerbewijzen": {number: {"exchange": code, "issued_on": ISO date, "fingerprint": hex,
-                                  "status_index": int, "status_list": URL (both absent before the status list)}},
+                                  "status_index": int, "status_list": URL (both absent before the status list),
+                                  "replaces": number (a corrected leerbewijs: the revoked one it replaces)}},
         "revoked": {number: {"index": int, "reason": text, "at": ISO moment}}}
 """
 
@@ -68,6 +69,10 @@ class IssuedValues:
         found = [(number, entry) for number, entry in self.leerbewijzen.items() if entry.get("exchange") == exchange_code]
         return max(found) if found else None
 
+    def replacements(self) -> dict[str, str]:
+        """Revoked number -> the corrected leerbewijs issued in its place."""
+        return {str(entry["replaces"]): number for number, entry in sorted(self.leerbewijzen.items()) if entry.get("replaces")}
+
     def highest_number(self, prefix: str) -> int:
         """The highest serial issued under `prefix` ("LB-2026-"), 0 if none."""
         return max((int(n[len(prefix):]) for n in self.leerbewijzen if n.startswith(prefix) and n[len(prefix):].isdigit()), default=0)
@@ -105,5 +110,7 @@ def witness_of(db: Session, before: IssuedValues) -> IssuedValues:
             if leerbewijs.revoked_at is not None and leerbewijs.number not in revoked:
                 revoked[leerbewijs.number] = {"index": int(status["index"]), "reason": leerbewijs.revoked_reason or "",
                                               "at": leerbewijs.revoked_at.isoformat(timespec="seconds")}
+        if leerbewijs.replaces:
+            entry["replaces"] = leerbewijs.replaces
         issued[leerbewijs.number] = entry
     return IssuedValues(max(before.sequence, highest if highest is not None else -1), issued, revoked)

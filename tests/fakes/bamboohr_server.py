@@ -56,6 +56,7 @@ class FakeBambooHR(LoopbackAPI):
         self.route("trainings", "GET", f"{prefix}/training/record/employee/(\\d+)", self._list_trainings)
         self.route("add_training", "POST", f"{prefix}/training/record/employee/(\\d+)", self._add_training)
         self.route("update_training", "PUT", f"{prefix}/training/record/(\\d+)", self._update_training)
+        self.route("delete_training", "DELETE", f"{prefix}/training/record/(\\d+)", self._delete_training)
         self.route("files", "GET", f"{prefix}/employees/(\\d+)/files/view", self._list_files)
         self.route("upload", "POST", f"{prefix}/employees/(\\d+)/files", self._upload)
         self.goals: dict[str, list[dict[str, Any]]] = {}  # employee id -> goals, shaped as TransformedApiGoal
@@ -203,6 +204,12 @@ class FakeBambooHR(LoopbackAPI):
             return Answer(400, None)
         self.trainings[record_id].update(fields)
         return Answer(201, self.trainings[record_id])
+
+    def _delete_training(self, request: Request) -> Answer:
+        record_id = request.match.group(1)
+        if self.trainings.pop(record_id, None) is None:
+            return Answer(404, None)
+        return Answer(200, None)
 
     def _list_files(self, request: Request) -> Answer:
         employee_id = request.match.group(1)

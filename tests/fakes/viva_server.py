@@ -31,6 +31,7 @@ class FakeViva(LoopbackAPI):
         self.route("find", "GET", prefix + r"/learningCourseActivities\(externalcourseActivityId='([^']+)'\)", self._find)
         self.route("create", "POST", prefix + "/learningCourseActivities", self._create)
         self.route("update", "PATCH", prefix + "/learningCourseActivities/([^/]+)", self._update)
+        self.route("delete", "DELETE", prefix + "/learningCourseActivities/([^/]+)", self._delete)
 
     @property
     def url(self) -> str:
@@ -61,4 +62,9 @@ class FakeViva(LoopbackAPI):
         if activity is None:
             return Answer(404, {"error": {"code": "itemNotFound", "message": "Course activity not found"}})
         activity.update(request.json())
+        return Answer(204, None)
+
+    def _delete(self, request: Request) -> Answer:
+        if self.activities.pop(request.match.group(1), None) is None:
+            return Answer(404, {"error": {"code": "itemNotFound", "message": "Course activity not found"}})
         return Answer(204, None)

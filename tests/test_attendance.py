@@ -1,0 +1,285 @@
+"""Only days that happened count (issue 16): attendance from the cohort sheet and the calendar,
+the organisation's write-back policy, retraction of what was written for days that did not
+happen, and a leerbewijs revoked and replaced by a corrected one rather than altered."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from connector.engine.sync import run_sync
+from connector.store.db import open_engine, session_factory
+from connector.store.tables import ExternalRef, Leerbewijs, OutboxItem, TrainingRecord
+from tests.conftest import REPO
+
+MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
+ABSENT = "S-01-D2;EX-01;uitwisselingsdag;05/12/2025;08:30;16:00;ter plaatse;;7;afwezig"
+NOT_SAID = "S-01-D2;EX-01;uitwisselingsdag;05/12/2025;08:30;16:00;ter plaatse;;7;"
+
+
+def rows(db, model, *where):
+    return list(db.scalars(select(model).where(*where)))
+
+
+def store(network):
+    engine = open_engine(network.store_url)
+    return engine, session_factory(engine)()
+
+
+def ledger(network, organisation: str) -> dict[str, dict[str, str]]:
+    path = network.out / "ledgers" / organisation / "training-ledger.csv"
+    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";")
+    return {row["record_id"]: row for row in reader}
+
+
+def exchange_records(network) -> dict[str, float]:
+    engine, db = store(network)
+    with db:
+        found = {r.session_code: r.hours for r in rows(db, TrainingRecord, TrainingRecord.origin == "exchange")}
+    engine.dispose()
+    return found
+
+
+def leerbewijzen(network, exchange: str) -> list[Leerbewijs]:
+    engine, db = store(network)
+    with db:
+        found = rows(db, Leerbewijs, Leerbewijs.exchange_code == exchange)
+        db.expunge_all()
+    engine.dispose()
+    return sorted(found, key=lambda row: row.number)
+
+
+def nothing_written(summary) -> bool:
+    return (summary.training_records["written"] == summary.training_records["retracted"] == 0
+            and summary.leerbewijzen["issued"] == 0 and not summary.revoked and not summary.manual)
+
+
+def verify(network, number: str) -> subprocess.CompletedProcess[str]:
+    pdf = next(network.out.rglob(f"{number}.pdf"))
+    return subprocess.run([sys.executable, "-m", "connector.cli", "leerbewijs", "verify", str(pdf), "--config", str(network.config_path)],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+
+
+# -- the example network: one absent day, one exchange cancelled after its first day -------
+
+def test_the_absent_day_and_the_cancelled_exchanges_day_count_nowhere(network):
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    reasons = {day["session"]: day["reason"] for day in summary.not_counted}
+    assert reasons["S-01-D2"] == "marked absent"
+    assert reasons["S-10-D1"] == reasons["S-10-D2"] == "the exchange was cancelled"
+    records = exchange_records(network)
+    assert "S-01-D1" in records and "S-01-D2" not in records and not any(code.startswith("S-10") for code in records)
+    assert set(ledger(network, "zonneke")) == {"exchange:S-01-D1"}
+    (issued,) = leerbewijzen(network, "EX-01")
+    assert [day["session"] for day in issued.content["days"]] == ["S-01-D1"] and issued.total_hours == 7
+    assert issued.content["intro_call"] == "2025-11-17"  # the intro call took place (attended)
+    assert leerbewijzen(network, "EX-10") == []
+    assert nothing_written(run_sync(network.config(), MOMENT))
+
+
+def test_the_intro_call_is_stated_only_when_it_took_place(sqlite_network):
+    sqlite_network.edit_csv("cohort/sessies.csv", "S-01-INTRO;EX-01;kennismaking;17/11/2025;10:00;10:20;online;;;aanwezig",
+                            "S-01-INTRO;EX-01;kennismaking;17/11/2025;10:00;10:20;online;;;afwezig")
+    run_sync(sqlite_network.config(), MOMENT)
+    (issued,) = leerbewijzen(sqlite_network, "EX-01")
+    assert "intro_call" not in issued.content
+    (second,) = leerbewijzen(sqlite_network, "EX-02")  # not said: under the default policy it took place
+    assert second.content["intro_call"] == "2026-03-09"
+
+
+# -- retraction: a written day turns absent, an exchange is cancelled, a session moves ------
+
+def test_a_day_marked_absent_after_it_was_written_is_voided_and_the_leerbewijs_replaced(network):
+    network.edit_csv("cohort/sessies.csv", ABSENT, NOT_SAID)
+    first = run_sync(network.config(), MOMENT)
+    assert first.status == "ok" and set(ledger(network, "zonneke")) == {"exchange:S-01-D1", "exchange:S-01-D2"}
+    (old,) = leerbewijzen(network, "EX-01")
+    assert old.total_hours == 14
+
+    network.edit_csv("cohort/sessies.csv", NOT_SAID, ABSENT)
+    second = run_sync(network.config(), MOMENT)
+    assert second.status == "ok", second.errors
+    assert second.training_records["retracted"] == 1
+    row = ledger(network, "zonneke")["exchange:S-01-D2"]
+    assert (row["status"], row["reason"]) == ("voided", "marked absent")  # kept, voided, with the reason
+    assert ledger(network, "zonneke")["exchange:S-01-D1"]["status"] == "recorded"
+    assert "S-01-D2" not in exchange_records(network)  # the training account holds only what happened
+    revoked, corrected = leerbewijzen(network, "EX-01")
+    assert revoked.number == old.number and revoked.revoked_at is not None and revoked.replaced_by == corrected.number
+    assert "S-01-D2" in (revoked.revoked_reason or "") and revoked.content == old.content  # never altered
+    assert corrected.replaces == old.number and corrected.content["replaces"] == old.number and corrected.total_hours == 7
+    assert second.revoked == [{"number": old.number, "exchange": "EX-01", "reason": revoked.revoked_reason, "replaced_by": corrected.number}]
+    assert ledger(network, "zonneke")["exchange:S-01-D1"]["leerbewijs_number"] == corrected.number
+
+    checked = verify(network, old.number)
+    assert checked.returncode == 1 and f"revoked, replaced by {corrected.number}" in checked.stdout, checked.stdout
+    assert verify(network, corrected.number).returncode == 0
+
+    third = run_sync(network.config(), MOMENT)
+    assert nothing_written(third) and sum(third.invites.values()) == 0
+
+
+def test_an_exchange_cancelled_after_its_days_takes_them_back_everywhere(network):
+    run_sync(network.config(), MOMENT)
+    assert {"exchange:S-02-D1", "exchange:S-02-D2"} <= set(ledger(network, "groenkracht"))
+    (issued,) = leerbewijzen(network, "EX-02")
+    network.edit_csv("cohort/uitwisselingen.csv", "EX-02;LV-02;LP-ZON-BABY;Z008;bevestigd", "EX-02;LV-02;LP-ZON-BABY;Z008;geannuleerd",
+                     encoding="utf-8")
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.training_records["retracted"] == 2, summary.errors
+    voided = {k: (v["status"], v["reason"]) for k, v in ledger(network, "groenkracht").items() if k.startswith("exchange:S-02")}
+    assert voided == {"exchange:S-02-D1": ("voided", "the exchange was cancelled"), "exchange:S-02-D2": ("voided", "the exchange was cancelled")}
+    (revoked,) = leerbewijzen(network, "EX-02")  # revoked, and no corrected one: nothing of it happened as training
+    assert revoked.number == issued.number and revoked.revoked_at is not None and revoked.replaced_by is None
+    assert verify(network, issued.number).returncode == 1
+    assert nothing_written(run_sync(network.config(), MOMENT))
+
+
+def test_a_session_moved_ahead_after_it_was_written_is_retracted_and_written_again_once_past(sqlite_network):
+    network = sqlite_network
+    run_sync(network.config(), MOMENT)
+    network.edit_csv("cohort/sessies.csv", "S-02-D2;EX-02;uitwisselingsdag;30/03/2026;09:00;16:30;ter plaatse;;7;",
+                     "S-02-D2;EX-02;uitwisselingsdag;03/12/2026;09:00;16:30;ter plaatse;;7;")
+    moved = run_sync(network.config(), MOMENT)
+    assert moved.training_records["retracted"] == 1
+    assert ledger(network, "groenkracht")["exchange:S-02-D2"]["reason"] == "the session was moved to 2026-12-03"
+    (revoked,) = leerbewijzen(network, "EX-02")  # its days no longer hold; the corrected one waits for the moved day
+    assert revoked.revoked_at is not None
+    later = run_sync(network.config(), datetime(2026, 12, 10, tzinfo=ZoneInfo("Europe/Brussels")))
+    row = ledger(network, "groenkracht")["exchange:S-02-D2"]
+    assert (row["status"], row["date"]) == ("recorded", "2026-12-03") and later.training_records["written"] >= 1
+    revoked, corrected = leerbewijzen(network, "EX-02")
+    assert corrected.replaces == revoked.number and [d["date"] for d in corrected.content["days"]] == ["2026-03-27", "2026-12-03"]
+
+
+def test_a_dry_run_lists_the_retraction_it_would_make(sqlite_network):
+    network = sqlite_network
+    network.edit_csv("cohort/sessies.csv", ABSENT, NOT_SAID)
+    run_sync(network.config(), MOMENT)
+    engine, db = store(network)
+    with db:
+        ref = db.get(ExternalRef, ("zonneke/ledger_files", "training_record", "exchange:S-01-D2"))
+        assert ref is not None
+    engine.dispose()
+    network.edit_csv("cohort/sessies.csv", NOT_SAID, ABSENT)
+    planned = run_sync(network.config(), MOMENT, dry_run=True)
+    assert {"target": "zonneke/ledger_files", "object": "training_record", "id": "exchange:S-01-D2", "action": "retract"} in \
+        [{k: p[k] for k in ("target", "object", "id", "action")} for p in planned.planned]
+
+
+# -- the organisation's policy -----------------------------------------------------------
+
+def test_only_confirmed_days_under_the_confirmed_policy(sqlite_network):
+    network = sqlite_network
+    network.replace('id = "groenkracht"', 'id = "groenkracht"\nwriteback_days = "confirmed"')
+    summary = run_sync(network.config(), MOMENT)
+    reasons = {day["session"]: day["reason"] for day in summary.not_counted}
+    assert reasons["S-02-D1"] == reasons["S-02-D2"] == "not confirmed as attended"
+    assert leerbewijzen(network, "EX-02") == [] and "S-02-D1" not in exchange_records(network)
+    network.edit_csv("cohort/sessies.csv", "S-02-D1;EX-02;uitwisselingsdag;27/03/2026;09:00;16:30;ter plaatse;;7;",
+                     "S-02-D1;EX-02;uitwisselingsdag;27/03/2026;09:00;16:30;ter plaatse;;7;Aanwezig")
+    confirmed = run_sync(network.config(), MOMENT)
+    assert "S-02-D1" in exchange_records(network) and "S-02-D2" not in exchange_records(network)
+    (issued,) = leerbewijzen(network, "EX-02")
+    assert [d["session"] for d in issued.content["days"]] == ["S-02-D1"] and confirmed.leerbewijzen["issued"] == 1
+
+
+def test_the_attendance_column_takes_french_and_english_headers_and_values(sqlite_network):
+    network = sqlite_network
+    path = network.data / "cohort" / "sessies.csv"
+    text = path.read_text(encoding="utf-8").replace(";Aanwezigheid\n", ";Présence\n").replace(";afwezig\n", ";absent\n")
+    path.write_text(text, encoding="utf-8")
+    summary = run_sync(network.config(), MOMENT)
+    assert {d["session"]: d["reason"] for d in summary.not_counted}["S-01-D2"] == "marked absent"
+    assert not [p for p in summary.errors if "Aanwezigheid" in p.message or "Présence" in p.message]
+
+
+def test_a_sheet_without_the_attendance_column_is_no_warning(sqlite_network):
+    network = sqlite_network
+    path = network.data / "cohort" / "sessies.csv"
+    lines = [line.rsplit(";", 1)[0] for line in path.read_text(encoding="utf-8").splitlines()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok" and not [p for p in summary.errors if "sessions.attendance" in p.message], summary.errors
+    assert "S-01-D2" in exchange_records(network)  # nothing said: written under the default policy
+
+
+def test_the_template_has_the_attendance_column(tmp_path):
+    from openpyxl import load_workbook
+
+    from connector.reports.template import write_template
+
+    workbook = load_workbook(write_template(tmp_path / "sjabloon.xlsx"))
+    assert "Aanwezigheid" in [cell.value for cell in workbook["Sessies"][1]]
+
+
+def test_the_outbox_holds_each_retraction_once(sqlite_network):
+    network = sqlite_network
+    network.edit_csv("cohort/sessies.csv", ABSENT, NOT_SAID)
+    run_sync(network.config(), MOMENT)
+    network.edit_csv("cohort/sessies.csv", NOT_SAID, ABSENT)
+    run_sync(network.config(), MOMENT)
+    run_sync(network.config(), MOMENT)
+    engine, db = store(network)
+    with db:
+        retractions = rows(db, OutboxItem, OutboxItem.action == "retract")
+    engine.dispose()
+    assert [(r.target, r.object_id, r.status) for r in retractions] == [("zonneke/ledger_files", "exchange:S-01-D2", "done")]
+
+
+@pytest.mark.parametrize("policy", ["not_declined", "planned"])
+def test_the_policy_is_checked_in_the_configuration(sqlite_network, policy):
+    network = sqlite_network
+    network.replace('id = "groenkracht"', f'id = "groenkracht"\nwriteback_days = "{policy}"')
+    assert network.config().organisation("groenkracht").writeback_days == policy
+    network.replace(f'id = "groenkracht"\nwriteback_days = "{policy}"', 'id = "groenkracht"\nwriteback_days = "sometimes"')
+    from connector.core.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        network.config()
+
+
+# -- the report: planned hours nobody confirmed, apart; manual retractions kept -------------
+
+def test_the_report_shows_unconfirmed_exchange_hours_apart(sqlite_network, tmp_path):
+    from connector.reports.training import build_report, write_report
+
+    network = sqlite_network
+    network.edit_csv("cohort/sessies.csv", "S-02-D1;EX-02;uitwisselingsdag;27/03/2026;09:00;16:30;ter plaatse;;7;",
+                     "S-02-D1;EX-02;uitwisselingsdag;27/03/2026;09:00;16:30;ter plaatse;;7;aanwezig")
+    run_sync(network.config(), MOMENT)
+    engine, db = store(network)
+    with db:
+        report = build_report(db, 2026)
+    engine.dispose()
+    (line,) = [e for e in report.employees if e.employee_number == "G104"]  # EX-02's switcher
+    assert (line.exchange_hours, line.unconfirmed_exchange_hours) == (14, 7)  # both count by default; one was confirmed
+    (organisation,) = [o for o in report.organisations if o.organisation == "groenkracht"]
+    assert organisation.unconfirmed_exchange_hours >= 7
+    assert report.manual == []
+    paths = write_report(report, tmp_path, "csv")
+    assert "unconfirmed_exchange_hours" in paths[0].read_text(encoding="utf-8-sig").splitlines()[0]
+
+
+def test_status_shows_a_retracted_day(sqlite_network):
+    from connector.engine.status import build_status
+
+    network = sqlite_network
+    network.edit_csv("cohort/sessies.csv", ABSENT, NOT_SAID)
+    run_sync(network.config(), MOMENT)
+    network.edit_csv("cohort/sessies.csv", NOT_SAID, ABSENT)
+    run_sync(network.config(), MOMENT)
+    engine, db = store(network)
+    with db:
+        document = build_status(db, network.config(), now=MOMENT)
+    engine.dispose()
+    sessions = {s["code"]: s["state"] for o in document["organisations"] for e in o["exchanges"] for s in e["sessions"]}
+    assert sessions["S-01-D2"] == "retracted" and sessions["S-01-D1"] == "written back"
