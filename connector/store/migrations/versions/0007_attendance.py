@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_attendance"
-down_revision = "0005"
+down_revision = "0006_plans"
 branch_labels = None
 depends_on = None
 
