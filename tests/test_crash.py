@@ -211,7 +211,7 @@ def test_a_kill_between_a_retraction_and_its_booking_neither_loses_nor_doubles_i
         ledger = (network.out / "ledgers" / "brouwers-peeters" / "training-ledger.csv").read_text(encoding="utf-8-sig")
         rows = [line for line in ledger.splitlines() if line.startswith("exchange:S-03-")]
         assert len(rows) == 2 and rows[1].endswith(";voided;marked absent") and ";recorded;" in rows[0], rows
-        assert len(fakes[-1].files[STIJN]) == 2  # the revoked leerbewijs and its corrected one, each once
+        assert len(fakes[-1].files[STIJN]) == 4  # the revoked leerbewijs and its corrected one, each once with its EDC
         engine = open_engine(network.store_url)
         with session_factory(engine)() as db:
             retractions = db.scalars(select(OutboxItem).where(OutboxItem.action == "retract")).all()
@@ -220,9 +220,9 @@ def test_a_kill_between_a_retraction_and_its_booking_neither_loses_nor_doubles_i
         engine.dispose()
 
     try:
-        # BambooHR first (the corrected leerbewijs uploaded, the kept day's PUT, then the DELETE: write 3), then
+        # BambooHR first (the corrected leerbewijs and its EDC uploaded, the kept day's PUT, then the DELETE: write 4), then
         # the ledger (files 1-4 are the witness and the status list, written before delivery; 5 the voided CSV)
-        kill_matrix({"write": [3], "file": [5]}, fresh, retracted_once)
+        kill_matrix({"write": [4], "file": [5]}, fresh, retracted_once)
     finally:
         for fake in fakes:
             fake.stop()
