@@ -210,11 +210,11 @@ def test_a_day_that_turns_absent_lowers_the_yearly_hours_and_files_the_corrected
     from the days that count, and the corrected leerbewijs is filed beside the revoked one."""
     network.replace(f"  category_id = {CATEGORY}\n", f'  category_id = {CATEGORY}\n  hours_attribute = "{HOURS_ATTRIBUTE}"\n')
     assert run_sync(network.config(), MOMENT).status == "ok"
-    assert personio.attribute(MARIEKE, HOURS_ATTRIBUTE) == 14.0 and len(personio.documents) == 1
+    assert personio.attribute(MARIEKE, HOURS_ATTRIBUTE) == 14.0 and len(personio.documents) == 2  # the PDF and its EDC
     network.edit_csv("cohort/sessies.csv", "S-02-D2;EX-02;uitwisselingsdag;30/03/2026;09:00;16:30;ter plaatse;;7;",
                      "S-02-D2;EX-02;uitwisselingsdag;30/03/2026;09:00;16:30;ter plaatse;;7;afwezig")
     summary = run_sync(network.config(), MOMENT)
     assert summary.status == "ok", summary.errors
-    assert personio.attribute(MARIEKE, HOURS_ATTRIBUTE) == 7.0 and len(personio.documents) == 2
+    assert personio.attribute(MARIEKE, HOURS_ATTRIBUTE) == 7.0 and len(personio.documents) == 4  # and the corrected one's
     assert summary.revoked and summary.revoked[0]["replaced_by"]
     assert run_sync(network.config(), MOMENT).training_records["yearly totals written"] == 0

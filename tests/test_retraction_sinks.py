@@ -47,7 +47,7 @@ def test_bamboohr_deletes_the_record_of_a_day_that_turned_absent(on_either_store
     assert [r["completed"] for r in ours(bamboo)] == ["2026-10-23"]  # deleted, the other day kept (and updated)
     (_, corrected) = leerbewijzen(network, "EX-03")
     assert f"Leerbewijs {corrected.number}" in ours(bamboo)[0]["notes"]
-    assert len(bamboo.files[STIJN]) == 2  # the corrected leerbewijs filed beside the revoked one
+    assert len(bamboo.files[STIJN]) == 4  # the corrected leerbewijs filed beside the revoked one, each with its EDC
     assert nothing_written(run_sync(network.config(), MOMENT))
 
 
