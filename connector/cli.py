@@ -123,7 +123,8 @@ def _parser() -> argparse.ArgumentParser:
         "publish", help="write the public keys and the status list into a folder to upload to the website",
         description="Write what verifiers fetch into a folder, each file at the path of its URL: one JWK per key "
                     "generation at <[signing] keys_url>/<kid>.json (the kid URL every credential names), jwks.json and "
-                    "keyring.json beside them, and the signed status list at [signing] status_list_url. Upload the "
+                    "keyring.json beside them, the signed status list at [signing] status_list_url and, once a leerbewijs "
+                    "was replaced, replacements.json beside the list (so verifiers read 'replaced by'). Upload the "
                     "folder to the website's root, again after `keys rotate` and `leerbewijs revoke`. No secrets in it.")
     with_config(publish)
     publish.add_argument("--to", metavar="DIR", help="the folder to write (default: <output directory>/site)")

@@ -283,3 +283,43 @@ def test_status_shows_a_retracted_day(sqlite_network):
     engine.dispose()
     sessions = {s["code"]: s["state"] for o in document["organisations"] for e in o["exchanges"] for s in e["sessions"]}
     assert sessions["S-01-D2"] == "retracted" and sessions["S-01-D1"] == "written back"
+
+
+def test_keys_publish_carries_the_replacement_so_verify_against_the_website_names_it(sqlite_network, tmp_path):
+    """The issuer's website (the folder `keys publish` writes, served on loopback) holds the
+    status list AND replacements.json beside it, so a verifier that only has the website, by
+    file or by fetching the credential's statusListCredential URL, reads "revoked, replaced by"."""
+    import functools
+    import http.server
+    import threading
+
+    site = tmp_path / "site"
+    site.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        sqlite_network.replace('# status_list_url = "https://lerenswitchen.be/leerbewijs/status/1"',
+                               f'status_list_url = "{base}/leerbewijs/status/1"')
+        sqlite_network.edit_csv("cohort/sessies.csv", ABSENT, NOT_SAID)
+        run_sync(sqlite_network.config(), MOMENT)
+        sqlite_network.edit_csv("cohort/sessies.csv", NOT_SAID, ABSENT)
+        assert run_sync(sqlite_network.config(), MOMENT).revoked
+        old, corrected = leerbewijzen(sqlite_network, "EX-01")
+
+        command = [sys.executable, "-m", "connector.cli"]
+        published = subprocess.run([*command, "keys", "publish", "--config", str(sqlite_network.config_path), "--to", str(site)],
+                                   capture_output=True, text=True, timeout=120, cwd=REPO)
+        assert published.returncode == 0, published.stderr
+        assert f"{base}/leerbewijs/status/replacements.json" in published.stdout
+        pdf = str(next(sqlite_network.out.rglob(f"{old.number}.pdf")))
+        keyring = str(next(site.rglob("keyring.json")))
+        for how in (["--status-list", str(site / "leerbewijs" / "status" / "1")], ["--fetch-status"]):
+            checked = subprocess.run([*command, "leerbewijs", "verify", pdf, "--keyring", keyring, *how],
+                                     capture_output=True, text=True, timeout=120, cwd=REPO)
+            assert checked.returncode == 1 and f"revoked, replaced by {corrected.number}" in checked.stdout, (how, checked.stdout)
+    finally:
+        server.shutdown()
+        server.server_close()
