@@ -536,6 +536,9 @@ def _print_status(document: dict[str, Any]) -> None:
         print(f"{organisation['name']} ({organisation['id']}): {len(organisation['exchanges'])} exchange(s)")
         for exchange in organisation["exchanges"]:
             number = f", {exchange['leerbewijs']}" if exchange["leerbewijs"] else ""
+            for revoked in exchange.get("revoked") or []:
+                replaced = f", replaced by {revoked['replaced_by']}" if revoked["replaced_by"] else ""
+                number += f", {revoked['number']} revoked{replaced}"
             print(f"  {exchange['code']:<10} {exchange['state']:<13} {exchange['switcher']} at {exchange['learning_place']}{number}")
             for session in exchange["sessions"]:
                 declined = f" by {', '.join(session['declined'])}" if session["declined"] else ""

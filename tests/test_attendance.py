@@ -323,3 +323,46 @@ def test_keys_publish_carries_the_replacement_so_verify_against_the_website_name
     finally:
         server.shutdown()
         server.server_close()
+
+
+def status_of_exchange(network, code: str, now: datetime = MOMENT) -> dict:
+    from connector.engine.status import build_status
+
+    engine, db = store(network)
+    with db:
+        document = build_status(db, network.config(), now=now)
+    engine.dispose()
+    (exchange,) = [e for o in document["organisations"] for e in o["exchanges"] if e["code"] == code]
+    return exchange
+
+
+def test_status_never_shows_a_revoked_leerbewijs_as_the_current_one(sqlite_network):
+    """A session moved ahead revokes EX-02's leerbewijs; until the moved day has happened there
+    is no corrected one, and status says so instead of listing the revoked number as current."""
+    network = sqlite_network
+    run_sync(network.config(), MOMENT)
+    (issued,) = leerbewijzen(network, "EX-02")
+    assert status_of_exchange(network, "EX-02")["leerbewijs"] == issued.number
+    network.edit_csv("cohort/sessies.csv", "S-02-D2;EX-02;uitwisselingsdag;30/03/2026;09:00;16:30;ter plaatse;;7;",
+                     "S-02-D2;EX-02;uitwisselingsdag;03/12/2026;09:00;16:30;ter plaatse;;7;")
+    run_sync(network.config(), MOMENT)
+    waiting = status_of_exchange(network, "EX-02")
+    assert waiting["leerbewijs"] is None and waiting["state"] == "leerbewijs revoked"
+    assert [(r["number"], r["replaced_by"]) for r in waiting["revoked"]] == [(issued.number, None)]
+    later = datetime(2026, 12, 10, tzinfo=ZoneInfo("Europe/Brussels"))
+    run_sync(network.config(), later)
+    _, corrected = leerbewijzen(network, "EX-02")
+    replaced = status_of_exchange(network, "EX-02", later)
+    assert replaced["leerbewijs"] == corrected.number and replaced["state"] == "leerbewijs"
+    assert [(r["number"], r["replaced_by"]) for r in replaced["revoked"]] == [(issued.number, corrected.number)]
+    shown = subprocess.run([sys.executable, "-m", "connector.cli", "status", "--config", str(network.config_path)],
+                           capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert f"{corrected.number}, {issued.number} revoked, replaced by {corrected.number}" in shown.stdout, shown.stdout
+
+
+def test_every_session_of_a_cancelled_exchange_shows_cancelled(sqlite_network):
+    """EX-10 of the example was cancelled after its first day: its evaluation is not 'planned'."""
+    run_sync(sqlite_network.config(), MOMENT)
+    exchange = status_of_exchange(sqlite_network, "EX-10")
+    assert exchange["state"] == "cancelled" and exchange["sessions"]
+    assert {s["state"] for s in exchange["sessions"]} == {"cancelled"}, exchange["sessions"]
