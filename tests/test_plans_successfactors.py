@@ -73,3 +73,20 @@ def test_incremental_runs_ask_for_goals_changed_since_and_unknown_states_are_rep
     problems = {(p.source, p.record, p.field) for p in summary.errors if not p.warning}
     assert ("zonneke/successfactors", f"development goal {later['id']} of user Z006", "status") in problems
     sap.contract.assert_clean()
+
+
+def test_an_incremental_run_sees_a_deleted_goal_through_the_id_listing(network, sap):  # noqa: F811
+    """OData v2 has no deletion feed: after the changed-since page, the ids of every live goal
+    (`$select=id`) are listed, and a stored goal no longer among them is removed."""
+    goals_from_successfactors(network, incremental=True)
+    kept = sap.add_dev_goal("Z003", "Diversiteit in het team")
+    gone = sap.add_dev_goal("Z006", "Communiceren met ouders")
+    run_sync(network.config(), MOMENT)
+    assert set(stored(network)[0]) == {kept["id"], gone["id"]}
+    sap.dev_goals.remove(gone)
+    before = sap.requests["dev_goals"]
+    summary = run_sync(network.config(), datetime(2026, 6, 10, tzinfo=ZoneInfo("Europe/Brussels")))
+    assert summary.as_dict()["pulled"]["planned_learning"]["removed"] == 1, summary.errors
+    assert set(stored(network)[0]) == {kept["id"]}
+    assert sap.requests["dev_goals"] - before == 2  # the changed goals (none), then the ids
+    sap.contract.assert_clean()
