@@ -226,8 +226,8 @@ def _answered(db: Session, question_code: str) -> bool:
 
 # -- the origin told which leerbewijs answers it -------------------------------------------
 
-ORIGIN_SINKS = ("bamboohr_goals",)  # write-back kinds that take PLAN_ORIGIN, with the source kind whose goals they note
-GOAL_SOURCE_KIND = {"bamboohr_goals": "bamboohr"}
+ORIGIN_SINKS = ("bamboohr_goals", "successfactors_goals")  # write-back kinds that take PLAN_ORIGIN, with the source kind
+GOAL_SOURCE_KIND = {"bamboohr_goals": "bamboohr", "successfactors_goals": "successfactors"}  # whose goals they note
 
 
 def plan_origin_notes(db: Session, config: Config, run_id: int, problems: list[Problem]) -> None:
