@@ -320,6 +320,10 @@ def test_keys_publish_carries_the_replacement_so_verify_against_the_website_name
             checked = subprocess.run([*command, "leerbewijs", "verify", pdf, "--keyring", keyring, *how],
                                      capture_output=True, text=True, timeout=120, cwd=REPO)
             assert checked.returncode == 1 and f"revoked, replaced by {corrected.number}" in checked.stdout, (how, checked.stdout)
+        edc_file = str(next(sqlite_network.out.rglob(f"{old.number}.edc.jsonld")))  # the EDC beside it says the same
+        checked = subprocess.run([*command, "leerbewijs", "verify", edc_file, "--keyring", keyring, "--fetch-status"],
+                                 capture_output=True, text=True, timeout=120, cwd=REPO)
+        assert checked.returncode == 1 and f"revoked, replaced by {corrected.number}" in checked.stdout, checked.stdout
     finally:
         server.shutdown()
         server.server_close()

@@ -537,6 +537,17 @@ def trusted(chain: tuple[x509.Certificate, ...], keyring: dict[str, PublicKey], 
     return "the published seal certificate" if leaf in seals else None
 
 
+def number_of(credential: dict[str, Any]) -> str | None:
+    """The leerbewijs number an EDC carries (its learning activity's identifier notation)."""
+    subject = credential.get("credentialSubject") or {}
+    claim = subject.get("hasClaim") or {}
+    claim = claim[0] if isinstance(claim, list) and claim else claim
+    identifier = claim.get("identifier") if isinstance(claim, dict) else None
+    identifier = identifier[0] if isinstance(identifier, list) and identifier else identifier
+    notation = identifier.get("notation") if isinstance(identifier, dict) else None
+    return str(notation) if notation else None
+
+
 def learner_view(credential: dict[str, Any]) -> dict[str, str]:
     subject = credential.get("credentialSubject") or {}
     claim = subject.get("hasClaim") or {}

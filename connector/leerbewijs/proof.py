@@ -347,7 +347,7 @@ def _with_status(verdict: Verdict, target: str, keyring: dict[str, PublicKey], s
     if revoked is None:
         verdict.facts["status"] = message
     else:
-        number = str(credential.get("credentialSubject", {}).get("achievement", {}).get("humanCode") or "")
+        number = str(credential.get("credentialSubject", {}).get("achievement", {}).get("humanCode") or edc.number_of(credential) or "")
         replacement = status.replacement(number, url) if revoked and number and url else None
         verdict.check(not revoked, f"revoked, replaced by {replacement} ({message})" if replacement else message)
     return verdict
