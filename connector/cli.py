@@ -662,8 +662,9 @@ def _print_summary(summary: Summary, config: Config) -> None:
         print(f"  yearly exchange-hour totals written{would}: {summary.training_records['yearly totals written']}")
     print(f"  leerbewijzen issued{would}: {summary.leerbewijzen['issued']}")
     for revoked in summary.revoked:
-        print(f"  leerbewijs {revoked['number']} revoked ({revoked['reason']})"
-              + (f", replaced by {revoked['replaced_by']}" if revoked.get("replaced_by") else "") + ": publish the keys folder again")
+        replaced = f", replaced by {revoked['replaced_by']}" if revoked.get("replaced_by") else ""
+        then = "" if summary.dry_run else ": publish the keys folder again"
+        print(f"  leerbewijs {revoked['number']} revoked{would} ({revoked['reason']}){replaced}{then}")
     for manual in summary.manual:
         print(f"  to do by hand in {manual['target']}: {manual['action']} (record {manual['record']}, id {manual['remote_id'] or '-'})")
     if summary.created_key:

@@ -370,3 +370,17 @@ def test_every_session_of_a_cancelled_exchange_shows_cancelled(sqlite_network):
     exchange = status_of_exchange(sqlite_network, "EX-10")
     assert exchange["state"] == "cancelled" and exchange["sessions"]
     assert {s["state"] for s in exchange["sessions"]} == {"cancelled"}, exchange["sessions"]
+
+
+def test_a_dry_run_says_the_leerbewijs_would_be_revoked_and_revokes_nothing(sqlite_network):
+    network = sqlite_network
+    network.edit_csv("cohort/sessies.csv", ABSENT, NOT_SAID)
+    run_sync(network.config(), MOMENT)
+    network.edit_csv("cohort/sessies.csv", NOT_SAID, ABSENT)
+    (issued,) = leerbewijzen(network, "EX-01")
+    shown = subprocess.run([sys.executable, "-m", "connector.cli", "sync", "--config", str(network.config_path), "--dry-run",
+                            "--as-of", MOMENT.date().isoformat()], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert f"leerbewijs {issued.number} revoked (would be) (" in shown.stdout, shown.stdout
+    assert "publish the keys folder again" not in shown.stdout
+    (still,) = leerbewijzen(network, "EX-01")
+    assert still.revoked_at is None
