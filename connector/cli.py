@@ -338,6 +338,12 @@ def _match(config: Config, args: argparse.Namespace) -> int:
             _print_failure_json("cohort", [str(error)])
         print(f"Failed: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except OSError as error:  # the proposals workbook or the cohort sheet cannot be written there
+        message = f"cannot write {error.filename or args.output}: {error.strerror or error}"
+        if args.json:
+            _print_failure_json("match", [message])
+        print(f"Not written: {message}.", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _match_or_apply(config: Config, args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ invitations, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -291,6 +292,18 @@ def test_match_on_the_command_line_prints_one_json_document(sqlite_network):
     assert {u["question"] for u in document["unmatched"] if not u["question"].startswith("PLAN-")} == {"LV-10"}
     helped = cli("match", "--help")
     assert "--apply" in helped.stdout and "--as-of" in helped.stdout and "proposals.xlsx" in helped.stdout
+
+
+def test_match_to_a_folder_it_cannot_write_is_a_clear_failure(sqlite_network, tmp_path):
+    blocked = tmp_path / "read-only"
+    blocked.mkdir()
+    blocked.chmod(0o500)
+    target = "/proc/proposals.xlsx" if os.geteuid() == 0 else str(blocked / "proposals.xlsx")  # root writes anywhere else
+    result = cli("match", "--config", str(sqlite_network.config_path), "--as-of", "2027-01-04", "--output", target, "--json")
+    assert result.returncode == 3 and "Traceback" not in result.stderr and "unexpected" not in result.stderr, result.stderr
+    (error,) = json.loads(result.stdout)["errors"]
+    assert error["message"].startswith("cannot write ") and "proposals.xlsx" in error["message"]
+    assert "Not written: cannot write" in result.stderr
 
 
 # -- bad data ----------------------------------------------------------------------------------
