@@ -514,3 +514,20 @@ def test_a_wished_period_with_one_end_is_taken_from_or_until_that_day(sqlite_net
     [proposal] = outcome.result.proposals
     assert all(date(2027, 1, 12) <= d.start.date() <= date(2027, 1, 31) for d in proposal.plan.days)
     assert proposal.plan.days[0].start.date() == date(2027, 1, 12)  # the first day an intro call a week before allows
+
+
+def test_the_status_column_offers_its_words_and_a_typo_is_a_problem_not_a_silent_skip(sqlite_network):
+    config = sqlite_network.config()
+    outcome = service.propose(config, date(2027, 1, 4), calendars=NoCalendars())
+    book = load_workbook(outcome.workbook)
+    sheet = book["Voorstellen"]
+    (validation,) = sheet.data_validations.dataValidation
+    assert validation.type == "list" and validation.formula1 == '"voorgesteld,bevestigd,afgewezen"'
+    assert str(validation.sqref) == "B2:B1000" and validation.showErrorMessage
+    sheet["B2"] = "bevestigt"  # a typo
+    book.save(outcome.workbook)
+    applied, problems = service.apply(config)
+    assert applied.exchanges == []
+    (problem,) = problems
+    assert (problem.record, problem.field) == ("proposals.xlsx Voorstellen row 2", "Status")
+    assert "'bevestigt' is not a status" in problem.message
