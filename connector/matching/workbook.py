@@ -25,6 +25,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from connector.core.texts import LANGUAGES, format_number, text
 from connector.matching.constraints import Removal
 from connector.matching.dates import Slot
+from connector.matching.model import Question
 from connector.matching.run import MatchResult, Proposal, Unmatched
 from connector.matching.scoring import CRITERIA
 from connector.plumbing.files import neutralise, write_atomically
@@ -109,9 +110,14 @@ def write_workbook(path: Path, result: MatchResult, language: str, kept: list[Co
     for item in result.unmatched:
         for candidate, reason in explain(item, language):
             unmatched.append([neutralise(v) for v in (item.question.code, item.question.title, item.question.organisation,
-                                                      item.question.switcher, candidate, reason)])
+                                                      who(item.question), candidate, reason)])
     _style(unmatched, 6)
     return write_atomically(path, workbook_bytes(workbook))
+
+
+def who(question: Question) -> str:
+    """The switcher as people read it: 'Hanne Verhaegen (Z003)', or the sheet's reference alone."""
+    return f"{question.name} ({question.switcher})" if question.name else question.switcher
 
 
 def _aligned(row: ConfirmedRow, days: int) -> list[Any]:
@@ -124,7 +130,7 @@ def _proposal_row(proposal: Proposal, language: str, days: int) -> list[Any]:
     question, scored = proposal.question, proposal.scored
     distance = proposal.scored.candidate.distance
     values: list[Any] = [proposal.code, text(language, "match.status.proposed"), question.code, question.title,
-                         question.organisation, question.switcher, proposal.place, proposal.place_name, proposal.host,
+                         question.organisation, who(question), proposal.place, proposal.place_name, proposal.host,
                          proposal.coach, round(scored.total, 3)]
     values += [scored.shown()[c] for c in CRITERIA]
     values += [None if distance is None else round(distance, 1), slot_text(proposal.plan.intro)]
