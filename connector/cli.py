@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from connector.core.config import Config, StoreConfig, load_config
-from connector.core.errors import ConfigError
+from connector.core.errors import ConfigError, Problem
 from connector.core.texts import overriding
 from connector.plumbing.access import current_user, unwritable
 
@@ -499,6 +499,10 @@ def _check_data(config: Config, args: argparse.Namespace) -> int:
 
     progress = (lambda message: None) if args.json else (lambda message: print(f"  {message}", file=sys.stderr, flush=True))
     summary = check_data(config, _moment(config, args.as_of), progress=progress)
+    matching = _matching_problems(config, summary.errors)
+    summary.errors.extend(matching)
+    if summary.status == "ok" and any(not p.warning for p in matching):
+        summary.status = "partial"
     if args.json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -507,6 +511,20 @@ def _check_data(config: Config, args: argparse.Namespace) -> int:
         if summary.status == "ok":
             print("  the next sync will not fail on the data")
     return EXIT_OK if summary.status == "ok" else EXIT_PARTIAL
+
+
+def _matching_problems(config: Config, known: list[Problem]) -> list[Problem]:
+    """Problems in the cohort's matching columns (capacities, languages, weekdays, preferences...)
+    that `match` would meet, beyond those the data check already names."""
+    from connector.core.errors import SourceUnavailable
+    from connector.matching.inputs import read_cohort
+
+    try:
+        found = read_cohort(config).problems
+    except (ConfigError, SourceUnavailable):
+        return []  # no cohort to match, or one the data check already could not read
+    seen = {(p.record, p.field, p.message) for p in known}
+    return [p for p in found if (p.record, p.field, p.message) not in seen]
 
 
 def _status(config: Config, args: argparse.Namespace) -> int:

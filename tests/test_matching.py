@@ -329,6 +329,10 @@ def test_bad_matching_cells_are_problems_naming_sheet_row_and_column(sqlite_netw
     assert result.returncode == 1
     errors = json.loads(result.stdout)["errors"]
     assert {(e["source"], e["field"]) for e in errors} >= {("leervragen.csv", "Voorkeur 1"), ("leerplekken.csv", "Capaciteit")}
+    checked = cli("check", "--config", str(network.config_path), "--data", "--json")  # before any match or sync
+    assert checked.returncode == 1, checked.stderr
+    named = {(e["source"], e["record"], e["field"]) for e in json.loads(checked.stdout)["errors"]}
+    assert {("leervragen.csv", "leervragen.csv row 9", "Talen"), ("leerplekken.csv", "leerplekken.csv row 2", "Capaciteit")} <= named
 
 
 def test_the_organisations_sheet_adds_sector_staff_competitors_and_commitments(sqlite_network):
