@@ -37,6 +37,7 @@ from connector.engine.reconcile import (
 )
 from connector.engine.safety import claimed_twice, shared_files
 from connector.engine.status import describe_written, left_proposed
+from connector.leerbewijs.edc import check_seal
 from connector.leerbewijs.issuer import KeyStore, ensure_keys
 from connector.leerbewijs.revocation import republish, revoked_indices
 from connector.plumbing.access import make_private
@@ -295,7 +296,7 @@ def check(config: Config) -> list[str]:
         sinks.update(build_targets(runtime)[1])
 
     steps = (lambda: build_sources(runtime), targets, lambda: keys.exists() and keys.current(),
-             lambda: config.catalog_dir and load_overrides(config.catalog_dir))
+             lambda: config.catalog_dir and load_overrides(config.catalog_dir), lambda: check_seal(config))
     for step in steps:
         try:
             step()

@@ -335,6 +335,16 @@ def seal_of(config: Config, keys: SigningKeys) -> Seal:
     return seal
 
 
+def check_seal(config: Config) -> None:
+    """[signing] seal_certificate, when given, opens with its password or key (ConfigError
+    naming what is wrong); nothing is written (`check`)."""
+    signing = config.signing
+    if signing.seal_certificate:
+        password = signing.seal_password.get_secret_value() if signing.seal_password else None
+        key_pem = signing.seal_key.get_secret_value() if signing.seal_key else None
+        load_seal(config.path(signing.seal_certificate), password, key_pem)
+
+
 def publish_chain(keys_dir: Path, seal: Seal) -> bool:
     pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in seal.chain)
     path = keys_dir / PUBLISHED_CHAIN
