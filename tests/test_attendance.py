@@ -384,3 +384,22 @@ def test_a_dry_run_says_the_leerbewijs_would_be_revoked_and_revokes_nothing(sqli
     assert "publish the keys folder again" not in shown.stdout
     (still,) = leerbewijzen(network, "EX-01")
     assert still.revoked_at is None
+
+
+def test_a_sync_dated_before_the_last_one_is_refused_and_revokes_nothing(sqlite_network):
+    """Going back in time would take days that happened for days still ahead: retract them and
+    revoke their leerbewijzen. The sync refuses, before reading anything, and says why."""
+    from connector.core.errors import ConfigError
+
+    network = sqlite_network
+    run_sync(network.config(), MOMENT)
+    issued = leerbewijzen(network, "EX-02")
+    with pytest.raises(ConfigError, match="lies before the last sync"):
+        run_sync(network.config(), datetime(2025, 6, 1, tzinfo=ZoneInfo("Europe/Brussels")))
+    with pytest.raises(ConfigError, match="lies before the last sync"):
+        run_sync(network.config(), datetime(2025, 6, 1, tzinfo=ZoneInfo("Europe/Brussels")), dry_run=True)
+    assert [(lb.number, lb.revoked_at) for lb in leerbewijzen(network, "EX-02")] == [(lb.number, None) for lb in issued]
+    shown = subprocess.run([sys.executable, "-m", "connector.cli", "sync", "--config", str(network.config_path),
+                            "--as-of", "2025-06-01"], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert shown.returncode == 2 and "lies before the last sync" in shown.stderr and "Traceback" not in shown.stderr
+    assert nothing_written(run_sync(network.config(), MOMENT))  # the same moment again is fine

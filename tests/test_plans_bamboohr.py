@@ -129,3 +129,25 @@ def test_a_lost_answer_to_the_comment_adds_no_second_comment(network, bamboo, fa
     assert bamboo.requests["goal_comments"] >= 1  # looked before writing again
     assert run_sync(network.config(), AFTER_EX03).as_dict()["plan_origins"] == {"written": 0}
     bamboo.contract.assert_clean()
+
+
+def test_the_note_names_only_the_leerbewijs_in_force_and_says_when_none_is_left(network, bamboo):  # noqa: F811
+    """A day turned absent replaces EX-03's leerbewijs: the goal's comment then names the
+    corrected one only; the exchange cancelled revokes it too: the comment says it was revoked."""
+    lead = accepted_goal_with_origin_notes(network, bamboo)
+    run_sync(network.config(), AFTER_EX03)
+    (first,) = bamboo.comments[lead["id"]]
+    day = "S-03-D2;EX-03;uitwisselingsdag;26/10/2026;08:00;15:30;ter plaatse;;7;"
+    network.edit_csv("cohort/sessies.csv", day, day + "afwezig")
+    replaced = run_sync(network.config(), AFTER_EX03)
+    (revoked,) = replaced.revoked
+    (comment,) = bamboo.comments[lead["id"]]  # the same comment, its text updated
+    assert revoked["number"] not in comment["text"] and f"leerbewijs {revoked['replaced_by']} " in comment["text"]
+    network.edit_csv("cohort/uitwisselingen.csv", "EX-03;LV-03;LP-GK-GROEN;G110, G106;bevestigd",
+                     "EX-03;LV-03;LP-GK-GROEN;G110, G106;geannuleerd", encoding="utf-8")
+    cancelled = run_sync(network.config(), AFTER_EX03)
+    assert cancelled.as_dict()["plan_origins"] == {"written": 1}
+    (comment,) = bamboo.comments[lead["id"]]
+    assert f"leerbewijs {revoked['replaced_by']} (uitwisseling EX-03, leervraag LV-03) werd ingetrokken" in comment["text"]
+    assert run_sync(network.config(), AFTER_EX03).as_dict()["plan_origins"] == {"written": 0}
+    bamboo.contract.assert_clean()

@@ -267,9 +267,13 @@ def _notes_for(db: Session, run_id: int, target: str, source: str, language: str
         employee = _employee_id(db, source, planned)
         if employee is None:
             continue  # neither the source's people nor the goal's raw payload (retention) name the employee's id
+        in_force = [(leerbewijs, exchange) for leerbewijs, exchange in answers if leerbewijs.revoked_at is None]
+        # Only what is in force answers the goal; when all were revoked, the note says so instead.
         lines = [text(language, "plan.origin_note", number=leerbewijs.number, exchange=exchange.code,
                       question=planned.learning_question_code, day=leerbewijs.issued_on.strftime("%d/%m/%Y"))
-                 for leerbewijs, exchange in answers]
+                 for leerbewijs, exchange in in_force] or \
+                [text(language, "plan.origin_revoked", number=leerbewijs.number, exchange=exchange.code,
+                      question=planned.learning_question_code) for leerbewijs, exchange in answers]
         enqueue(db, run_id, target, PLAN_ORIGIN, planned.id, {"employee": str(employee), "goal": planned.remote_id, "text": "\n".join(lines)})
 
 

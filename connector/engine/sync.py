@@ -12,7 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -353,6 +353,7 @@ def _run_locked(config: Config, engine: Engine, now: datetime, sources: list[Bou
                 sinks: dict[str, Sink], dry_run: bool, progress: Progress, should_stop: StopCheck, guard: RemovalGuard) -> Summary:
     summary = Summary(dry_run=dry_run, as_of=now.isoformat())
     factory = session_factory(engine)
+    _refuse_going_back(factory, now)
     _close_killed_runs(factory)
     with factory() as db:
         run = SyncRun(started_at=utcnow(), as_of=now, dry_run=dry_run, status="running")
@@ -389,6 +390,22 @@ def _run_locked(config: Config, engine: Engine, now: datetime, sources: list[Bou
         finished.status = summary.status
         finished.summary = summary.as_dict()
     return summary
+
+
+CLOCK_SLACK = timedelta(minutes=10)  # a server clock corrected by NTP may step back a little
+
+
+def _refuse_going_back(factory: sessionmaker[Session], now: datetime) -> None:
+    """A sync dated before the last one that wrote would take days that happened for days still
+    ahead (retracting them, revoking their leerbewijzen): refused, before anything is read.
+    Raises ConfigError naming both moments."""
+    with factory() as db:
+        last = db.scalar(select(func.max(SyncRun.as_of)).where(SyncRun.dry_run.is_(False), SyncRun.status.in_(("ok", "partial"))))
+    if last is not None and now < last - CLOCK_SLACK:
+        raise ConfigError([f"as of {now:%Y-%m-%d %H:%M} UTC lies before the last sync (as of {last:%Y-%m-%d %H:%M} UTC): "
+                           "a sync cannot go back in time (days that happened would be taken for days still ahead, and "
+                           "their leerbewijzen revoked); sync as of that moment or later, or try other dates on a copy "
+                           "of the store"])
 
 
 def _close_killed_runs(factory: sessionmaker[Session]) -> None:
