@@ -316,12 +316,16 @@ def test_keys_publish_carries_the_replacement_so_verify_against_the_website_name
         assert f"{base}/leerbewijs/status/replacements.json" in published.stdout
         pdf = str(next(sqlite_network.out.rglob(f"{old.number}.pdf")))
         keyring = str(next(site.rglob("keyring.json")))
-        for how in (["--status-list", str(site / "leerbewijs" / "status" / "1")], ["--fetch-status"]):
-            checked = subprocess.run([*command, "leerbewijs", "verify", pdf, "--keyring", keyring, *how],
+        alone = tmp_path / "alone" / "keyring.json"  # the keyring without the list beside it: only fetching finds the list
+        alone.parent.mkdir()
+        alone.write_bytes(next(site.rglob("keyring.json")).read_bytes())
+        for ring, how in ((keyring, ["--status-list", str(site / "leerbewijs" / "status" / "1")]), (str(alone), ["--fetch-status"]),
+                          (keyring, [])):  # []: the copies beside keyring.json
+            checked = subprocess.run([*command, "leerbewijs", "verify", pdf, "--keyring", ring, *how],
                                      capture_output=True, text=True, timeout=120, cwd=REPO)
             assert checked.returncode == 1 and f"revoked, replaced by {corrected.number}" in checked.stdout, (how, checked.stdout)
         edc_file = str(next(sqlite_network.out.rglob(f"{old.number}.edc.jsonld")))  # the EDC beside it says the same
-        checked = subprocess.run([*command, "leerbewijs", "verify", edc_file, "--keyring", keyring, "--fetch-status"],
+        checked = subprocess.run([*command, "leerbewijs", "verify", edc_file, "--keyring", str(alone), "--fetch-status"],
                                  capture_output=True, text=True, timeout=120, cwd=REPO)
         assert checked.returncode == 1 and f"revoked, replaced by {corrected.number}" in checked.stdout, checked.stdout
     finally:

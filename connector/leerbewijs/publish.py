@@ -17,6 +17,9 @@ Files written (all public, no secret in any of them):
     <list url path>               the signed status list, when one was written (`status-list.jwt`)
     replacements.json             beside the list: which corrected leerbewijs replaces a revoked
                                   one (numbers only), when a leerbewijs was ever replaced
+    <keys_url path>/status-list.jwt, replacements.json
+                                  copies beside keyring.json, so `leerbewijs verify --keyring` on
+                                  a downloaded keys folder checks revocation without more options
 
 Re-publishing writes the same bytes for the same keys and list.
 """
@@ -87,11 +90,13 @@ def publish_keys(config: Config, folder: Path) -> list[Published]:
     put(f"{base}/jwks.json", _json({"keys": documents}))
     put(f"{base}/{KEYRING}", keyring_file.read_bytes())
     status_file = store.directory / LIST_JWT
+    replacements = store.directory / REPLACEMENTS
     if status_file.exists():
         put(status_list_url(config), status_file.read_bytes())
-    replacements = store.directory / REPLACEMENTS
+        put(f"{base}/{LIST_JWT}", status_file.read_bytes())  # a copy beside keyring.json: `verify --keyring` finds it
     if replacements.exists():  # so `verify` against the website says "revoked, replaced by LB-..."
         put(replacements_url(status_list_url(config)), replacements.read_bytes())
+        put(f"{base}/{REPLACEMENTS}", replacements.read_bytes())
     return written
 
 
