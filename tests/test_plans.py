@@ -85,6 +85,8 @@ def test_bad_rows_are_reported_by_source_record_and_field_and_skipped(network):
     assert len(rows) == 15  # the others went through
     counted = summary.as_dict()["pulled"]["planned_learning"]
     assert (counted["created"], counted["failed"]) == (15, 3)  # a row left out is not counted as new
+    again = sync(network).as_dict()["pulled"]["planned_learning"]
+    assert (again["unchanged"], again["failed"]) == (15, 3)  # still reported, still failed
 
 
 def test_a_row_whose_employee_becomes_unknown_counts_as_failed_not_changed(sqlite_network):

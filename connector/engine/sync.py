@@ -140,14 +140,17 @@ class Summary:
 
     def count_left_out(self, records: list[SourceRecord], run_id: int, watermark: int) -> None:
         """Records the pull took in but reconcile left out (their employee is unknown): counted
-        as failed, not as created or updated. Only those that changed in this run were counted
-        by the pull at all; a record stored above `watermark` was created in it."""
+        as failed, as long as they are reported, not as created, updated or unchanged. A record
+        stored above `watermark` was created in this run; one not changed in it was counted
+        unchanged when the pull listed it (an incremental pull may not have: then not counted)."""
         for record in records:
-            if record.changed_run != run_id or record.entity not in self.pulled:
+            counts = self.pulled.get(record.entity)
+            if counts is None:
                 continue
-            counts = self.pulled[record.entity]
-            counts["created" if record.id > watermark else "updated"] -= 1
-            counts["failed"] += 1
+            bucket = ("created" if record.id > watermark else "updated") if record.changed_run == run_id else "unchanged"
+            if counts[bucket] > 0:
+                counts[bucket] -= 1
+                counts["failed"] += 1
 
     def count_delivery(self, delivered: Delivered) -> None:
         if not delivered.ok:
