@@ -563,7 +563,8 @@ def _print_status(document: dict[str, Any]) -> None:
             for revoked in exchange.get("revoked") or []:
                 replaced = f", replaced by {revoked['replaced_by']}" if revoked["replaced_by"] else ""
                 number += f", {revoked['number']} revoked{replaced}"
-            print(f"  {exchange['code']:<10} {exchange['state']:<13} {exchange['switcher']} at {exchange['learning_place']}{number}")
+            origin = f" (from plan item {exchange['origin']})" if exchange.get("origin") else ""
+            print(f"  {exchange['code']:<10} {exchange['state']:<13} {exchange['switcher']} at {exchange['learning_place']}{number}{origin}")
             for session in exchange["sessions"]:
                 declined = f" by {', '.join(session['declined'])}" if session["declined"] else ""
                 print(f"    {session['code']:<14} {session['start'][:16]}  {session['state']}{declined}")
@@ -572,7 +573,8 @@ def _print_status(document: dict[str, Any]) -> None:
             print(f"  candidate learning questions (accept one: its code in the Herkomst column of Leervragen): {len(candidates)}")
         for candidate in candidates:
             due = f", due {candidate['due']}" if candidate["due"] else ""
-            print(f"    {candidate['code']}  {candidate['switcher']} ({candidate['employee']}): {candidate['title']}{due}")
+            print(f"    {candidate['code']}  {candidate['switcher']} ({candidate['employee']}): {candidate['title']}{due}"
+                  f" [{candidate['origin']}]")
     print(f"Open writes: {len(document['outbox'])}")
     for item in document["outbox"]:
         retry = f", next try {item['next_attempt'][:16]}" if item["next_attempt"] else ""

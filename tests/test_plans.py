@@ -136,6 +136,13 @@ def test_candidates_appear_with_their_origin_and_accepted_ones_link_to_the_excha
     zonneke = next(o for o in status["organisations"] if o["id"] == "zonneke")
     assert next(e for e in zonneke["exchanges"] if e["code"] == "EX-01")["origin"] == "PLAN-BE71045B"
     assert {c["code"] for c in zonneke["candidate_learning_questions"]} == {lotte.code, candidate_code("zonneke/plan:Z003|Omgaan met diversiteit in het team")}
+    import subprocess
+    import sys
+
+    shown = subprocess.run([sys.executable, "-m", "connector.cli", "status", "--config", str(network.config_path)],
+                           capture_output=True, text=True, timeout=120).stdout
+    assert "(from plan item PLAN-BE71045B)" in next(line for line in shown.splitlines() if line.strip().startswith("EX-01 "))
+    assert f"{lotte.code}  " in shown and "[zonneke/plan Z006|Communiceren met ouders" in shown  # the text view names the source
 
 
 def test_accepting_a_candidate_of_another_switcher_or_an_unknown_code_is_a_problem(network):
