@@ -188,7 +188,8 @@ def describe_written(db: Session, written: dict[str, list[OutboxItem]], output_d
     for target, items in sorted(written.items()):
         for item in items:
             ref = db.get(ExternalRef, (target, item.object_type, item.object_id))
-            remote = ref.remote_id if ref is not None else None
+            # a file target's reference is the file, or "<file>#<row>" for a row of a ledger
+            remote = str(ref.remote_id).split("#", 1)[0] if ref is not None and ref.remote_id else None
             is_file = bool(remote) and (output_dir / str(remote)).is_file()
             described.append({"target": target, "object": item.object_type, "id": item.object_id, "action": item.action,
                               "file": str(output_dir / str(remote)) if is_file else None})
