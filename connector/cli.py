@@ -68,10 +68,13 @@ def _parser() -> argparse.ArgumentParser:
                          help=f"configuration file (default: {DEFAULT_CONFIG}; see config.example.toml)")
 
     sync = commands.add_parser("sync", help="run the main job once: pull, reconcile, invite, write back, issue leerbewijzen",
-                               description="Run the main job once. A second run with unchanged input writes nothing.")
+                               description="Run the main job once. A second run with unchanged input writes nothing. A day "
+                                           "that turns out not to have happened is taken back where it was written, and its "
+                                           "leerbewijs revoked and replaced by a corrected one (publish the keys folder again).")
     with_config(sync)
     sync.add_argument("--as-of", type=_as_of_date, metavar="YYYY-MM-DD",
-                      help="run as if it were this date (00:00 in the partner's time zone): which sessions are past or upcoming")
+                      help="run as if it were this date (00:00 in the partner's time zone): which sessions are past or "
+                           "upcoming; never before the last sync's date (refused: time does not run backwards)")
     sync.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing, store nothing")
     sync.add_argument("--json", action="store_true", help="print one JSON document on standard output instead of the summary")
     sync.add_argument("--accept-removals", action="store_true",
@@ -125,11 +128,12 @@ def _parser() -> argparse.ArgumentParser:
                     "generation at <[signing] keys_url>/<kid>.json (the kid URL every credential names), jwks.json and "
                     "keyring.json beside them, the signed status list at [signing] status_list_url and, once a leerbewijs "
                     "was replaced, replacements.json beside the list (so verifiers read 'replaced by'). Upload the "
-                    "folder to the website's root, again after `keys rotate` and `leerbewijs revoke`. No secrets in it.")
+                    "folder to the website's root, again after `keys rotate`, `leerbewijs revoke` and a sync that revoked a "
+                    "leerbewijs. No secrets in it.")
     with_config(publish)
     publish.add_argument("--to", metavar="DIR", help="the folder to write (default: <output directory>/site)")
 
-    leerbewijs = commands.add_parser("leerbewijs", help="leerbewijzen: verify a PDF, a credential or a QR code")
+    leerbewijs = commands.add_parser("leerbewijs", help="leerbewijzen: verify a PDF, an EDC, a credential or a QR code; revoke one")
     verbs = leerbewijs.add_subparsers(dest="leerbewijs", required=True, metavar="ACTION")
     verify = verbs.add_parser("verify", help="check signature, issuer, learner, hours and dates; exit 0 only if valid",
                               description="Verify leerbewijzen: a signed PDF, a file holding the VC-JWT credential, or the text "
@@ -193,8 +197,10 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser(
         "status", help="per organisation the exchanges and sessions and how far they got, open writes, the last runs",
         description="What the store knows, without reading SQLite: per organisation the exchanges with their sessions "
-                    "and state (proposed, confirmed, invited, declined, written back, leerbewijs, cancelled), the writes "
-                    "still open or retrying with their last error, and the last runs. Times in the partner's time zone. "
+                    "and state (proposed, confirmed, invited, declined, written back, leerbewijs, leerbewijs revoked, "
+                    "cancelled; a session also past, retracted), the leerbewijs in force and the revoked ones, each "
+                    "exchange's plan origin, the candidate learning questions from training plans, the writes still "
+                    "open or retrying with their last error, and the last runs. Times in the partner's time zone. "
                     "Writes nothing.")
     with_config(status)
     status.add_argument("--json", action="store_true", help="print one JSON document instead of the overview")
