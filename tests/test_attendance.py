@@ -109,7 +109,7 @@ def test_a_day_marked_absent_after_it_was_written_is_voided_and_the_leerbewijs_r
     assert second.status == "ok", second.errors
     assert second.training_records["retracted"] == 1
     row = ledger(network, "zonneke")["exchange:S-01-D2"]
-    assert (row["status"], row["reason"]) == ("voided", "marked absent")  # kept, voided, with the reason
+    assert (row["status"], row["reason"]) == ("voided", "afwezig gemeld")  # kept, voided, with the reason in Dutch
     assert ledger(network, "zonneke")["exchange:S-01-D1"]["status"] == "recorded"
     assert "S-01-D2" not in exchange_records(network)  # the training account holds only what happened
     revoked, corrected = leerbewijzen(network, "EX-01")
@@ -136,7 +136,8 @@ def test_an_exchange_cancelled_after_its_days_takes_them_back_everywhere(network
     summary = run_sync(network.config(), MOMENT)
     assert summary.training_records["retracted"] == 2, summary.errors
     voided = {k: (v["status"], v["reason"]) for k, v in ledger(network, "groenkracht").items() if k.startswith("exchange:S-02")}
-    assert voided == {"exchange:S-02-D1": ("voided", "the exchange was cancelled"), "exchange:S-02-D2": ("voided", "the exchange was cancelled")}
+    assert voided == {"exchange:S-02-D1": ("voided", "de uitwisseling werd geannuleerd"),
+                      "exchange:S-02-D2": ("voided", "de uitwisseling werd geannuleerd")}
     (revoked,) = leerbewijzen(network, "EX-02")  # revoked, and no corrected one: nothing of it happened as training
     assert revoked.number == issued.number and revoked.revoked_at is not None and revoked.replaced_by is None
     assert verify(network, issued.number).returncode == 1
@@ -150,7 +151,7 @@ def test_a_session_moved_ahead_after_it_was_written_is_retracted_and_written_aga
                      "S-02-D2;EX-02;uitwisselingsdag;03/12/2026;09:00;16:30;ter plaatse;;7;")
     moved = run_sync(network.config(), MOMENT)
     assert moved.training_records["retracted"] == 1
-    assert ledger(network, "groenkracht")["exchange:S-02-D2"]["reason"] == "the session was moved to 2026-12-03"
+    assert ledger(network, "groenkracht")["exchange:S-02-D2"]["reason"] == "de sessie werd verplaatst naar 03/12/2026"
     (revoked,) = leerbewijzen(network, "EX-02")  # its days no longer hold; the corrected one waits for the moved day
     assert revoked.revoked_at is not None
     later = run_sync(network.config(), datetime(2026, 12, 10, tzinfo=ZoneInfo("Europe/Brussels")))
@@ -407,3 +408,12 @@ def test_a_sync_dated_before_the_last_one_is_refused_and_revokes_nothing(sqlite_
                             "--as-of", "2025-06-01"], capture_output=True, text=True, timeout=300, cwd=REPO)
     assert shown.returncode == 2 and "lies before the last sync" in shown.stderr and "Traceback" not in shown.stderr
     assert nothing_written(run_sync(network.config(), MOMENT))  # the same moment again is fine
+
+
+def test_a_voided_rows_reason_is_in_the_organisations_language():
+    from connector.sinks.ledger_files import reason_text
+
+    assert reason_text("the exchange was cancelled", "fr") == "l'échange a été annulé"
+    assert reason_text("the session was moved to 2026-12-03", "fr") == "la session a été déplacée au 03/12/2026"
+    assert reason_text("marked absent", "en") == "marked absent"
+    assert reason_text("a reason nobody foresaw", "nl") == "a reason nobody foresaw"  # shown as it is, never lost

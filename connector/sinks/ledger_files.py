@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from connector.core.texts import text
 from connector.plumbing.files import FORMULA_START, neutralise, safe_filename, write_atomically
 from connector.plumbing.xlsx import print_ready, workbook_bytes
 from connector.sinks import TRAINING_RECORD, Sink
@@ -34,6 +36,23 @@ COLUMNS = [
     "title", "provider", "coach", "learning_question", "leerbewijs_number", "status", "reason",
 ]
 RECORDED, VOIDED = "recorded", "voided"
+# Why a day no longer counts, as the planner says it (engine/plan.py), by catalog key: the
+# ledger is read by the employer's HR, in the organisation's language.
+REASONS = {"marked absent": "absent", "the exchange was cancelled": "cancelled", "the exchange is not confirmed": "not_confirmed",
+           "the exchange is no longer confirmed": "no_longer_confirmed", "declined in the calendar": "declined",
+           "the session was removed from the cohort sheet": "removed", "not confirmed as attended": "unconfirmed"}
+MOVED = re.compile(r"the session was moved to (\d{4})-(\d{2})-(\d{2})")
+
+
+def reason_text(reason: str | None, language: str) -> str | None:
+    """The planner's reason in `language` ('marked absent' -> 'afwezig gemeld'); another text as it is."""
+    if not reason:
+        return reason
+    moved = MOVED.fullmatch(reason)
+    if moved:
+        year, month, day = moved.groups()
+        return text(language, "ledger.reason.moved", day=f"{day}/{month}/{year}")
+    return text(language, f"ledger.reason.{REASONS[reason]}") if reason in REASONS else reason
 
 
 class LedgerFiles(Sink):
@@ -55,7 +74,8 @@ class LedgerFiles(Sink):
                 if item.action == "retract":
                     # voided, not deleted: the ledger keeps what was written and says why it no longer counts
                     if record_id in rows:
-                        rows[record_id] = {**rows[record_id], "status": VOIDED, "reason": item.payload.get("reason")}
+                        rows[record_id] = {**rows[record_id], "status": VOIDED,
+                                           "reason": reason_text(item.payload.get("reason"), self._language(organisation))}
                     continue
                 rows[record_id] = {**{c: item.payload.get(c) for c in COLUMNS}, "status": RECORDED, "reason": None}
             ordered = sorted(rows.values(), key=lambda r: (str(r["date"]), str(r["employee_number"] or ""), str(r["record_id"])))
@@ -64,6 +84,10 @@ class LedgerFiles(Sink):
             for item in group:
                 outcomes[item.id] = Outcome(ok=True, remote_id=f"{csv_path.relative_to(self.context.output_dir)}#{item.payload['record_id']}")
         return [outcomes[item.id] for item in items]
+
+    def _language(self, organisation: str) -> str:
+        found = self.context.config.organisation(organisation)
+        return found.language.value if found is not None else self.context.config.partner.language.value
 
     def problems(self) -> list[str]:
         """A delimiter and a decimal mark of one character each, and not the same one: a
