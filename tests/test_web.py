@@ -326,3 +326,62 @@ def test_answers_go_with_the_persons_erasure(both):
         assert report.people[0]["counts"]["removed: answers sent through personal links"] == 1
         assert db.scalar(select(func.count()).select_from(Answer)) == 1  # the coach's of another exchange stays
     assert both.client.get(both.link(switcher, "EX-03", "evaluation", "switcher")).status_code == 404
+
+
+# -- links in what is sent ------------------------------------------------------------------
+
+def test_the_example_web_section_is_a_valid_configuration():
+    """config.example.toml's commented [web] block, uncommented with its secrets filled in."""
+    import tomllib
+
+    from connector.core.config import WebConfig
+    from tests.conftest import REPO
+
+    source = (REPO / "config.example.toml").read_text(encoding="utf-8")
+    block = source[source.index("# [web]"):source.index("# -- the ST-partner's cohort")]
+    lines = [line[2:] if line.startswith("# ") else "" for line in block.splitlines()]
+    document = tomllib.loads("\n".join(lines).replace("${ST_WEB_SESSION_SECRET}", "s" * 40).replace("${ST_WEB_LINK_KEY}", "k" * 40))
+    web = WebConfig.model_validate(document["web"])
+    assert web.base_url == "https://st.example.be" and web.accounts[0].name == "coordinator"
+
+
+def test_a_reminder_delivered_by_mail_carries_the_persons_link_which_opens_their_evaluation(sqlite_network, monkeypatch):
+    import email
+    import email.policy
+
+    from tests.fakes.smtp_server import PASSWORD as SMTP_PASSWORD
+    from tests.fakes.smtp_server import FakeSmtp
+    from tests.test_imip import invite_by_mail
+
+    smtp = FakeSmtp().start()
+    try:
+        monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+        network = with_web(invite_by_mail(sqlite_network, smtp))
+        assert run_sync(network.config(), MOMENT).status == "ok"
+        bodies = {}
+        for received in smtp.received:
+            message = email.message_from_bytes(received.data, policy=email.policy.default)
+            if "na de leeruitwisseling" in message["Subject"]:  # the evaluation reminders
+                plain = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+                bodies.setdefault(tuple(received.recipients), []).append(plain.get_content())
+        assert len(bodies[("stijn@brouwers-peeters.be",)]) == 2
+        links = [re.search(r"https://st\.example\.be(/l/[A-Za-z0-9_.-]+)", body) for body in bodies[("stijn@brouwers-peeters.be",)]]
+        assert all(links) and "persoonlijke link, niet doorsturen" in bodies[("stijn@brouwers-peeters.be",)][0]
+        count = len(smtp.received)
+        assert run_sync(network.config(), MOMENT).status == "ok" and len(smtp.received) == count  # the same links: nothing re-sent
+    finally:
+        smtp.stop()
+    site = Site(network)
+    try:
+        path = links[0].group(1)
+        page = site.client.get(path)
+        assert page.status_code == 200 and "Is je leervraag beantwoord?" in page.text
+        form = {"csrf": site.csrf(path), "answered": "5", "useful": "4", "learned": "Werken met een bosmaaier"}
+        assert site.client.post(path, data=form).status_code == 200
+        (answer,) = site.answers()
+        switcher, _ = site.ids("EX-03")
+        assert (answer.subject, answer.exchange_code, answer.role) == (switcher, "EX-03", "switcher")
+        site.login()
+        assert "Werken met een bosmaaier" in site.client.get("/").text
+    finally:
+        site.close()
