@@ -912,10 +912,6 @@ def _init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def _serve(config: Config, args: argparse.Namespace) -> int:
     from connector.web.serve import serve
 
@@ -928,3 +924,7 @@ def _hash_password() -> int:
 
     print(prompt_hash())
     return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

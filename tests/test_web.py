@@ -385,3 +385,62 @@ def test_a_reminder_delivered_by_mail_carries_the_persons_link_which_opens_their
         assert "Werken met een bosmaaier" in site.client.get("/").text
     finally:
         site.close()
+
+
+# -- the command line -------------------------------------------------------------------------
+
+def test_hash_password_prints_an_argon2id_hash_of_the_prompted_password(monkeypatch, capsys):
+    from argon2 import PasswordHasher
+
+    from connector.cli import main
+
+    answers = iter([PASSWORD, PASSWORD])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert main(["web", "hash-password"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith("$argon2id$") and PASSWORD not in printed
+    assert PasswordHasher().verify(printed, PASSWORD)  # argon2-cffi's own check of the PHC string
+    answers = iter([PASSWORD, "something else entirely"])
+    assert main(["web", "hash-password"]) == 2
+    assert "the two passwords differ" in capsys.readouterr().err
+
+
+def test_serve_without_a_web_section_names_what_is_missing(sqlite_network, capsys):
+    from connector.cli import main
+
+    assert main(["serve", "--config", str(sqlite_network.config_path)]) == 2
+    assert "[web] is missing" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as done:
+        main(["serve", "--help"])
+    assert done.value.code == 0 and "reverse proxy with TLS" in " ".join(capsys.readouterr().out.split())
+
+
+def test_serve_runs_under_uvicorn_and_answers_over_http(sqlite_network):
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.conftest import REPO
+
+    network = with_web(sqlite_network)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "connector.cli", "serve", "--config", str(network.config_path), "--port", str(port)],
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5)
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read() if server.poll() is not None else "no answer"
+                time.sleep(0.3)
+        assert response.status == 200 and "server" not in {k.lower() for k in response.headers}
+        assert response.headers["X-Frame-Options"] == "DENY" and "Aanmelden" in response.read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
