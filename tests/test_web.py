@@ -294,6 +294,15 @@ def test_link_answers_are_throttled_per_address(site):
     assert codes[:30] == [200] * 30 and codes[30] == 429
 
 
+def test_links_that_do_not_open_are_throttled_per_address(site):
+    _, (coach,) = site.ids("EX-01")
+    good = site.link(coach, "EX-01", "evaluation", "coach")
+    assert site.client.get(good).status_code == 200
+    codes = [site.client.get(f"/l/guess-{n}").status_code for n in range(21)]
+    assert codes[:20] == [404] * 20 and codes[20] == 429
+    assert site.client.get(good).status_code == 429  # guessing from this address stops everything for a while
+
+
 # -- the store: both databases --------------------------------------------------------------
 
 def test_a_coaches_confirmation_changes_what_the_next_sync_writes_back(both):

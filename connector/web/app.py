@@ -46,6 +46,7 @@ HERE = Path(__file__).parent
 EXCHANGE_DAY = "exchange_day"
 LOGIN_WINDOW = 15 * 60  # seconds
 LINK_POSTS, LINK_WINDOW = 30, 5 * 60  # answers per address within that many seconds
+LINK_FAILURES = 20  # links that do not open, per address within LINK_WINDOW: then every link is refused a while
 
 
 def negotiate(accept_language: str | None) -> str:
@@ -88,6 +89,7 @@ class WebApp:
         self.zone = ZoneInfo(config.partner.timezone)
         self.logins = Throttle(self.web.login_attempts, LOGIN_WINDOW)
         self.link_posts = Throttle(LINK_POSTS, LINK_WINDOW)
+        self.link_failures = Throttle(LINK_FAILURES, LINK_WINDOW)
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
 
     # -- rendering -------------------------------------------------------------------------
@@ -233,21 +235,26 @@ class WebApp:
 
     async def _link(self, request: Request, form: dict[str, str] | None) -> Response:
         fallback = negotiate(request.headers.get("accept-language"))
+        address = f"ip:{self.client(request)}"
+        if self.link_failures.blocked(address):
+            return self.message(request, fallback, "web.error.throttled", 429)
         try:
             link = read_link(self.web.keys(), request.path_params["token"], self.clock())
         except LinkError as error:
+            self.link_failures.hit(address)
             return self.message(request, fallback, f"web.error.link_{error.reason}", 410 if error.reason == "expired" else 404)
         with self.sessions() as db:
             bound = self.bind(db, link)
             if bound is None:
+                self.link_failures.hit(address)
                 return self.message(request, fallback, "web.error.link_invalid", 404)
             if form is None:
                 return self._form(request, db, bound)
             if not csrf_valid(request.session, form.get("csrf")):
                 return self.message(request, bound.language, "web.error.csrf", 403)
-            if self.link_posts.blocked(f"ip:{self.client(request)}"):
+            if self.link_posts.blocked(address):
                 return self.message(request, bound.language, "web.error.throttled", 429)
-            self.link_posts.hit(f"ip:{self.client(request)}")
+            self.link_posts.hit(address)
             return self._store(request, db, bound, form)
 
     def _form(self, request: Request, db: Session, bound: Bound, problems: dict[str, str] | None = None,
