@@ -201,6 +201,17 @@ def test_an_account_limited_to_one_organisation_sees_only_it(site):
     overview = site.client.get("/", headers={"accept-language": "fr-BE,fr;q=0.9"})
     assert "Aperçu des échanges d'apprentissage" in shown(overview)
     assert re.findall(r'<option value="([^"]*)"', overview.text.split('id="state"')[0]) == ["", "zonneke"]
+    assert "Journée d'échange" in shown(overview) and ">enregistré<" in overview.text  # kinds and states in French
+    assert "EX-01" in overview.text and "EX-03" not in overview.text  # 't Zonneke's switchers only (EX-03's is of Brouwers & Peeters)
+
+
+def test_the_overview_filters_by_exchange_state(site):
+    site.login()
+    everything = site.client.get("/")
+    cancelled = site.client.get("/?state=cancelled")
+    shown_codes = set(re.findall(r'id="exchange-(EX-\d+)"', cancelled.text))
+    assert shown_codes and shown_codes < set(re.findall(r'id="exchange-(EX-\d+)"', everything.text))
+    assert "EX-10" in shown_codes  # the example's exchange cancelled after its first day
 
 
 def test_failed_logins_are_throttled_per_account_and_per_address(site):

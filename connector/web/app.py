@@ -98,7 +98,14 @@ class WebApp:
         def t(key: str, **values: object) -> str:
             return text(language, key, **values)
 
-        body = self.templates.get_template(template).render(t=t, language=language, csrf=csrf_token(request.session),
+        def state(name: str) -> str:
+            """An exchange, session, outbox or attendance state of build_status, in words; an unknown one as it is."""
+            try:
+                return text(language, "web.state." + name.replace(" ", "_"))
+            except KeyError:
+                return name
+
+        body = self.templates.get_template(template).render(t=t, state=state, language=language, csrf=csrf_token(request.session),
                                                        partner=self.config.partner.name, **context)
         return HTMLResponse(body, status_code=status)
 
