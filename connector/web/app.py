@@ -100,8 +100,9 @@ class WebApp:
 
         def state(name: str) -> str:
             """An exchange, session, outbox or attendance state of build_status, in words; an unknown one as it is."""
+            key = "web.state." + name.replace(" ", "_")
             try:
-                return text(language, "web.state." + name.replace(" ", "_"))
+                return text(language, key)
             except KeyError:
                 return name
 
