@@ -387,6 +387,13 @@ def test_a_reminder_delivered_by_mail_carries_the_persons_link_which_opens_their
         assert len(bodies[("stijn@brouwers-peeters.be",)]) == 2
         links = [re.search(r"https://st\.example\.be(/l/[A-Za-z0-9_.-]+)", body) for body in bodies[("stijn@brouwers-peeters.be",)]]
         assert all(links) and "persoonlijke link, niet doorsturen" in bodies[("stijn@brouwers-peeters.be",)][0]
+        invitations = {}
+        for received in smtp.received:
+            message = email.message_from_bytes(received.data, policy=email.policy.default)
+            if "Leeruitwisselingsdag" in message["Subject"] and received.recipients == ["evelien@brouwers-peeters.be"]:
+                plain = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
+                invitations[message["Subject"]] = re.search(r"https://st\.example\.be(/l/[A-Za-z0-9_.-]+)", plain)
+        assert invitations and all(invitations.values())  # the coach's exchange-day invitations link to the attendance
         count = len(smtp.received)
         assert run_sync(network.config(), MOMENT).status == "ok" and len(smtp.received) == count  # the same links: nothing re-sent
     finally:
@@ -403,6 +410,9 @@ def test_a_reminder_delivered_by_mail_carries_the_persons_link_which_opens_their
         assert (answer.subject, answer.exchange_code, answer.role) == (switcher, "EX-03", "switcher")
         site.login()
         assert "Werken met een bosmaaier" in site.client.get("/").text
+        attendance = site.client.get(next(iter(invitations.values())).group(1))
+        assert attendance.status_code == 200 and "Aanwezigheid bevestigen" in attendance.text
+        assert "Er is nog geen voorbije uitwisselingsdag" in attendance.text  # the day is still ahead
     finally:
         site.close()
 

@@ -662,11 +662,13 @@ class Planner:
         )
 
     def _with_personal_link(self, session: Moment, event: CalendarEvent, email: str) -> CalendarEvent:
-        """An evaluation reminder to one recipient, with their personal link to the questions for
-        their role when [web] has a base_url and a link key (connector/core/links.py). The link
-        expires [web] link_days after the reminder and is the same on every run."""
+        """A message to one recipient, with their personal link (connector/core/links.py) when
+        [web] has a base_url and a link key: an evaluation reminder links to the questions for
+        their role; an exchange day's invitation links the coaches to the attendance
+        confirmation and the switcher to the day's reflection. A link expires [web] link_days
+        after its moment and is the same on every run."""
         web = self.config.web
-        if not isinstance(session, Reminder) or web is None or not web.base_url or not web.link_keys:
+        if web is None or not web.base_url or not web.link_keys:
             return event
         exchange = session.exchange
         people = [exchange.switcher, *(p for p in (self.db.get(Person, c) for c in exchange.coach_ids) if p is not None)]
@@ -678,10 +680,16 @@ class Planner:
             subject, role = f"hr:{sender.id}", "employer"
         else:
             return event
-        token = sign_link(web.keys(), Link(subject, exchange.code, "evaluation", role, session.end + timedelta(days=web.link_days)))
+        if isinstance(session, Reminder):
+            purpose, day = "evaluation", ""
+        elif session.kind == EXCHANGE_DAY and role in ("switcher", "coach"):
+            purpose, day = ("reflection" if role == "switcher" else "attendance"), session.code
+        else:
+            return event
+        token = sign_link(web.keys(), Link(subject, exchange.code, purpose, role, session.end + timedelta(days=web.link_days), day))
         url = f"{web.base_url.rstrip('/')}/l/{token}"
-        return event.model_copy(update={"description": event.description + "\n\n" + text(event.language or "nl", "web.link.evaluation", url=url)})
-
+        key = "web.link." + purpose  # web.link.evaluation, web.link.attendance, web.link.reflection
+        return event.model_copy(update={"description": event.description + "\n\n" + text(event.language or "nl", key, url=url)})
 
 def sync_organisations(db: Session, config: Config) -> None:
     """The configuration is the source of truth for the network's organisations."""
