@@ -5,6 +5,7 @@ The packages are layers; each imports only from the layers below it (checked by 
 import-linter contracts in pyproject.toml, run as a test):
 
     cli                      commands: parse, call the library, print
+    web                      `serve`: the coordinator overview and the personal links' pages
     engine | reports         the sync (pull -> reconcile -> plan -> deliver) | documents made on request
     | matching               proposals: who learns where, with whom and when (`st-connector match`)
     sinks                    out: one file per target kind

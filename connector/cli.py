@@ -52,7 +52,9 @@ examples:
   st-connector erase --config config.example.toml --person fatima.elamrani@zonneke.be --dry-run
   st-connector run --config /etc/st-connector/config.toml
   st-connector match --config config.example.toml --as-of 2027-01-04
-  st-connector match --config config.example.toml --apply"""
+  st-connector match --config config.example.toml --apply
+  st-connector web hash-password
+  st-connector serve --config config.example.toml --port 8080"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -238,7 +240,31 @@ def _parser() -> argparse.ArgumentParser:
                            "(at least two; default: werkgever-a and werkgever-b)")
     init.add_argument("--partner", default="mijn-netwerk", metavar="ID",
                       help="the ST-partner's id (lower-case, in calendar UIDs; default mijn-netwerk)")
+
+    serve = commands.add_parser(
+        "serve", help="the web pages: the coordinator overview (login) and the personal links in reminders",
+        description="Serve the partner's web pages on the store: a coordinator overview behind a login ([[web.accounts]], "
+                    "argon2id password hashes) and the pages behind personal links (/l/<token>: a coach confirms attendance, "
+                    "people answer the evaluation for their role, a switcher reflects on a day). Needs [web] with "
+                    "session_secret and link_keys from the environment or the secrets file. Listens on [web] host:port "
+                    "(default 127.0.0.1:8080) without TLS: put a reverse proxy with TLS in front (README \"Web pages\"). "
+                    "Stop with Ctrl-C or SIGTERM.")
+    with_config(serve)
+    serve.add_argument("--host", metavar="ADDRESS", help="the address to listen on (default: [web] host, 127.0.0.1)")
+    serve.add_argument("--port", type=_port, metavar="PORT", help="the port to listen on (default: [web] port, 8080)")
+
+    web = commands.add_parser("web", help="helpers for the web pages: hash-password")
+    web_actions = web.add_subparsers(dest="web", required=True, metavar="ACTION")
+    web_actions.add_parser("hash-password", help="ask for a password (twice, not shown) and print its argon2id hash",
+                           description="Ask for a coordinator's password (twice, not shown) and print its argon2id hash "
+                                       "for password_hash in [[web.accounts]]. The password itself is stored nowhere.")
     return parser
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a port number from 1 to 65535")
+    return int(value)
 
 
 def _year(value: str) -> int:
@@ -297,6 +323,8 @@ def _command(args: argparse.Namespace) -> int:
         if args.command == "leerbewijs" and args.leerbewijs == "verify" and not Path(args.config).exists():
             raise ConfigError([f"{args.config}: configuration file not found; without the ST-partner's configuration, "
                                "verify with the issuer's published keyring: --keyring keyring.json"])
+        if args.command == "web":
+            return _hash_password()
         config = load_config(args.config)
         if args.command == "keys" and args.keys == "publish":
             return _publish(config, args.to)
@@ -323,6 +351,8 @@ def _command(args: argparse.Namespace) -> int:
             return _status(config, args)
         if args.command == "match":
             return _match(config, args)
+        if args.command == "serve":
+            return _serve(config, args)
         return _report(config, args)
     except ConfigError as error:
         return _config_problems(error, getattr(args, "json", False))
@@ -887,6 +917,20 @@ def _init(args: argparse.Namespace) -> int:
         print(path)
     print(f"Next: fill in the workbooks and [partner] in {folder / 'config.toml'}, then "
           f"st-connector check --data --config {folder / 'config.toml'} (README: \"Your own network in ten steps\").")
+    return EXIT_OK
+
+
+def _serve(config: Config, args: argparse.Namespace) -> int:
+    from connector.web.serve import serve
+
+    serve(config, args.host, args.port)
+    return EXIT_OK
+
+
+def _hash_password() -> int:
+    from connector.web.serve import prompt_hash
+
+    print(prompt_hash())
     return EXIT_OK
 
 

@@ -362,6 +362,53 @@ class MatchingConfig(_Strict):
     free_busy: bool = True  # read Microsoft 365 calendars (getSchedule) of organisations invited through msgraph
 
 
+class WebAccount(_Strict):
+    """One coordinator who may sign in to `st-connector serve`: only the password's hash is
+    configured (argon2id, PHC string as `st-connector web hash-password` prints it)."""
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._@-]+$")
+    password_hash: SecretStr  # "$argon2id$v=19$m=...": never the password itself
+    language: Language | None = None  # nl | fr | en; unset: the browser's Accept-Language
+    organisations: list[str] = Field(default_factory=list)  # empty: every organisation
+
+
+class WebConfig(_Strict):
+    """`st-connector serve`: the coordinator overview and the personal links.
+
+    base_url is where people reach it through the reverse proxy (https; links in reminders
+    start with it). session_secret signs the login cookie; link_keys sign personal links, the
+    first signs and all verify (rotate by putting a new one first). Both come from the
+    environment or the secrets file as ${NAME} references: never write them here."""
+
+    base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    host: str = "127.0.0.1"  # the bind address: behind a reverse proxy, loopback
+    port: int = Field(default=8080, ge=1, le=65535)
+    session_secret: SecretStr | None = None
+    link_keys: list[SecretStr] = Field(default_factory=list)
+    link_days: int = Field(default=60, ge=1, le=400)  # how long a link in a reminder opens, after its moment
+    session_minutes: int = Field(default=480, ge=5, le=10080)  # a login lasts this long
+    login_attempts: int = Field(default=5, ge=1, le=100)  # failed logins per account and per address in 15 minutes
+    accounts: list[WebAccount] = Field(default_factory=list)
+
+    @field_validator("session_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("session_secret must be at least 32 bytes (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        return value
+
+    @field_validator("link_keys")
+    @classmethod
+    def _long_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        if any(len(key.get_secret_value().encode()) < 32 for key in value):
+            raise ValueError("every link key must be at least 32 bytes (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        return value
+
+    def keys(self) -> list[str]:
+        """The link keys as text, newest first (see connector.core.links)."""
+        return [key.get_secret_value() for key in self.link_keys]
+
+
 class Config(_Strict):
     partner: Partner
     store: StoreConfig = Field(default_factory=StoreConfig)
@@ -382,6 +429,7 @@ class Config(_Strict):
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
     sources: list[SourceConfig] = Field(default_factory=list, description="the ST-partner's cohort sources")
     organisations: list[OrganisationConfig]
+    web: WebConfig | None = None
     base_dir: Path = Path(".")
 
     @model_validator(mode="after")

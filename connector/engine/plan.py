@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from connector.core.calendar import CalendarEvent, Party, session_uid
 from connector.core.config import Config
 from connector.core.errors import Problem
+from connector.core.links import Link, sign_link
 from connector.core.reminders import Offset, reminder_moments
 from connector.core.texts import labelled, offset_label, text
 from connector.leerbewijs.credential import learner_subject, recipient_identity
@@ -33,6 +35,7 @@ from connector.leerbewijs.document import fingerprint
 from connector.leerbewijs.revocation import mark_revoked
 from connector.leerbewijs.statuslist import status_list_url
 from connector.sinks import CALENDAR, LEERBEWIJS, TRAINING_RECORD, YEARLY_HOURS
+from connector.store.answers import confirmed_attendance
 from connector.store.erasure import erased_people
 from connector.store.outbox import enqueue, has_pending, live_ref
 from connector.store.tables import (
@@ -178,13 +181,21 @@ class Planner:
         return declined
 
     def attendance(self, session: SessionRow) -> str:
-        """The switcher's: what the sheet says wins; else a decline in the calendar; else unknown."""
+        """The switcher's: what the sheet says wins; else a coach's confirmation through their
+        personal link (issue 17); else a decline in the calendar; else unknown."""
         if session.attendance in ("attended", "absent"):
             return session.attendance
+        if session.code in self._coach_confirmed:
+            return self._coach_confirmed[session.code]
         email = (session.exchange.switcher.email or "").lower()
         if email and email in self._declines.get(session.code, set()):
             return "declined"
         return "unknown"
+
+    @cached_property
+    def _coach_confirmed(self) -> dict[str, str]:
+        """Per session code, "attended" or "absent" as a coach confirmed it (read once per planner)."""
+        return confirmed_attendance(self.db)
 
     def day_count(self, exchange: Exchange, session: SessionRow) -> DayCount:
         """Whether a session happened as far as the organisation's policy says: a day known not to
@@ -542,6 +553,7 @@ class Planner:
         recipients = {a.email: a for a in self.event(session, target).attendees} if live else {}
         for email, recipient in recipients.items():
             event = self.event(session, everyone, language=recipient.language)
+            event = self._with_personal_link(session, event, email)
             payload: dict[str, Any] = {"event": event.model_dump(mode="json"), "recipient": recipient.model_dump(mode="json")}
             if isinstance(session, Reminder) and self.config.reminders.format == "email":
                 payload["format"] = "email"
@@ -649,6 +661,35 @@ class Planner:
             all_day=partner.all_day_exchange_days and session.kind == EXCHANGE_DAY,
         )
 
+    def _with_personal_link(self, session: Moment, event: CalendarEvent, email: str) -> CalendarEvent:
+        """A message to one recipient, with their personal link (connector/core/links.py) when
+        [web] has a base_url and a link key: an evaluation reminder links to the questions for
+        their role; an exchange day's invitation links the coaches to the attendance
+        confirmation and the switcher to the day's reflection. A link expires [web] link_days
+        after its moment and is the same on every run."""
+        web = self.config.web
+        if web is None or not web.base_url or not web.link_keys:
+            return event
+        exchange = session.exchange
+        people = [exchange.switcher, *(p for p in (self.db.get(Person, c) for c in exchange.coach_ids) if p is not None)]
+        person = next((p for p in people if (p.email or "").lower() == email.lower()), None)
+        sender = self.config.organisation(exchange.switcher.organisation_id)
+        if person is not None:
+            subject, role = person.id, "switcher" if person.id == exchange.switcher_id else "coach"
+        elif sender is not None and (sender.hr_email or "").lower() == email.lower():
+            subject, role = f"hr:{sender.id}", "employer"
+        else:
+            return event
+        if isinstance(session, Reminder):
+            purpose, day = "evaluation", ""
+        elif session.kind == EXCHANGE_DAY and role in ("switcher", "coach"):
+            purpose, day = ("reflection" if role == "switcher" else "attendance"), session.code
+        else:
+            return event
+        token = sign_link(web.keys(), Link(subject, exchange.code, purpose, role, session.end + timedelta(days=web.link_days), day))
+        url = f"{web.base_url.rstrip('/')}/l/{token}"
+        key = "web.link." + purpose  # web.link.evaluation, web.link.attendance, web.link.reflection
+        return event.model_copy(update={"description": event.description + "\n\n" + text(event.language or "nl", key, url=url)})
 
 def sync_organisations(db: Session, config: Config) -> None:
     """The configuration is the source of truth for the network's organisations."""

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+# answers register their eraser on import, before `people` below re-keys the person
+from connector.store import answers as _answers  # noqa: F401
 from connector.store.erasure import ERASED_NAME, ErasureJob, eraser, exchanges_of, place_organisation, rekey_people
 from connector.store.tables import (
     Exchange,

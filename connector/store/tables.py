@@ -344,3 +344,26 @@ class PlannedLearning(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     person: Mapped[Person] = relationship()
+
+
+class Answer(Base):
+    """One person's answer behind a personal link (connector/web): an attendance confirmation,
+    an evaluation or a day's reflection. One row per subject, exchange, purpose and session:
+    sending the form again replaces it. `subject` is a person id or "hr:<organisation>" and
+    has no foreign key, so erasing a person deletes their answers without re-keying them."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("subject", "exchange_code", "purpose", "session_code", name="uq_answers_one"),
+                      Index("ix_answers_exchange", "exchange_code"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(100))
+    exchange_code: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(20))  # attendance | evaluation | reflection
+    session_code: Mapped[str] = mapped_column(String(64), default="")  # "" for an evaluation
+    role: Mapped[str] = mapped_column(String(10))  # switcher | coach | employer | host
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)  # question key -> number or text
+    consent: Mapped[bool] = mapped_column(Boolean, default=False)  # a reflection's "what I learned" may show on the leerbewijs
+    language: Mapped[str] = mapped_column(String(2))
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the last save
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

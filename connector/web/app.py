@@ -1,0 +1,330 @@
+"""The web application behind `st-connector serve` (Starlette, Jinja2 templates).
+
+Pages:
+    GET  /login, POST /login     a coordinator signs in ([web] accounts, argon2id hashes)
+    POST /logout
+    GET  /                       the overview: build_status plus attendance and answers,
+                                 filtered by ?organisation=<id> and ?state=<exchange state>
+    GET  /l/<token>, POST        a personal link (connector/core/links.py): the form for its
+                                 purpose, in the person's language; POST stores the answer
+    GET  /static/app.css
+
+Every form carries a CSRF token; every response carries the headers of web/security.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from connector.core.config import Config, WebAccount
+from connector.core.errors import ConfigError
+from connector.core.links import Link, LinkError, read_link
+from connector.core.texts import DEFAULT_LANGUAGE, LANGUAGES, text
+from connector.engine.status import build_status, local
+from connector.store.answers import AnswerKey, answers_by_exchange, confirmed_attendance, find_answer, save_answer
+from connector.store.tables import Answer, Exchange, Person
+from connector.store.tables import Session as SessionRow
+from connector.web.forms import ATTENDANCE_VALUES, EVALUATION, REFLECTION, Question, validate
+from connector.web.security import SecurityHeaders, Throttle, check_password, csrf_token, csrf_valid
+
+HERE = Path(__file__).parent
+EXCHANGE_DAY = "exchange_day"
+LOGIN_WINDOW = 15 * 60  # seconds
+LINK_POSTS, LINK_WINDOW = 30, 5 * 60  # answers per address within that many seconds
+LINK_FAILURES = 20  # links that do not open, per address within LINK_WINDOW: then every link is refused a while
+
+
+def negotiate(accept_language: str | None) -> str:
+    """The first of nl, fr, en the browser's Accept-Language (RFC 9110 section 12.5.4) prefers;
+    Dutch when it names none of them."""
+    ranked = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, parameters = part.strip().partition(";")
+        quality = 1.0
+        if parameters.strip().startswith("q="):
+            try:
+                quality = float(parameters.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        primary = tag.strip().lower().split("-", 1)[0]
+        if primary in LANGUAGES and quality > 0:
+            ranked.append((-quality, position, primary))
+    return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
+
+
+@dataclass
+class Bound:
+    """A link that holds: its exchange, and the person's name and language."""
+
+    link: Link
+    exchange: Exchange
+    name: str
+    language: str
+
+
+class WebApp:
+    """The routes and what they share: configuration, store sessions, throttles, templates."""
+
+    def __init__(self, config: Config, engine: Engine, clock: Callable[[], datetime] | None = None) -> None:
+        if config.web is None:
+            raise ConfigError(["[web] is missing: serve needs session_secret, link_keys and at least one account"])
+        self.config, self.web = config, config.web
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.zone = ZoneInfo(config.partner.timezone)
+        self.logins = Throttle(self.web.login_attempts, LOGIN_WINDOW)
+        self.link_posts = Throttle(LINK_POSTS, LINK_WINDOW)
+        self.link_failures = Throttle(LINK_FAILURES, LINK_WINDOW)
+        self.templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
+
+    # -- rendering -------------------------------------------------------------------------
+
+    def page(self, request: Request, template: str, language: str, status: int = 200, **context: Any) -> HTMLResponse:
+        def t(key: str, **values: object) -> str:
+            return text(language, key, **values)
+
+        def state(name: str) -> str:
+            """An exchange, session, outbox or attendance state of build_status, in words; an unknown one as it is."""
+            key = "web.state." + name.replace(" ", "_")
+            try:
+                return text(language, key)
+            except KeyError:
+                return name
+
+        body = self.templates.get_template(template).render(t=t, state=state, language=language, csrf=csrf_token(request.session),
+                                                       partner=self.config.partner.name, **context)
+        return HTMLResponse(body, status_code=status)
+
+    def message(self, request: Request, language: str, key: str, status: int) -> HTMLResponse:
+        return self.page(request, "message.html", language, status, title=key)
+
+    @staticmethod
+    def client(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    # -- login -----------------------------------------------------------------------------
+
+    def account(self, request: Request) -> WebAccount | None:
+        name = request.session.get("account")
+        return next((a for a in self.web.accounts if a.name == name), None) if isinstance(name, str) else None
+
+    def account_language(self, request: Request, account: WebAccount | None = None) -> str:
+        if account is not None and account.language is not None:
+            return account.language.value
+        return negotiate(request.headers.get("accept-language"))
+
+    async def login_form(self, request: Request) -> Response:
+        return self.page(request, "login.html", self.account_language(request))
+
+    async def login(self, request: Request) -> Response:
+        form = await request.form()
+        language = self.account_language(request)
+        if not csrf_valid(request.session, form.get("csrf")):
+            return self.message(request, language, "web.error.csrf", 403)
+        name = str(form.get("name") or "").strip()[:100]
+        keys = (f"ip:{self.client(request)}", f"account:{name.casefold()}")
+        if self.logins.blocked(*keys):
+            return self.page(request, "login.html", language, 429, error="web.error.throttled", name=name)
+        account = next((a for a in self.web.accounts if a.name == name), None)
+        if not check_password(account.password_hash.get_secret_value() if account else None, str(form.get("password") or "")):
+            self.logins.hit(*keys)
+            return self.page(request, "login.html", language, 401, error="web.error.login", name=name)
+        request.session.clear()  # a new session on sign-in (no fixation), with a new CSRF token
+        request.session["account"] = name
+        csrf_token(request.session)
+        return RedirectResponse("/", status_code=303)
+
+    async def logout(self, request: Request) -> Response:
+        form = await request.form()
+        if not csrf_valid(request.session, form.get("csrf")):
+            return self.message(request, self.account_language(request), "web.error.csrf", 403)
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    # -- the overview ----------------------------------------------------------------------
+
+    async def overview(self, request: Request) -> Response:
+        account = self.account(request)
+        if account is None:
+            return RedirectResponse("/login", status_code=303)
+        language = self.account_language(request, account)
+        chosen_organisation = request.query_params.get("organisation") or ""
+        chosen_state = request.query_params.get("state") or ""
+        with self.sessions() as db:
+            document = build_status(db, self.config, now=self.clock())
+            extra = self._answers_and_attendance(db)
+        visible = [o for o in document["organisations"] if not account.organisations or o["id"] in account.organisations]
+        states = sorted({e["state"] for o in visible for e in o["exchanges"]})
+        shown = []
+        for organisation in visible:
+            if chosen_organisation and organisation["id"] != chosen_organisation:
+                continue
+            exchanges = [self._decorate(e, extra) for e in organisation["exchanges"] if not chosen_state or e["state"] == chosen_state]
+            shown.append({**organisation, "exchanges": exchanges})
+        allowed = {o["id"] for o in visible}
+        outbox = [i for i in document["outbox"] if i["organisation"] in allowed or (i["organisation"] is None and not account.organisations)]
+        return self.page(request, "overview.html", language, account=account.name, organisations=shown, all_organisations=visible,
+                         states=states, chosen_organisation=chosen_organisation, chosen_state=chosen_state,
+                         outbox=outbox, runs=document["runs"], timezone=document["timezone"])
+
+    def _answers_and_attendance(self, db: Session) -> dict[str, Any]:
+        names = {p.id: p.full_name for p in db.scalars(select(Person))}
+        for organisation in self.config.organisations:
+            names[f"hr:{organisation.id}"] = f"HR {organisation.name}"
+            names[f"host:{organisation.id}"] = organisation.name
+        answers = {code: [self._answer_row(a, names) for a in rows] for code, rows in answers_by_exchange(db).items()}
+        sheet = {s.code: s.attendance for s in db.scalars(select(SessionRow)) if s.attendance}
+        return {"answers": answers, "sheet": sheet, "confirmed": confirmed_attendance(db)}
+
+    def _answer_row(self, answer: Answer, names: dict[str, str]) -> dict[str, Any]:
+        return {"who": names.get(answer.subject, answer.subject), "role": answer.role, "purpose": answer.purpose,
+                "session": answer.session_code, "values": answer.values, "consent": answer.consent,
+                "when": local(answer.answered_at, self.zone)}
+
+    @staticmethod
+    def _decorate(exchange: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+        """An exchange of build_status with, per session, its attendance (the sheet's, else a
+        coach's confirmation, as the planner reads them) and the exchange's answers."""
+        sessions = [{**s, "attendance": extra["sheet"].get(s["code"]) or extra["confirmed"].get(s["code"]) or ""}
+                    for s in exchange["sessions"]]
+        return {**exchange, "sessions": sessions, "answers": extra["answers"].get(exchange["code"], [])}
+
+    # -- personal links --------------------------------------------------------------------
+
+    def bind(self, db: Session, link: Link) -> Bound | None:
+        """The link's exchange and person, if the link still speaks of someone who belongs to
+        that exchange in that role; None otherwise (shown as an invalid link)."""
+        exchange = db.get(Exchange, link.exchange)
+        if exchange is None:
+            return None
+        switcher = exchange.switcher
+        if link.purpose == "attendance" and link.role != "coach" or link.purpose == "reflection" and link.role != "switcher":
+            return None
+        if link.role in ("switcher", "coach"):
+            person = db.get(Person, link.subject)
+            belongs = person is not None and (link.subject == switcher.id if link.role == "switcher" else link.subject in exchange.coach_ids)
+            return Bound(link, exchange, person.full_name, person.language) if belongs and person is not None else None
+        organisation_id = switcher.organisation_id if link.role == "employer" else exchange.learning_place.organisation_id
+        organisation = self.config.organisation(organisation_id)
+        prefix = "hr" if link.role == "employer" else "host"
+        if organisation is None or link.subject != f"{prefix}:{organisation_id}":
+            return None
+        return Bound(link, exchange, organisation.name, organisation.language.value)
+
+    def days(self, db: Session, bound: Bound) -> list[SessionRow]:
+        """The exchange days a link may answer about: past, not removed; only its own when it names one."""
+        rows = db.scalars(select(SessionRow).where(SessionRow.exchange_code == bound.exchange.code, SessionRow.kind == EXCHANGE_DAY,
+                                                   SessionRow.removed.is_(False)).order_by(SessionRow.start))
+        return [s for s in rows if s.start <= self.clock() and (not bound.link.session or s.code == bound.link.session)]
+
+    def questions(self, bound: Bound) -> tuple[Question, ...]:
+        return EVALUATION[bound.link.role] if bound.link.purpose == "evaluation" else REFLECTION
+
+    async def link_page(self, request: Request) -> Response:
+        return await self._link(request, None)
+
+    async def link_answer(self, request: Request) -> Response:
+        return await self._link(request, dict((k, str(v)) for k, v in (await request.form()).items()))
+
+    async def _link(self, request: Request, form: dict[str, str] | None) -> Response:
+        fallback = negotiate(request.headers.get("accept-language"))
+        address = f"ip:{self.client(request)}"
+        if self.link_failures.blocked(address):
+            return self.message(request, fallback, "web.error.throttled", 429)
+        try:
+            link = read_link(self.web.keys(), request.path_params["token"], self.clock())
+        except LinkError as error:
+            self.link_failures.hit(address)
+            return self.message(request, fallback, f"web.error.link_{error.reason}", 410 if error.reason == "expired" else 404)
+        with self.sessions() as db:
+            bound = self.bind(db, link)
+            if bound is None:
+                self.link_failures.hit(address)
+                return self.message(request, fallback, "web.error.link_invalid", 404)
+            if form is None:
+                return self._form(request, db, bound)
+            if not csrf_valid(request.session, form.get("csrf")):
+                return self.message(request, bound.language, "web.error.csrf", 403)
+            if self.link_posts.blocked(address):
+                return self.message(request, bound.language, "web.error.throttled", 429)
+            self.link_posts.hit(address)
+            return self._store(request, db, bound, form)
+
+    def _form(self, request: Request, db: Session, bound: Bound, problems: dict[str, str] | None = None,
+              sent: dict[str, str] | None = None, status: int = 200) -> Response:
+        days = self.days(db, bound) if bound.link.purpose != "evaluation" else []
+        if sent is None:
+            chosen = bound.link.session or (days[-1].code if days else "")
+            earlier = find_answer(db, AnswerKey(bound.link.subject, bound.exchange.code, bound.link.purpose, chosen))
+            sent = {"session": chosen, **{k: str(v) for k, v in (earlier.values if earlier else {}).items()},
+                    "consent": "yes" if earlier is not None and earlier.consent else ""}
+        return self.page(request, "link.html", bound.language, status, bound=bound, purpose=bound.link.purpose,
+                         questions=self.questions(bound) if bound.link.purpose != "attendance" else (),
+                         days=[{"code": d.code, "label": local(d.start, self.zone)} for d in days],
+                         attendance_values=ATTENDANCE_VALUES, problems=problems or {}, sent=sent,
+                         place=bound.exchange.learning_place.name, switcher=bound.exchange.switcher.full_name)
+
+    def _store(self, request: Request, db: Session, bound: Bound, form: dict[str, str]) -> Response:
+        purpose, session_code = bound.link.purpose, ""
+        problems: dict[str, str] = {}
+        if purpose != "evaluation":
+            session_code = form.get("session", "")
+            if session_code not in {d.code for d in self.days(db, bound)}:
+                problems["session"] = "session"
+        if purpose == "attendance":
+            values: dict[str, Any] = {"attendance": form.get("attendance", "")}
+            if values["attendance"] not in ATTENDANCE_VALUES:
+                problems["attendance"] = "required"
+        else:
+            values, found = validate(self.questions(bound), form)
+            problems.update(found)
+        if problems:
+            return self._form(request, db, bound, problems, form, 400)
+        consent = purpose == "reflection" and form.get("consent") == "yes"
+        key = AnswerKey(bound.link.subject, bound.exchange.code, purpose, session_code)
+        save_answer(db, key, bound.link.role, values, bound.language, self.clock(), consent)
+        db.commit()
+        return self.page(request, "thanks.html", bound.language, bound=bound)
+
+    async def stylesheet(self, request: Request) -> Response:
+        return FileResponse(HERE / "static" / "app.css", media_type="text/css")
+
+
+def create_app(config: Config, engine: Engine, clock: Callable[[], datetime] | None = None, https_only: bool = True) -> Starlette:
+    """The ASGI application for `config` on the store behind `engine`.
+
+    `https_only` marks the session cookie Secure (the default: serve runs behind TLS; tests
+    speak to https://testserver). Raises ConfigError when [web] or its session secret is missing."""
+    web = WebApp(config, engine, clock)
+    if web.web.session_secret is None:
+        raise ConfigError(["[web] session_secret is not set: give it as ${NAME} from the environment or the secrets file"])
+    routes = [
+        Route("/", web.overview),
+        Route("/login", web.login_form, methods=["GET"]),
+        Route("/login", web.login, methods=["POST"]),
+        Route("/logout", web.logout, methods=["POST"]),
+        Route("/l/{token}", web.link_page, methods=["GET"]),
+        Route("/l/{token}", web.link_answer, methods=["POST"]),
+        Route("/static/app.css", web.stylesheet),
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(SessionMiddleware, secret_key=web.web.session_secret.get_secret_value(), session_cookie="st_session",
+                   max_age=web.web.session_minutes * 60, same_site="lax", https_only=https_only),
+    ]
+    return Starlette(routes=routes, middleware=middleware)

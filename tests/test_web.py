@@ -1,0 +1,476 @@
+"""The partner's web pages (issue 17): personal links, the coordinator overview and their
+defences, driven through Starlette's TestClient on the example network after a real sync."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from connector.core.links import Link, LinkError, read_link, sign_link
+from connector.engine.sync import run_sync
+from connector.store.db import open_engine, session_factory
+from connector.store.erasure import erase_person
+from connector.store.tables import Answer, Exchange, Person, TrainingRecord
+from connector.web.app import create_app, negotiate
+from connector.web.security import hash_password
+
+MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
+NEW_KEY, OLD_KEY = "new-link-key-0123456789abcdef0123456789", "old-link-key-0123456789abcdef0123456789"
+PASSWORD = "correct horse battery staple"
+HASH = hash_password(PASSWORD)
+NOT_SAID = "S-01-D2;EX-01;uitwisselingsdag;05/12/2025;08:30;16:00;ter plaatse;;7;"
+ABSENT = NOT_SAID + "afwezig"
+WEB = f"""
+[web]
+base_url = "https://st.example.be"
+session_secret = "test-session-secret-0123456789abcdef0123"
+link_keys = ["{NEW_KEY}", "{OLD_KEY}"]
+login_attempts = 3
+
+[[web.accounts]]
+name = "coordinator"
+password_hash = "{HASH}"
+language = "en"
+
+[[web.accounts]]
+name = "zonneke-hr"
+password_hash = "{HASH}"
+organisations = ["zonneke"]
+"""
+
+
+def shown(response) -> str:
+    """The page's text as a reader sees it (entities such as &#39; decoded)."""
+    return html.unescape(response.text)
+
+
+def with_web(network):
+    network.config_path.write_text(network.config_path.read_text(encoding="utf-8") + WEB, encoding="utf-8")
+    return network
+
+
+class Site:
+    """One synced network, its app, and a TestClient speaking https as the reverse proxy would."""
+
+    def __init__(self, network, now: datetime = MOMENT) -> None:
+        self.network = network
+        self.config = network.config()
+        self.engine = open_engine(network.store_url)
+        self.now = now
+        self.client = TestClient(create_app(self.config, self.engine, clock=lambda: self.now), base_url="https://testserver")
+
+    def db(self):
+        return session_factory(self.engine)()
+
+    def ids(self, exchange: str) -> tuple[str, list[str]]:
+        with self.db() as db:
+            row = db.get(Exchange, exchange)
+            return row.switcher_id, list(row.coach_ids)
+
+    def link(self, subject: str, exchange: str, purpose: str, role: str, days: int = 30, keys: list[str] | None = None,
+             session: str = "") -> str:
+        token = sign_link(keys or [NEW_KEY], Link(subject, exchange, purpose, role, self.now + timedelta(days=days), session))
+        return f"/l/{token}"
+
+    def csrf(self, path: str) -> str:
+        page = self.client.get(path)
+        return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+    def answers(self) -> list[Answer]:
+        with self.db() as db:
+            found = list(db.scalars(select(Answer).order_by(Answer.id)))
+            db.expunge_all()
+        return found
+
+    def day_records(self) -> set[str]:
+        """The exchange days the training account holds."""
+        with self.db() as db:
+            return set(db.scalars(select(TrainingRecord.session_code).where(TrainingRecord.origin == "exchange")))
+
+    def login(self, name: str = "coordinator", password: str = PASSWORD):
+        return self.client.post("/login", data={"name": name, "password": password, "csrf": self.csrf("/login")}, follow_redirects=False)
+
+    def close(self) -> None:
+        self.client.close()
+        self.engine.dispose()
+
+
+@pytest.fixture
+def site(sqlite_network):
+    run_sync(with_web(sqlite_network).config(), MOMENT)
+    built = Site(sqlite_network)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def both(network):
+    run_sync(with_web(network).config(), MOMENT)
+    built = Site(network)
+    yield built
+    built.close()
+
+
+# -- the tokens ---------------------------------------------------------------------------
+
+def test_a_link_holds_its_person_exchange_and_purpose_until_it_expires():
+    link = Link("p-1", "EX-01", "evaluation", "coach", datetime(2027, 1, 1, tzinfo=UTC))
+    token = sign_link([NEW_KEY, OLD_KEY], link)
+    assert read_link([NEW_KEY], token, datetime(2026, 12, 31, tzinfo=UTC)) == link
+    assert sign_link([NEW_KEY], link) == token  # the same link is the same string: a re-sync sends nothing new
+    with pytest.raises(LinkError, match="expired"):
+        read_link([NEW_KEY], token, datetime(2027, 1, 1, tzinfo=UTC))
+
+
+def test_rotation_the_newest_key_signs_and_every_configured_key_verifies():
+    link = Link("p-1", "EX-01", "evaluation", "switcher", datetime(2027, 1, 1, tzinfo=UTC))
+    old = sign_link([OLD_KEY], link)
+    moment = datetime(2026, 12, 1, tzinfo=UTC)
+    assert read_link([NEW_KEY, OLD_KEY], old, moment) == link  # still configured: still opens
+    with pytest.raises(LinkError, match="invalid"):
+        read_link([NEW_KEY], old, moment)  # the old key dropped: no longer opens
+
+
+@pytest.mark.parametrize("tamper", ["payload", "signature", "none", "garbage"])
+def test_a_forged_or_altered_token_is_invalid(tamper):
+    import base64
+    import json
+
+    import jwt
+
+    link = Link("p-1", "EX-01", "evaluation", "switcher", datetime(2027, 1, 1, tzinfo=UTC))
+    header, payload, signature = sign_link([NEW_KEY], link).split(".")
+    if tamper == "payload":  # another exchange, the signature kept
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+        forged = f"{header}.{base64.urlsafe_b64encode(json.dumps({**claims, 'exc': 'EX-02'}).encode()).decode().rstrip('=')}.{signature}"
+    elif tamper == "signature":
+        forged = f"{header}.{payload}.{signature[:-4]}AAAA"
+    elif tamper == "none":  # the "alg: none" trick of RFC 8725 section 2.1
+        forged = jwt.encode({"sub": "p-1", "exc": "EX-01", "pur": "evaluation", "rol": "switcher", "exp": 1900000000}, None,
+                            algorithm="none", headers={"kid": header})
+    else:
+        forged = "not-a-token"
+    with pytest.raises(LinkError, match="invalid"):
+        read_link([NEW_KEY], forged, datetime(2026, 12, 1, tzinfo=UTC))
+
+
+def test_accept_language_picks_the_first_supported_language():
+    assert negotiate("fr-BE,fr;q=0.9,en;q=0.8") == "fr"
+    assert negotiate("de-DE, en;q=0.5, nl;q=0.7") == "nl"
+    assert negotiate("de, es") == "nl" and negotiate(None) == "nl"
+
+
+# -- the pages' defences ------------------------------------------------------------------
+
+def test_every_page_carries_the_security_headers_and_the_cookie_is_httponly_secure_samesite(site):
+    response = site.client.get("/login")
+    assert response.status_code == 200
+    headers = response.headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"] and "default-src 'none'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer" and headers["strict-transport-security"].startswith("max-age=")
+    cookie = headers["set-cookie"].lower()
+    assert "httponly" in cookie and "secure" in cookie and "samesite=lax" in cookie
+    assert site.client.get("/l/garbage").headers["referrer-policy"] == "no-referrer"
+
+
+def test_login_needs_the_csrf_token_the_right_password_and_then_shows_the_overview(site):
+    assert site.client.get("/", follow_redirects=False).headers["location"] == "/login"
+    refused = site.client.post("/login", data={"name": "coordinator", "password": PASSWORD})
+    assert refused.status_code == 403 and "This form has expired" not in refused.text  # Accept-Language absent: Dutch
+    assert "Dit formulier is verlopen" in refused.text
+    assert site.login(password="wrong").status_code == 401
+    assert site.login().status_code == 303
+    overview = site.client.get("/")
+    assert overview.status_code == 200 and "Overview of the learning exchanges" in overview.text  # the account's language
+    assert "EX-01" in overview.text and "EX-03" in overview.text
+    only = site.client.get("/?organisation=zonneke")
+    assert "Kinderdagverblijf" in only.text and "EX-03" not in only.text
+    logout = site.client.post("/logout", data={"csrf": site.csrf("/")}, follow_redirects=False)
+    assert logout.status_code == 303 and site.client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_an_account_limited_to_one_organisation_sees_only_it(site):
+    assert site.login("zonneke-hr").status_code == 303
+    overview = site.client.get("/", headers={"accept-language": "fr-BE,fr;q=0.9"})
+    assert "Aperçu des échanges d'apprentissage" in shown(overview)
+    assert re.findall(r'<option value="([^"]*)"', overview.text.split('id="state"')[0]) == ["", "zonneke"]
+    assert "Journée d'échange" in shown(overview) and ">enregistré<" in overview.text  # kinds and states in French
+    assert "EX-01" in overview.text and "EX-03" not in overview.text  # 't Zonneke's switchers only (EX-03's is of Brouwers & Peeters)
+
+
+def test_the_overview_filters_by_exchange_state(site):
+    site.login()
+    everything = site.client.get("/")
+    cancelled = site.client.get("/?state=cancelled")
+    shown_codes = set(re.findall(r'id="exchange-(EX-\d+)"', cancelled.text))
+    assert shown_codes and shown_codes < set(re.findall(r'id="exchange-(EX-\d+)"', everything.text))
+    assert "EX-10" in shown_codes  # the example's exchange cancelled after its first day
+
+
+def test_failed_logins_are_throttled_per_account_and_per_address(site):
+    for _ in range(3):
+        assert site.login(password="wrong").status_code == 401
+    blocked = site.login()  # the right password, too late
+    assert blocked.status_code == 429
+    assert site.login("zonneke-hr").status_code == 429  # the same address, another account
+
+
+# -- personal links -----------------------------------------------------------------------
+
+def test_a_coach_answers_the_evaluation_in_french_once_however_often_sent(site):
+    switcher, (coach,) = site.ids("EX-01")
+    path = site.link(coach, "EX-01", "evaluation", "coach")
+    page = site.client.get(path)
+    assert page.status_code == 200 and "Évaluation de l'échange d'apprentissage" in shown(page)
+    token = site.csrf(path)
+    incomplete = site.client.post(path, data={"csrf": token, "preparation": "7"})
+    assert incomplete.status_code == 400
+    assert "Choisissez un chiffre de 1 à 5." in shown(incomplete) and "Veuillez remplir ce champ." in shown(incomplete)
+    assert site.answers() == []
+    form = {"csrf": token, "preparation": "4", "went": "5", "coach_learned": "Un regard neuf sur nos menus"}
+    assert site.client.post(path, data=form).status_code == 200
+    assert site.client.post(path, data=form).status_code == 200  # a double click
+    (answer,) = site.answers()
+    assert (answer.subject, answer.role, answer.language) == (coach, "coach", "fr")
+    assert answer.values == {"preparation": 4, "went": 5, "coach_learned": "Un regard neuf sur nos menus"}
+    site.client.post(path, data={**form, "went": "3"})  # an edit replaces
+    (edited,) = site.answers()
+    assert edited.id == answer.id and edited.values["went"] == 3
+    assert 'value="3" checked' in site.client.get(path).text  # shown again as sent
+
+
+def test_links_that_do_not_hold_open_nothing(site):
+    switcher, (coach,) = site.ids("EX-01")
+    other_switcher, _ = site.ids("EX-03")
+    assert site.client.get("/l/garbage").status_code == 404
+    assert site.client.get(site.link(coach, "EX-01", "evaluation", "coach", keys=["an-unknown-key-0123456789abcdef01234"])).status_code == 404
+    expired = site.client.get(site.link(coach, "EX-01", "evaluation", "coach", days=-1), headers={"accept-language": "en"})
+    assert expired.status_code == 410 and "This link has expired" in expired.text
+    assert site.client.get(site.link(other_switcher, "EX-01", "evaluation", "switcher")).status_code == 404  # another person's
+    assert site.client.get(site.link(switcher, "EX-01", "attendance", "switcher")).status_code == 404  # coaches confirm attendance
+    assert site.client.get(site.link(coach, "EX-99", "evaluation", "coach")).status_code == 404
+    page = site.client.get(site.link(switcher, "EX-01", "evaluation", "switcher"))
+    assert page.status_code == 200 and other_switcher not in page.text
+
+
+def test_a_link_cannot_answer_about_another_exchanges_day_nor_without_csrf(site):
+    _, (coach,) = site.ids("EX-01")
+    path = site.link(coach, "EX-01", "attendance", "coach")
+    page = site.client.get(path)
+    assert "S-01-D1" in page.text and "S-02-D1" not in page.text
+    token = site.csrf(path)
+    other = site.client.post(path, data={"csrf": token, "session": "S-02-D1", "attendance": "absent"})
+    assert other.status_code == 400 and "Choisissez une des journées d'échange de la liste." in shown(other)
+    assert site.client.post(path, data={"session": "S-01-D2", "attendance": "absent"}).status_code == 403
+    assert site.answers() == []
+
+
+def test_a_name_with_markup_is_shown_as_text(site):
+    switcher, (coach,) = site.ids("EX-01")
+    with site.db() as db:
+        db.get(Person, switcher).first_name = "<script>alert(1)</script>"
+        db.commit()
+    page = site.client.get(site.link(coach, "EX-01", "evaluation", "coach"))
+    assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    site.login()
+    overview = site.client.get("/")
+    assert "<script>" not in overview.text and "&lt;script&gt;" in overview.text
+
+
+def test_a_switchers_reflection_keeps_the_consent_and_appears_in_the_overview(site):
+    switcher, _ = site.ids("EX-03")
+    path = site.link(switcher, "EX-03", "reflection", "switcher")
+    token = site.csrf(path)
+    sent = site.client.post(path, data={"csrf": token, "session": "S-03-D2", "learned": "Snoeien van hagen", "consent": "yes"})
+    assert sent.status_code == 200
+    (answer,) = site.answers()
+    assert (answer.purpose, answer.session_code, answer.consent, answer.values) == ("reflection", "S-03-D2", True,
+                                                                                    {"learned": "Snoeien van hagen"})
+    site.login()
+    assert "Snoeien van hagen" in site.client.get("/").text
+
+
+def test_link_answers_are_throttled_per_address(site):
+    _, (coach,) = site.ids("EX-01")
+    path = site.link(coach, "EX-01", "evaluation", "coach")
+    token = site.csrf(path)
+    codes = [site.client.post(path, data={"csrf": token, "preparation": "4", "went": "4"}).status_code for _ in range(31)]
+    assert codes[:30] == [200] * 30 and codes[30] == 429
+
+
+def test_links_that_do_not_open_are_throttled_per_address(site):
+    _, (coach,) = site.ids("EX-01")
+    good = site.link(coach, "EX-01", "evaluation", "coach")
+    assert site.client.get(good).status_code == 200
+    codes = [site.client.get(f"/l/guess-{n}").status_code for n in range(21)]
+    assert codes[:20] == [404] * 20 and codes[20] == 429
+    assert site.client.get(good).status_code == 429  # guessing from this address stops everything for a while
+
+
+# -- the store: both databases --------------------------------------------------------------
+
+def test_a_coaches_confirmation_changes_what_the_next_sync_writes_back(both):
+    network = both.network
+    network.edit_csv("cohort/sessies.csv", ABSENT, NOT_SAID)
+    first = run_sync(network.config(), MOMENT)
+    assert first.training_records["written"] >= 1 and first.status == "ok", first.errors
+    _, (coach,) = both.ids("EX-01")
+    path = both.link(coach, "EX-01", "attendance", "coach")
+    token = both.csrf(path)
+    assert both.client.post(path, data={"csrf": token, "session": "S-01-D2", "attendance": "absent"}).status_code == 200
+    second = run_sync(network.config(), MOMENT)
+    assert second.training_records["retracted"] == 1, (second.training_records, second.not_counted)
+    assert {d["session"]: d["reason"] for d in second.not_counted}["S-01-D2"] == "marked absent"
+    network.edit_csv("cohort/sessies.csv", NOT_SAID, NOT_SAID + "aanwezig")  # the sheet says otherwise: it wins
+    assert "S-01-D2" not in both.day_records()
+    third = run_sync(network.config(), MOMENT)
+    assert third.status == "ok" and "S-01-D2" in both.day_records(), third.errors
+
+
+def test_answers_go_with_the_persons_erasure(both):
+    switcher, (coach,) = both.ids("EX-03")[0], both.ids("EX-01")[1]
+    for path, form in ((both.link(switcher, "EX-03", "evaluation", "switcher"), {"answered": "4", "useful": "5", "learned": "Hagen"}),
+                       (both.link(coach, "EX-01", "evaluation", "coach"), {"preparation": "3", "went": "4"})):
+        assert both.client.post(path, data={"csrf": both.csrf(path), **form}).status_code == 200
+    with both.db() as db:
+        email = db.get(Person, switcher).email
+        report = erase_person(db, both.config, email, None, datetime.now(UTC))
+        db.commit()
+        assert report.people[0]["counts"]["removed: answers sent through personal links"] == 1
+        assert db.scalar(select(func.count()).select_from(Answer)) == 1  # the coach's of another exchange stays
+    assert both.client.get(both.link(switcher, "EX-03", "evaluation", "switcher")).status_code == 404
+
+
+# -- links in what is sent ------------------------------------------------------------------
+
+def test_the_example_web_section_is_a_valid_configuration():
+    """config.example.toml's commented [web] block, uncommented with its secrets filled in."""
+    import tomllib
+
+    from connector.core.config import WebConfig
+    from tests.conftest import REPO
+
+    source = (REPO / "config.example.toml").read_text(encoding="utf-8")
+    block = source[source.index("# [web]"):source.index("# -- the ST-partner's cohort")]
+    lines = [line[2:] if line.startswith("# ") else "" for line in block.splitlines()]
+    document = tomllib.loads("\n".join(lines).replace("${ST_WEB_SESSION_SECRET}", "s" * 40).replace("${ST_WEB_LINK_KEY}", "k" * 40))
+    web = WebConfig.model_validate(document["web"])
+    assert web.base_url == "https://st.example.be" and web.accounts[0].name == "coordinator"
+
+
+def test_a_reminder_delivered_by_mail_carries_the_persons_link_which_opens_their_evaluation(sqlite_network, monkeypatch):
+    import email
+    import email.policy
+
+    from tests.fakes.smtp_server import PASSWORD as SMTP_PASSWORD
+    from tests.fakes.smtp_server import FakeSmtp
+    from tests.test_imip import invite_by_mail
+
+    smtp = FakeSmtp().start()
+    try:
+        monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+        network = with_web(invite_by_mail(sqlite_network, smtp))
+        assert run_sync(network.config(), MOMENT).status == "ok"
+        bodies = {}
+        for received in smtp.received:
+            message = email.message_from_bytes(received.data, policy=email.policy.default)
+            if "na de leeruitwisseling" in message["Subject"]:  # the evaluation reminders
+                plain = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+                bodies.setdefault(tuple(received.recipients), []).append(plain.get_content())
+        assert len(bodies[("stijn@brouwers-peeters.be",)]) == 2
+        links = [re.search(r"https://st\.example\.be(/l/[A-Za-z0-9_.-]+)", body) for body in bodies[("stijn@brouwers-peeters.be",)]]
+        assert all(links) and "persoonlijke link, niet doorsturen" in bodies[("stijn@brouwers-peeters.be",)][0]
+        invitations = {}
+        for received in smtp.received:
+            message = email.message_from_bytes(received.data, policy=email.policy.default)
+            if "Leeruitwisselingsdag" in message["Subject"] and received.recipients == ["evelien@brouwers-peeters.be"]:
+                plain = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
+                invitations[message["Subject"]] = re.search(r"https://st\.example\.be(/l/[A-Za-z0-9_.-]+)", plain)
+        assert invitations and all(invitations.values())  # the coach's exchange-day invitations link to the attendance
+        count = len(smtp.received)
+        assert run_sync(network.config(), MOMENT).status == "ok" and len(smtp.received) == count  # the same links: nothing re-sent
+    finally:
+        smtp.stop()
+    site = Site(network)
+    try:
+        path = links[0].group(1)
+        page = site.client.get(path)
+        assert page.status_code == 200 and "Is je leervraag beantwoord?" in page.text
+        form = {"csrf": site.csrf(path), "answered": "5", "useful": "4", "learned": "Werken met een bosmaaier"}
+        assert site.client.post(path, data=form).status_code == 200
+        (answer,) = site.answers()
+        switcher, _ = site.ids("EX-03")
+        assert (answer.subject, answer.exchange_code, answer.role) == (switcher, "EX-03", "switcher")
+        site.login()
+        assert "Werken met een bosmaaier" in site.client.get("/").text
+        attendance = site.client.get(next(iter(invitations.values())).group(1))
+        assert attendance.status_code == 200 and "Aanwezigheid bevestigen" in attendance.text
+        assert "Er is nog geen voorbije uitwisselingsdag" in attendance.text  # the day is still ahead
+    finally:
+        site.close()
+
+
+# -- the command line -------------------------------------------------------------------------
+
+def test_hash_password_prints_an_argon2id_hash_of_the_prompted_password(monkeypatch, capsys):
+    from argon2 import PasswordHasher
+
+    from connector.cli import main
+
+    answers = iter([PASSWORD, PASSWORD])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert main(["web", "hash-password"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith("$argon2id$") and PASSWORD not in printed
+    assert PasswordHasher().verify(printed, PASSWORD)  # argon2-cffi's own check of the PHC string
+    answers = iter([PASSWORD, "something else entirely"])
+    assert main(["web", "hash-password"]) == 2
+    assert "the two passwords differ" in capsys.readouterr().err
+
+
+def test_serve_without_a_web_section_names_what_is_missing(sqlite_network, capsys):
+    from connector.cli import main
+
+    assert main(["serve", "--config", str(sqlite_network.config_path)]) == 2
+    assert "[web] is missing" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as done:
+        main(["serve", "--help"])
+    assert done.value.code == 0 and "reverse proxy with TLS" in " ".join(capsys.readouterr().out.split())
+
+
+def test_serve_runs_under_uvicorn_and_answers_over_http(sqlite_network):
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.conftest import REPO
+
+    network = with_web(sqlite_network)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "connector.cli", "serve", "--config", str(network.config_path), "--port", str(port)],
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5)
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read() if server.poll() is not None else "no answer"
+                time.sleep(0.3)
+        assert response.status == 200 and "server" not in {k.lower() for k in response.headers}
+        assert response.headers["X-Frame-Options"] == "DENY" and "Aanmelden" in response.read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
