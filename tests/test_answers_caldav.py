@@ -11,6 +11,8 @@ shifted into the future (tests/test_caldav_cyrus.py): Cyrus schedules nothing in
 from __future__ import annotations
 
 import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -39,7 +41,8 @@ def calendar_network(network, cyrus, monkeypatch, request):  # noqa: F811
     """The example network on either store with a [caldav] calendar in the organizer's
     (switch@) own calendar home, where Cyrus keeps the attendees' answers; EX-04's switcher
     is the Cyrus user amelie@."""
-    name = "answers-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()[5:])[:40].strip("-")
+    store = "pg" if "postgres" in request.node.name else "lite"
+    name = f"answers-{store}-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()[5:])[:36].strip("-")
     monkeypatch.setenv("ST_TEST_CALDAV_PASSWORD", PASSWORD)
     _shift_sessions(network, SHIFT)
     network.replace('timezone = "Europe/Brussels"', f'timezone = "Europe/Brussels"\nuid_domain = "{name}.{DOMAIN}"')
@@ -154,3 +157,77 @@ def test_objects_we_did_not_write_are_left_alone(calendar_network, cyrus):
     seen = run_sync(network.config(), AS_OF)
     assert seen.status == "ok" and seen.declined == [] and not seen.errors
     assert "foreign" not in " ".join(responses(network))
+
+
+# -- a server without sync-collection: the ETags are compared ---------------------------------
+
+class _WithoutSync(BaseHTTPRequestHandler):
+    """Forwards everything to Radicale except a sync-collection REPORT, which it answers 501 as a
+    WebDAV server without RFC 6578 does: a real calendar server that lacks the one feature."""
+
+    upstream = ""
+
+    def _forward(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.command == "REPORT" and b"sync-collection" in body:
+            self.send_response(501)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+        answer = requests.request(self.command, self.upstream + self.path, data=body, headers=headers, timeout=30)
+        self.send_response(answer.status_code)
+        for key, value in answer.headers.items():
+            if key.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+    do_GET = do_PUT = do_DELETE = do_PROPFIND = do_REPORT = _forward  # noqa: N815
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture
+def radicale_without_sync(network, monkeypatch, request):
+    from tests.fakes.caldav_server import PASSWORD as RADICALE_PASSWORD
+    from tests.fakes.caldav_server import USERNAME, Radicale
+
+    server = Radicale().start()
+    handler = type("Handler", (_WithoutSync,), {"upstream": server.base})
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    monkeypatch.setenv("ST_TEST_CALDAV_PASSWORD", RADICALE_PASSWORD)
+    network.add_before_cohort(f"""[caldav]
+url = "http://127.0.0.1:{proxy.server_address[1]}/{USERNAME}/switching-talent/"
+username = "{USERNAME}"
+password = "${{ST_TEST_CALDAV_PASSWORD}}"
+""")
+    yield network, server
+    proxy.shutdown()
+    server.stop()
+
+
+def test_without_sync_collection_the_etags_are_compared(radicale_without_sync):
+    from tests.fakes.caldav_server import PASSWORD as RADICALE_PASSWORD
+    from tests.fakes.caldav_server import USERNAME
+
+    network, radicale = radicale_without_sync
+    moment = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
+    first = run_sync(network.config(), moment)
+    assert first.status == "ok", first.errors
+    assert first.requests[f"caldav:{TARGET}"] == 17 + 3  # the PUTs; the refused REPORT, a PROPFIND and one multiget
+    assert run_sync(network.config(), moment).requests == {f"caldav:{TARGET}": 1}  # the PROPFIND: every ETag as it was
+    # The organizer's calendar program files Amélie's decline into its copy (RFC 6638 section 3.2.2.1 by hand).
+    [name] = [n for n, data in radicale.objects().items() if b"20270511" in data and b"amelie" in data]
+    calendar = vobject.readOne(radicale.objects()[name].decode())
+    for attendee in calendar.vevent.contents["attendee"]:
+        if attendee.value.lower() == "mailto:amelie.dubois@lespetitspas.be":
+            attendee.params["PARTSTAT"] = ["DECLINED"]
+    edited = calendar.serialize()
+    assert requests.put(radicale.collection + name, data=edited.encode(), auth=(USERNAME, RADICALE_PASSWORD), timeout=10).status_code in (201, 204)
+    answered = run_sync(network.config(), moment)
+    assert answered.requests == {f"caldav:{TARGET}": 2}  # the PROPFIND, one multiget for the changed object
+    assert answered.declined == [{"target": TARGET, "session": "S-04-D1", "attendee": "amelie.dubois@lespetitspas.be"}]

@@ -274,7 +274,8 @@ def _employee_source(organisation: OrganisationConfig, kind: str, named: Any) ->
 def check(config: Config) -> list[str]:
     """Everything that can be checked without writing anywhere; raises ConfigError for the
     problems and returns the warnings. Only the targets' probes contact a system (today the
-    CalDAV calendar: two PROPFINDs, see CaldavCalendar.probe)."""
+    CalDAV calendar: two PROPFINDs, see CaldavCalendar.probe; the iMIP answers' mailbox: one
+    IMAP login and a read-only SELECT, see ImipMail.probe)."""
     problems: list[str] = []
     runtime = Runtime(config, utcnow())
     keys = KeyStore.of(config)
@@ -529,7 +530,8 @@ def _note_answers(ref: ExternalRef, answers: list[Response], target: str, summar
     known = dict(details.get("responses", {}))
     for answer in answers:
         if answer.response == "declined" and known.get(answer.attendee) != "declined" and not ref.cancelled:
-            summary.declined.append({"target": target, "session": ref.object_id, "attendee": answer.attendee})
+            # per-recipient objects are "<session>|<address>": the summary names the session
+            summary.declined.append({"target": target, "session": ref.object_id.split("|", 1)[0], "attendee": answer.attendee})
         known[answer.attendee] = answer.response
     if known != details.get("responses"):
         details["responses"] = known
