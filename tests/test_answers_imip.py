@@ -265,3 +265,20 @@ def test_a_crash_before_the_answers_are_stored_reads_them_again(mail_network, sm
     again = run_sync(network.config(), MOMENT)
     assert again.declined == [{"target": TARGET, "session": "S-04-D1", "attendee": SWITCHER}]
     assert run_sync(network.config(), MOMENT).declined == []
+
+
+def test_mark_seen_flags_only_the_replies_it_read(mail_network, smtp, cyrus, mailbox):  # noqa: F811
+    network = mail_network
+    network.replace('password = "${ST_TEST_IMAP_PASSWORD}"\n', 'password = "${ST_TEST_IMAP_PASSWORD}"\nmark_seen = true\n')
+    run_sync(network.config(), MOMENT)
+    day = uid_of(network, f"S-04-D1|{SWITCHER}")
+    deliver(cyrus, mailbox, mail("colleague@lerenswitchen.be", "Lunch?", None))
+    deliver(cyrus, mailbox, reply_mail(request_to(smtp, SWITCHER, day), SWITCHER, "DECLINED"))
+    assert run_sync(network.config(), MOMENT).declined
+    with imaplib.IMAP4("127.0.0.1", cyrus.imap_port, timeout=10) as imap:
+        imap.login(mailbox, PASSWORD)
+        imap.select("INBOX", readonly=True)
+        status, answer = imap.fetch("1:*", "(FLAGS)")
+    flags = [entry.decode() for entry in answer if entry]
+    assert status == "OK" and len(flags) == 2
+    assert "\\Seen" not in flags[0] and "\\Seen" in flags[1] and "\\Deleted" not in " ".join(flags)

@@ -144,7 +144,6 @@ class ImipMail(Sink):
         message["Auto-Submitted"] = "auto-generated"
         return message, recipient
 
-
     # -- attendees' answers (iTIP REPLY by e-mail) ---------------------------------------------
 
     @property
