@@ -231,3 +231,15 @@ def test_without_sync_collection_the_etags_are_compared(radicale_without_sync):
     answered = run_sync(network.config(), moment)
     assert answered.requests == {f"caldav:{TARGET}": 2}  # the PROPFIND, one multiget for the changed object
     assert answered.declined == [{"target": TARGET, "session": "S-04-D1", "attendee": "amelie.dubois@lespetitspas.be"}]
+
+
+def test_a_calendar_of_a_principal_that_is_not_the_organizer_gets_no_answers(calendar_network, cyrus):
+    """The recommended login (README): cohort@'s own calendar. Cyrus files Amélie's reply into the
+    organizer's (switch@) copy only, so the connector reads nothing there (RFC 6638 3.2.2.1)."""
+    network = calendar_network
+    other = cyrus.calendar("cohort", network.calendar.rstrip("/").rsplit("/", 1)[-1])
+    network.replace(f'url = "{network.calendar}"\nusername = "switch"', f'url = "{other}"\nusername = "cohort"')
+    assert run_sync(network.config(), AS_OF).status == "ok"
+    decline_in_own_calendar(cyrus, network, "S-04-D1")
+    quiet = run_sync(network.config(), AS_OF)
+    assert quiet.status == "ok" and quiet.declined == [] and responses(network)["S-04-D1"][ADDRESS] == "notResponded"
