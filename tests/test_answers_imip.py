@@ -282,3 +282,24 @@ def test_mark_seen_flags_only_the_replies_it_read(mail_network, smtp, cyrus, mai
     flags = [entry.decode() for entry in answer if entry]
     assert status == "OK" and len(flags) == 2
     assert "\\Seen" not in flags[0] and "\\Seen" in flags[1] and "\\Deleted" not in " ".join(flags)
+
+
+def test_a_folder_made_anew_is_read_from_its_first_message(mail_network, smtp, cyrus, mailbox):  # noqa: F811
+    """A new UIDVALIDITY (RFC 9051 section 2.3.1.1: the UIDs were given out again) makes the
+    cursor's next UID meaningless: the folder is read from the start."""
+    from tests.fakes.cyrus_server import ADMIN
+
+    network = mail_network
+    run_sync(network.config(), MOMENT)
+    request = request_to(smtp, SWITCHER, uid_of(network, f"S-04-D1|{SWITCHER}"))
+    deliver(cyrus, mailbox, mail("colleague@lerenswitchen.be", "Lunch?", None))
+    deliver(cyrus, mailbox, reply_mail(request, SWITCHER, "DECLINED"))
+    assert run_sync(network.config(), MOMENT).declined
+    with imaplib.IMAP4("127.0.0.1", cyrus.imap_port, timeout=10) as imap:  # the mailbox is deleted and made again
+        imap.login(ADMIN, PASSWORD)
+        assert imap.setacl(f"user/{mailbox}", ADMIN, "lrswipkxtecdan")[0] == "OK"
+        assert imap.delete(f"user/{mailbox}")[0] == "OK"
+        assert imap.create(f"user/{mailbox}")[0] == "OK"
+    deliver(cyrus, mailbox, reply_mail(request, SWITCHER, "ACCEPTED"))  # UID 1 again, below the cursor's next UID
+    assert run_sync(network.config(), MOMENT).status == "ok"
+    assert responses(network)[f"S-04-D1|{SWITCHER}"] == {SWITCHER: "accepted"}
