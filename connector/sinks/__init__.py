@@ -113,7 +113,8 @@ class Sink(ABC):
 
     def read_problems(self) -> list[Problem]:
         """What the last `read_responses` left alone and why (a message that is not an answer
-        to an invitation, a calendar part that cannot be read), as warnings naming it."""
+        to an invitation, a calendar part that cannot be read: warnings naming it), or an error
+        when the answers could not be read at all (the cursor then stays where it was)."""
         return []
 
 
