@@ -238,6 +238,22 @@ class GraphChannelConfig(_Strict):
     invite_hr: bool = False
 
 
+class ImipRepliesConfig(_Strict):
+    """The organizer's mailbox, read over IMAP (RFC 9051) for the attendees' iTIP REPLYs (RFC 6047).
+    Opened read-only unless `mark_seen`; nothing is ever deleted, moved or flagged otherwise."""
+
+    host: str
+    port: int | None = Field(default=None, ge=1, le=65535)  # default 993, or 143 with starttls / none
+    security: Literal["tls", "starttls", "none"] = "tls"
+    username: str
+    password: SecretStr | None = None
+    folder: str = "INBOX"
+    mark_seen: bool = False  # mark the REPLYs that were read as seen (the folder is then opened read-write)
+    verify_tls: bool = True
+    ca_bundle: str | None = None
+    timeout: float = Field(default=30, gt=0, le=300)
+
+
 class ImipChannelConfig(_Strict):
     """Invitations as iMIP e-mail (RFC 6047): any calendar program understands them."""
 
@@ -250,6 +266,7 @@ class ImipChannelConfig(_Strict):
     verify_tls: bool = True
     ca_bundle: str | None = None
     timeout: float = Field(default=30, gt=0, le=300)
+    replies: ImipRepliesConfig | None = None  # [channels.imip.replies]: read the answers from this mailbox
 
 
 class ChannelsConfig(_Strict):

@@ -289,7 +289,8 @@ def _employee_source(organisation: OrganisationConfig, kind: str, named: Any) ->
 def check(config: Config) -> list[str]:
     """Everything that can be checked without writing anywhere; raises ConfigError for the
     problems and returns the warnings. Only the targets' probes contact a system (today the
-    CalDAV calendar: two PROPFINDs, see CaldavCalendar.probe)."""
+    CalDAV calendar: two PROPFINDs, see CaldavCalendar.probe; the iMIP answers' mailbox: one
+    IMAP login and a read-only SELECT, see ImipMail.probe)."""
     problems: list[str] = []
     runtime = Runtime(config, utcnow())
     keys = KeyStore.of(config)
@@ -543,23 +544,53 @@ def _book_responses(factory: sessionmaker[Session], target: str, sink: Sink, sum
         answers, new_cursor = sink.read_responses(cursor.value if cursor else None)
         by_remote: dict[str, list[Response]] = {}
         for answer in answers:
-            by_remote.setdefault(answer.remote_id, []).append(answer)
+            if answer.remote_id or not answer.uid:
+                by_remote.setdefault(answer.remote_id, []).append(answer)
         for ids in batched(list(by_remote), 500):
             for ref in db.scalars(select(ExternalRef).where(ExternalRef.target == target, ExternalRef.remote_id.in_(ids))):
-                details = dict(ref.details or {})
-                known = dict(details.get("responses", {}))
-                for answer in by_remote[ref.remote_id or ""]:
-                    if answer.response == "declined" and known.get(answer.attendee) != "declined" and not ref.cancelled:
-                        summary.declined.append({"target": target, "session": ref.object_id, "attendee": answer.attendee})
-                    known[answer.attendee] = answer.response
-                if known != details.get("responses"):
-                    details["responses"] = known
-                    ref.details = details
+                _note_answers(ref, by_remote[ref.remote_id or ""], target, summary)
+        _book_by_uid(db, target, [answer for answer in answers if answer.uid and not answer.remote_id], summary)
         if new_cursor is not None:
             if cursor is None:
                 db.add(Cursor(source=key, entity="responses", value=new_cursor, updated_at=utcnow()))
             elif cursor.value != new_cursor:
                 cursor.value, cursor.updated_at = new_cursor, utcnow()
+    summary.errors.extend(sink.read_problems())
+
+
+def _note_answers(ref: ExternalRef, answers: list[Response], target: str, summary: Summary) -> None:
+    """Keep the attendees' answers on the object's ref (details["responses"], by address); a
+    new decline of a live session is listed in the summary."""
+    details = dict(ref.details or {})
+    known = dict(details.get("responses", {}))
+    for answer in answers:
+        if answer.response == "declined" and known.get(answer.attendee) != "declined" and not ref.cancelled:
+            # per-recipient objects are "<session>|<address>": the summary names the session
+            summary.declined.append({"target": target, "session": ref.object_id.split("|", 1)[0], "attendee": answer.attendee})
+        known[answer.attendee] = answer.response
+    if known != details.get("responses"):
+        details["responses"] = known
+        ref.details = details
+
+
+def _book_by_uid(db: Session, target: str, answers: list[Response], summary: Summary) -> None:
+    """Answers known by the event's UID only (iTIP REPLYs by e-mail, RFC 5546 section 3.2.3):
+    kept on the attendee's own message's ref ("<session>|<address>") when there is one, else on
+    the first ref with that UID. An answer to a UID we never wrote is a warning naming where it
+    came from; nothing is kept of it."""
+    refs: dict[str, list[ExternalRef]] = {}
+    for uids in batched(sorted({answer.uid for answer in answers}), 500):
+        for ref in db.scalars(select(ExternalRef).where(ExternalRef.target == target, ExternalRef.object_type == CALENDAR,
+                                                        ExternalRef.uid.in_(uids)).order_by(ExternalRef.object_id)):
+            refs.setdefault(ref.uid or "", []).append(ref)
+    for answer in answers:
+        candidates = refs.get(answer.uid, [])
+        if not candidates:
+            summary.errors.append(Problem(target, "responses", answer.about or answer.uid, "UID",
+                                          f"answers an event the connector did not send (UID {answer.uid}): left alone", warning=True))
+            continue
+        own = [ref for ref in candidates if ref.object_id.lower().endswith(f"|{answer.attendee.lower()}")]
+        _note_answers((own or candidates)[0], [answer], target, summary)
 
 
 def _deliver_batch(sink: Sink, batch: list[OutboxItem], known: dict[str, ExternalRef]) -> Iterator[Outcome]:

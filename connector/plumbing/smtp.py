@@ -42,3 +42,8 @@ def _tls(options: dict[str, Any], base_dir: Path) -> ssl.SSLContext:
         context.verify_mode = ssl.CERT_NONE
         return context
     return ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+
+
+def tls_context(options: dict[str, Any], base_dir: Path) -> ssl.SSLContext:
+    """The TLS context an options block asks for (verify_tls, ca_bundle); IMAP uses it too."""
+    return _tls(options, base_dir)

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any, Callable, ClassVar
 
 from connector.core.config import Config
+from connector.core.errors import Problem
 from connector.plumbing.adapters import load_adapter
 from connector.plumbing.http import HttpError
 from connector.plumbing.runtime import Runtime
@@ -44,6 +45,10 @@ class Response:
     remote_id: str
     attendee: str
     response: str  # none, accepted, tentativelyAccepted, declined, notResponded, organizer
+    # A target that knows the event only by its UID (an iTIP REPLY by e-mail) leaves remote_id
+    # empty and gives the UID; the engine finds the object it wrote with that UID.
+    uid: str = ""
+    about: str = ""  # where the answer came from (a message), named in the warning when it answers nothing of ours
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,12 @@ class Sink(ABC):
 
     def find_conflicts(self, items: list[OutboxItem]) -> list[Conflict]:
         """For sessions just written: overlaps in the attendees' own calendars."""
+        return []
+
+    def read_problems(self) -> list[Problem]:
+        """What the last `read_responses` left alone and why (a message that is not an answer
+        to an invitation, a calendar part that cannot be read: warnings naming it), or an error
+        when the answers could not be read at all (the cursor then stays where it was)."""
         return []
 
 

@@ -17,22 +17,34 @@ connector's own. Every ATTENDEE we store is therefore marked `SCHEDULE-AGENT=CLI
 found after a lost store) is *brought over* before it is changed: adding the mark to it makes
 Cyrus send every attendee a CANCEL, so we first store it without ORGANIZER and ATTENDEE (no
 longer a scheduling object: Cyrus sends nothing), then write our marked version.
+
+Attendees' answers are read back from the same collection: a scheduling server writes each
+attendee's reply into the organizer's copy (RFC 6638 section 3.2.2.1, the ATTENDEE's PARTSTAT;
+Cyrus does so for objects marked SCHEDULE-AGENT=CLIENT too, observed), so answers are there only
+when the collection is the organizer's own (the login is the organizer's principal, or a
+calendar shared with it). Changes are read with one sync-collection REPORT (RFC 6578; the
+sync-token is the cursor; one request when nothing changed); a server without it is read with
+PROPFIND and the ETags compared (the cursor then holds them), changed objects fetched with one
+calendar-multiget (RFC 4791 section 7.9). The engine keeps the answers for the objects we wrote.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin, urlsplit
 from xml.etree import ElementTree
+from xml.sax.saxutils import escape
 
 from icalendar import Calendar
 
 from connector.core.calendar import CalendarEvent, to_ics
+from connector.core.itip import read_answers
 from connector.plumbing.files import safe_filename
 from connector.plumbing.http import HttpClient, HttpError
-from connector.sinks import CALENDAR, Sink
+from connector.sinks import CALENDAR, Response, Sink
 from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
 
@@ -43,6 +55,8 @@ DAV, CALDAV = "DAV:", "urn:ietf:params:xml:ns:caldav"
 # must not: the agent is the client (RFC 6638 section 7.1).
 SCHEDULE_AGENT = "CLIENT"
 MARKED = {"schedule_agent": SCHEDULE_AGENT}
+NOT_SYNCABLE = (400, 403, 405, 409, 501)  # how servers without RFC 6578 (or with a stale token) refuse the REPORT
+MAX_SYNC_PAGES = 50  # truncated answers followed (RFC 6578 section 3.6) before the rest waits for the next run
 
 
 @dataclass(frozen=True)
@@ -179,6 +193,121 @@ class CaldavCalendar(Sink):
     def _etag(self, href: str) -> str:
         response = self.client.request("GET", href)
         return response.headers.get("ETag", "")
+
+    # -- attendees' answers ----------------------------------------------------------------
+
+    reads_responses = True
+
+    def read_responses(self, cursor: str | None) -> tuple[list[Response], str | None]:
+        """Every attendee's answer (Graph's vocabulary, see connector.core.itip) in the objects
+        that changed since `cursor`, each under the object's URL (the remote id its write
+        gave), and the cursor for next time: {"token": sync-token} (RFC 6578), or {"etags":
+        {href: etag}} for a server without sync-collection. The first read (no cursor) reports
+        every object. Raises HttpError when the collection cannot be read."""
+        state: dict[str, Any] = json.loads(cursor) if cursor else {}
+        if "etags" not in state:
+            synced = self._sync(state.get("token"))
+            if synced is not None:
+                found, token = synced
+                return self._answers(found), json.dumps({"token": token})
+        current = self._etags()
+        known = state.get("etags", {})
+        changed = [href for href, etag in current.items() if known.get(href) != etag]
+        return self._answers(self._multiget(changed)), json.dumps({"etags": current}, sort_keys=True)
+
+    def _sync(self, token: str | None) -> tuple[dict[str, bytes | None], str] | None:
+        """The members changed since `token` (all of them without one) with their calendar data
+        where the server sends it along (None where it does not), and the new token; None when
+        the server has no sync-collection. A token the server no longer knows (RFC 6578
+        section 3.2, DAV:valid-sync-token) starts over from none."""
+        found: dict[str, bytes | None] = {}
+        collection = urlsplit(self.client.url("")).path
+        for _ in range(MAX_SYNC_PAGES):
+            response = self.client.request("REPORT", "", data=_sync_body(token), accept=NOT_SYNCABLE, idempotent=True,
+                                           headers={"Depth": "0", "Content-Type": XML_TYPE})
+            if response.status_code in NOT_SYNCABLE:
+                if token is None:
+                    return None
+                token, found = None, {}
+                continue
+            tree = _xml(response.content)
+            truncated = False
+            for member in tree.iter(f"{{{DAV}}}response"):
+                href = (member.findtext(f"{{{DAV}}}href") or "").strip()
+                status = member.findtext(f"{{{DAV}}}status") or ""
+                if unquote(urlsplit(href).path).rstrip("/") == unquote(collection).rstrip("/"):
+                    truncated = truncated or " 507 " in f"{status} "  # RFC 6578 section 3.6: ask again from the new token
+                    continue
+                if href.endswith("/"):
+                    continue  # a collection is never one of our objects
+                if " 404 " in f"{status} ":
+                    found.pop(href, None)  # removed: nothing to answer
+                    continue
+                data = member.findtext(f".//{{{CALDAV}}}calendar-data")
+                found[href] = data.encode("utf-8") if data and data.strip() else None
+            token = (tree.findtext(f"{{{DAV}}}sync-token") or "").strip() or token
+            if not truncated:
+                break
+        return found, token or ""
+
+    def _etags(self) -> dict[str, str]:
+        """Every member's ETag (PROPFIND Depth 1, RFC 4918 section 9.1), by href."""
+        body = (f'<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="{DAV}"><d:prop><d:getetag/></d:prop></d:propfind>')
+        response = self.client.request("PROPFIND", "", data=body.encode(), headers={"Depth": "1", "Content-Type": XML_TYPE})
+        etags = {}
+        for member in _xml(response.content).iter(f"{{{DAV}}}response"):
+            href = (member.findtext(f"{{{DAV}}}href") or "").strip()
+            if href and not href.endswith("/"):
+                etags[href] = (member.findtext(f".//{{{DAV}}}getetag") or "").strip()
+        return etags
+
+    def _multiget(self, hrefs: list[str]) -> dict[str, bytes | None]:
+        """The calendar data of `hrefs` in one calendar-multiget REPORT (RFC 4791 section 7.9)."""
+        if not hrefs:
+            return {}
+        listed = "".join(f"<d:href>{escape(href)}</d:href>" for href in hrefs)
+        body = (f'<?xml version="1.0" encoding="utf-8"?><c:calendar-multiget xmlns:d="{DAV}" xmlns:c="{CALDAV}">'
+                f"<d:prop><d:getetag/><c:calendar-data/></d:prop>{listed}</c:calendar-multiget>")
+        response = self.client.request("REPORT", "", data=body.encode(), idempotent=True,
+                                       headers={"Depth": "1", "Content-Type": XML_TYPE})
+        found: dict[str, bytes | None] = {}
+        for member in _xml(response.content).iter(f"{{{DAV}}}response"):
+            data = member.findtext(f".//{{{CALDAV}}}calendar-data")
+            found[(member.findtext(f"{{{DAV}}}href") or "").strip()] = data.encode("utf-8") if data and data.strip() else None
+        return found
+
+    def _answers(self, found: dict[str, bytes | None]) -> list[Response]:
+        """The answers in each object, under the remote id `deliver` gave it: the collection's
+        URL joined with the member's name, as we wrote it. Objects that are not iCalendar we can
+        read were not written by us (ours always are): left alone."""
+        answers = []
+        for href, data in sorted(found.items()):
+            if data is None:
+                continue
+            try:
+                read = read_answers(data)
+            except ValueError:
+                continue
+            remote_id = self.client.url(unquote(urlsplit(href).path.rsplit("/", 1)[-1]))
+            answers.extend(Response(remote_id, answer.attendee, answer.response) for answer in read.answers)
+        return answers
+
+
+def _sync_body(token: str | None) -> bytes:
+    """A sync-collection REPORT body (RFC 6578 section 6.1) asking for each changed member's
+    ETag and calendar data; an empty DAV:sync-token asks for every member."""
+    return (f'<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="{DAV}" xmlns:c="{CALDAV}">'
+            f"<d:sync-token>{escape(token or '')}</d:sync-token><d:sync-level>1</d:sync-level>"
+            "<d:prop><d:getetag/><c:calendar-data/></d:prop></d:sync-collection>").encode()
+
+
+def _xml(content: bytes) -> ElementTree.Element:
+    """A multistatus answer of the configured server (expat refuses entity bombs); an empty
+    element when it is not XML, so a broken answer reads as "nothing changed"."""
+    try:
+        return ElementTree.fromstring(content)
+    except ElementTree.ParseError:
+        return ElementTree.Element("empty")
 
 
 def condition(etag: str | None) -> dict[str, str]:

@@ -9,6 +9,9 @@ folder owned by the `cyrus` user; cyrmaster listens on free 127.0.0.1 ports only
 Needs the Debian packages cyrus-common cyrus-imapd cyrus-caldav sasl2-bin (see .ci/run) and
 root, since cyrmaster changes to the `cyrus` user. Follows the recipe in the field input
 `caldav-scheduling.md` of 2026-11-29.
+
+imapd listens for plain IMAP (STARTTLS offered) and IMAP over TLS (`imaps_port`, RFC 8314), with
+a certificate from the throwaway CA in `ca_file`: the mailbox where iMIP answers are read.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from typing import Any
 
 import requests
 from aiosmtpd.controller import Controller
+
+from tests.fakes.tls import make_certificates
 
 DOMAIN = "lerenswitchen.be"
 PASSWORD = "cyrus-test-password"
@@ -84,6 +89,8 @@ class Cyrus:
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="st-cyrus-"))
         self.imap_port, self.http_port, self.smtp_port = free_port(), free_port(), free_port()
+        self.imaps_port = free_port()  # IMAP over TLS (RFC 8314), certificate from `ca_file`
+        self.ca_file = self.folder / "ca.pem"
         self.base = f"http://127.0.0.1:{self.http_port}"
         self.sink = _Sink()
         self.smtp = Controller(self.sink, hostname="127.0.0.1", port=self.smtp_port)
@@ -98,6 +105,7 @@ class Cyrus:
             (conf / sub).mkdir(parents=True, exist_ok=True)
         (root / "spool").mkdir(exist_ok=True)
         imapd = root / "imapd.conf"
+        _, certificate, key = make_certificates(root)  # ca.pem, server.pem, server.key: imaps and STARTTLS
         imapd.write_text(f"""configdirectory: {conf}
 defaultpartition: default
 partition-default: {root / 'spool'}
@@ -118,11 +126,14 @@ idlesocket: {conf / 'socket' / 'idle'}
 notifysocket: {conf / 'socket' / 'notify'}
 lmtpsocket: {conf / 'socket' / 'lmtp'}
 mboxname_lockpath: {conf / 'lock'}
+tls_server_cert: {certificate}
+tls_server_key: {key}
 """)
         # No imipnotifier: without one, Cyrus sends its iMIP messages over SMTP itself.
         (root / "cyrus.conf").write_text(f"""START {{ recover cmd="ctl_cyrusdb -r -C {imapd}" }}
 SERVICES {{
   imap cmd="imapd -C {imapd}" listen="127.0.0.1:{self.imap_port}" prefork=0
+  imaps cmd="imapd -s -C {imapd}" listen="127.0.0.1:{self.imaps_port}" prefork=0
   http cmd="httpd -C {imapd}" listen="127.0.0.1:{self.http_port}" prefork=0
 }}
 EVENTS {{ }}
