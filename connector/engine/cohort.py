@@ -204,6 +204,12 @@ def _person_by_reference(db: Session, organisation_id: str, reference: Any) -> P
     return db.scalar(select(Person).where(Person.organisation_id == organisation_id, key == reference.strip()).limit(1))
 
 
+def _person_key(person: Person) -> str:
+    """A person's part of a reminder's code, readable and stable: organisation and employee
+    number, else the person's id (which the store keeps for good)."""
+    return f"{person.organisation_id}-{person.employee_number}" if person.employee_number else person.id
+
+
 def owed(db: Session, config: Config, cohort: Cohort, phase: str) -> list[Owed]:
     """Who still owes what `phase` asks for (empty for a phase that asks nothing of anyone)."""
     questions = list(db.scalars(select(LearningQuestion).where(LearningQuestion.cohort_code == cohort.code)
@@ -216,7 +222,7 @@ def owed(db: Session, config: Config, cohort: Cohort, phase: str) -> list[Owed]:
         return [Owed(phase, o.id, o.id, o.name) for o in config.organisations if o.id not in hosting]
     answered = set(db.scalars(select(Exchange.learning_question_code).where(Exchange.status.in_(ACTIVE))))
     if phase == "preferences":
-        return [Owed(phase, q.switcher.id, q.switcher.organisation_id, q.switcher.full_name, q.switcher)
+        return [Owed(phase, _person_key(q.switcher), q.switcher.organisation_id, q.switcher.full_name, q.switcher)
                 for q in questions if not q.preference and q.code not in answered and q.switcher.active]
     if phase == "matching":
         return [Owed(phase, q.code, config.partner.id, f"{q.code} ({q.switcher.full_name})") for q in questions if q.code not in answered]
