@@ -112,8 +112,9 @@ def test_without_schedule_agent_cyrus_invites_every_attendee_itself(network, cyr
         mails = sent_during(cyrus, network, lambda: run_sync(network.config(), AS_OF))
     events = stored_events(cyrus, network)
     assert len(events) == SESSIONS_UPCOMING
-    # Counted on the exchanges' sessions: the messages Cyrus sent for the cohort's two group moments (31
-    # attendees) were not among those this filter finds (observed; not yet explained, see the cohort branch's report).
+    # Counted on the exchanges' sessions: for the cohort's two group moments (31 attendees) Cyrus sends nothing
+    # and marks every attendee SCHEDULE-STATUS=5.1 (could not deliver; observed, cause not found yet). Our
+    # own objects carry SCHEDULE-AGENT=CLIENT, so Cyrus never schedules them anyway (the test below).
     pairs = sum(len(attendees(event)) for event in events.values() if not str(event["X-ST-KIND"]).startswith("group_"))
     assert Counter(mail.method for mail in mails) == Counter({"REQUEST": pairs}) and pairs > SESSIONS_UPCOMING
 
