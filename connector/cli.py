@@ -203,11 +203,14 @@ def _parser() -> argparse.ArgumentParser:
                     "and state (proposed, confirmed, invited, declined, written back, leerbewijs, leerbewijs revoked, "
                     "cancelled; a session also past, retracted), the leerbewijs in force and the revoked ones, each "
                     "exchange's plan origin, the candidate learning questions from training plans, the writes still "
-                    "open or retrying with their last error, and the last runs. Times in the partner's time zone. "
+                    "open or retrying with their last error, and the last runs; per cohort its phase, its deadlines, "
+                    "what is overdue and by whom, and its group moments. Times in the partner's time zone. "
                     "Writes nothing.")
     with_config(status)
     status.add_argument("--json", action="store_true", help="print one JSON document instead of the overview")
     status.add_argument("--runs", type=_positive, default=5, metavar="N", help="how many of the last runs to list (default 5)")
+    status.add_argument("--as-of", type=_as_of_date, metavar="YYYY-MM-DD",
+                        help="each cohort's phase and what is overdue as of this date (default: today)")
 
     match = commands.add_parser(
         "match", help="propose who learns where, with whom and when: writes a proposals workbook",
@@ -572,13 +575,13 @@ def _status(config: Config, args: argparse.Namespace) -> int:
 
     url = make_url(config.store_url)
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-        document = {"timezone": config.partner.timezone, "organisations": [], "outbox": [], "runs": []}
+        document = {"timezone": config.partner.timezone, "organisations": [], "outbox": [], "runs": [], "cohorts": []}
     else:
         engine = open_engine(config.store_url)
         try:
             migrate(engine)
             with session_factory(engine)() as db:
-                document = build_status(db, config, args.runs)
+                document = build_status(db, config, args.runs, now=_moment(config, getattr(args, "as_of", None)))
         finally:
             engine.dispose()
     if args.json:
@@ -621,6 +624,20 @@ def _print_status(document: dict[str, Any]) -> None:
     for run in document["runs"]:
         kind = " (dry run)" if run["dry_run"] else ""
         print(f"  #{run['id']} {run['started']}{kind}: {run['status']}, {run['problems']} problem(s), {run['warnings']} warning(s)")
+    _print_cohorts(document.get("cohorts") or [])
+
+
+def _print_cohorts(cohorts: list[dict[str, Any]]) -> None:
+    """Each cohort's phase, its deadlines, what is overdue and by whom, and its group moments."""
+    for cohort in cohorts:
+        print(f"Cohort {cohort['code']} {cohort['name']} ({cohort['year']}): phase {cohort['phase']}")
+        for phase in cohort["phases"]:
+            print(f"  {phase['phase']:<12} {phase['start'] or '':<10} .. {phase['deadline']}  {phase['state']}")
+        for late in cohort["overdue"]:
+            print(f"  overdue since {late['deadline']}: {late['phase']} by {late['who']} ({late['organisation']})")
+        for moment in cohort["group_moments"]:
+            state = " (cancelled)" if moment["cancelled"] else ""
+            print(f"  {moment['code']:<14} {moment['start'][:16]}  {moment['kind']} for {', '.join(moment['audience'])}{state}")
 
 
 def _moment(config: Config, day: date | None) -> datetime | None:

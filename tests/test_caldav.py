@@ -62,15 +62,15 @@ def test_sessions_are_stored_without_method_with_etags_kept_and_a_rerun_writes_n
     summary = run_sync(network.config(), MOMENT)
     assert summary.status == "ok", summary.errors
     objects = stored(radicale)
-    assert len(objects) == 17  # 15 sessions and 2 evaluation reminders
+    assert len(objects) == 19  # 15 sessions, 2 evaluation reminders and the cohort's 2 group moments
     for calendar in objects.values():
         assert "METHOD" not in calendar and str(calendar.walk("VEVENT")[0]["STATUS"]) == "CONFIRMED"
     tags = etags(network)
-    assert len(tags) == 17 and all(tag and tag.startswith('"') for tag in tags.values())
+    assert len(tags) == 19 and all(tag and tag.startswith('"') for tag in tags.values())
     requests_before = sum(summary.requests.values())
     again = run_sync(network.config(), MOMENT)
     assert sum(again.invites.values()) == 0 and again.requests == {"caldav:calendar-caldav": 1}  # the answers' REPORT only
-    assert requests_before == 17 + 1  # a PUT per object, one sync-collection REPORT for the answers
+    assert requests_before == 19 + 1  # a PUT per object (the group moments too), one sync-collection REPORT for the answers
 
 
 def test_a_move_is_one_conditional_put_and_a_cancellation_marks_the_events(network, radicale):
@@ -86,7 +86,7 @@ def test_a_move_is_one_conditional_put_and_a_cancellation_marks_the_events(netwo
     network.edit_csv("cohort/uitwisselingen.csv", "EX-05;LV-05;LP-BP-PLAN;B05;bevestigd", "EX-05;LV-05;LP-BP-PLAN;B05;geannuleerd")
     run_sync(network.config(), MOMENT)
     statuses = sorted(str(c.walk("VEVENT")[0]["STATUS"]) for c in stored(radicale).values())
-    assert statuses.count("CANCELLED") == 3 and len(statuses) == 17
+    assert statuses.count("CANCELLED") == 3 and len(statuses) == 19  # with the 2 group moments
     for data in radicale.objects().values():
         vobject.readOne(data.decode())  # a second parser reads every stored object
 
@@ -115,7 +115,7 @@ def test_delete_on_cancel_removes_the_resources(network, radicale):
     network.edit_csv("cohort/uitwisselingen.csv", "EX-05;LV-05;LP-BP-PLAN;B05;bevestigd", "EX-05;LV-05;LP-BP-PLAN;B05;geannuleerd")
     summary = run_sync(network.config(), MOMENT)
     assert summary.invites["cancelled"] == 3 + 3  # the .ics copies and the CalDAV resources
-    assert len(stored(radicale)) == 14
+    assert len(stored(radicale)) == 14 + 2  # and the cohort's 2 group moments
 
 
 def test_only_stored_objects_mark_attendees_and_earlier_objects_are_unscheduled_before_changing():

@@ -39,7 +39,7 @@ def test_json_summary_has_the_documented_shape(sqlite_network):
     assert set(document) >= {"status", "pulled", "invites", "training_records", "leerbewijzen", "errors"}
     assert document["status"] == "ok" and document["errors"] == []
     assert set(document["pulled"]["people"]) >= {"created", "updated", "unchanged", "failed"}
-    assert document["invites"] == {"created": 17, "updated": 0, "cancelled": 0}  # 15 sessions and 2 evaluation reminders
+    assert document["invites"] == {"created": 19, "updated": 0, "cancelled": 0}  # 15 sessions, 2 evaluation reminders, 2 group moments
     assert document["training_records"] == {"written": 5, "retracted": 0, "yearly totals written": 0} and document["leerbewijzen"] == {"issued": 3}
     assert result.stderr == ""  # --json keeps progress off the terminal too
 
@@ -47,8 +47,8 @@ def test_json_summary_has_the_documented_shape(sqlite_network):
 def test_people_see_progress_and_a_readable_summary(sqlite_network):
     result = cli("sync", "--config", str(sqlite_network.config_path), *AS_OF)
     assert result.returncode == 0
-    assert "pull zonneke/hr: people" in result.stderr and "write calendar-files: 17/17" in result.stderr
-    assert "invitations: 17 new, 0 updated, 0 cancelled" in result.stdout
+    assert "pull zonneke/hr: people" in result.stderr and "write calendar-files: 19/19" in result.stderr
+    assert "invitations: 19 new, 0 updated, 0 cancelled" in result.stdout
     assert "leerbewijzen issued: 3" in result.stdout
 
 
@@ -188,7 +188,7 @@ def test_template_matches_the_shipped_workbook_and_the_mapping(tmp_path):
     assert (tmp_path / "t.xlsx").read_bytes() == shipped.read_bytes(), "regenerate it: st-connector template --output " + str(shipped)
     workbook = load_workbook(shipped)
     assert workbook.sheetnames == ["Uitleg", "Medewerkers", "Opleidingen", "Opleidingsplan", "Leerplekken", "Leercoaches", "Leervragen", "Uitwisselingen", "Sessies",
-                                  "Organisaties"]
+                                  "Cohorten", "Fasen", "Groepsmomenten", "Organisaties"]  # the cohort's sheets (issue 25) before the matching one
     assert list(workbook["Sessies"].values)[0] == ("Code", "Uitwisseling", "Soort", "Datum", "Van", "Tot", "Vorm", "Locatie", "Uren",
                                                    "Aanwezigheid")
 

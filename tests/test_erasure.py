@@ -102,7 +102,10 @@ def test_erase_leaves_no_trace_keeps_the_account_and_a_later_sync_does_not_bring
     engine.dispose()
     later = _sync(network)
     assert later.status in ("ok", "partial")
-    assert sum(later.invites.values()) + later.training_records["written"] + later.leerbewijzen["issued"] == 0
+    # The cohort's two group moments go on without her: their invitations are updated to no longer list her
+    # (nothing written carries her name, address or pseudonym); nothing else is written.
+    assert dict(later.invites) == {"created": 0, "updated": 2, "cancelled": 0}
+    assert later.training_records["written"] + later.leerbewijzen["issued"] == 0
     assert _traces(network) == []  # not brought back: no source lists her
 
 

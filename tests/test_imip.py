@@ -33,7 +33,8 @@ def network(sqlite_network, smtp, monkeypatch):
 
 
 def invite_by_mail(network, smtp):
-    """Brouwers & Peeters and Les Petits Pas invited by e-mail through `smtp` (17 messages)."""
+    """Brouwers & Peeters and Les Petits Pas invited by e-mail through `smtp` (29 messages: 17 for the
+    exchanges, and the cohort's kick-off and terugkommoment for their 6 switchers and coaches)."""
     network.add_before_cohort(smtp.channel_toml())
     for organisation in ("brouwers-peeters", "petits-pas"):
         network.route(organisation, "imip")
@@ -54,8 +55,9 @@ def test_upcoming_sessions_reach_the_smtp_server_as_valid_imip(network, smtp):
     summary = run_sync(network.config(), MOMENT)
     assert summary.status == "ok", summary.errors
     # Brouwers & Peeters (B04 once, Evelien as coach of EX-05 and EX-06) and Les Petits Pas (P01, P02) are invited by e-mail.
-    assert sorted(r[0] for r, _ in messages(smtp)).count("evelien@brouwers-peeters.be") == 7
-    assert len(smtp.received) == 1 + 4 + 3 + 4 + 3 + 2  # and Stijn's two evaluation reminders for EX-03
+    # (and the cohort's kick-off and terugkommoment to Evelien, Stijn, Mohamed, Amélie, Nathalie and Jérôme: 2 x 6)
+    assert sorted(r[0] for r, _ in messages(smtp)).count("evelien@brouwers-peeters.be") == 7 + 2
+    assert len(smtp.received) == 1 + 4 + 3 + 4 + 3 + 2 + 2 * 6  # and Stijn's two evaluation reminders for EX-03
     recipients, message = next((r, m) for r, m in messages(smtp) if r == ["amelie.dubois@lespetitspas.be"] and "Entretien" in m["Subject"])
     assert message.get_content_type() == "multipart/mixed"
     alternative, attachment = message.get_payload()
@@ -102,10 +104,11 @@ def test_a_refused_recipient_is_reported_alone_and_tried_again_later(network, sm
     network.edit_csv("brouwers-peeters/medewerkers.csv", "stijn@brouwers-peeters.be", "stijn@refused.example", encoding="utf-8")
     summary = run_sync(network.config(), MOMENT)
     refused = [e for e in summary.errors if e.source == "invitations-imip"]
-    stijn = ["EX-03-EVAL-2M|stijn@refused.example", "EX-03-EVAL-6M|stijn@refused.example", "S-03-EVAL|stijn@refused.example"]
+    stijn = ["EX-03-EVAL-2M|stijn@refused.example", "EX-03-EVAL-6M|stijn@refused.example", "GM-KICKOFF|stijn@refused.example",
+             "GM-TERUG|stijn@refused.example", "S-03-EVAL|stijn@refused.example"]  # with the cohort's two group moments
     assert sorted(e.record for e in refused) == stijn
     assert all("refused: 550" in e.message for e in refused) and summary.status == "partial"
-    assert len(smtp.received) == 14  # everyone else got theirs
+    assert len(smtp.received) == 14 + 2 * 5  # everyone else got theirs (the group moments: the 5 others, twice)
     again = run_sync(network.config(), MOMENT)
     assert sorted(e.record for e in again.errors if e.source == "invitations-imip") == stijn
 
@@ -117,15 +120,21 @@ def test_a_dropped_coach_gets_a_cancellation_and_nobody_else_a_message(network, 
     network.edit_csv("cohort/uitwisselingen.csv", "EX-06;LV-06;LP-BP-PLAN;B05;bevestigd", "EX-06;LV-06;LP-BP-PLAN;B02;bevestigd")
     run_sync(network.config(), MOMENT)
     sent = messages(smtp)[first:]
+    # An becomes a coach of the cohort: she joins the audience of its group moments (an invitation each), and
+    # their other attendees by e-mail get the update listing her; the exchange's own messages are as before.
+    group = [(r, m) for r, m in sent if b"X-ST-KIND:group_" in calendar_part(m)[1]]
+    sent = [(r, m) for r, m in sent if (r, m) not in group]
     assert sorted((r[0], calendar_part(m)[0].get_param("method")) for r, m in sent) == \
         sorted([("evelien@brouwers-peeters.be", "CANCEL")] * 4 + [("an@brouwers-peeters.be", "REQUEST")] * 4)
+    assert {calendar_part(m)[0].get_param("method") for _, m in group} == {"REQUEST"}
+    assert sorted(r[0] for r, _ in group).count("an@brouwers-peeters.be") == 2 and len(group) == 2 * 7
 
 
 def test_wrong_smtp_password_fails_every_message_without_showing_it(network, smtp, monkeypatch):
     monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", "not-the-password")
     summary = run_sync(network.config(), MOMENT)
     failed = [e for e in summary.errors if e.source == "invitations-imip"]
-    assert len(failed) == 17 and "unusable: SMTPAuthenticationError" in failed[0].message
+    assert len(failed) == 17 + 2 * 6 and "unusable: SMTPAuthenticationError" in failed[0].message  # with the 2 group moments
     assert "not-the-password" not in str(summary.as_dict()) and not smtp.received
 
 
@@ -141,7 +150,7 @@ def test_implicit_tls_and_certificate_verification(sqlite_network, monkeypatch):
         sqlite_network.config_path.write_text(sqlite_network.config_path.read_text().replace('security = "tls"', f'security = "tls"\nca_bundle = "{server.ca_file}"'))
         trusted = run_sync(sqlite_network.config(), MOMENT)
         assert trusted.status == "ok", trusted.errors
-        assert len(server.received) == 4 + 3  # Amélie (EX-04) and Nathalie (EX-07)
+        assert len(server.received) == 4 + 3 + 2 * 3  # Amélie (EX-04) and Nathalie (EX-07); the 2 group moments to them and Jérôme
     finally:
         server.stop()
 

@@ -110,9 +110,13 @@ def test_users_sync_fully_then_only_the_delta(network, fake):
 
 def test_invitations_are_created_once_then_updated_and_cancelled_in_the_same_event(network, fake):
     summary = run_sync(network.config(), MOMENT)
-    assert summary.invites["created"] == 17 + 17  # the .ics copies and the Outlook invitations (15 sessions, 2 reminders)
+    # the .ics copies and the Outlook invitations (15 sessions, 2 reminders, the cohort's kick-off and terugkommoment)
+    assert summary.invites["created"] == 19 + 19
     events = live_events(fake)
-    assert len(events) == 17
+    assert len(events) == 19
+    kickoff = events["leren-switchen/GM-KICKOFF"]  # online: a Teams meeting, for the people of Zonneke and Groenkracht
+    assert kickoff["isOnlineMeeting"] is True and kickoff["onlineMeetingProvider"] == "teamsForBusiness"
+    assert {a["emailAddress"]["address"].split("@")[1] for a in kickoff["attendees"]} == {"zonneke.be", "groenkracht.be"}
     intro = events["leren-switchen/S-04-INTRO"]
     assert intro["start"] == {"dateTime": "2027-04-19T10:00:00", "timeZone": "Romance Standard Time"}
     assert intro["isOnlineMeeting"] is True and intro["onlineMeetingProvider"] == "teamsForBusiness"
@@ -137,7 +141,7 @@ def test_invitations_are_created_once_then_updated_and_cancelled_in_the_same_eve
     assert changed.status == "ok", changed.errors
     assert dict(changed.invites) == {"created": 0, "updated": 2, "cancelled": 6}  # each in the .ics copy and in Outlook
     events = live_events(fake)
-    assert len(events) == 17 and events["leren-switchen/S-06-D1"]["id"] == day["id"]
+    assert len(events) == 19 and events["leren-switchen/S-06-D1"]["id"] == day["id"]
     assert events["leren-switchen/S-06-D1"]["start"]["dateTime"] == "2028-06-20T08:00:00"
     assert all(events[f"leren-switchen/{code}"]["isCancelled"] for code in ("S-05-INTRO", "S-05-D1", "S-05-EVAL"))
 
@@ -145,12 +149,12 @@ def test_invitations_are_created_once_then_updated_and_cancelled_in_the_same_eve
 def test_a_crash_between_create_and_bookkeeping_leaves_no_duplicate(network, fake):
     with dies_after_delivery("invitations-msgraph"):  # the process dies right after Graph created the events
         run_sync(network.config(), MOMENT)
-    assert len(live_events(fake)) == 17
+    assert len(live_events(fake)) == 19  # 17 + the 2 group moments
     network.edit_csv("cohort/sessies.csv", "S-06-D1;EX-06;uitwisselingsdag;13/06/2028", "S-06-D1;EX-06;uitwisselingsdag;20/06/2028")
     recovered = run_sync(network.config(), MOMENT)
     assert recovered.status == "ok", recovered.errors
     events = live_events(fake)  # asserts one event per key
-    assert len(events) == 17 and events["leren-switchen/S-06-D1"]["start"]["dateTime"] == "2028-06-20T08:00:00"
+    assert len(events) == 19 and events["leren-switchen/S-06-D1"]["start"]["dateTime"] == "2028-06-20T08:00:00"
     assert sum(run_sync(network.config(), MOMENT).invites.values()) == 0
 
 
@@ -160,7 +164,7 @@ def test_throttling_and_an_expiring_token_do_not_stop_the_run(network, fake, mon
     fake.expire_tokens(after_requests=6)
     summary = run_sync(network.config(), MOMENT)
     assert summary.status == "ok", summary.errors
-    assert len(live_events(fake)) == 17
+    assert len(live_events(fake)) == 19  # 17 + the 2 group moments
     assert fake.requests["login"] == 1 + 2  # discovery once; a token, then a new one after the expiry
 
 
@@ -168,7 +172,7 @@ def test_wrong_client_secret_is_reported_per_target_and_files_still_go_out(netwo
     monkeypatch.setenv("ST_TEST_GRAPH_SECRET", "wrong-secret-value")
     summary = run_sync(network.config(), MOMENT)
     assert summary.status == "partial"
-    assert summary.invites["created"] == 17  # the .ics copies
+    assert summary.invites["created"] == 19  # the .ics copies (17 + the 2 group moments)
     messages = " ".join(e.message for e in summary.errors)
     assert "invalid_client" in messages and "wrong-secret-value" not in str(summary.as_dict())
     assert not fake.mailbox(MAILBOX)
@@ -240,7 +244,7 @@ def test_sign_in_with_a_certificate_instead_of_a_secret(network, fake, tmp_path)
     fake.certificates.append(cert)
     accepted = run_sync(network.config(), MOMENT)
     assert accepted.status == "ok", accepted.errors
-    assert accepted.pulled["people"]["created"] == 5 and len(live_events(fake)) == 17
+    assert accepted.pulled["people"]["created"] == 5 and len(live_events(fake)) == 19  # 17 + the 2 group moments
 
 
 def test_a_large_group_is_read_past_its_first_page_as_an_advanced_query(network, fake):
@@ -288,8 +292,8 @@ def test_a_lost_batch_answer_creates_nothing_twice_even_without_transaction_ids(
     summary = run_sync(network.config(), MOMENT)
     assert lost and summary.status == "ok", summary.errors
     events = events_by_key(fake)
-    assert len(events) == 17 and all(len(copies) == 1 for copies in events.values())
-    assert sum(run_sync(network.config(), MOMENT).invites.values()) == 0 and len(fake.mailbox(MAILBOX)) == 17
+    assert len(events) == 19 and all(len(copies) == 1 for copies in events.values())  # 17 + the 2 group moments
+    assert sum(run_sync(network.config(), MOMENT).invites.values()) == 0 and len(fake.mailbox(MAILBOX)) == 19
 
 
 def test_a_batch_item_answered_502_is_looked_up_not_created_again(on_either_store, fake):
@@ -308,7 +312,7 @@ def test_a_batch_item_answered_502_is_looked_up_not_created_again(on_either_stor
     fake.route = gateway
     summary = run_sync(network.config(), MOMENT)
     assert gateway.done and summary.status == "ok", summary.errors
-    assert all(len(copies) == 1 for copies in events_by_key(fake).values()) and len(fake.mailbox(MAILBOX)) == 17
+    assert all(len(copies) == 1 for copies in events_by_key(fake).values()) and len(fake.mailbox(MAILBOX)) == 19  # with the 2 group moments
 
 
 def test_cancel_confirm_again_crash_then_move_moves_the_live_event(on_either_store, fake):

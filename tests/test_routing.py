@@ -55,7 +55,7 @@ def test_nobody_is_invited_twice_and_everyone_routed_is_invited_once(sqlite_netw
     from connector.core.calendar import session_uid
 
     sessions = sorted(p.stem for p in (sqlite_network.out / "invitations").glob("*.ics"))
-    assert len(sessions) == 17
+    assert len(sessions) == 19  # 17 + the cohort's 2 group moments (each checked like a session)
     for code in sessions:
         outlook = by_graph.get(code, set())
         mailed = by_mail.get(session_uid("leren-switchen", code, "lerenswitchen.be"), set())

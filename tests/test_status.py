@@ -48,7 +48,7 @@ def test_status_lists_exchanges_sessions_open_writes_and_runs(sqlite_network):
 def test_sync_names_what_it_wrote_so_the_coordinator_knows_which_ics_files_to_send(sqlite_network):
     first = json.loads(cli("sync", "--config", str(sqlite_network.config_path), *AS_OF, "--json").stdout)
     invitations = [w for w in first["written"] if w["object"] == "calendar_event" and w["target"] == "calendar-files"]
-    assert len(invitations) == 17 and all(Path(w["file"]).is_file() and w["file"].endswith(f"{w['id']}.ics") for w in invitations)
+    assert len(invitations) == 19 and all(Path(w["file"]).is_file() and w["file"].endswith(f"{w['id']}.ics") for w in invitations)
     assert {w["id"] for w in invitations} >= {"S-05-D1", "S-07-D2"}
     ledger_rows = [w for w in first["written"] if w["target"].endswith("/ledger_files") and w["object"] == "training_record"]
     assert ledger_rows and all(w["file"].endswith("training-ledger.csv") and Path(w["file"]).is_file() for w in ledger_rows)

@@ -44,8 +44,9 @@ def test_first_run_invites_writes_back_and_issues(network):
     assert summary.status == "ok", summary.errors
     assert summary.pulled["people"]["created"] == 34
     assert summary.pulled["sessions"]["created"] == 32
-    # 15 upcoming sessions, and EX-03's evaluation reminders at 2 and 6 months (28/12/2026, 26/04/2027)
-    assert dict(summary.invites) == {"created": 17, "updated": 0, "cancelled": 0}
+    # 15 upcoming sessions, EX-03's evaluation reminders at 2 and 6 months (28/12/2026, 26/04/2027), and the
+    # cohort's group moments: the kick-off (14/01/2027) and the terugkommoment (14/10/2027)
+    assert dict(summary.invites) == {"created": 19, "updated": 0, "cancelled": 0}
     # EX-02 and EX-03: two past days each; EX-01 one (its second day is marked absent); EX-10 none (cancelled after its first day)
     assert summary.training_records["written"] == 5
     assert summary.leerbewijzen["issued"] == 3
@@ -108,18 +109,18 @@ def test_bad_rows_are_reported_with_source_record_and_field_and_the_rest_goes_th
     assert errors[("cohort/cohort", "sessions", "sessies.csv row 30", "exchange")] == (
         "no exchange 'EX-99'; known: EX-01, EX-02, EX-03, EX-04, EX-05, EX-06, EX-07, EX-08, EX-10")
     assert summary.pulled["people"]["created"] == 33 and summary.pulled["people"]["failed"] == 3
-    assert summary.invites["created"] == 17 and summary.leerbewijzen["issued"] == 3
+    assert summary.invites["created"] == 19 and summary.leerbewijzen["issued"] == 3  # 17 + the 2 group moments
 
 
 def test_dry_run_shows_the_writes_and_writes_nothing(network):
     dry = sync(network, dry_run=True)
-    assert dry.dry_run and dict(dry.invites) == {"created": 17, "updated": 0, "cancelled": 0}
+    assert dry.dry_run and dict(dry.invites) == {"created": 19, "updated": 0, "cancelled": 0}  # with the 2 group moments
     assert {p["object"] for p in dry.planned} == {"calendar_event", "training_record", "leerbewijs"}
-    assert len(dry.planned) == 17 + 5 + 3
+    assert len(dry.planned) == 19 + 5 + 3
     assert not network.out.exists()
     real = sync(network)
     assert real.pulled["people"]["created"] == 34  # the dry run stored nothing
-    assert writes(real) == 25
+    assert writes(real) == 27
 
 
 def test_person_gone_from_the_hr_export_becomes_inactive_not_deleted(network):
@@ -158,7 +159,7 @@ def test_crash_between_a_write_and_its_bookkeeping_is_finished_by_the_next_run(n
     assert network.output_hashes() == clean.output_hashes()
     assert writes(sync(network)) == 0
     refs = query(network, select(ExternalRef.target, ExternalRef.object_id, ExternalRef.sequence))
-    assert len(refs) == 25 and all(sequence == 0 for *_, sequence in refs)  # each write made once, never a second version
+    assert len(refs) == 27 and all(sequence == 0 for *_, sequence in refs)  # each write made once, never a second version
 
 
 def test_crash_while_planning_leaves_nothing_half_done(network, monkeypatch):
@@ -173,7 +174,7 @@ def test_crash_while_planning_leaves_nothing_half_done(network, monkeypatch):
     monkeypatch.undo()
     assert not network.out.exists()
     summary = sync(network)
-    assert summary.pulled["people"]["created"] == 34 and writes(summary) == 25
+    assert summary.pulled["people"]["created"] == 34 and writes(summary) == 27
 
 
 def test_a_target_that_cannot_be_written_fails_alone_and_is_retried(network):
@@ -181,7 +182,7 @@ def test_a_target_that_cannot_be_written_fails_alone_and_is_retried(network):
     (network.out / "ledgers").write_text("a file where a folder should be")
     summary = sync(network)
     assert summary.status == "partial"
-    assert summary.training_records["written"] == 0 and summary.invites["created"] == 17
+    assert summary.training_records["written"] == 0 and summary.invites["created"] == 19  # 17 + the 2 group moments
     failed = [e for e in summary.errors if e.entity == "training_record"]
     assert len(failed) == 5 and all(e.message.startswith("not written:") for e in failed)
     (network.out / "ledgers").unlink()
@@ -238,7 +239,7 @@ def test_an_attempt_is_counted_before_sending_so_a_retry_knows_it_may_have_lande
     with pytest.raises(Crash):
         sync(network)
     claimed = dict(query(network, select(OutboxItem.object_id, OutboxItem.attempts).where(OutboxItem.target == "calendar-files")))
-    assert len(claimed) == 17 and set(claimed.values()) == {1}
+    assert len(claimed) == 19 and set(claimed.values()) == {1}  # 17 + the 2 group moments
     # The session moves before the retry: its new version must know the old one may exist remotely.
     network.edit_csv("cohort/sessies.csv", "S-03-EVAL;EX-03;evaluatie;14/12/2026;15:00", "S-03-EVAL;EX-03;evaluatie;15/12/2026;15:00")
     seen = {}
@@ -293,7 +294,7 @@ def test_every_invitation_written_parses_with_two_independent_parsers(network):
     sync(network)
     sync(network, as_of="2028-01-01")  # more sessions, cancellations and reminders over time
     files = sorted((network.out / "invitations").glob("*.ics"))
-    assert len(files) == 17 + 2  # and EX-05's reminders of January and May 2028
+    assert len(files) == 17 + 2 + 2  # and EX-05's reminders of January and May 2028, and the cohort's 2 group moments
     for path in files:
         data = path.read_bytes()
         assert data.endswith(b"END:VCALENDAR\r\n") and b"\n" not in data.replace(b"\r\n", b"")

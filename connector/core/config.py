@@ -426,6 +426,15 @@ class WebConfig(_Strict):
         return [key.get_secret_value() for key in self.link_keys]
 
 
+class CohortConfig(_Strict):
+    """Deadline reminders of the cohort's phases (README, "The cohort: phases, deadlines and group moments")."""
+
+    deadline_reminders: bool = True
+    lead_days: int = Field(default=14, ge=1, le=120)  # the reminder goes out this many days before the deadline
+    time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # its calendar item on the deadline day
+    minutes: int = Field(default=15, ge=5, le=120)
+
+
 class Config(_Strict):
     partner: Partner
     store: StoreConfig = Field(default_factory=StoreConfig)
@@ -448,6 +457,7 @@ class Config(_Strict):
     organisations: list[OrganisationConfig]
     web: WebConfig | None = None
     base_dir: Path = Path(".")
+    cohort: CohortConfig = Field(default_factory=lambda: CohortConfig())
 
     @model_validator(mode="after")
     def _organisation_ids_unique(self) -> Config:

@@ -257,6 +257,8 @@ class LearningQuestionRecord(_Record):
     description: str | None = Field(default=None, max_length=LONG_TEXT)
     desired_result: str | None = Field(default=None, max_length=LONG_TEXT)
     origin: str | None = Field(default=None, max_length=CODE, description="the candidate code it was accepted from (PLAN-...)")
+    cohort: str | None = Field(default=None, max_length=CODE, description="the cohort (empty: the only one)")
+    preference: str | None = Field(default=None, max_length=TEXT_LINE, description="the switcher's first preferred host, once stated")
 
 
 class LearningPlaceRecord(_Record):
@@ -280,6 +282,7 @@ class ExchangeRecord(_Record):
     learning_place: str = Field(min_length=1, max_length=CODE)
     coaches: list[str] = Field(default_factory=list, description="coaches (employee number or e-mail at the host)")
     status: ExchangeStatus = ExchangeStatus.proposed
+    cohort: str | None = Field(default=None, max_length=CODE, description="the cohort (empty: the only one)")
 
 
 class SessionRecord(_Record):
@@ -380,3 +383,117 @@ ENTITY_MODELS: dict[str, type[_Record]] = {
 # Entities an employer's own systems deliver, and those the ST-partner's cohort delivers.
 EMPLOYER_ENTITIES = ("people", "training_records", "planned_learning")
 COHORT_ENTITIES = ("learning_places", "coaches", "learning_questions", "exchanges", "sessions")
+
+
+# -- the cohort around the exchanges ---------------------------------------------------------
+# COHORT          One yearly cycle of the method run by an ST-partner (name, year): its
+#                 phases with their deadlines, its learning questions and exchanges, and
+#                 its group moments.
+# PHASE           A stretch of the cycle ending in a deadline: learning questions in, learning
+#                 places in, preferences in (the switchers' top three after the kick-off),
+#                 matching done, the exchanges, the evaluation. Before the deadlines of the
+#                 first three, whoever still owes something gets a reminder.
+# GROUP MOMENT    A session of the cohort rather than of one exchange (kick-off, preparatory
+#                 meeting, terugkommoment), for an AUDIENCE: all switchers, all coaches, the
+#                 HR contacts, the line managers, and/or a list of people.
+
+class PhaseKind(StrEnum):
+    questions = "questions"  # learning questions in (organisations owe them)
+    places = "places"  # learning places in (organisations owe them)
+    preferences = "preferences"  # the switchers' top three in
+    matching = "matching"
+    exchanges = "exchanges"
+    evaluation = "evaluation"
+
+
+class GroupMomentKind(StrEnum):
+    kickoff = "kickoff"
+    preparation = "preparation"
+    return_moment = "return_moment"  # terugkommoment
+    other = "other"
+
+
+class Audience(StrEnum):
+    switchers = "switchers"
+    coaches = "coaches"
+    hr = "hr"
+    managers = "managers"
+
+
+AUDIENCE_WORDS = {
+    "switchers": "switchers", "switcher": "switchers", "alle switchers": "switchers",
+    "coaches": "coaches", "leercoaches": "coaches", "coach": "coaches", "leercoach": "coaches",
+    "hr": "hr", "rh": "hr", "hr-contacten": "hr", "contacts rh": "hr", "hr contacts": "hr",
+    "managers": "managers", "leidinggevenden": "managers", "leidinggevende": "managers", "responsables": "managers",
+    "line managers": "managers",
+}
+
+
+class CohortRecord(_Record):
+    code: str = Field(min_length=1, max_length=CODE)
+    name: str = Field(min_length=1, max_length=TEXT_LINE)
+    year: int = Field(ge=SESSION_YEARS[0], le=SESSION_YEARS[1])
+    partner: str | None = Field(default=None, max_length=TEXT_LINE, description="the ST-partner that runs it")
+
+
+class CohortPhaseRecord(_Record):
+    cohort: str = Field(min_length=1, max_length=CODE)
+    phase: PhaseKind
+    start: date | None = Field(default=None, description="first day of the phase")
+    deadline: date = Field(description="last day of the phase: what it asks for is due then")
+
+    @field_validator("start", "deadline")
+    @classmethod
+    def _sane_year(cls, value: date | None) -> date | None:
+        return None if value is None else _in_years(value, SESSION_YEARS)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CohortPhaseRecord:
+        if self.start and self.start > self.deadline:
+            raise ValueError(f"the phase starts ({self.start:%d/%m/%Y}) after its deadline ({self.deadline:%d/%m/%Y})")
+        return self
+
+
+class GroupMomentRecord(_Record):
+    code: str = Field(min_length=1, max_length=CODE)
+    cohort: str | None = Field(default=None, max_length=CODE, description="the cohort (empty: the only one)")
+    kind: GroupMomentKind
+    title: str | None = Field(default=None, max_length=TITLE)
+    start: datetime
+    end: datetime
+    mode: SessionMode = SessionMode.on_site
+    location: str | None = Field(default=None, max_length=ADDRESS)
+    audience: list[Audience] = Field(default_factory=list)
+    people: list[str] = Field(default_factory=list, description="also invited: work e-mail, or organisation:employee number")
+
+    @field_validator("audience", mode="before")
+    @classmethod
+    def _audience_words(cls, value: Any) -> Any:
+        """The audience in the sheet's words (nl, fr or en): "leercoaches, HR" is [coaches, hr]."""
+        if not isinstance(value, list):
+            return value
+        words = []
+        for word in value:
+            key = str(word).strip().lower()
+            if key not in AUDIENCE_WORDS:
+                raise ValueError(f"'{word}' is no audience; say switchers, coaches (leercoaches), hr or managers (leidinggevenden)")
+            words.append(AUDIENCE_WORDS[key])
+        return words
+
+    @field_validator("start", "end")
+    @classmethod
+    def _sane_year(cls, value: datetime) -> datetime:
+        _in_years(value.date(), SESSION_YEARS)
+        return value
+
+    @model_validator(mode="after")
+    def _ordered_and_addressed(self) -> GroupMomentRecord:
+        if self.end <= self.start:
+            raise ValueError(f"the moment ends ({self.end:%d/%m/%Y %H:%M}) before it starts ({self.start:%d/%m/%Y %H:%M})")
+        if not self.audience and not self.people:
+            raise ValueError("nobody is invited: name an audience (switchers, coaches, hr, managers) or people")
+        return self
+
+
+ENTITY_MODELS.update({"cohorts": CohortRecord, "cohort_phases": CohortPhaseRecord, "group_moments": GroupMomentRecord})
+COHORT_ENTITIES = (*COHORT_ENTITIES, "cohorts", "cohort_phases", "group_moments")

@@ -543,25 +543,29 @@ class Planner:
             else:
                 self._cancel_if_sent(target.name, session.code, payload)
 
-    def _per_recipient(self, session: Moment, target: CalendarTarget, live: bool) -> None:
+    def _per_recipient(self, session: Moment, target: CalendarTarget, live: bool, build: Any = None) -> None:
         """One message per routed attendee, in their language; the invitation itself lists the
         whole meeting. When the session is off, everyone who was invited gets its cancellation;
         when it goes on without someone, that person gets a CANCEL naming only them and no
         STATUS:CANCELLED (RFC 5546 section 3.2.5), so their calendar removes it while the
-        others' stays (they get a REQUEST without them)."""
+        others' stays (they get a REQUEST without them). `build(target, language=None)` makes
+        the event of a moment that is not an exchange's (engine/cohort.py: group moments, deadline
+        reminders); by default the session's own event."""
+        event_of = build or (lambda chosen, language=None: self.event(session, chosen, language=language))
         everyone = CalendarTarget(target.name, invite_hr=target.invite_hr)
-        recipients = {a.email: a for a in self.event(session, target).attendees} if live else {}
+        recipients = {a.email: a for a in event_of(target).attendees} if live else {}
         for email, recipient in recipients.items():
-            event = self.event(session, everyone, language=recipient.language)
-            event = self._with_personal_link(session, event, email)
+            event = event_of(everyone, language=recipient.language)
+            if build is None:  # an exchange's session: the person's own link (a group moment has none)
+                event = self._with_personal_link(session, event, email)
             payload: dict[str, Any] = {"event": event.model_dump(mode="json"), "recipient": recipient.model_dump(mode="json")}
-            if isinstance(session, Reminder) and self.config.reminders.format == "email":
+            if (isinstance(session, Reminder) or getattr(session, "plain_mail", False)) and self.config.reminders.format == "email":
                 payload["format"] = "email"
             enqueue(self.db, self.run_id, target.name, CALENDAR, f"{session.code}|{email}", payload, volatile=self._stamp)
         for object_id, last_payload in self._recipient_objects(target.name, session.code):
             if object_id.split("|", 1)[1] not in recipients:
                 recipient = Party.model_validate(last_payload["recipient"])
-                event = self.event(session, everyone, language=recipient.language)
+                event = event_of(everyone, language=recipient.language)
                 payload = {"event": event.model_dump(mode="json"), "recipient": last_payload["recipient"]}
                 if live:
                     payload["event"]["attendees"] = [last_payload["recipient"]]

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from connector.core.config import Config
 from connector.core.errors import Problem
 from connector.sinks import CALENDAR, TRAINING_RECORD
+from connector.engine.cohort import cohort_status
 from connector.store.plans import candidate_learning_questions
 from connector.store.tables import Exchange, ExternalRef, Leerbewijs, OutboxItem, Person, PlannedLearning, SyncRun
 from connector.store.tables import Session as SessionRow
@@ -126,6 +127,9 @@ def build_status(db: Session, config: Config, runs: int = 5, now: datetime | Non
             "outbox": [{"organisation", "target", "object", "id", "action", "status", "attempts",
                         "last_error", "next_attempt"}],
             "runs": [{"id", "started", "finished", "status", "dry_run", "problems", "warnings"}]}
+    "cohorts": [{"code", "name", "year", "partner", "phase", "removed", "phases": [{"phase", "start", "deadline",
+    "state"}], "overdue": [{"phase", "deadline", "who", "organisation"}], "group_moments": [{"code", "kind",
+    "start", "audience", "cancelled"}]}] (engine/cohort.py, cohort_status).
     Each organisation also lists "candidate_learning_questions" (not yet accepted: [{"code",
     "switcher", "employee", "title", "competence", "due", "hours", "status", "origin"}]), and
     each exchange its "origin": the planned item its learning question was accepted from.
@@ -159,6 +163,8 @@ def build_status(db: Session, config: Config, runs: int = 5, now: datetime | Non
         "outbox": [_outbox_item(item, config, zone) for item in db.scalars(
             select(OutboxItem).where(OutboxItem.status.in_(OPEN)).order_by(OutboxItem.target, OutboxItem.id))],
         "runs": [_run(run, zone) for run in db.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(runs))],
+        # each cohort's phase as of `now`, what is overdue and by whom, its group moments (engine/cohort.py)
+        "cohorts": cohort_status(db, config, now),
     }
 
 

@@ -26,6 +26,7 @@ from connector.core.model import COHORT_ENTITIES, EMPLOYER_ENTITIES
 from connector.core.texts import load_overrides, overriding
 from connector.engine.plans import link_accepted, plan_origin_notes, reconcile_planned_learning, rule_problems
 from connector.engine.plan import CalendarTarget, Planner, Targets, sync_organisations
+from connector.engine.cohort import CohortYear, plan_cohort
 from connector.engine.pull import COUNT_KEYS, RemovalGuard, pull_entity
 from connector.engine.reconcile import (
     COHORT,
@@ -447,6 +448,8 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
     summary.errors.extend(claimed_twice(db))
     CohortReconciler(db, config, indexes, summary.errors).run()
     db.flush()
+    CohortYear(db, config, indexes, summary.errors).run()  # cohorts, phases, group moments
+    db.flush()
     link_accepted(db, config, summary.errors)
     db.flush()
     summary.errors.extend(left_proposed(db, ZoneInfo(config.partner.timezone)))
@@ -461,6 +464,7 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
                                       f"{config.path(config.signing.keys_dir) / WITNESS_FILE}", warning=True))
     planner = Planner(db, config, run_id, now, targets, summary.errors, witness)
     planner.run()
+    plan_cohort(planner)  # group moments and deadline reminders, through the same targets
     summary.not_counted, summary.revoked = planner.not_counted, planner.revoked
     db.flush()
     plan_origin_notes(db, config, run_id, summary.errors)

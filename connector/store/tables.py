@@ -168,6 +168,8 @@ class LearningQuestion(Base):
     desired_result: Mapped[str | None] = mapped_column(Text)
 
     switcher: Mapped[Person] = relationship()
+    cohort_code: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the cohort it belongs to
+    preference: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the switcher's first preferred host, once stated
 
 
 class Exchange(Base):
@@ -183,6 +185,7 @@ class Exchange(Base):
     switcher: Mapped[Person] = relationship()
     learning_question: Mapped[LearningQuestion] = relationship()
     learning_place: Mapped[LearningPlace] = relationship()
+    cohort_code: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the cohort it belongs to
 
 
 class Session(Base):
@@ -367,3 +370,43 @@ class Answer(Base):
     language: Mapped[str] = mapped_column(String(2))
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the last save
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Cohort(Base):
+    """One yearly cycle of the method (connector/core/model.py, the cohort glossary)."""
+
+    __tablename__ = "cohorts"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    year: Mapped[int] = mapped_column(Integer)
+    partner: Mapped[str | None] = mapped_column(String(200))
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CohortPhase(Base):
+    __tablename__ = "cohort_phases"
+
+    cohort_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    phase: Mapped[str] = mapped_column(String(20), primary_key=True)  # questions | places | preferences | matching | exchanges | evaluation
+    start: Mapped[date | None] = mapped_column(Date)
+    deadline: Mapped[date] = mapped_column(Date)
+
+
+class GroupMoment(Base):
+    """A session of the cohort (kick-off, preparatory meeting, terugkommoment). `people` holds
+    the person ids of the explicit list, resolved; the audience's groups are resolved when planned."""
+
+    __tablename__ = "group_moments"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cohort_code: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str | None] = mapped_column(String(500))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    mode: Mapped[str] = mapped_column(String(10))
+    location: Mapped[str | None] = mapped_column(String(300))
+    audience: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    people: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
