@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from connector.store.erasure import ERASED_NAME, ErasureJob, eraser, exchanges_of, place_organisation, rekey_people
+from connector.store import erase_managers  # noqa: F401  (registers its eraser before `people`, which runs last)
 from connector.store.tables import (
     Exchange,
     ExternalRef,
