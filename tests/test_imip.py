@@ -55,7 +55,8 @@ def test_upcoming_sessions_reach_the_smtp_server_as_valid_imip(network, smtp):
     assert summary.status == "ok", summary.errors
     # Brouwers & Peeters (B04 once, Evelien as coach of EX-05 and EX-06) and Les Petits Pas (P01, P02) are invited by e-mail.
     assert sorted(r[0] for r, _ in messages(smtp)).count("evelien@brouwers-peeters.be") == 7
-    assert len(smtp.received) == 1 + 4 + 3 + 4 + 3 + 2  # and Stijn's two evaluation reminders for EX-03
+    # and Stijn's two evaluation reminders for EX-03, and (issue 25) the note to Nathalie's manager Amélie (Les Petits Pas informs)
+    assert len(smtp.received) == 1 + 4 + 3 + 4 + 3 + 2 + 1
     recipients, message = next((r, m) for r, m in messages(smtp) if r == ["amelie.dubois@lespetitspas.be"] and "Entretien" in m["Subject"])
     assert message.get_content_type() == "multipart/mixed"
     alternative, attachment = message.get_payload()
@@ -105,7 +106,7 @@ def test_a_refused_recipient_is_reported_alone_and_tried_again_later(network, sm
     stijn = ["EX-03-EVAL-2M|stijn@refused.example", "EX-03-EVAL-6M|stijn@refused.example", "S-03-EVAL|stijn@refused.example"]
     assert sorted(e.record for e in refused) == stijn
     assert all("refused: 550" in e.message for e in refused) and summary.status == "partial"
-    assert len(smtp.received) == 14  # everyone else got theirs
+    assert len(smtp.received) == 14 + 1  # everyone else got theirs (+1: the note to Nathalie's manager, issue 25)
     again = run_sync(network.config(), MOMENT)
     assert sorted(e.record for e in again.errors if e.source == "invitations-imip") == stijn
 
@@ -125,7 +126,7 @@ def test_wrong_smtp_password_fails_every_message_without_showing_it(network, smt
     monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", "not-the-password")
     summary = run_sync(network.config(), MOMENT)
     failed = [e for e in summary.errors if e.source == "invitations-imip"]
-    assert len(failed) == 17 and "unusable: SMTPAuthenticationError" in failed[0].message
+    assert len(failed) == 17 + 1 and "unusable: SMTPAuthenticationError" in failed[0].message  # +1: the manager note (issue 25)
     assert "not-the-password" not in str(summary.as_dict()) and not smtp.received
 
 
@@ -141,7 +142,7 @@ def test_implicit_tls_and_certificate_verification(sqlite_network, monkeypatch):
         sqlite_network.config_path.write_text(sqlite_network.config_path.read_text().replace('security = "tls"', f'security = "tls"\nca_bundle = "{server.ca_file}"'))
         trusted = run_sync(sqlite_network.config(), MOMENT)
         assert trusted.status == "ok", trusted.errors
-        assert len(server.received) == 4 + 3  # Amélie (EX-04) and Nathalie (EX-07)
+        assert len(server.received) == 4 + 3 + 1  # Amélie (EX-04) and Nathalie (EX-07), and the note to Nathalie's manager Amélie
     finally:
         server.stop()
 
