@@ -37,9 +37,13 @@ from connector.sources import Pull, RemoteRecord, Source
 SELECT = ("id,givenName,surname,displayName,mail,userPrincipalName,jobTitle,department,officeLocation,"
           "employeeId,companyName,preferredLanguage,accountEnabled,employeeHireDate,employeeLeaveDateTime,employeeType")
 ADVANCED_QUERY = {"ConsistencyLevel": "eventual"}
-# The line manager (the `manager` navigation property). The users delta expands it and answers
-# it as `manager@delta`: a list with the manager's id, an entry marked `@removed` when the
-# manager was taken away (Microsoft Graph API guidelines, change tracking; user-list-manager).
+# The line manager (the `manager` navigation property). The users delta does not expand
+# navigation properties, but takes `manager` in $select to track it, and answers it as the
+# annotation `manager@delta`: a list with the manager's id, an entry marked `@removed` when the
+# manager was taken away (concepts/delta-query-overview.md, "Optional query parameters" and
+# "Resource representation in the delta query response"). A plain GET expands it
+# (api/user-list-manager.md: $expand=manager, $select inside $expand).
+DELTA_SELECT = SELECT + ",manager"
 EXPAND = "manager"
 MANAGER_DELTA = "manager@delta"
 LEAVE_DATE = "employeeLeaveDateTime"
@@ -114,7 +118,7 @@ class GraphUsers(Source):
                     raise HttpError("GET", f"users/{user_id}", answer.status, "could not read a new group member")
 
     def _walk(self, client: HttpClient, result: Pull, cursor: str | None, seen: set[str]) -> Iterator[RemoteRecord]:
-        path, params = (cursor, None) if cursor else ("users/delta", {"$select": SELECT, "$expand": EXPAND})
+        path, params = (cursor, None) if cursor else ("users/delta", {"$select": DELTA_SELECT})
         for page in client.paginate(path, NextLinkInBody(), params=params, records_path="value"):
             for user in page.records:
                 seen.add(str(user.get("id")))
