@@ -10,6 +10,9 @@
   are left as they are.
 - Evaluation reminders: once the last exchange day has passed, short calendar items at
   the configured offsets, on working days, through the same targets as the sessions.
+- Line managers (the organisation's `manager_policy`): a note to the switcher's manager when
+  the exchange is confirmed, moved or cancelled ("inform"), the manager on the intro call
+  ("invite_intro"), and with either on the evaluation moments.
 """
 
 from __future__ import annotations
