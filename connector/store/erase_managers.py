@@ -1,5 +1,5 @@
 """Eraser for line managers (connector/store/erasure.py explains the hook): erasing a person
-clears them as someone's manager, and their own manager link. Imported by
+clears them as someone's manager (their own link goes with their person row). Imported by
 connector/store/erasers.py before the `people` eraser, which re-keys the person row."""
 
 from __future__ import annotations
@@ -29,10 +29,7 @@ def _managers(job: ErasureJob) -> None:
             record.data = _scrubbed(data, subject)
             record.raw = _scrubbed(record.raw or {}, subject)
     job.removed("manager links to them (their reports' records keep no reference)", len(reports))
-    own = job.db.get(Person, subject.person_id)
-    if own is not None and own.manager is not None:
-        own.manager = None
-        job.removed("their own manager link", 1)
+    # Their own link goes with their person row: the `people` eraser keeps no manager on the pseudonym.
 
 
 def _scrubbed(value: Any, subject: Subject) -> Any:
