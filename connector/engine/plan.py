@@ -705,6 +705,10 @@ class Planner:
         if target is None:
             return
         object_id = f"{exchange.code}|{manager.id}"
+        for waiting in self.db.scalars(select(OutboxItem).where(OutboxItem.object_type == MANAGER_NOTE, OutboxItem.status == "pending",
+                                                                OutboxItem.object_id.like(f"{exchange.code}|%"))):
+            if waiting.object_id != object_id and not (waiting.attempts > 0 or waiting.uncertain):
+                waiting.status = "superseded"  # for a manager who is not theirs any more, and it never went out
         sent = self._last_note(target, object_id)
         dated = sorted((s for s in sessions if not s.removed and s.kind in (INTRO_CALL, EXCHANGE_DAY)), key=lambda s: (s.start, s.code))
         days = [{"kind": s.kind, "start": s.start.astimezone(self.zone).isoformat()} for s in dated]
