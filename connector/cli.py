@@ -760,7 +760,7 @@ def _print_summary(summary: Summary, config: Config) -> None:
         files = [w for w in summary.written_files if w["file"]]
         print(f"  written: {len(summary.written_files)} ({len(files)} file(s); .ics files to send are listed)")
         for item in summary.written_files:
-            if (item["file"] or "").endswith(".ics"):
+            if (item["file"] or "").endswith((".ics", ".eml")):  # .eml: a note to a manager, to send like an invitation
                 print(f"    {item['action']:<7} {item['id']:<16} {item['file']}")
     if summary.dry_run and summary.planned:
         print("  planned writes:")

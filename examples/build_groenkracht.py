@@ -50,6 +50,12 @@ def write(path: Path, title: str, rows: list[tuple]) -> None:
     workbook.save(path)
 
 
+# Line managers (the Leidinggevende column, an employee number), added as the last column of
+# the people sheet; the configuration's manager_policy says what they hear.
+MANAGERS = {"G101": "G103", "G102": "G103", "G104": "G103", "G105": "G103", "G109": "G101", "G110": "G103", "G106": "G110"}
+PEOPLE = [PEOPLE[0] + ("Leidinggevende",), *(row + (MANAGERS.get(row[0]),) for row in PEOPLE[1:])]
+
+
 if __name__ == "__main__":
     write(HERE / "medewerkers.xlsx", "Medewerkers", PEOPLE)
     write(HERE / "opleidingen.xlsx", "Opleidingen", TRAINING)

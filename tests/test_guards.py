@@ -9,7 +9,8 @@ from connector.store.tables import Person
 from tests.test_sync import query, sync
 
 ZONNEKE = "zonneke/medewerkers.csv"
-HEADER = "Personeelsnummer;Voornaam;Familienaam;E-mail werk;Taal;Afdeling;Vestiging;Functie;FTE;Uren per week;In dienst;Uit dienst;Geslacht"
+# The example export's header row, with its line-manager column (issue 25)
+HEADER = "Personeelsnummer;Voornaam;Familienaam;E-mail werk;Taal;Afdeling;Vestiging;Functie;FTE;Uren per week;In dienst;Uit dienst;Geslacht;Leidinggevende"
 
 
 def test_a_header_below_title_lines_is_found_and_nobody_is_removed(network):

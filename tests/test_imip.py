@@ -57,7 +57,8 @@ def test_upcoming_sessions_reach_the_smtp_server_as_valid_imip(network, smtp):
     # Brouwers & Peeters (B04 once, Evelien as coach of EX-05 and EX-06) and Les Petits Pas (P01, P02) are invited by e-mail.
     # (and the cohort's kick-off and terugkommoment to Evelien, Stijn, Mohamed, Amélie, Nathalie and Jérôme: 2 x 6)
     assert sorted(r[0] for r, _ in messages(smtp)).count("evelien@brouwers-peeters.be") == 7 + 2
-    assert len(smtp.received) == 1 + 4 + 3 + 4 + 3 + 2 + 2 * 6  # and Stijn's two evaluation reminders for EX-03
+    # and Stijn's two evaluation reminders for EX-03, and (issue 25) the note to Nathalie's manager Amélie (Les Petits Pas informs)
+    assert len(smtp.received) == 1 + 4 + 3 + 4 + 3 + 2 + 2 * 6 + 1
     recipients, message = next((r, m) for r, m in messages(smtp) if r == ["amelie.dubois@lespetitspas.be"] and "Entretien" in m["Subject"])
     assert message.get_content_type() == "multipart/mixed"
     alternative, attachment = message.get_payload()
@@ -108,7 +109,7 @@ def test_a_refused_recipient_is_reported_alone_and_tried_again_later(network, sm
              "GM-TERUG|stijn@refused.example", "S-03-EVAL|stijn@refused.example"]  # with the cohort's two group moments
     assert sorted(e.record for e in refused) == stijn
     assert all("refused: 550" in e.message for e in refused) and summary.status == "partial"
-    assert len(smtp.received) == 14 + 2 * 5  # everyone else got theirs (the group moments: the 5 others, twice)
+    assert len(smtp.received) == 14 + 2 * 5 + 1  # everyone else got theirs (the group moments: the 5 others, twice; the note to Nathalie's manager)
     again = run_sync(network.config(), MOMENT)
     assert sorted(e.record for e in again.errors if e.source == "invitations-imip") == stijn
 
@@ -134,7 +135,7 @@ def test_wrong_smtp_password_fails_every_message_without_showing_it(network, smt
     monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", "not-the-password")
     summary = run_sync(network.config(), MOMENT)
     failed = [e for e in summary.errors if e.source == "invitations-imip"]
-    assert len(failed) == 17 + 2 * 6 and "unusable: SMTPAuthenticationError" in failed[0].message  # with the 2 group moments
+    assert len(failed) == 17 + 2 * 6 + 1 and "unusable: SMTPAuthenticationError" in failed[0].message  # the 2 group moments, the manager note
     assert "not-the-password" not in str(summary.as_dict()) and not smtp.received
 
 
@@ -150,7 +151,7 @@ def test_implicit_tls_and_certificate_verification(sqlite_network, monkeypatch):
         sqlite_network.config_path.write_text(sqlite_network.config_path.read_text().replace('security = "tls"', f'security = "tls"\nca_bundle = "{server.ca_file}"'))
         trusted = run_sync(sqlite_network.config(), MOMENT)
         assert trusted.status == "ok", trusted.errors
-        assert len(server.received) == 4 + 3 + 2 * 3  # Amélie (EX-04) and Nathalie (EX-07); the 2 group moments to them and Jérôme
+        assert len(server.received) == 4 + 3 + 2 * 3 + 1  # Amélie (EX-04) and Nathalie (EX-07); the 2 group moments to them and Jérôme; the note to Amélie
     finally:
         server.stop()
 

@@ -47,9 +47,14 @@ def test_nobody_is_invited_twice_and_everyone_routed_is_invited_once(sqlite_netw
         key = next(p["value"] for p in event["singleValueExtendedProperties"] if p["id"] == KEY_PROPERTY).split("/", 1)[1]
         by_graph[key] = {a["emailAddress"]["address"] for a in event["attendees"]}
     by_mail: dict[str, set[str]] = {}
+    notes: list[list[str]] = []  # plain notes to line managers (issue 25), not invitations
     for received in smtp.received:
         message = email.message_from_bytes(received.data, policy=email.policy.default)
-        part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+        part = next((p for p in message.walk() if p.get_content_type() == "text/calendar"), None)
+        if part is None:
+            assert message["Message-ID"].startswith("<manager.")
+            notes.append(received.recipients)
+            continue
         uid = str(icalendar.Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")[0]["UID"])
         by_mail.setdefault(uid, set()).update(received.recipients)
     from connector.core.calendar import session_uid
@@ -62,5 +67,6 @@ def test_nobody_is_invited_twice_and_everyone_routed_is_invited_once(sqlite_netw
         assert not outlook & mailed, code
     assert by_graph["S-07-INTRO"] == {"nathalie.francois@lespetitspas.be"}  # her own override, though her crèche uses e-mail
     assert "nathalie.francois@lespetitspas.be" not in set().union(*by_mail.values())
+    assert notes == [["amelie.dubois@lespetitspas.be"]]  # Nathalie's manager, whose crèche is reached by e-mail
     assert by_graph["S-04-INTRO"] == {"nele.geerts@zonneke.be"}
     assert by_mail[session_uid("leren-switchen", "S-04-INTRO", "lerenswitchen.be")] == {"amelie.dubois@lespetitspas.be"}

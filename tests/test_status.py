@@ -55,8 +55,10 @@ def test_sync_names_what_it_wrote_so_the_coordinator_knows_which_ics_files_to_se
     sqlite_network.edit_csv("cohort/sessies.csv", "S-05-D1;EX-05;uitwisselingsdag;16/11/2027;09:00",
                             "S-05-D1;EX-05;uitwisselingsdag;17/11/2027;09:00")
     second = cli("sync", "--config", str(sqlite_network.config_path), *AS_OF)
-    assert "written: 1 (1 file(s); .ics files to send are listed)" in second.stdout
+    # the moved day, and (issue 25) the note telling Ruth's manager at Zonneke (manager_policy "inform") of the new date
+    assert "written: 2 (2 file(s); .ics files to send are listed)" in second.stdout
     assert f"upsert  S-05-D1          {sqlite_network.out / 'invitations' / 'S-05-D1.ics'}" in second.stdout
+    assert "upsert  EX-05|" in second.stdout and str(sqlite_network.out / "managers" / "EX-05-") in second.stdout
     assert "(as of 2026-11-22 00:00 Europe/Brussels)" in second.stdout
 
 

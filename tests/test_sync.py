@@ -115,17 +115,18 @@ def test_bad_rows_are_reported_with_source_record_and_field_and_the_rest_goes_th
 def test_dry_run_shows_the_writes_and_writes_nothing(network):
     dry = sync(network, dry_run=True)
     assert dry.dry_run and dict(dry.invites) == {"created": 19, "updated": 0, "cancelled": 0}  # with the 2 group moments
-    assert {p["object"] for p in dry.planned} == {"calendar_event", "training_record", "leerbewijs"}
-    assert len(dry.planned) == 19 + 5 + 3
+    # + the notes to the managers of Ruth (EX-05) and Nathalie (EX-07): Zonneke and Les Petits Pas inform (issue 25)
+    assert {p["object"] for p in dry.planned} == {"calendar_event", "training_record", "leerbewijs", "manager_note"}
+    assert len(dry.planned) == 19 + 5 + 3 + 2
     assert not network.out.exists()
     real = sync(network)
     assert real.pulled["people"]["created"] == 34  # the dry run stored nothing
-    assert writes(real) == 27
+    assert writes(real) == 27 + 2  # + the two manager notes
 
 
 def test_person_gone_from_the_hr_export_becomes_inactive_not_deleted(network):
     sync(network)
-    network.edit_csv("zonneke/medewerkers.csv", "Z010;Bram;Goossens;bram.goossens@zonneke.be;NL;Onderhoud;Gent;Technisch medewerker;0,5;19;01/06/2022;;M\n", "")
+    network.edit_csv("zonneke/medewerkers.csv", "Z010;Bram;Goossens;bram.goossens@zonneke.be;NL;Onderhoud;Gent;Technisch medewerker;0,5;19;01/06/2022;;M;Z002\n", "")
     summary = sync(network)
     assert summary.pulled["people"]["removed"] == 1
     rows = query(network, select(Person.active).where(Person.employee_number == "Z010"))
@@ -159,7 +160,8 @@ def test_crash_between_a_write_and_its_bookkeeping_is_finished_by_the_next_run(n
     assert network.output_hashes() == clean.output_hashes()
     assert writes(sync(network)) == 0
     refs = query(network, select(ExternalRef.target, ExternalRef.object_id, ExternalRef.sequence))
-    assert len(refs) == 27 and all(sequence == 0 for *_, sequence in refs)  # each write made once, never a second version
+    # each write made once, never a second version (27 with the group moments, and the two manager notes of issue 25)
+    assert len(refs) == 27 + 2 and all(sequence == 0 for *_, sequence in refs)
 
 
 def test_crash_while_planning_leaves_nothing_half_done(network, monkeypatch):

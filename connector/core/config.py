@@ -123,6 +123,11 @@ class OrganisationConfig(_Strict):
     # "not_declined" every day not marked absent and not declined in the calendar; "confirmed" only
     # days marked attended; "planned" every planned day not marked absent. A day marked absent never counts.
     writeback_days: Literal["not_declined", "confirmed", "planned"] = "not_declined"
+    # What a switcher's line manager (Person.manager, from the people sources) hears of their
+    # exchanges: "inform" a short message when one is confirmed, moved or cancelled; "invite_intro"
+    # an invitation to the intro call; "none" nothing. With either of the first two the manager is
+    # also an optional attendee of the evaluation moments (the sending employer evaluates).
+    manager_policy: Literal["inform", "invite_intro", "none"] = "none"
 
     @model_validator(mode="after")
     def _names_unique_and_known(self) -> OrganisationConfig:

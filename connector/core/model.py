@@ -211,6 +211,11 @@ class PersonRecord(_Record):
     end_date: date | None = None
     sex: Sex | None = None
     active: bool = True
+    # The line manager, as this source names them: an employee number or work e-mail (a file's
+    # column), or the manager's own record id in the same source (Graph object id, SCIM id,
+    # BambooHR/Personio employee id, SuccessFactors userId). Reconcile resolves it within the
+    # organisation into the canonical Person.manager; an unknown one is a warning.
+    manager: str | None = Field(default=None, max_length=EMAIL)
 
     @field_validator("start_date", "end_date")
     @classmethod

@@ -182,26 +182,14 @@ class Owed:
 
 
 def managers_of(db: Session, people: list[Person]) -> list[Person]:
-    """The line managers of `people`, once the person model has them (issue 25 item 3, built
-    beside this): a `manager_id` (a person id) or a `manager` (a person, or an employee number
-    or work e-mail in the same organisation). Today's model has neither: the list is empty."""
+    """The line managers of `people` (Person.manager: a person id in the same organisation,
+    pulled from the HR sources), each once, in id order."""
     found: dict[str, Person] = {}
     for person in people:
-        reference = getattr(person, "manager_id", None) or getattr(person, "manager", None)
-        manager = reference if isinstance(reference, Person) else _person_by_reference(db, person.organisation_id, reference)
+        manager = db.get(Person, person.manager) if person.manager else None
         if manager is not None and manager.id != person.id:
             found.setdefault(manager.id, manager)
     return sorted(found.values(), key=lambda p: p.id)
-
-
-def _person_by_reference(db: Session, organisation_id: str, reference: Any) -> Person | None:
-    if not isinstance(reference, str) or not reference.strip():
-        return None
-    person = db.get(Person, reference)
-    if person is not None:
-        return person
-    key = Person.email if "@" in reference else Person.employee_number
-    return db.scalar(select(Person).where(Person.organisation_id == organisation_id, key == reference.strip()).limit(1))
 
 
 def _person_key(person: Person) -> str:

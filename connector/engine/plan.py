@@ -10,6 +10,9 @@
   are left as they are.
 - Evaluation reminders: once the last exchange day has passed, short calendar items at
   the configured offsets, on working days, through the same targets as the sessions.
+- Line managers (the organisation's `manager_policy`): a note to the switcher's manager when
+  the exchange is confirmed, moved or cancelled ("inform"), the manager on the intro call
+  ("invite_intro"), and with either on the evaluation moments.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from connector.leerbewijs.credential import learner_subject, recipient_identity
 from connector.leerbewijs.document import fingerprint
 from connector.leerbewijs.revocation import mark_revoked
 from connector.leerbewijs.statuslist import status_list_url
-from connector.sinks import CALENDAR, LEERBEWIJS, TRAINING_RECORD, YEARLY_HOURS
+from connector.sinks import CALENDAR, LEERBEWIJS, MANAGER_NOTE, TRAINING_RECORD, YEARLY_HOURS
 from connector.store.answers import confirmed_attendance
 from connector.store.erasure import erased_people
 from connector.store.outbox import enqueue, has_pending, live_ref
@@ -106,6 +109,7 @@ class Targets:
     employee_sources: dict[str, str] = field(default_factory=dict)  # target -> source key of the employee ids it needs
     with_learning_place: frozenset[str] = frozenset()  # targets whose training records name the learning place
     yearly_hours: dict[str, list[str]] = field(default_factory=dict)  # sending organisation id -> targets of yearly totals
+    manager_notes: dict[str, str] = field(default_factory=dict)  # invitation channel -> target of manager notes
 
 
 class Planner:
@@ -149,6 +153,8 @@ class Planner:
             self.invitation(session)
         for exchange in exchanges:
             self.reminders(exchange, by_exchange.get(exchange.code, []))
+        for exchange in exchanges:
+            self.manager_note(exchange, by_exchange.get(exchange.code, []))
 
     def reminders(self, exchange: Exchange, sessions: list[SessionRow]) -> None:
         settings = self.config.reminders
@@ -645,6 +651,10 @@ class Planner:
                 continue
             attendees.append(Party(email=person.email, name=person.full_name, role="REQ-PARTICIPANT", language=person.language,
                                    organisation=person.organisation_id))
+        manager = self._manager_attendee(session)
+        if manager is not None and self._routed(manager, target):
+            attendees.append(Party(email=manager.email or "", name=manager.full_name, role="OPT-PARTICIPANT", language=manager.language,
+                                   organisation=manager.organisation_id))
         sender = self.config.organisation(switcher.organisation_id)
         with_hr = target.invite_hr or (isinstance(session, Reminder) and session.with_hr)
         if with_hr and sender is not None and sender.hr_email and self._routed_address(sender.hr_email, sender.id, target):
@@ -694,6 +704,100 @@ class Planner:
         url = f"{web.base_url.rstrip('/')}/l/{token}"
         key = "web.link." + purpose  # web.link.evaluation, web.link.attendance, web.link.reflection
         return event.model_copy(update={"description": event.description + "\n\n" + text(event.language or "nl", key, url=url)})
+
+    # -- line managers -------------------------------------------------------------------
+
+    def _manager_policy(self, person: Person) -> str:
+        organisation = self.config.organisation(person.organisation_id)
+        return organisation.manager_policy if organisation is not None else "none"
+
+    def _manager(self, person: Person) -> Person | None:
+        """The person's line manager when someone can reach them: known, active, not erased, with a work e-mail."""
+        if not person.manager or person.manager in self.erased:
+            return None
+        manager = self.db.get(Person, person.manager)
+        if manager is None or not manager.active or not manager.email or manager.id in self.erased:
+            return None
+        return manager
+
+    def _manager_attendee(self, session: Moment) -> Person | None:
+        """The switcher's manager on the sessions the organisation's policy gives them: the intro
+        call ("invite_intro"), and the evaluation moments with either policy, since the sending
+        employer is asked to evaluate (the method's draaiboek, step 5.8)."""
+        switcher = session.exchange.switcher
+        policy = self._manager_policy(switcher)
+        if policy == "none":
+            return None
+        evaluation = isinstance(session, Reminder) or session.kind == "evaluation"
+        if not evaluation and not (policy == "invite_intro" and session.kind == INTRO_CALL):
+            return None
+        return self._manager(switcher)
+
+    def manager_note(self, exchange: Exchange, sessions: list[SessionRow]) -> None:
+        """Under "inform": one short message to the switcher's manager when the exchange is
+        confirmed, when its dates move and when it is cancelled, through the channel that
+        invites the manager. The last note the target got decides: the same dates plan the same
+        note (so a re-run writes nothing), other dates a "moved" one, a cancellation after a
+        note a "cancelled" one; an exchange cancelled before any note went out says nothing."""
+        switcher = exchange.switcher
+        if self._manager_policy(switcher) != "inform":
+            return
+        manager = self._manager(switcher)
+        organisation = self.config.organisation(switcher.organisation_id)
+        if manager is None or organisation is None:
+            return
+        channel = organisation.invitation_overrides.get((manager.email or "").lower(), organisation.invitations)
+        target = self.targets.manager_notes.get(channel)
+        if target is None:
+            return
+        object_id = f"{exchange.code}|{manager.id}"
+        for waiting in self.db.scalars(select(OutboxItem).where(OutboxItem.object_type == MANAGER_NOTE, OutboxItem.status == "pending",
+                                                                OutboxItem.object_id.like(f"{exchange.code}|%"))):
+            if waiting.object_id != object_id and not (waiting.attempts > 0 or waiting.uncertain):
+                waiting.status = "superseded"  # for a manager who is not theirs any more, and it never went out
+        sent = self._last_note(target, object_id)
+        dated = sorted((s for s in sessions if not s.removed and s.kind in (INTRO_CALL, EXCHANGE_DAY)), key=lambda s: (s.start, s.code))
+        days = [{"kind": s.kind, "start": s.start.astimezone(self.zone).isoformat()} for s in dated]
+        partner = self.config.partner
+        place = exchange.learning_place
+        payload: dict[str, Any] = {
+            "language": manager.language, "recipient": {"email": manager.email, "name": manager.full_name},
+            "switcher": switcher.full_name, "question": exchange.learning_question.title, "place": place.name,
+            "host": place.organisation.name, "timezone": partner.timezone,
+            "organiser": {"email": partner.organiser_email, "name": partner.organiser_name or partner.name},
+        }
+        if exchange.status in LIVE:
+            if not dated or all(s.end <= self.now for s in dated):
+                return  # nothing ahead: history, never announced late
+            if sent is not None and sent.get("change") != "cancelled" and sent.get("days") == days:
+                enqueue(self.db, self.run_id, target, MANAGER_NOTE, object_id, sent, volatile=self._stamp)  # what they have
+                return
+            change = "moved" if sent is not None and sent.get("change") != "cancelled" else "confirmed"
+            enqueue(self.db, self.run_id, target, MANAGER_NOTE, object_id, {"change": change, **payload, "days": days}, volatile=self._stamp)
+            return
+        if sent is None:
+            waiting = has_pending(self.db, target, MANAGER_NOTE, object_id)
+            if waiting is not None:
+                waiting.status = "superseded"  # never went out: nobody to tell it is off
+            return
+        if sent.get("change") == "cancelled":
+            enqueue(self.db, self.run_id, target, MANAGER_NOTE, object_id, sent, volatile=self._stamp)
+            return
+        told = sent.get("days") or []
+        if all(datetime.fromisoformat(day["start"]) <= self.now for day in told):
+            return  # the days they were told of are behind us
+        enqueue(self.db, self.run_id, target, MANAGER_NOTE, object_id, {"change": "cancelled", **payload, "days": told},
+                volatile=self._stamp)
+
+    def _last_note(self, target: str, object_id: str) -> dict[str, Any] | None:
+        """The last note that went (or may have gone) out, without its volatile stamp; None if none did."""
+        rows = self.db.scalars(select(OutboxItem).where(OutboxItem.target == target, OutboxItem.object_type == MANAGER_NOTE,
+                                                        OutboxItem.object_id == object_id).order_by(OutboxItem.sequence.desc()))
+        for item in rows:
+            if item.status == "done" or item.status == "pending" and (item.attempts > 0 or item.uncertain):
+                return {k: v for k, v in (item.payload or {}).items() if k not in ("dtstamp", "sequence")} or None
+        return None
+
 
 def sync_organisations(db: Session, config: Config) -> None:
     """The configuration is the source of truth for the network's organisations."""

@@ -41,7 +41,7 @@ from connector.store.tables import Session as SessionRow
 
 CHUNK = 500
 PERSON_NAMESPACE = uuid.UUID("0b7a6d0e-8d44-4c41-9b7e-3d2f5a1c6e90")
-PERSON_FIELDS = [name for name in PersonRecord.model_fields if name != "active"]
+PERSON_FIELDS = [name for name in PersonRecord.model_fields if name not in ("active", "manager")]  # manager: see resolve_managers
 DATE_FIELDS = {"start_date", "end_date"}
 COHORT = "cohort"
 
@@ -124,6 +124,7 @@ def reconcile_people(db: Session, config: Config, organisation: OrganisationConf
                 person.updated_at = now
         db.flush()
         db.expunge_all()
+    resolve_managers(db, config, organisation, affected, problems)
     return PersonResolver(db, organisation.id)
 
 
@@ -200,6 +201,85 @@ def _apply(person: Person, values: dict[str, Any]) -> bool:
             setattr(person, field, value)
             changed = True
     return changed
+
+
+# -- line managers -------------------------------------------------------------------------
+
+def manager_sources(config: Config, organisation: OrganisationConfig) -> list[str]:
+    """The people sources whose mapping reads a `manager`, in precedence order (source keys)."""
+    from connector.core.errors import ConfigError
+    from connector.core.mapping import load_mapping
+
+    keys = []
+    for source in organisation.sources:
+        if "people" not in source.entities:
+            continue
+        try:
+            mapping = load_mapping(source.mapping or source.kind, config.base_dir)
+        except ConfigError:
+            continue  # reported where the sources are built
+        people = mapping.entities.get("people")
+        if people is not None and any(rule.name == "manager" for rule in people.rules):
+            keys.append(source_key(organisation.id, source.name))
+    return keys
+
+
+def resolve_managers(db: Session, config: Config, organisation: OrganisationConfig, affected: set[str],
+                     problems: list[Problem]) -> None:
+    """Person.manager from what the sources name: for the people this run touched, and (when
+    anyone changed, so a manager may have arrived) for those whose manager is still unknown.
+    A reference is first the id of a record of the same source (Graph, SCIM, BambooHR,
+    Personio and SuccessFactors name the manager by their own id), else an employee number
+    or work e-mail in the organisation. One that names nobody is a warning naming source,
+    record and field; the person goes through without a manager."""
+    keys = manager_sources(config, organisation)
+    if not keys or not affected:
+        return
+    field_order = [source_key(organisation.id, n) for n in organisation.precedence.get("manager", [])] or \
+        [source_key(organisation.id, n) for n in organisation.precedence.get("default", [])] or keys
+    unresolved = set(db.scalars(select(Person.id).where(Person.organisation_id == organisation.id, Person.manager.is_(None))))
+    index = PersonResolver(db, organisation.id)
+    for person_ids in batched(sorted(affected | unresolved), CHUNK):
+        records: dict[str, list[SourceRecord]] = defaultdict(list)
+        for record in db.scalars(select(SourceRecord).where(SourceRecord.canonical_id.in_(person_ids), SourceRecord.entity == "people",
+                                                            SourceRecord.source.in_(keys), SourceRecord.deleted.is_(False))):
+            records[record.canonical_id or ""].append(record)
+        people = list(db.scalars(select(Person).where(Person.id.in_(person_ids))))
+        named = {p.id: next((r for r in sorted(records.get(p.id, []), key=lambda r: field_order.index(r.source)
+                                               if r.source in field_order else len(field_order)) if r.data.get("manager")), None)
+                 for p in people}
+        by_remote_id = _by_remote_id(db, [r for r in named.values() if r is not None])
+        for person in people:
+            record = named[person.id]
+            manager = None
+            if record is not None:
+                reference = str(record.data["manager"]).strip()
+                manager = by_remote_id.get((record.source, reference)) or index.resolve(reference)
+                if manager is None:
+                    problems.append(Problem(record.source, "people", record.location or record.remote_id, "manager",
+                                            f"manager '{reference}' is not a person of {organisation.id}: "
+                                            "taken in without a manager, who is therefore not informed", warning=True))
+            if manager == person.id:
+                manager = None  # the top of a hierarchy sometimes names itself: nobody to inform
+            if person.manager != manager:
+                person.manager = manager
+        db.flush()
+        db.expunge_all()
+
+
+def _by_remote_id(db: Session, records: list[SourceRecord]) -> dict[tuple[str, str], str]:
+    """(source, remote id) -> person, for the manager references of these records (one query per source)."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for record in records:
+        wanted[record.source].add(str(record.data["manager"]).strip())
+    found: dict[tuple[str, str], str] = {}
+    for source, references in wanted.items():
+        for remote_id, person_id in db.execute(select(SourceRecord.remote_id, SourceRecord.canonical_id).where(
+                SourceRecord.source == source, SourceRecord.entity == "people", SourceRecord.remote_id.in_(references),
+                SourceRecord.deleted.is_(False))):
+            if person_id is not None:
+                found[(source, remote_id)] = person_id
+    return found
 
 
 # -- training already recorded -----------------------------------------------------------

@@ -49,6 +49,7 @@ from connector.plumbing.runtime import Runtime
 from connector.sinks import (
     CALENDAR,
     LEERBEWIJS,
+    MANAGER_NOTE,
     PLAN_ORIGIN,
     TRAINING_RECORD,
     YEARLY_HOURS,
@@ -79,6 +80,7 @@ CALENDAR_FILES = "calendar-files"
 LEERBEWIJS_FILES = "leerbewijs-files"
 INVITATIONS_MSGRAPH = "invitations-msgraph"
 INVITATIONS_IMIP = "invitations-imip"
+MANAGER_FILES = "manager-notes"  # manager notes as .eml files (connector/sinks/message_files.py)
 CALENDAR_CALDAV = "calendar-caldav"
 
 
@@ -247,6 +249,15 @@ def build_targets(runtime: Runtime) -> tuple[Targets, dict[str, Sink]]:
         add(INVITATIONS_IMIP, "imip", {**mail_channel.model_dump(), "password": mail_channel.password}, CALENDAR)
         calendars.append(CalendarTarget(INVITATIONS_IMIP, channel="imip", per_recipient=True))
     add(LEERBEWIJS_FILES, "leerbewijs_files", {}, LEERBEWIJS)
+    # Manager notes go where the manager's invitations go: e-mail for "imip"; a file to send for
+    # "files", and for "msgraph" too (Graph mail is not built: sendMail cannot be looked up after
+    # a lost answer, so a note could go twice; the README says so).
+    manager_notes: dict[str, str] = {}
+    if any(o.manager_policy == "inform" for o in config.organisations):
+        add(MANAGER_FILES, "message_files", {}, MANAGER_NOTE)
+        manager_notes.update({"files": MANAGER_FILES, "msgraph": MANAGER_FILES})
+        if mail_channel is not None:
+            manager_notes["imip"] = INVITATIONS_IMIP
     writeback: dict[str, list[str]] = {}
     documents: dict[str, list[str]] = {}
     employee_sources: dict[str, str] = {}
@@ -276,7 +287,8 @@ def build_targets(runtime: Runtime) -> tuple[Targets, dict[str, Sink]]:
     if problems:
         raise ConfigError(problems)
     return Targets(calendars=calendars, writeback=writeback, leerbewijs=[LEERBEWIJS_FILES], documents=documents,
-                   employee_sources=employee_sources, with_learning_place=frozenset(with_learning_place), yearly_hours=yearly_hours), sinks
+                   employee_sources=employee_sources, with_learning_place=frozenset(with_learning_place), yearly_hours=yearly_hours,
+                   manager_notes=manager_notes), sinks
 
 
 def _employee_source(organisation: OrganisationConfig, kind: str, named: Any) -> str | None:

@@ -28,6 +28,7 @@ TRAINING_RECORD = "training_record"
 LEERBEWIJS = "leerbewijs"
 PLAN_ORIGIN = "plan_origin"  # a note on the planned item (an HR goal) that a finished exchange answered
 YEARLY_HOURS = "yearly_hours"  # a switcher's exchange hours this calendar year, one value per person
+MANAGER_NOTE = "manager_note"  # a short message to a switcher's line manager (connector/core/manager_note.py)
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,8 @@ def describe(payload: dict[str, Any]) -> str:
     content = payload.get("content")
     if content:
         return f"{content['switcher']['name']} (leerbewijs {content['number']})"
+    if "change" in payload and "switcher" in payload:
+        return f"{payload['switcher']} (note to their manager, {payload['change']})"
     if "year" in payload:
         return f"{payload['first_name']} {payload['last_name']} (exchange hours {payload['year']})"
     return f"{payload['first_name']} {payload['last_name']} ({payload['date']})"

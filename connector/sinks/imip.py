@@ -53,19 +53,20 @@ from zoneinfo import ZoneInfo
 from connector.core.calendar import CalendarEvent, Party, to_ics
 from connector.core.errors import Problem
 from connector.core.itip import read_answers
+from connector.core.manager_note import note_message
 from connector.core.texts import labelled, long_moment, text
 from connector.plumbing.killpoint import reached
 from connector.plumbing.imap import connect as connect_imap
 from connector.plumbing.imap import mailbox_name
 from connector.plumbing.smtp import connect
-from connector.sinks import CALENDAR, Response, Sink
+from connector.sinks import CALENDAR, MANAGER_NOTE, Response, Sink
 from connector.store.outbox import Outcome
 from connector.store.tables import ExternalRef, OutboxItem
 
 
 class ImipMail(Sink):
     kind = "imip"
-    object_types = frozenset({CALENDAR})
+    object_types = frozenset({CALENDAR, MANAGER_NOTE})  # manager notes: plain e-mail, connector/core/manager_note.py
     batch_size = 50  # messages per SMTP connection
     books_each = True
 
@@ -89,6 +90,8 @@ class ImipMail(Sink):
         return connect(self.options, self.context.config.base_dir)
 
     def _send(self, connection: smtplib.SMTP, item: OutboxItem) -> Outcome:
+        if item.object_type == MANAGER_NOTE:
+            return self._send_note(connection, item)
         message, recipient = self.message(item)
         try:
             refused = connection.send_message(message, from_addr=self.sender, to_addrs=[recipient.email])
@@ -101,6 +104,23 @@ class ImipMail(Sink):
             return Outcome(ok=False, error=f"recipient {recipient.email} refused: {refused}")
         reached("send")  # crash tests: die right after the server accepted the message
         return Outcome(ok=True, remote_id=str(message["Message-ID"]), uid=CalendarEvent.model_validate(item.payload["event"]).uid)
+
+    def _send_note(self, connection: smtplib.SMTP, item: OutboxItem) -> Outcome:
+        """A manager note: one plain message, booked like an invitation as soon as it was accepted."""
+        address = str(item.payload["recipient"]["email"])
+        host = self.sender.rpartition("@")[2] or "st-connector"
+        message = note_message(item.payload, item.object_id, item.sequence, self.sender, host)
+        try:
+            refused = connection.send_message(message, from_addr=self.sender, to_addrs=[address])
+        except smtplib.SMTPRecipientsRefused as error:
+            code, reason = next(iter(error.recipients.values()), (0, b""))
+            return Outcome(ok=False, error=f"recipient {address} refused: {code} {reason.decode(errors='replace')}")
+        except (smtplib.SMTPException, OSError) as error:
+            return Outcome(ok=False, error=f"not sent to {address}: {type(error).__name__}: {_short(error)}")
+        if refused:
+            return Outcome(ok=False, error=f"recipient {address} refused: {refused}")
+        reached("send")  # crash tests: die right after the server accepted the message
+        return Outcome(ok=True, remote_id=str(message["Message-ID"]))
 
     @property
     def sender(self) -> str:

@@ -37,6 +37,15 @@ from connector.sources import Pull, RemoteRecord, Source
 SELECT = ("id,givenName,surname,displayName,mail,userPrincipalName,jobTitle,department,officeLocation,"
           "employeeId,companyName,preferredLanguage,accountEnabled,employeeHireDate,employeeLeaveDateTime,employeeType")
 ADVANCED_QUERY = {"ConsistencyLevel": "eventual"}
+# The line manager (the `manager` navigation property). The users delta does not expand
+# navigation properties, but takes `manager` in $select to track it, and answers it as the
+# annotation `manager@delta`: a list with the manager's id, an entry marked `@removed` when the
+# manager was taken away (concepts/delta-query-overview.md, "Optional query parameters" and
+# "Resource representation in the delta query response"). A plain GET expands it
+# (api/user-list-manager.md: $expand=manager, $select inside $expand).
+DELTA_SELECT = SELECT + ",manager"
+EXPAND = "manager"
+MANAGER_DELTA = "manager@delta"
 LEAVE_DATE = "employeeLeaveDateTime"
 NO_LEAVE_DATES = ("not one user had employeeLeaveDateTime, though some accounts are disabled: Graph returns it as null "
                   "without the application permission User-LifeCycleInfo.Read.All; grant it (or set expect_leave_dates = false "
@@ -101,7 +110,7 @@ class GraphUsers(Source):
             yield RemoteRecord(raw={"id": left}, location=f"user {left} (left the group)", deleted=True)
         joined = sorted(members - before - seen)
         for part in batched(joined, BATCH_LIMIT):
-            requests_ = [{"method": "GET", "url": f"/users/{user_id}?$select={SELECT}"} for user_id in part]
+            requests_ = [{"method": "GET", "url": f"/users/{user_id}?$select={SELECT}&$expand={EXPAND}($select=id)"} for user_id in part]
             for user_id, answer in zip(part, batch(client, requests_), strict=True):
                 if answer.status == 200 and isinstance(answer.body, dict):
                     yield self._record(answer.body)
@@ -109,7 +118,7 @@ class GraphUsers(Source):
                     raise HttpError("GET", f"users/{user_id}", answer.status, "could not read a new group member")
 
     def _walk(self, client: HttpClient, result: Pull, cursor: str | None, seen: set[str]) -> Iterator[RemoteRecord]:
-        path, params = (cursor, None) if cursor else ("users/delta", {"$select": SELECT})
+        path, params = (cursor, None) if cursor else ("users/delta", {"$select": DELTA_SELECT})
         for page in client.paginate(path, NextLinkInBody(), params=params, records_path="value"):
             for user in page.records:
                 seen.add(str(user.get("id")))
@@ -120,6 +129,8 @@ class GraphUsers(Source):
 
     def _record(self, user: dict[str, Any]) -> RemoteRecord:
         location = f"user {user.get('userPrincipalName') or user.get('id')}"
+        if MANAGER_DELTA in user:
+            user = _with_manager(user)
         if "@removed" in user:
             return RemoteRecord(raw=user, location=location, deleted=True)
         return RemoteRecord(raw=user, location=location, deleted=not self._in_scope(user))
@@ -135,6 +146,16 @@ class GraphUsers(Source):
         if domains and address and address.rsplit("@", 1)[-1] not in domains:
             return False
         return True
+
+
+def _with_manager(user: dict[str, Any]) -> dict[str, Any]:
+    """`manager@delta` as the plain `manager` a GET answers ({"id": ...}, or None once removed),
+    so one mapping reads both; absent from a delta page means unchanged (the raw payloads merge)."""
+    entries = [m for m in user.get(MANAGER_DELTA) or [] if isinstance(m, dict)]
+    live = [m for m in entries if "@removed" not in m and m.get("id")]
+    plain = {k: v for k, v in user.items() if k != MANAGER_DELTA}
+    plain["manager"] = {"id": str(live[-1]["id"])} if live else None
+    return plain
 
 
 def _watch_leave_dates(records: Iterator[RemoteRecord], result: Pull) -> Iterator[RemoteRecord]:

@@ -80,13 +80,21 @@ class SuccessFactorsUsers(Source):
             raise ConfigError([f"source '{self.config.name}': successfactors delivers people and planned_learning"])
         incremental = bool(self.config.options.get("incremental")) and cursor is not None
         next_cursor = since_cursor(self.context.as_of)
-        records = self._users(entity.remote_fields(), cursor if incremental else None)
+        records = self._users(entity, cursor if incremental else None)
         return Pull(records=records, complete=not incremental, cursor=next_cursor)
 
-    def _users(self, fields: list[str], since: str | None) -> Iterator[RemoteRecord]:
+    def _users(self, entity: EntityMapping, since: str | None) -> Iterator[RemoteRecord]:
         condition = ALL_STATUSES + (f" and lastModifiedDateTime gt datetimeoffset'{since}'" if since else "")
         size = min(int(self.config.options.get("page_size", PAGE_LIMIT)), PAGE_LIMIT)
-        params = {"$format": "json", "$select": ",".join(fields), "$filter": condition, "paging": "snapshot", "customPageSize": size}
+        # A path through a navigation property (manager.userId) is selected as manager/userId
+        # and expanded (OData v2 $select and $expand), as the development goals' owner is.
+        paths = [path for rule in entity.rules for path in rule.paths + rule.join]
+        select = list(dict.fromkeys(path.replace(".", "/") if "." in path else path for path in paths))
+        expand = sorted({path.split(".", 1)[0] for path in paths if "." in path})
+        params: dict[str, Any] = {"$format": "json", "$select": ",".join(select), "$filter": condition, "paging": "snapshot",
+                                  "customPageSize": size}
+        if expand:
+            params["$expand"] = ",".join(expand)
         client = sap_client(self.context.runtime, self.config.name, self.config.options)
         for page in client.paginate("odata/v2/User", NextLinkInBody(path="d.__next"), params=params, records_path="d.results"):
             for user in page.records:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 # answers register their eraser on import, before `people` below re-keys the person
 from connector.store import answers as _answers  # noqa: F401
 from connector.store.erasure import ERASED_NAME, ErasureJob, eraser, exchanges_of, place_organisation, rekey_people
+from connector.store import erase_managers  # noqa: F401  (registers its eraser before `people`, which runs last)
 from connector.store.tables import (
     Exchange,
     ExternalRef,

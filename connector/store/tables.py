@@ -98,6 +98,9 @@ class Person(Base):
     sex: Mapped[str | None] = mapped_column(String(1))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The line manager: the canonical id of another person of the same organisation (reconcile
+    # resolves what the sources name); None when no source names one or it is unknown.
+    manager: Mapped[str | None] = mapped_column(String(36))
 
     organisation: Mapped[Organisation] = relationship()
 

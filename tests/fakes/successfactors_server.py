@@ -155,7 +155,16 @@ class FakeSuccessFactors(LoopbackAPI):
         skip = int(request.param("$skiptoken") or 0)
         page = chosen[skip:skip + size]
         results = [{"__metadata": {"uri": f"{self.base}/odata/v2/User('{u['userId']}')", "type": "SFOData.User"},
-                    **{f: u.get(f) for f in fields if f}} for u in page]
+                    **{f: u.get(f) for f in fields if f and "/" not in f}} for u in page]
+        expanded = (request.param("$expand") or "").split(",")
+        for user, shown in zip(page, results, strict=True):
+            # The manager navigation property (a User), expanded: its selected properties, or null without one.
+            wanted = [f.split("/", 1)[1] for f in fields if f.startswith("manager/")]
+            if "manager" in expanded and wanted:
+                boss = next((u for u in self.users if u["userId"] == user.get("manager")), None)
+                shown["manager"] = None if boss is None else {
+                    "__metadata": {"uri": f"{self.base}/odata/v2/User('{boss['userId']}')", "type": "SFOData.User"},
+                    **{f: boss.get(f) for f in wanted}}
         body: dict[str, Any] = {"d": {"results": results}}
         if skip + size < len(chosen):
             query = {k: v[0] for k, v in request.query.items() if k != "$skiptoken"}
