@@ -62,6 +62,17 @@ def received(smtp, since: int = 0) -> list[tuple[str, str, icalendar.Event | Non
     return found
 
 
+def switchers_managers(network) -> set[str]:
+    """The work e-mails of the cohort's switchers' line managers, as the store knows them."""
+    engine = open_engine(network.store_url)
+    try:
+        with session_factory(engine)() as db:
+            switchers = list(db.scalars(select(Person).join(LearningQuestion, LearningQuestion.switcher_id == Person.id)))
+            return {m.email for m in managers_of(db, switchers)}
+    finally:
+        engine.dispose()
+
+
 def status(network, as_of: str):
     from datetime import datetime
     from zoneinfo import ZoneInfo
@@ -85,8 +96,9 @@ def test_the_example_invites_its_kickoff_and_terugkommoment_and_a_rerun_writes_n
     assert len(attendees(kickoff)) == 15 and HANNE in attendees(kickoff) and "chloe.lambert@groenkracht.be" in attendees(kickoff)
     assert "LOCATION" not in kickoff and str(kickoff["SUMMARY"]).startswith("Switching Talent – Kick-off")
     assert str(kickoff["STATUS"]) == "CONFIRMED" and int(kickoff["SEQUENCE"]) == 0
-    # the terugkommoment: the same, plus Sofie De Smet named in the list; on site; Dutch and French (Les Petits Pas) described
-    assert attendees(terug) == sorted({*attendees(kickoff), SOFIE})
+    # the terugkommoment: the same, plus Sofie De Smet named in the list and the switchers' line managers
+    # (issue 25 item 3); on site; Dutch and French (Les Petits Pas) described
+    assert attendees(terug) == sorted({*attendees(kickoff), SOFIE, *switchers_managers(network)})
     assert str(terug["LOCATION"]) == "Zelebaan 42, 9160 Lokeren"
     assert "terugkommoment" in str(terug["DESCRIPTION"]) and "journée de retour" in str(terug["DESCRIPTION"])
     before = network.output_hashes()
@@ -116,6 +128,8 @@ def test_a_person_leaving_the_audience_gets_a_cancel_for_that_moment_only(sqlite
         monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", PASSWORD)
         network.add_before_cohort(smtp.channel_toml())
         network.route("zonneke", "imip")
+        # Sofie De Smet is also a line manager of switchers: only the list names her here
+        network.edit_csv("cohort/groepsmomenten.csv", "switchers, leercoaches, hr, leidinggevenden;", "switchers, leercoaches, hr;")
         sync(network, as_of=BEFORE)
         first = received(smtp)
         sent_to = {to for to, method, event, _ in first if event is not None and str(event["UID"]) == str(vevent(network.out / "invitations" / "GM-TERUG.ics")["UID"])}
@@ -138,7 +152,7 @@ def test_a_person_leaving_the_audience_gets_a_cancel_for_that_moment_only(sqlite
         count = len(smtp.received)
         assert sum(sync(network, as_of="2026-12-07").invites.values()) == 0 and len(smtp.received) == count
         # back on the list: a new REQUEST for her (and the others see her again)
-        network.edit_csv("cohort/groepsmomenten.csv", "leidinggevenden;\n", "leidinggevenden;zonneke:Z002\n")
+        network.edit_csv("cohort/groepsmomenten.csv", "leercoaches, hr;\n", "leercoaches, hr;zonneke:Z002\n")
         sync(network, as_of="2026-12-08")
         assert SOFIE in {to for to, method, _, _ in received(smtp, count) if method == "REQUEST"}
     finally:
@@ -215,7 +229,8 @@ def test_an_organisation_without_learning_questions_in_the_cohort_reminds_its_hr
             path.write_text("\n".join(line + ";LS-2027" if line.startswith(code + ";") else line for line in lines) + "\n", encoding="utf-8-sig")
         summary = sync(network, as_of=REMINDING)
         assert summary.status == "ok", summary.errors
-        reminders = [(to, event, message) for to, method, event, message in received(smtp) if method == "" or
+        reminders = [(to, event, message) for to, method, event, message in received(smtp)
+                     if (method == "" and not str(message["Message-ID"]).startswith("<manager.")) or  # not a note to a manager
                      (event is not None and str(event["X-ST-KIND"]) == "deadline")]
         assert [to for to, _, _ in reminders] == ["rh@lespetitspas.be"]
         (_, event, message), = reminders
@@ -265,6 +280,8 @@ def test_a_bad_group_moment_is_a_problem_naming_it_and_the_good_one_goes_through
     network.edit_csv("cohort/groepsmomenten.csv", "14/01/2027;13:30;16:30;online;;switchers, leercoaches;",
                      "14/01/2027;13:30;16:30;online;;switchers, bazen;")
     network.edit_csv("cohort/groepsmomenten.csv", ";zonneke:Z002", ";zonneke:Z999")
+    # Sofie De Smet is also a line manager of switchers: only the list names her here
+    network.edit_csv("cohort/groepsmomenten.csv", "switchers, leercoaches, hr, leidinggevenden;", "switchers, leercoaches, hr;")
     summary = sync(network, as_of=BEFORE)
     problems = [(p.entity, p.record, p.field) for p in summary.errors if not p.warning]
     assert any(entity == "group_moments" and field == "audience" for entity, _, field in problems), summary.errors

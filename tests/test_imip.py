@@ -58,7 +58,8 @@ def test_upcoming_sessions_reach_the_smtp_server_as_valid_imip(network, smtp):
     # (and the cohort's kick-off and terugkommoment to Evelien, Stijn, Mohamed, Amélie, Nathalie and Jérôme: 2 x 6)
     assert sorted(r[0] for r, _ in messages(smtp)).count("evelien@brouwers-peeters.be") == 7 + 2
     # and Stijn's two evaluation reminders for EX-03, and (issue 25) the note to Nathalie's manager Amélie (Les Petits Pas informs)
-    assert len(smtp.received) == 1 + 4 + 3 + 4 + 3 + 2 + 2 * 6 + 1
+    # and the terugkommoment to Wim, line manager of a Brouwers & Peeters switcher (its audience names the line managers)
+    assert len(smtp.received) == 1 + 4 + 3 + 4 + 3 + 2 + 2 * 6 + 1 + 1
     recipients, message = next((r, m) for r, m in messages(smtp) if r == ["amelie.dubois@lespetitspas.be"] and "Entretien" in m["Subject"])
     assert message.get_content_type() == "multipart/mixed"
     alternative, attachment = message.get_payload()
@@ -109,7 +110,8 @@ def test_a_refused_recipient_is_reported_alone_and_tried_again_later(network, sm
              "GM-TERUG|stijn@refused.example", "S-03-EVAL|stijn@refused.example"]  # with the cohort's two group moments
     assert sorted(e.record for e in refused) == stijn
     assert all("refused: 550" in e.message for e in refused) and summary.status == "partial"
-    assert len(smtp.received) == 14 + 2 * 5 + 1  # everyone else got theirs (the group moments: the 5 others, twice; the note to Nathalie's manager)
+    # everyone else got theirs (the group moments: the 5 others, twice, and Wim, a line manager, the terugkommoment; the note to Nathalie's manager)
+    assert len(smtp.received) == 14 + 2 * 5 + 1 + 1
     again = run_sync(network.config(), MOMENT)
     assert sorted(e.record for e in again.errors if e.source == "invitations-imip") == stijn
 
@@ -128,14 +130,16 @@ def test_a_dropped_coach_gets_a_cancellation_and_nobody_else_a_message(network, 
     assert sorted((r[0], calendar_part(m)[0].get_param("method")) for r, m in sent) == \
         sorted([("evelien@brouwers-peeters.be", "CANCEL")] * 4 + [("an@brouwers-peeters.be", "REQUEST")] * 4)
     assert {calendar_part(m)[0].get_param("method") for _, m in group} == {"REQUEST"}
-    assert sorted(r[0] for r, _ in group).count("an@brouwers-peeters.be") == 2 and len(group) == 2 * 7
+    # the kick-off to 7 by e-mail, the terugkommoment to 8 (Wim, a line manager, too)
+    assert sorted(r[0] for r, _ in group).count("an@brouwers-peeters.be") == 2 and len(group) == 7 + 8
 
 
 def test_wrong_smtp_password_fails_every_message_without_showing_it(network, smtp, monkeypatch):
     monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", "not-the-password")
     summary = run_sync(network.config(), MOMENT)
     failed = [e for e in summary.errors if e.source == "invitations-imip"]
-    assert len(failed) == 17 + 2 * 6 + 1 and "unusable: SMTPAuthenticationError" in failed[0].message  # the 2 group moments, the manager note
+    # the 2 group moments, the terugkommoment to Wim (a line manager), the manager note
+    assert len(failed) == 17 + 2 * 6 + 1 + 1 and "unusable: SMTPAuthenticationError" in failed[0].message
     assert "not-the-password" not in str(summary.as_dict()) and not smtp.received
 
 

@@ -121,7 +121,8 @@ def test_dry_run_shows_the_writes_and_writes_nothing(network):
     assert not network.out.exists()
     real = sync(network)
     assert real.pulled["people"]["created"] == 34  # the dry run stored nothing
-    assert writes(real) == 27 + 2  # + the two manager notes
+    assert writes(real) == 27  # 17 sessions + the 2 group moments, 5 training records, 3 leerbewijzen
+    assert sum(w["object"] == "manager_note" for w in real.written_files) == 2  # and the two manager notes
 
 
 def test_person_gone_from_the_hr_export_becomes_inactive_not_deleted(network):
