@@ -43,7 +43,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from connector.core.texts import format_number, long_date, text
+from connector.core.texts import format_number, labelled, long_date, text, typeset
 
 SANS = "STSans"  # the family name the paragraphs use; <b> and <i> map to its other faces
 MONO = "STMono"
@@ -58,10 +58,19 @@ def fingerprint(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _printable(value: str) -> str:
+def _printable(language: str, value: str) -> str:
     """`value` as paragraph markup: every character kept (the embedded fonts cover Latin,
-    Greek and Cyrillic), only the markup characters <, > and & escaped."""
-    return escape(value)
+    Greek and Cyrillic), set as `language` prints it (French no-break spaces, see
+    core/texts.typeset: before escaping, so an entity's ; is never touched), then only the
+    markup characters <, > and & escaped."""
+    return escape(typeset(language, value))
+
+
+def _labelled(language: str, key: str, markup: str) -> str:
+    """'<label>: <markup>' with the separator of the catalog's "labelled" message (French: a
+    no-break space before the colon), `markup` inserted as it is (a font change)."""
+    marker = "\x00"  # survives escaping and typesetting, then takes the markup's place
+    return _printable(language, labelled(language, key, marker)).replace(marker, markup)
 
 
 @cache
@@ -109,14 +118,14 @@ def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None)
     )
     P = lambda value, style="body": Paragraph(value, styles[style])  # noqa: E731
     story: list[Any] = [
-        P(_printable(content["partner"]["name"]), "issuer"),
+        P(_printable(language, content["partner"]["name"]), "issuer"),
         HRFlowable(width="100%", thickness=2, color=ACCENT, spaceBefore=3, spaceAfter=10),
-        P(_printable(t("lb.title")), "title"),
-        P(_printable(t("lb.subtitle")), "subtitle"),
+        P(_printable(language, t("lb.title")), "title"),
+        P(_printable(language, t("lb.subtitle")), "subtitle"),
         Spacer(1, 5 * mm),
-        P(_printable(t("lb.intro", partner=content["partner"]["name"], switcher=content["switcher"]["name"],
+        P(_printable(language, t("lb.intro", partner=content["partner"]["name"], switcher=content["switcher"]["name"],
                        sender=content["sender"]["name"], host=content["host"]["name"]))),
-        P(f"“{_printable(content['question'])}”", "question"),
+        P(_printable(language, t("lb.quoted", question=content["question"])), "question"),
         Spacer(1, 3 * mm),
     ]
     details = [
@@ -128,24 +137,24 @@ def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None)
         (t("lb.number"), content["number"]),
         (t("lb.issued"), long_date(language, date.fromisoformat(content["issued_on"]))),
     ]
-    story.append(_table([[P(_printable(k), "label"), P(_printable(v), "value")] for k, v in details], [48 * mm, None]))
-    story += [Spacer(1, 6 * mm), P(f"<b>{_printable(t('lb.days'))}</b>")]
-    rows = [[P(_printable(t("lb.date")), "label"), P(_printable(t("lb.hours")), "label")]]
-    rows += [[P(_printable(long_date(language, date.fromisoformat(d["date"])))), P(_printable(format_number(language, d["hours"])))] for d in content["days"]]
-    rows.append([P(f"<b>{_printable(t('lb.total'))}</b>"), P(f"<b>{_printable(format_number(language, content['total_hours']))}</b>")])
+    story.append(_table([[P(_printable(language, k), "label"), P(_printable(language, v), "value")] for k, v in details], [48 * mm, None]))
+    story += [Spacer(1, 6 * mm), P(f"<b>{_printable(language, t('lb.days'))}</b>")]
+    rows = [[P(_printable(language, t("lb.date")), "label"), P(_printable(language, t("lb.hours")), "label")]]
+    rows += [[P(_printable(language, long_date(language, date.fromisoformat(d["date"])))), P(_printable(language, format_number(language, d["hours"])))] for d in content["days"]]
+    rows.append([P(f"<b>{_printable(language, t('lb.total'))}</b>"), P(f"<b>{_printable(language, format_number(language, content['total_hours']))}</b>")])
     story.append(_table(rows, [80 * mm, 30 * mm], header=True))
     if content.get("intro_call"):  # only when that call took place (issue 16)
-        story += [Spacer(1, 3 * mm), P(_printable(t("lb.intro_call", switcher=content["switcher"]["name"],
+        story += [Spacer(1, 3 * mm), P(_printable(language, t("lb.intro_call", switcher=content["switcher"]["name"],
                                                      date=long_date(language, date.fromisoformat(content["intro_call"])))))]
-    story += [Spacer(1, 4 * mm), P(_printable(t("lb.kind")), "label")]
+    story += [Spacer(1, 4 * mm), P(_printable(language, t("lb.kind")), "label")]
     if content.get("replaces"):  # a corrected leerbewijs names the revoked one
-        story += [Spacer(1, 2 * mm), P(f"<b>{_printable(t('lb.replaces', number=content['replaces']))}</b>")]
+        story += [Spacer(1, 2 * mm), P(f"<b>{_printable(language, t('lb.replaces', number=content['replaces']))}</b>")]
     story += [Spacer(1, 16 * mm)]
     story += _signature_block(content, styles, document.width)
     story += [Spacer(1, 14 * mm),
               HRFlowable(width="100%", thickness=0.5, color=MUTED, spaceAfter=4),
-              P(f"{_printable(t('lb.fingerprint'))}: <font name='{MONO}'>{digest}</font>", "small"),
-              P(_printable(t("lb.footer")), "small")]
+              P(_labelled(language, "lb.fingerprint", f"<font name='{MONO}'>{digest}</font>"), "small"),
+              P(_printable(language, t("lb.footer")), "small")]
     if check is not None:
         story += [Spacer(1, 3 * mm), _check_block(check, content, styles)]
     document.build(story)
@@ -166,9 +175,9 @@ def _check_block(check: Check, content: dict[str, Any], styles: dict[str, Paragr
     drawing = Drawing(size, size)  # sized directly: measuring the widget would draw its modules twice
     drawing.initialFontName = SANS  # the renderer otherwise selects Helvetica, which is not embedded
     drawing.add(QrCodeWidget(check.qr, barLevel="M", barWidth=size, barHeight=size))
-    words = text(content["language"], "lb.verify", partner=content["partner"]["name"])
-    label = text(content["language"], "lb.code")
-    note = Paragraph(f"{_printable(words)}<br/>{_printable(label)}: <font name='{MONO}'>{check.code}</font>", styles["small"])
+    language = content["language"]
+    words = text(language, "lb.verify", partner=content["partner"]["name"])
+    note = Paragraph(f"{_printable(language, words)}<br/>{_labelled(language, 'lb.code', f'<font name={MONO!r}>{check.code}</font>')}", styles["small"])
     table = Table([[drawing, note]], colWidths=[32 * mm, None], hAlign="LEFT")
     table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), SANS), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                                ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
@@ -179,8 +188,8 @@ def _signature_block(content: dict[str, Any], styles: dict[str, ParagraphStyle],
     """A line to sign for the partner and one per coach (labelled with the coach's name), two
     or three to a row, each row exactly as wide as the text frame, so no line runs past the margin."""
     language = content["language"]
-    cells = [[Paragraph(_printable(text(language, "lb.sign_partner", partner=content["partner"]["name"])), styles["label"])]]
-    cells += [[Paragraph(_printable(text(language, "lb.sign_coach")), styles["label"]), Paragraph(_printable(coach), styles["value"])]
+    cells = [[Paragraph(_printable(language, text(language, "lb.sign_partner", partner=content["partner"]["name"])), styles["label"])]]
+    cells += [[Paragraph(_printable(language, text(language, "lb.sign_coach")), styles["label"]), Paragraph(_printable(language, coach), styles["value"])]
               for coach in content["coaches"]]
     per_row = 3 if len(cells) >= 3 else 2  # three signers still fit one row, so the page stays one page
     column = (width - SIGNATURE_GAP * (per_row - 1)) / per_row
