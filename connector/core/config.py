@@ -123,6 +123,10 @@ class OrganisationConfig(_Strict):
     # "not_declined" every day not marked absent and not declined in the calendar; "confirmed" only
     # days marked attended; "planned" every planned day not marked absent. A day marked absent never counts.
     writeback_days: Literal["not_declined", "confirmed", "planned"] = "not_declined"
+    # Hosting is learning too (the method): true gives this organisation's coaches, per exchange they
+    # coached that happened, a leerbewijs of their own and an informal training record per day that
+    # counts, written to this organisation's write-back targets like its switchers' records.
+    coach_learning: bool = False
 
     @model_validator(mode="after")
     def _names_unique_and_known(self) -> OrganisationConfig:

@@ -116,7 +116,7 @@ def build_status(db: Session, config: Config, runs: int = 5, now: datetime | Non
     now = now or datetime.now(UTC)
     refs = _Refs.load(db)
     # the live leerbewijs of each exchange (a revoked one replaced by a corrected one is history)
-    numbers = dict(db.execute(select(Leerbewijs.exchange_code, Leerbewijs.number)
+    numbers = dict(db.execute(select(Leerbewijs.exchange_code, Leerbewijs.number).where(Leerbewijs.role == "switcher")  # not a coach's own
                               .order_by(Leerbewijs.revoked_at.is_(None), Leerbewijs.number)).all())
     sessions: dict[str, list[SessionRow]] = defaultdict(list)
     for session in db.scalars(select(SessionRow).order_by(SessionRow.start, SessionRow.code)):

@@ -123,12 +123,11 @@ def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None)
         P(_printable(language, t("lb.title")), "title"),
         P(_printable(language, t("lb.subtitle")), "subtitle"),
         Spacer(1, 5 * mm),
-        P(_printable(language, t("lb.intro", partner=content["partner"]["name"], switcher=content["switcher"]["name"],
-                       sender=content["sender"]["name"], host=content["host"]["name"]))),
+        P(_printable(language, _intro(content))),
         P(_printable(language, t("lb.quoted", question=content["question"])), "question"),
         Spacer(1, 3 * mm),
     ]
-    details = [
+    details = _coach_details(content) if is_coach(content) else [
         (t("label.switcher"), content["switcher"]["name"]),
         (t("label.sender"), content["sender"]["name"] + (f" ({content['sender']['enterprise_number']})" if content["sender"].get("enterprise_number") else "")),
         (t("label.host"), content["host"]["name"]),
@@ -146,11 +145,12 @@ def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None)
     if content.get("intro_call"):  # only when that call took place (issue 16)
         story += [Spacer(1, 3 * mm), P(_printable(language, t("lb.intro_call", switcher=content["switcher"]["name"],
                                                      date=long_date(language, date.fromisoformat(content["intro_call"])))))]
-    story += [Spacer(1, 4 * mm), P(_printable(language, t("lb.kind")), "label")]
+    story += [Spacer(1, 4 * mm), P(_printable(language, t("lb.kind_coach" if is_coach(content) else "lb.kind")), "label")]
     if content.get("replaces"):  # a corrected leerbewijs names the revoked one
         story += [Spacer(1, 2 * mm), P(f"<b>{_printable(language, t('lb.replaces', number=content['replaces']))}</b>")]
     story += [Spacer(1, 16 * mm)]
-    story += _signature_block(content, styles, document.width)
+    # a coach's own leerbewijs is signed for the partner only (the coach does not sign for themselves)
+    story += _signature_block({**content, "coaches": []} if is_coach(content) else content, styles, document.width)
     story += [Spacer(1, 14 * mm),
               HRFlowable(width="100%", thickness=0.5, color=MUTED, spaceAfter=4),
               P(_labelled(language, "lb.fingerprint", f"<font name='{MONO}'>{digest}</font>"), "small"),
@@ -221,3 +221,36 @@ def _table(rows: list[list[Any]], widths: list[Any], header: bool = False) -> Ta
         style += [("LINEBELOW", (0, 0), (-1, 0), 0.6, MUTED), ("LINEABOVE", (0, -1), (-1, -1), 0.6, MUTED)]
     table.setStyle(TableStyle(style))
     return table
+
+
+# -- a coach's leerbewijs (coach_learning) ------------------------------------------------------
+
+def is_coach(content: dict[str, Any]) -> bool:
+    """Whether the leerbewijs is a coach's own (role "coach", see engine/plan.coach_learning)."""
+    return content.get("role") == "coach"
+
+
+def holder_name(content: dict[str, Any]) -> str:
+    """The name of the person the leerbewijs is for: its coach, or (as always) its switcher."""
+    return str((content.get("holder") if is_coach(content) else content["switcher"])["name"])
+
+
+def _intro(content: dict[str, Any]) -> str:
+    language, partner = content["language"], content["partner"]["name"]
+    if is_coach(content):
+        return text(language, "lb.intro_coach", partner=partner, coach=holder_name(content), employer=content["employer"]["name"],
+                    place=f"{content['place']} ({content['host']['name']})")
+    return text(language, "lb.intro", partner=partner, switcher=content["switcher"]["name"], sender=content["sender"]["name"],
+                host=content["host"]["name"])
+
+
+def _coach_details(content: dict[str, Any]) -> list[tuple[str, str]]:
+    language = content["language"]
+    employer = content["employer"]
+    return [
+        (text(language, "label.coach"), holder_name(content)),
+        (text(language, "lb.employer"), employer["name"] + (f" ({employer['enterprise_number']})" if employer.get("enterprise_number") else "")),
+        (text(language, "label.place"), content["place"]),
+        (text(language, "lb.number"), content["number"]),
+        (text(language, "lb.issued"), long_date(language, date.fromisoformat(content["issued_on"]))),
+    ]

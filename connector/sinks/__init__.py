@@ -115,7 +115,8 @@ def describe(payload: dict[str, Any]) -> str:
     """Whom an outbox item is about, for error messages: a switcher and day, or a leerbewijs."""
     content = payload.get("content")
     if content:
-        return f"{content['switcher']['name']} (leerbewijs {content['number']})"
+        holder = (content.get("holder") or content.get("switcher") or {}).get("name")  # a coach's own, or the switcher's
+        return f"{holder} (leerbewijs {content['number']})"
     if "year" in payload:
         return f"{payload['first_name']} {payload['last_name']} (exchange hours {payload['year']})"
     return f"{payload['first_name']} {payload['last_name']} ({payload['date']})"
