@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape
 
 import fontpkg
 from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.shapes import Drawing as _Drawing
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
@@ -34,14 +34,10 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import (
-    HRFlowable,
-    Paragraph,
-    SimpleDocTemplate,
-    Spacer,
-    Table,
-    TableStyle,
-)
+from reportlab.platypus import HRFlowable as _HRFlowable
+from reportlab.platypus import Paragraph as _Paragraph
+from reportlab.platypus import SimpleDocTemplate, Spacer, TableStyle
+from reportlab.platypus import Table as _Table
 
 from connector.core.texts import format_number, labelled, long_date, text, typeset
 
@@ -102,9 +98,12 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None) -> bytes:
+def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None, tags: list[Tag] | None = None) -> bytes:
     """The leerbewijs as an unsigned PDF; with `check`, it carries the QR code and check code
-    a reader verifies it with (see signed_pdf)."""
+    a reader verifies it with (see signed_pdf). With `tags`, its text is drawn as marked content
+    (each paragraph a BDC/EMC sequence with an MCID, lines and the QR code as artifacts) and
+    `tags` receives one Tag per sequence in reading order, for archive.tag to build the
+    structure tree from."""
     language = content["language"]
     styles = _styles()
     t = lambda key, **values: text(language, key, **values)  # noqa: E731
@@ -117,6 +116,8 @@ def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None)
         lang=LANGUAGE_TAGS.get(language, language),  # the catalog's /Lang: screen readers pick their voice by it
     )
     P = lambda value, style="body": Paragraph(value, styles[style])  # noqa: E731
+    heading = P(f"<b>{_printable(language, t('lb.days'))}</b>")
+    heading.path = ("H2",)
     story: list[Any] = [
         P(_printable(language, content["partner"]["name"]), "issuer"),
         HRFlowable(width="100%", thickness=2, color=ACCENT, spaceBefore=3, spaceAfter=10),
@@ -137,7 +138,7 @@ def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None)
         (t("lb.issued"), long_date(language, date.fromisoformat(content["issued_on"]))),
     ]
     story.append(_table([[P(_printable(language, k), "label"), P(_printable(language, v), "value")] for k, v in details], [48 * mm, None]))
-    story += [Spacer(1, 6 * mm), P(f"<b>{_printable(language, t('lb.days'))}</b>")]
+    story += [Spacer(1, 6 * mm), heading]
     rows = [[P(_printable(language, t("lb.date")), "label"), P(_printable(language, t("lb.hours")), "label")]]
     rows += [[P(_printable(language, long_date(language, date.fromisoformat(d["date"])))), P(_printable(language, format_number(language, d["hours"])))] for d in content["days"]]
     rows.append([P(f"<b>{_printable(language, t('lb.total'))}</b>"), P(f"<b>{_printable(language, format_number(language, content['total_hours']))}</b>")])
@@ -157,7 +158,8 @@ def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None)
               P(_printable(language, t("lb.footer")), "small")]
     if check is not None:
         story += [Spacer(1, 3 * mm), _check_block(check, content, styles)]
-    document.build(story)
+    tagger = _Tagger(tags) if tags is not None else None
+    document.build(story, onFirstPage=_with(tagger), onLaterPages=_with(tagger))
     return buffer.getvalue()
 
 
@@ -214,7 +216,13 @@ def _signature_block(content: dict[str, Any], styles: dict[str, ParagraphStyle],
 
 
 def _table(rows: list[list[Any]], widths: list[Any], header: bool = False) -> Table:
+    """A data table: tagged as Table, TR, TH (the header row) and TD, each cell's text a P."""
     table = Table(rows, colWidths=widths, hAlign="LEFT")
+    group = f"Table:{id(table)}"  # only groups the cells of one table; never written into the PDF
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            if isinstance(cell, Paragraph):
+                cell.path = (group, f"TR:{r}", f"{'TH' if header and r == 0 else 'TD'}:{c}", "P")
     style: list[Any] = [("FONT", (0, 0), (-1, -1), SANS), ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
              ("BOTTOMPADDING", (0, 0), (-1, -1), 3), ("TOPPADDING", (0, 0), (-1, -1), 3)]
     if header:
@@ -254,3 +262,113 @@ def _coach_details(content: dict[str, Any]) -> list[tuple[str, str]]:
         (text(language, "lb.number"), content["number"]),
         (text(language, "lb.issued"), long_date(language, date.fromisoformat(content["issued_on"]))),
     ]
+
+
+# -- tagged PDF: marked content for the structure tree (archive.tag) ---------------------------
+# ReportLab's open-source edition writes no structure tree. The paragraphs here mark their own
+# text (PDF 1.7, ISO 32000-1 section 14.6: "/P <</MCID n>> BDC ... EMC"), and what is only
+# decoration (rules, table lines, the QR code beside its printed check code) is marked as an
+# /Artifact (section 14.8.2.2), so that archive.tag can add the StructTreeRoot that points at
+# the MCIDs in reading order, which is the order they are drawn in.
+
+ROLES = {"title": "H1", "question": "BlockQuote"}  # paragraph style -> structure type; the rest are P
+
+
+@dataclass(frozen=True)
+class Tag:
+    """One marked-content sequence: its page (0-based), its MCID on that page, and its place
+    in the structure: the groups it sits in, outermost first, then its own structure type,
+    e.g. ("Table:<key>", "TR:0", "TD:1", "P") or ("H1",). Only the part before ':' is a
+    structure type; the rest tells groups apart."""
+
+    page: int
+    mcid: int
+    path: tuple[str, ...]
+
+
+class _Tagger:
+    """Hands out MCIDs per page and remembers each Tag, in drawing order."""
+
+    def __init__(self, tags: list[Tag]) -> None:
+        self.tags = tags
+        self.next: dict[int, int] = {}
+
+    def begin(self, canvas: Any, path: tuple[str, ...]) -> None:
+        page = canvas.getPageNumber() - 1
+        mcid = self.next.get(page, 0)
+        self.next[page] = mcid + 1
+        self.tags.append(Tag(page, mcid, path))
+        canvas.addLiteral(f"/{path[-1].split(':', 1)[0]} <</MCID {mcid}>> BDC")
+
+
+def _with(tagger: _Tagger | None) -> Any:
+    def on_page(canvas: Any, _document: Any) -> None:
+        canvas.st_tagger = tagger  # the flowables below find it on the canvas they draw on
+    return on_page
+
+
+def _as_artifact(canvas: Any, draw: Any) -> None:
+    tagged = getattr(canvas, "st_tagger", None) is not None
+    if tagged:
+        canvas.addLiteral("/Artifact BMC")
+    draw()
+    if tagged:
+        canvas.addLiteral("EMC")
+
+
+class Paragraph(_Paragraph):
+    """A paragraph that marks its text as one structure element (P, or its style's role)."""
+
+    path: tuple[str, ...] | None = None
+
+    def draw(self) -> None:
+        tagger: _Tagger | None = getattr(self.canv, "st_tagger", None)
+        if tagger is None:
+            super().draw()
+            return
+        tagger.begin(self.canv, self.path or (ROLES.get(self.style.name, "P"),))
+        self._space_line_ends()
+        super().draw()
+        self.canv.addLiteral("EMC")
+
+    def _space_line_ends(self) -> None:
+        """A space after the last word of every line but the last: Tagged PDF separates words by
+        space characters, also where a line breaks (ISO 32000-1 14.8.2.5), else a screen reader
+        or text extraction reads "vanAtelier". Drawn at the line's end, where it is invisible."""
+        para = getattr(self, "blPara", None)
+        if para is None or getattr(para, "st_spaced", False):
+            return
+        para.st_spaced = True
+        for line in para.lines[:-1]:
+            if para.kind == 0:
+                words = line[1]
+                if words:
+                    words[-1] += " "
+            else:
+                texts = [word for word in line.words if isinstance(getattr(word, "text", None), str)]
+                if texts and not texts[-1].text.endswith(" "):
+                    texts[-1].text += " "
+
+
+class HRFlowable(_HRFlowable):
+    """A rule: decoration, an artifact."""
+
+    def draw(self) -> None:
+        _as_artifact(self.canv, super().draw)
+
+
+class Table(_Table):
+    """A table whose backgrounds and lines are artifacts (its cells tag themselves)."""
+
+    def _drawBkgrnd(self) -> None:  # noqa: N802 (ReportLab's name)
+        _as_artifact(self.canv, super()._drawBkgrnd)
+
+    def _drawLines(self) -> None:  # noqa: N802
+        _as_artifact(self.canv, super()._drawLines)
+
+
+class Drawing(_Drawing):
+    """The QR code: an artifact, its content is printed beside it as the check code and text."""
+
+    def drawOn(self, canvas: Any, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802, N803
+        _as_artifact(canvas, lambda: super(Drawing, self).drawOn(canvas, x, y, _sW))
