@@ -20,6 +20,7 @@ from connector.leerbewijs.credential import learner_subject
 from connector.store.tables import Leerbewijs, Person, TrainingRecord
 from tests.conftest import REPO
 from tests.test_attendance import ABSENT, NOT_SAID, ledger, nothing_written, rows, store, verify
+from tests.test_crash import networks  # noqa: F401 (fresh networks on SQLite and PostgreSQL, one store each)
 
 MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
 EX03_BOTH = "EX-03;LV-03;LP-GK-GROEN;G110, G106;bevestigd"
@@ -209,3 +210,50 @@ def test_coach_learning_is_a_per_organisation_switch_checked_in_the_configuratio
     network.replace('id = "zonneke"', f'id = "zonneke"\ncoach_learning = "{flag}x"')
     with pytest.raises(ConfigError):
         network.config()
+
+
+# -- through an HR system, and a crash in the middle --------------------------------------------
+
+EVELIEN = "105"  # B05, coach of EX-05 and EX-06 at Brouwers & Peeters, in the BambooHR stand-in
+LATER = "2028-07-01"  # EX-05's day (2027-11-16) and EX-06's two (June 2028) are behind us
+
+
+@pytest.mark.slow
+def test_a_coachs_days_and_leerbewijzen_go_to_bamboohr_once_even_when_a_sync_dies_in_the_middle(networks, monkeypatch):
+    """Brouwers & Peeters in BambooHR with coach_learning: Evelien's three coached days become
+    three training records and her two leerbewijzen two PDFs with their EDC, in her own file. A
+    sync killed right after a BambooHR write (the first, and one late in the run) and run
+    again leaves each exactly once; a further run writes nothing."""
+    from connector.plumbing.killpoint import VARIABLE
+    from tests.fakes.bamboohr_server import API_KEY
+    from tests.test_bamboohr import TRAINING_TYPE, brouwers_peeters_in_bamboohr, use_bamboohr
+    from tests.test_crash import KILLED, cli
+
+    monkeypatch.setenv("ST_TEST_BAMBOOHR_KEY", API_KEY)
+    fakes = []
+
+    def sync(network, kill_at: str | None = None) -> subprocess.CompletedProcess[str]:
+        return cli("sync", "--config", str(network.config_path), "--as-of", LATER, "--json", env={VARIABLE: kill_at} if kill_at else None)
+
+    def coached(fake) -> list[str]:
+        return sorted(r["completed"] for r in fake.records_of(EVELIEN) if fake.type_of(r) == TRAINING_TYPE)
+
+    try:
+        for point in (1, 9):  # the first BambooHR write; one among her leerbewijzen and records (11 in all)
+            network = networks()
+            fakes.append(brouwers_peeters_in_bamboohr(network))
+            use_bamboohr(network, fakes[-1])
+            network.replace('id = "brouwers-peeters"', 'id = "brouwers-peeters"\ncoach_learning = true')
+            killed = sync(network, f"write:{point}")
+            assert killed.returncode == KILLED, f"write:{point} was not reached: {killed.stderr[-2000:]}"
+            finished = sync(network)
+            assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+            assert coached(fakes[-1]) == ["2027-11-16", "2028-06-13", "2028-06-14"], point
+            names = sorted(f["name"] for f in fakes[-1].files.get(EVELIEN, []))
+            assert len(names) == 4 and all("-C" in name for name in names), names  # two leerbewijzen, each with its EDC
+            if point == 1:
+                again = json.loads(sync(network).stdout)
+                assert again["training_records"]["written"] == again["leerbewijzen"]["issued"] == 0, again
+    finally:
+        for fake in fakes:
+            fake.stop()

@@ -46,13 +46,16 @@ def test_first_run_invites_writes_back_and_issues(network):
     assert summary.pulled["sessions"]["created"] == 32
     # 15 upcoming sessions, and EX-03's evaluation reminders at 2 and 6 months (28/12/2026, 26/04/2027)
     assert dict(summary.invites) == {"created": 17, "updated": 0, "cancelled": 0}
-    # EX-02 and EX-03: two past days each; EX-01 one (its second day is marked absent); EX-10 none (cancelled after its first day)
-    assert summary.training_records["written"] == 5
-    assert summary.leerbewijzen["issued"] == 3
+    # EX-02 and EX-03: two past days each; EX-01 one (its second day is marked absent); EX-10 none (cancelled after its first day);
+    # and EX-01's coach of petits-pas (coach_learning) the same one day
+    assert summary.training_records["written"] == 6
+    assert summary.leerbewijzen["issued"] == 4
     invitations = sorted(p.stem for p in (network.out / "invitations").iterdir())
     assert "S-03-EVAL" in invitations and "S-03-D2" not in invitations  # past sessions are not invited
     assert not any(code.startswith("S-08") for code in invitations)     # cancelled before any invitation
-    assert sorted(p.name for p in (network.out / "leerbewijzen").rglob("*.pdf")) == ["LB-2026-0001.pdf", "LB-2026-0002.pdf", "LB-2026-0003.pdf"]
+    # and the petits-pas coach's own (coach_learning), in its own series
+    assert sorted(p.name for p in (network.out / "leerbewijzen").rglob("*.pdf")) == ["LB-2026-0001.pdf", "LB-2026-0002.pdf", "LB-2026-0003.pdf",
+                                                                                      "LB-2026-C0001.pdf"]
     ledger = (network.out / "ledgers" / "groenkracht" / "training-ledger.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(ledger) == 3
     assert ledger[1].startswith("exchange:S-02-D1;G104;marieke.janssens@groenkracht.be;Janssens;Marieke;2026-03-27;7;informal;")
