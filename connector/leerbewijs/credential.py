@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import jwt
 
 from connector.core.texts import format_number, text
-from connector.leerbewijs.document import holder_name, is_coach
+from connector.leerbewijs.document import coach_or, holder_name
 from connector.leerbewijs.issuer import IssuerProfile, PublicKey, SigningKeys, generation_of, public_jwk
 
 CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
@@ -81,7 +81,7 @@ def build_credential(content: dict[str, Any], profile: IssuerProfile, zone: Zone
         "activityStartDate": _moment(days[0]["date"], zone),
         "activityEndDate": _moment(days[-1]["date"], zone),
         "creditsEarned": float(content["total_hours"]),
-        "narrative": t("ob.narrative_coach" if is_coach(content) else "ob.narrative", question=content["question"]),
+        "narrative": t(coach_or(content, "ob.narrative"), question=content["question"]),
         "achievement": {
             "id": f"{profile.id}/achievements/switching-talent-learning-exchange",
             "type": ["Achievement"],

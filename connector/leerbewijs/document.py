@@ -146,7 +146,7 @@ def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None,
     if content.get("intro_call"):  # only when that call took place (issue 16)
         story += [Spacer(1, 3 * mm), P(_printable(language, t("lb.intro_call", switcher=content["switcher"]["name"],
                                                      date=long_date(language, date.fromisoformat(content["intro_call"])))))]
-    story += [Spacer(1, 4 * mm), P(_printable(language, t("lb.kind_coach" if is_coach(content) else "lb.kind")), "label")]
+    story += [Spacer(1, 4 * mm), P(_printable(language, t(coach_or(content, "lb.kind"))), "label")]
     if content.get("replaces"):  # a corrected leerbewijs names the revoked one
         story += [Spacer(1, 2 * mm), P(f"<b>{_printable(language, t('lb.replaces', number=content['replaces']))}</b>")]
     story += [Spacer(1, 16 * mm)]
@@ -236,6 +236,11 @@ def _table(rows: list[list[Any]], widths: list[Any], header: bool = False) -> Ta
 def is_coach(content: dict[str, Any]) -> bool:
     """Whether the leerbewijs is a coach's own (role "coach", see engine/plan.coach_learning)."""
     return content.get("role") == "coach"
+
+
+def coach_or(content: dict[str, Any], key: str) -> str:
+    """`key`, or for a coach's leerbewijs its coach variant `<key>_coach` (lb.kind_coach, ob.narrative_coach)."""
+    return f"{key}_coach" if is_coach(content) else key
 
 
 def holder_name(content: dict[str, Any]) -> str:
