@@ -257,3 +257,32 @@ def test_a_coachs_days_and_leerbewijzen_go_to_bamboohr_once_even_when_a_sync_die
     finally:
         for fake in fakes:
             fake.stop()
+
+
+def test_a_day_the_coach_declined_in_outlook_is_not_their_training_but_stays_the_switchers(sqlite_network):
+    """An answer kept on a calendar reference (Graph's attendee response, as engine/sync stores
+    it): the coach declined S-01-D1, so that day is retracted from the coach's ledger with the
+    reason, the switcher's stays, and the coach's leerbewijs (no day left) is revoked, not replaced."""
+    from datetime import UTC
+
+    from connector.sinks import CALENDAR
+    from connector.store.tables import ExternalRef
+
+    network = sqlite_network
+    run_sync(network.config(), MOMENT)
+    jerome = person_id(network, "petits-pas", "P04")
+    engine, db = store(network)
+    with db:
+        db.add(ExternalRef(target="petits-pas/outlook", object_type=CALENDAR, object_id="S-01-D1", remote_id="AAMk-1",
+                           applied_hash="0" * 64, details={"responses": {"jerome.lefevre@lespetitspas.be": "declined"}},
+                           updated_at=datetime.now(UTC)))
+        db.commit()
+    engine.dispose()
+    summary = run_sync(network.config(), MOMENT)
+    assert summary.status == "ok", summary.errors
+    row = ledger(network, "petits-pas")[f"coaching:S-01-D1:{jerome}"]
+    assert (row["status"], row["reason"]) == ("voided", "the coach declined in the calendar")
+    assert ledger(network, "zonneke")["exchange:S-01-D1"]["status"] == "recorded"
+    assert coach_records(network) == set()
+    (own,) = [r for r in held(network, "EX-01") if r.role == "coach"]
+    assert own.revoked_at is not None and own.replaced_by is None
