@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from connector.core.config import Config, StoreConfig, load_config
-from connector.core.errors import ConfigError
+from connector.core.errors import ConfigError, Problem
 from connector.core.texts import overriding
 from connector.plumbing.access import current_user, unwritable
 
@@ -123,7 +123,8 @@ def _parser() -> argparse.ArgumentParser:
         "publish", help="write the public keys and the status list into a folder to upload to the website",
         description="Write what verifiers fetch into a folder, each file at the path of its URL: one JWK per key "
                     "generation at <[signing] keys_url>/<kid>.json (the kid URL every credential names), jwks.json and "
-                    "keyring.json beside them, and the signed status list at [signing] status_list_url. Upload the "
+                    "keyring.json beside them, the signed status list at [signing] status_list_url and, once a leerbewijs "
+                    "was replaced, replacements.json beside the list (so verifiers read 'replaced by'). Upload the "
                     "folder to the website's root, again after `keys rotate` and `leerbewijs revoke`. No secrets in it.")
     with_config(publish)
     publish.add_argument("--to", metavar="DIR", help="the folder to write (default: <output directory>/site)")
@@ -337,6 +338,12 @@ def _match(config: Config, args: argparse.Namespace) -> int:
             _print_failure_json("cohort", [str(error)])
         print(f"Failed: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except OSError as error:  # the proposals workbook or the cohort sheet cannot be written there
+        message = f"cannot write {error.filename or args.output}: {error.strerror or error}"
+        if args.json:
+            _print_failure_json("match", [message])
+        print(f"Not written: {message}.", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _match_or_apply(config: Config, args: argparse.Namespace) -> int:
@@ -492,6 +499,10 @@ def _check_data(config: Config, args: argparse.Namespace) -> int:
 
     progress = (lambda message: None) if args.json else (lambda message: print(f"  {message}", file=sys.stderr, flush=True))
     summary = check_data(config, _moment(config, args.as_of), progress=progress)
+    matching = _matching_problems(config, summary.errors)
+    summary.errors.extend(matching)
+    if summary.status == "ok" and any(not p.warning for p in matching):
+        summary.status = "partial"
     if args.json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -500,6 +511,20 @@ def _check_data(config: Config, args: argparse.Namespace) -> int:
         if summary.status == "ok":
             print("  the next sync will not fail on the data")
     return EXIT_OK if summary.status == "ok" else EXIT_PARTIAL
+
+
+def _matching_problems(config: Config, known: list[Problem]) -> list[Problem]:
+    """Problems in the cohort's matching columns (capacities, languages, weekdays, preferences...)
+    that `match` would meet, beyond those the data check already names."""
+    from connector.core.errors import SourceUnavailable
+    from connector.matching.inputs import read_cohort
+
+    try:
+        found = read_cohort(config).problems
+    except (ConfigError, SourceUnavailable):
+        return []  # no cohort to match, or one the data check already could not read
+    seen = {(p.record, p.field, p.message) for p in known}
+    return [p for p in found if (p.record, p.field, p.message) not in seen]
 
 
 def _status(config: Config, args: argparse.Namespace) -> int:
@@ -535,6 +560,9 @@ def _print_status(document: dict[str, Any]) -> None:
         print(f"{organisation['name']} ({organisation['id']}): {len(organisation['exchanges'])} exchange(s)")
         for exchange in organisation["exchanges"]:
             number = f", {exchange['leerbewijs']}" if exchange["leerbewijs"] else ""
+            for revoked in exchange.get("revoked") or []:
+                replaced = f", replaced by {revoked['replaced_by']}" if revoked["replaced_by"] else ""
+                number += f", {revoked['number']} revoked{replaced}"
             print(f"  {exchange['code']:<10} {exchange['state']:<13} {exchange['switcher']} at {exchange['learning_place']}{number}")
             for session in exchange["sessions"]:
                 declined = f" by {', '.join(session['declined'])}" if session["declined"] else ""
@@ -658,8 +686,9 @@ def _print_summary(summary: Summary, config: Config) -> None:
         print(f"  yearly exchange-hour totals written{would}: {summary.training_records['yearly totals written']}")
     print(f"  leerbewijzen issued{would}: {summary.leerbewijzen['issued']}")
     for revoked in summary.revoked:
-        print(f"  leerbewijs {revoked['number']} revoked ({revoked['reason']})"
-              + (f", replaced by {revoked['replaced_by']}" if revoked.get("replaced_by") else "") + ": publish the keys folder again")
+        replaced = f", replaced by {revoked['replaced_by']}" if revoked.get("replaced_by") else ""
+        then = "" if summary.dry_run else ": publish the keys folder again"
+        print(f"  leerbewijs {revoked['number']} revoked{would} ({revoked['reason']}){replaced}{then}")
     for manual in summary.manual:
         print(f"  to do by hand in {manual['target']}: {manual['action']} (record {manual['record']}, id {manual['remote_id'] or '-'})")
     if summary.created_key:

@@ -286,3 +286,104 @@ def test_status_shows_a_retracted_day(sqlite_network):
     engine.dispose()
     sessions = {s["code"]: s["state"] for o in document["organisations"] for e in o["exchanges"] for s in e["sessions"]}
     assert sessions["S-01-D2"] == "retracted" and sessions["S-01-D1"] == "written back"
+
+
+def test_keys_publish_carries_the_replacement_so_verify_against_the_website_names_it(sqlite_network, tmp_path):
+    """The issuer's website (the folder `keys publish` writes, served on loopback) holds the
+    status list AND replacements.json beside it, so a verifier that only has the website, by
+    file or by fetching the credential's statusListCredential URL, reads "revoked, replaced by"."""
+    import functools
+    import http.server
+    import threading
+
+    site = tmp_path / "site"
+    site.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        sqlite_network.replace('# status_list_url = "https://lerenswitchen.be/leerbewijs/status/1"',
+                               f'status_list_url = "{base}/leerbewijs/status/1"')
+        sqlite_network.edit_csv("cohort/sessies.csv", ABSENT, NOT_SAID)
+        run_sync(sqlite_network.config(), MOMENT)
+        sqlite_network.edit_csv("cohort/sessies.csv", NOT_SAID, ABSENT)
+        assert run_sync(sqlite_network.config(), MOMENT).revoked
+        old, corrected = leerbewijzen(sqlite_network, "EX-01")
+
+        command = [sys.executable, "-m", "connector.cli"]
+        published = subprocess.run([*command, "keys", "publish", "--config", str(sqlite_network.config_path), "--to", str(site)],
+                                   capture_output=True, text=True, timeout=120, cwd=REPO)
+        assert published.returncode == 0, published.stderr
+        assert f"{base}/leerbewijs/status/replacements.json" in published.stdout
+        pdf = str(next(sqlite_network.out.rglob(f"{old.number}.pdf")))
+        keyring = str(next(site.rglob("keyring.json")))
+        for how in (["--status-list", str(site / "leerbewijs" / "status" / "1")], ["--fetch-status"]):
+            checked = subprocess.run([*command, "leerbewijs", "verify", pdf, "--keyring", keyring, *how],
+                                     capture_output=True, text=True, timeout=120, cwd=REPO)
+            assert checked.returncode == 1 and f"revoked, replaced by {corrected.number}" in checked.stdout, (how, checked.stdout)
+        edc_file = str(next(sqlite_network.out.rglob(f"{old.number}.edc.jsonld")))  # the EDC beside it says the same
+        checked = subprocess.run([*command, "leerbewijs", "verify", edc_file, "--keyring", keyring, "--fetch-status"],
+                                 capture_output=True, text=True, timeout=120, cwd=REPO)
+        assert checked.returncode == 1 and f"revoked, replaced by {corrected.number}" in checked.stdout, checked.stdout
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def status_of_exchange(network, code: str, now: datetime = MOMENT) -> dict:
+    from connector.engine.status import build_status
+
+    engine, db = store(network)
+    with db:
+        document = build_status(db, network.config(), now=now)
+    engine.dispose()
+    (exchange,) = [e for o in document["organisations"] for e in o["exchanges"] if e["code"] == code]
+    return exchange
+
+
+def test_status_never_shows_a_revoked_leerbewijs_as_the_current_one(sqlite_network):
+    """A session moved ahead revokes EX-02's leerbewijs; until the moved day has happened there
+    is no corrected one, and status says so instead of listing the revoked number as current."""
+    network = sqlite_network
+    run_sync(network.config(), MOMENT)
+    (issued,) = leerbewijzen(network, "EX-02")
+    assert status_of_exchange(network, "EX-02")["leerbewijs"] == issued.number
+    network.edit_csv("cohort/sessies.csv", "S-02-D2;EX-02;uitwisselingsdag;30/03/2026;09:00;16:30;ter plaatse;;7;",
+                     "S-02-D2;EX-02;uitwisselingsdag;03/12/2026;09:00;16:30;ter plaatse;;7;")
+    run_sync(network.config(), MOMENT)
+    waiting = status_of_exchange(network, "EX-02")
+    assert waiting["leerbewijs"] is None and waiting["state"] == "leerbewijs revoked"
+    assert [(r["number"], r["replaced_by"]) for r in waiting["revoked"]] == [(issued.number, None)]
+    later = datetime(2026, 12, 10, tzinfo=ZoneInfo("Europe/Brussels"))
+    run_sync(network.config(), later)
+    _, corrected = leerbewijzen(network, "EX-02")
+    replaced = status_of_exchange(network, "EX-02", later)
+    assert replaced["leerbewijs"] == corrected.number and replaced["state"] == "leerbewijs"
+    assert [(r["number"], r["replaced_by"]) for r in replaced["revoked"]] == [(issued.number, corrected.number)]
+    shown = subprocess.run([sys.executable, "-m", "connector.cli", "status", "--config", str(network.config_path)],
+                           capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert f"{corrected.number}, {issued.number} revoked, replaced by {corrected.number}" in shown.stdout, shown.stdout
+
+
+def test_every_session_of_a_cancelled_exchange_shows_cancelled(sqlite_network):
+    """EX-10 of the example was cancelled after its first day: its evaluation is not 'planned'."""
+    run_sync(sqlite_network.config(), MOMENT)
+    exchange = status_of_exchange(sqlite_network, "EX-10")
+    assert exchange["state"] == "cancelled" and exchange["sessions"]
+    assert {s["state"] for s in exchange["sessions"]} == {"cancelled"}, exchange["sessions"]
+
+
+def test_a_dry_run_says_the_leerbewijs_would_be_revoked_and_revokes_nothing(sqlite_network):
+    network = sqlite_network
+    network.edit_csv("cohort/sessies.csv", ABSENT, NOT_SAID)
+    run_sync(network.config(), MOMENT)
+    network.edit_csv("cohort/sessies.csv", NOT_SAID, ABSENT)
+    (issued,) = leerbewijzen(network, "EX-01")
+    shown = subprocess.run([sys.executable, "-m", "connector.cli", "sync", "--config", str(network.config_path), "--dry-run",
+                            "--as-of", MOMENT.date().isoformat()], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert f"leerbewijs {issued.number} revoked (would be) (" in shown.stdout, shown.stdout
+    assert "publish the keys folder again" not in shown.stdout
+    (still,) = leerbewijzen(network, "EX-01")
+    assert still.revoked_at is None

@@ -203,3 +203,14 @@ def test_years_runs_and_verify_without_configuration_get_clear_answers(tmp_path)
     assert none.returncode == 2 and "1 or more" in none.stderr
     verify = cli("leerbewijs", "verify", "some.pdf", cwd=tmp_path)
     assert verify.returncode == 2 and "--keyring keyring.json" in verify.stderr and "Traceback" not in verify.stderr
+
+
+def test_the_readme_documents_every_key_of_the_sync_json_summary():
+    """The README's `--json` shape names every top-level key `sync --json` prints (always present ones)."""
+    from connector.engine.sync import Summary
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    documented = readme[readme.index('`{"status": "ok|partial|failed"'):]
+    documented = documented[:documented.index("`.")]
+    for key in Summary().as_dict():
+        assert f'"{key}"' in documented, key

@@ -104,6 +104,6 @@ def test_unknown_adapter_kinds_list_the_known_ones():
 
     with pytest.raises(ConfigError, match=r"unknown source kind 'workday' \(known: bamboohr, files, msgraph_users, personio, scim, successfactors, xapi\)"):
         source_class("workday")
-    with pytest.raises(ConfigError, match=r"unknown sink kind '\.\./x' \(known: bamboohr, bamboohr_goals, caldav, ics_files, imip, ledger_files, leerbewijs_files, msgraph, personio, successfactors, viva_learning, xapi\)"):
+    with pytest.raises(ConfigError, match=r"unknown sink kind '\.\./x' \(known: bamboohr, bamboohr_goals, caldav, ics_files, imip, ledger_files, leerbewijs_files, msgraph, personio, successfactors, successfactors_goals, viva_learning, xapi\)"):
         sink_class("../x")
     assert source_class("files").kind == "files"

@@ -250,6 +250,12 @@ def test_a_partner_seal_certificate_from_the_configuration_is_used_and_published
         b"seal", key, leaf, [ca], serialization.BestAvailableEncryption(b"p12-secret")))
     monkeypatch.setenv("ST_TEST_SEAL_PASSWORD", "p12-secret")
     network.replace('keys_dir = "keys"\n', 'keys_dir = "keys"\nseal_certificate = "seal.p12"\nseal_password = "${ST_TEST_SEAL_PASSWORD}"\n')
+    monkeypatch.setenv("ST_TEST_SEAL_PASSWORD", "wrong")  # `check` opens the seal: a wrong password is named there
+    assert main(["check", "--config", str(network.config_path)]) == 2
+    assert "seal_certificate" in capsys.readouterr().err
+    monkeypatch.setenv("ST_TEST_SEAL_PASSWORD", "p12-secret")
+    assert main(["check", "--config", str(network.config_path)]) == 0
+    capsys.readouterr()
     assert sync(network).status == "ok"
     files = edcs_of(network)
     assert files

@@ -83,6 +83,8 @@ def test_erase_leaves_no_trace_keeps_the_account_and_a_later_sync_does_not_bring
     external = {(c["where"], c["what"]): c for c in person["external"]}
     assert external[("target zonneke/ledger_files", "training_record exchange:S-01-D1")]["removed"] is False
     assert any(w == "target leerbewijs-files" and what.startswith("leerbewijs LB-") for w, what in external)
+    (pdf,) = [c["note"] for (w, what), c in external.items() if w == "target leerbewijs-files"]
+    assert ".pdf (and " in pdf and ".edc.jsonld and " in pdf and ".europass.txt beside it)" in pdf  # every copy of the proof
     assert any(w.startswith("source zonneke/hr") for w, _ in external)
     assert not any(t.lower() in result.stdout.lower() for t in TRACES)  # the report does not repeat what it erased
     assert _traces(network) == []

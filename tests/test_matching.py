@@ -6,6 +6,7 @@ invitations, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -293,6 +294,18 @@ def test_match_on_the_command_line_prints_one_json_document(sqlite_network):
     assert "--apply" in helped.stdout and "--as-of" in helped.stdout and "proposals.xlsx" in helped.stdout
 
 
+def test_match_to_a_folder_it_cannot_write_is_a_clear_failure(sqlite_network, tmp_path):
+    blocked = tmp_path / "read-only"
+    blocked.mkdir()
+    blocked.chmod(0o500)
+    target = "/proc/proposals.xlsx" if os.geteuid() == 0 else str(blocked / "proposals.xlsx")  # root writes anywhere else
+    result = cli("match", "--config", str(sqlite_network.config_path), "--as-of", "2027-01-04", "--output", target, "--json")
+    assert result.returncode == 3 and "Traceback" not in result.stderr and "unexpected" not in result.stderr, result.stderr
+    (error,) = json.loads(result.stdout)["errors"]
+    assert error["message"].startswith("cannot write ") and "proposals.xlsx" in error["message"]
+    assert "Not written: cannot write" in result.stderr
+
+
 # -- bad data ----------------------------------------------------------------------------------
 
 def test_bad_matching_cells_are_problems_naming_sheet_row_and_column(sqlite_network):
@@ -316,6 +329,10 @@ def test_bad_matching_cells_are_problems_naming_sheet_row_and_column(sqlite_netw
     assert result.returncode == 1
     errors = json.loads(result.stdout)["errors"]
     assert {(e["source"], e["field"]) for e in errors} >= {("leervragen.csv", "Voorkeur 1"), ("leerplekken.csv", "Capaciteit")}
+    checked = cli("check", "--config", str(network.config_path), "--data", "--json")  # before any match or sync
+    assert checked.returncode == 1, checked.stderr
+    named = {(e["source"], e["record"], e["field"]) for e in json.loads(checked.stdout)["errors"]}
+    assert {("leervragen.csv", "leervragen.csv row 9", "Talen"), ("leerplekken.csv", "leerplekken.csv row 2", "Capaciteit")} <= named
 
 
 def test_the_organisations_sheet_adds_sector_staff_competitors_and_commitments(sqlite_network):
@@ -501,3 +518,20 @@ def test_a_wished_period_with_one_end_is_taken_from_or_until_that_day(sqlite_net
     [proposal] = outcome.result.proposals
     assert all(date(2027, 1, 12) <= d.start.date() <= date(2027, 1, 31) for d in proposal.plan.days)
     assert proposal.plan.days[0].start.date() == date(2027, 1, 12)  # the first day an intro call a week before allows
+
+
+def test_the_status_column_offers_its_words_and_a_typo_is_a_problem_not_a_silent_skip(sqlite_network):
+    config = sqlite_network.config()
+    outcome = service.propose(config, date(2027, 1, 4), calendars=NoCalendars())
+    book = load_workbook(outcome.workbook)
+    sheet = book["Voorstellen"]
+    (validation,) = sheet.data_validations.dataValidation
+    assert validation.type == "list" and validation.formula1 == '"voorgesteld,bevestigd,afgewezen"'
+    assert str(validation.sqref) == "B2:B1000" and validation.showErrorMessage
+    sheet["B2"] = "bevestigt"  # a typo
+    book.save(outcome.workbook)
+    applied, problems = service.apply(config)
+    assert applied.exchanges == []
+    (problem,) = problems
+    assert (problem.record, problem.field) == ("proposals.xlsx Voorstellen row 2", "Status")
+    assert "'bevestigt' is not a status" in problem.message

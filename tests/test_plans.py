@@ -83,6 +83,19 @@ def test_bad_rows_are_reported_by_source_record_and_field_and_skipped(network):
     rows = planned(network)
     assert {r.remote_id.split("|")[0] for r in rows.values() if r.organisation_id == "zonneke"} == {"Z003", "Z005"}
     assert len(rows) == 15  # the others went through
+    counted = summary.as_dict()["pulled"]["planned_learning"]
+    assert (counted["created"], counted["failed"]) == (15, 3)  # a row left out is not counted as new
+
+
+def test_a_row_whose_employee_becomes_unknown_counts_as_failed_not_changed(sqlite_network):
+    network = sqlite_network
+    sync(network)
+    network.edit_csv("zonneke/opleidingsplan.csv", "Z004;EHBO", "Z999;EHBO")
+    summary = sync(network)
+    counted = summary.as_dict()["pulled"]["planned_learning"]
+    assert (counted["created"], counted["updated"], counted["failed"]) == (0, 0, 1), counted
+    assert not [r for r in planned(network).values() if r.remote_id.startswith("Z004")]  # no longer anyone's plan
+    assert any(p.record == "opleidingsplan.csv row 3" and p.field == "employee" for p in summary.errors)
 
 
 def test_a_plan_that_loses_most_rows_is_refused_by_the_removal_guard(network):

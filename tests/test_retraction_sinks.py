@@ -17,9 +17,11 @@ from tests.conftest import dies_after_delivery
 from tests.fakes.graph_server import CLIENT_SECRET
 from tests.fakes.lrs_server import PASSWORD
 from tests.test_attendance import ABSENT, NOT_SAID, ledger, leerbewijzen, nothing_written
-from tests.test_bamboohr import STIJN, ours
+from tests.test_bamboohr import STIJN, bamboo, network, on_either_store, ours  # noqa: F401  (fixtures)
 from tests.test_msgraph_e2e import groenkracht_in_graph, invite_through_outlook, live_events
-from tests.test_xapi import ATTENDED
+from tests.test_successfactors import sap  # noqa: F401  (fixture)
+from tests.test_viva_learning import viva  # noqa: F401  (fixture)
+from tests.test_xapi import ATTENDED, lrs  # noqa: F401  (fixture)
 
 MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -36,7 +38,7 @@ def stijn_absent(network) -> None:
     network.edit_csv("cohort/sessies.csv", S03_D2, S03_D2 + "afwezig")
 
 
-def test_bamboohr_deletes_the_record_of_a_day_that_turned_absent(on_either_store, bamboo):
+def test_bamboohr_deletes_the_record_of_a_day_that_turned_absent(on_either_store, bamboo):  # noqa: F811
     network = on_either_store
     assert run_sync(network.config(), MOMENT).status == "ok"
     assert sorted(r["completed"] for r in ours(bamboo)) == ["2026-10-23", "2026-10-26"]
@@ -51,7 +53,7 @@ def test_bamboohr_deletes_the_record_of_a_day_that_turned_absent(on_either_store
     assert nothing_written(run_sync(network.config(), MOMENT))
 
 
-def test_bamboohr_a_crash_after_the_delete_before_its_booking_neither_loses_nor_doubles_it(network, bamboo):
+def test_bamboohr_a_crash_after_the_delete_before_its_booking_neither_loses_nor_doubles_it(network, bamboo):  # noqa: F811
     assert run_sync(network.config(), MOMENT).status == "ok"
     stijn_absent(network)
     with dies_after_delivery("brouwers-peeters/bamboohr"):  # BambooHR deleted it; our books do not know
@@ -63,7 +65,7 @@ def test_bamboohr_a_crash_after_the_delete_before_its_booking_neither_loses_nor_
     assert nothing_written(run_sync(network.config(), MOMENT))
 
 
-def test_bamboohr_a_record_deleted_by_hand_is_no_error(network, bamboo):
+def test_bamboohr_a_record_deleted_by_hand_is_no_error(network, bamboo):  # noqa: F811
     run_sync(network.config(), MOMENT)
     for record in ours(bamboo):
         if record["completed"] == "2026-10-26":
@@ -75,7 +77,7 @@ def test_bamboohr_a_record_deleted_by_hand_is_no_error(network, bamboo):
 
 # -- xAPI, against Ralph: the statement is voided -------------------------------------------
 
-def test_xapi_voids_the_statement_of_a_day_that_turned_absent(xapi_network, lrs):
+def test_xapi_voids_the_statement_of_a_day_that_turned_absent(xapi_network, lrs):  # noqa: F811
     network = xapi_network
     network.edit_csv("cohort/sessies.csv", ABSENT, NOT_SAID)
     run_sync(network.config(), MOMENT)
@@ -92,7 +94,7 @@ def test_xapi_voids_the_statement_of_a_day_that_turned_absent(xapi_network, lrs)
     assert len([s for s in lrs.statements() if s["verb"]["id"] == VOIDED and s["object"]["id"] == statements["2025-12-05"]]) == 1
 
 
-def test_xapi_a_crash_after_voiding_before_its_booking_voids_once(xapi_network, lrs):
+def test_xapi_a_crash_after_voiding_before_its_booking_voids_once(xapi_network, lrs):  # noqa: F811
     network = xapi_network
     network.edit_csv("cohort/sessies.csv", ABSENT, NOT_SAID)
     run_sync(network.config(), MOMENT)
@@ -128,7 +130,7 @@ def _xapi(network, lrs, monkeypatch):
 
 # -- SuccessFactors Learning: a manual action, listed with the event's reference ------------
 
-def test_successfactors_lists_the_manual_action_with_the_events_reference(sf_network, sap):
+def test_successfactors_lists_the_manual_action_with_the_events_reference(sf_network, sap):  # noqa: F811
     network = sf_network  # both of EX-01's days not said (the fixture), so both are recorded
     run_sync(network.config(), MOMENT)
     assert len(sap.events) == 2
@@ -155,7 +157,7 @@ def test_successfactors_lists_the_manual_action_with_the_events_reference(sf_net
 
 # -- Viva Learning: the activity keeps the last day that still counts, or goes -------------
 
-def test_viva_learning_moves_the_activity_back_then_deletes_it(viva_sink, viva):
+def test_viva_learning_moves_the_activity_back_then_deletes_it(viva_sink, viva):  # noqa: F811
     from tests.test_viva_learning import day
 
     assert all(o.ok for o in viva_sink.deliver([day("2026-03-27"), day("2026-03-30")], {}))
@@ -173,7 +175,7 @@ def test_viva_learning_moves_the_activity_back_then_deletes_it(viva_sink, viva):
 
 # -- Outlook: a declined day is absent unless the sheet says attended ------------------------
 
-def test_a_day_the_switcher_declined_in_outlook_is_not_written(graph_network, graph):
+def test_a_day_the_switcher_declined_in_outlook_is_not_written(graph_network, graph):  # noqa: F811
     network = graph_network
     run_sync(network.config(), MOMENT)
     day = live_events(graph)["leren-switchen/S-06-D1"]
@@ -195,7 +197,7 @@ def test_a_day_the_switcher_declined_in_outlook_is_not_written(graph_network, gr
     assert attended.revoked and attended.revoked[0]["replaced_by"] == corrected.number
 
 
-def test_under_the_planned_policy_a_declined_day_still_counts(graph_network, graph):
+def test_under_the_planned_policy_a_declined_day_still_counts(graph_network, graph):  # noqa: F811
     network = graph_network
     network.replace('id = "groenkracht"', 'id = "groenkracht"\nwriteback_days = "planned"')
     run_sync(network.config(), MOMENT)
@@ -207,66 +209,14 @@ def test_under_the_planned_policy_a_declined_day_still_counts(graph_network, gra
 
 # -- fixtures borrowed from the sinks' own tests ----------------------------------------------
 
-@pytest.fixture
-def bamboo(sqlite_network):
-    from tests.test_bamboohr import brouwers_peeters_in_bamboohr
-
-    fake = brouwers_peeters_in_bamboohr(sqlite_network)
-    yield fake
-    fake.stop()
-
+# bamboo, network, on_either_store (tests/test_bamboohr.py), lrs (tests/test_xapi.py), sap
+# (tests/test_successfactors.py) and viva (tests/test_viva_learning.py) are imported above.
 
 @pytest.fixture
-def network(sqlite_network, bamboo, monkeypatch):
-    from tests.fakes.bamboohr_server import API_KEY
-    from tests.test_bamboohr import use_bamboohr
-
-    monkeypatch.setenv("ST_TEST_BAMBOOHR_KEY", API_KEY)
-    monkeypatch.setattr("time.sleep", lambda seconds: None)
-    return use_bamboohr(sqlite_network, bamboo)
-
-
-@pytest.fixture
-def on_either_store(store_url, tmp_path, bamboo, monkeypatch):
-    from tests.conftest import Network
-    from tests.fakes.bamboohr_server import API_KEY
-    from tests.test_bamboohr import use_bamboohr
-
-    monkeypatch.setenv("ST_TEST_BAMBOOHR_KEY", API_KEY)
-    monkeypatch.setattr("time.sleep", lambda seconds: None)
-    return use_bamboohr(Network(tmp_path / "either-store", store_url), bamboo)
-
-
-@pytest.fixture
-def lrs():
-    from tests.fakes.lrs_server import Ralph
-
-    server = Ralph().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sap(sqlite_network):
-    from tests.test_successfactors import sap as make
-
-    yield from make.__wrapped__(sqlite_network)
-
-
-@pytest.fixture
-def sf_network(sqlite_network, sap, monkeypatch):
+def sf_network(sqlite_network, sap, monkeypatch):  # noqa: F811
     from tests.test_successfactors import network as make
 
     return make.__wrapped__(sqlite_network, sap, monkeypatch)
-
-
-@pytest.fixture
-def viva():
-    from tests.fakes.viva_server import FakeViva
-
-    fake = FakeViva().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

@@ -105,8 +105,10 @@ def candidate_code(planned_id: str) -> str:
     return "PLAN-" + hashlib.sha256(planned_id.encode()).hexdigest()[:8].upper()
 
 
-def reconcile_planned_learning(db: Session, organisation: OrganisationConfig, index: PersonResolver, problems: list[Problem]) -> None:
-    """Bring the organisation's PlannedLearning rows in line with its sources' records."""
+def reconcile_planned_learning(db: Session, organisation: OrganisationConfig, index: PersonResolver, problems: list[Problem],
+                               left_out: list[SourceRecord] | None = None) -> None:
+    """Bring the organisation's PlannedLearning rows in line with its sources' records. A record
+    whose employee is unknown is reported, added to `left_out` and its earlier row dropped."""
     rules = {source_key(organisation.id, s.name): candidate_rule(s) for s in organisation.sources if ENTITY in s.entities}
     if not rules:
         return
@@ -124,6 +126,9 @@ def reconcile_planned_learning(db: Session, organisation: OrganisationConfig, in
         if person_id is None:
             problems.append(Problem(record.source, ENTITY, record.location or record.remote_id, "employee",
                                     f"no employee '{data['employee']}' at {organisation.id}; this planned item was left out"))
+            if left_out is not None:
+                left_out.append(record)
+            _drop(db, row, now)  # it no longer belongs to anyone known
             continue
         rule = rules[record.source]
         selected = rule is not None and rule.selects(data)
@@ -221,8 +226,8 @@ def _answered(db: Session, question_code: str) -> bool:
 
 # -- the origin told which leerbewijs answers it -------------------------------------------
 
-ORIGIN_SINKS = ("bamboohr_goals",)  # write-back kinds that take PLAN_ORIGIN, with the source kind whose goals they note
-GOAL_SOURCE_KIND = {"bamboohr_goals": "bamboohr"}
+ORIGIN_SINKS = ("bamboohr_goals", "successfactors_goals")  # write-back kinds that take PLAN_ORIGIN, with the source kind
+GOAL_SOURCE_KIND = {"bamboohr_goals": "bamboohr", "successfactors_goals": "successfactors"}  # whose goals they note
 
 
 def plan_origin_notes(db: Session, config: Config, run_id: int, problems: list[Problem]) -> None:

@@ -92,6 +92,14 @@ def pull_entity(
         known = _mark_missing(db, run_id, source_key, entity, chunk.seen, counts, guard, problems)
         if chunk.rows == 0 and known == 0:  # with records known before, the guard has already spoken
             _report_empty(source_key, entity, counts, problems)
+    elif result.live_ids is not None:
+        try:
+            live = dict.fromkeys(result.live_ids(), "")
+        except (SourceUnavailable, HttpError, AuthenticationFailed) as error:
+            problems.append(Problem(source_key, entity, "(source)", "", f"the list of live records could not be read: {error}; "
+                                    "nothing was marked removed", warning=True))
+        else:
+            _mark_missing(db, run_id, source_key, entity, {**live, **chunk.seen}, counts, guard, problems)
     if result.cursor is not None:
         _save_cursor(db, source_key, entity, result.cursor)
     return counts

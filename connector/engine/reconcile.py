@@ -205,8 +205,11 @@ def _apply(person: Person, values: dict[str, Any]) -> bool:
 # -- training already recorded -----------------------------------------------------------
 
 def reconcile_pulled_training(
-    db: Session, organisation: OrganisationConfig, index: PersonResolver, problems: list[Problem]
+    db: Session, organisation: OrganisationConfig, index: PersonResolver, problems: list[Problem],
+    left_out: list[SourceRecord] | None = None,
 ) -> None:
+    """Pulled training records into TrainingRecord rows; one whose employee is unknown is
+    reported and added to `left_out` (the sync counts it as failed)."""
     keys = [source_key(organisation.id, s.name) for s in organisation.sources if "training_records" in s.entities]
     existing = {
         r.id: r for r in db.scalars(select(TrainingRecord).where(TrainingRecord.origin == "pulled", TrainingRecord.source.in_(keys)))
@@ -223,6 +226,8 @@ def reconcile_pulled_training(
         if person_id is None:
             problems.append(Problem(record.source, "training_records", record.location or record.remote_id, "employee",
                                     f"no employee '{data['employee']}' at {organisation.id}"))
+            if left_out is not None:
+                left_out.append(record)
             continue
         values = {
             "person_id": person_id, "origin": "pulled", "kind": data.get("kind", "formal"),

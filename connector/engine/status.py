@@ -5,10 +5,10 @@ One query module, for `st-connector status` and, later, a web overview. Terms:
 - exchange state, the furthest it got: proposed (waits for its status to become confirmed:
   nothing goes out), confirmed (nothing sent yet), invited (a session's invitation went out),
   declined (someone declined a session), written back (a past day reached an HR system or
-  ledger), leerbewijs (issued), cancelled.
+  ledger), leerbewijs (issued), leerbewijs revoked (revoked, no corrected one issued), cancelled.
 - session state: planned (upcoming, not invited yet), past (over without an invitation, e.g.
   before the first sync), invited, declined, written back, retracted (written back, then taken
-  back: the day no longer counts), cancelled.
+  back: the day no longer counts), cancelled (the session, or its whole exchange, was cancelled).
 - open outbox item: a write that is pending (first try, or waiting to retry after an error)
   or failed; `last_error` says why.
 
@@ -70,9 +70,26 @@ class _Refs:
         return cls(invited, dict(declined), written, retracted - written)
 
 
-def _session_state(session: SessionRow, refs: _Refs, now: datetime) -> str:
+def _leerbewijzen(db: Session) -> tuple[dict[str, str], dict[str, list[dict[str, str | None]]]]:
+    """By exchange: its live leerbewijs (not revoked; at most one), and its revoked ones
+    [{"number", "reason", "replaced_by"}] in number order. A revoked leerbewijs is never shown as
+    the live one, even before its corrected one is issued (or when none will be)."""
+    live: dict[str, str] = {}
+    revoked: dict[str, list[dict[str, str | None]]] = defaultdict(list)
+    # the switchers' leerbewijzen: a coach's own (coach_learning) is not the exchange's
+    for row in db.scalars(select(Leerbewijs).where(Leerbewijs.role == "switcher").order_by(Leerbewijs.exchange_code, Leerbewijs.number)):
+        if row.revoked_at is None:
+            live[row.exchange_code] = row.number
+        else:
+            revoked[row.exchange_code].append({"number": row.number, "reason": row.revoked_reason, "replaced_by": row.replaced_by})
+    return live, dict(revoked)
+
+
+def _session_state(session: SessionRow, refs: _Refs, now: datetime, exchange: Exchange | None = None) -> str:
     if session.removed:
         return "cancelled"
+    if exchange is not None and exchange.status == "cancelled" and session.code not in refs.written | refs.retracted:
+        return "cancelled"  # every session of a cancelled exchange (the evaluation too), unless its day was booked
     if session.code in refs.written:
         return "written back"
     if session.code in refs.retracted:
@@ -84,12 +101,15 @@ def _session_state(session: SessionRow, refs: _Refs, now: datetime) -> str:
     return "past" if session.end <= now else "planned"  # only upcoming sessions are ever invited
 
 
-def _exchange_state(exchange: Exchange, sessions: list[dict[str, Any]], leerbewijs: str | None) -> str:
-    """The furthest state reached: a leerbewijs says more than a written-back day, and so on."""
+def _exchange_state(exchange: Exchange, sessions: list[dict[str, Any]], leerbewijs: str | None, revoked: bool = False) -> str:
+    """The furthest state reached: a leerbewijs says more than a written-back day, and so on; a
+    leerbewijs revoked with no corrected one (yet) is "leerbewijs revoked"."""
     if exchange.status == "cancelled":
         return "cancelled"
     if leerbewijs:
         return "leerbewijs"
+    if revoked:
+        return "leerbewijs revoked"
     states = {s["state"] for s in sessions}
     reached = [state for state in ("written back", "declined", "invited") if state in states]
     if reached:
@@ -102,7 +122,8 @@ def build_status(db: Session, config: Config, runs: int = 5, now: datetime | Non
 
     Shape: {"timezone": str,
             "organisations": [{"id", "name", "exchanges": [{"code", "status", "state", "switcher",
-                "learning_place", "leerbewijs", "sessions": [{"code", "kind", "start", "state", "declined"}]}]}],
+                "learning_place", "leerbewijs" (the live one or None), "revoked": [{"number", "reason",
+                "replaced_by"}], "sessions": [{"code", "kind", "start", "state", "declined"}]}]}],
             "outbox": [{"organisation", "target", "object", "id", "action", "status", "attempts",
                         "last_error", "next_attempt"}],
             "runs": [{"id", "started", "finished", "status", "dry_run", "problems", "warnings"}]}
@@ -115,9 +136,7 @@ def build_status(db: Session, config: Config, runs: int = 5, now: datetime | Non
     zone = ZoneInfo(config.partner.timezone)
     now = now or datetime.now(UTC)
     refs = _Refs.load(db)
-    # the live leerbewijs of each exchange (a revoked one replaced by a corrected one is history)
-    numbers = dict(db.execute(select(Leerbewijs.exchange_code, Leerbewijs.number).where(Leerbewijs.role == "switcher")  # not a coach's own
-                              .order_by(Leerbewijs.revoked_at.is_(None), Leerbewijs.number)).all())
+    numbers, revoked = _leerbewijzen(db)
     sessions: dict[str, list[SessionRow]] = defaultdict(list)
     for session in db.scalars(select(SessionRow).order_by(SessionRow.start, SessionRow.code)):
         sessions[session.exchange_code].append(session)
@@ -126,13 +145,13 @@ def build_status(db: Session, config: Config, runs: int = 5, now: datetime | Non
                               .where(PlannedLearning.learning_question_code.is_not(None))).all())
     for exchange, switcher in db.execute(select(Exchange, Person).join(Person, Exchange.switcher_id == Person.id)
                                          .order_by(Exchange.code)):
-        listed = [{"code": s.code, "kind": s.kind, "start": local(s.start, zone), "state": _session_state(s, refs, now),
+        listed = [{"code": s.code, "kind": s.kind, "start": local(s.start, zone), "state": _session_state(s, refs, now, exchange),
                    "declined": refs.declined.get(s.code, [])} for s in sessions[exchange.code]]
         by_organisation[switcher.organisation_id].append({
             "code": exchange.code, "status": exchange.status,
-            "state": _exchange_state(exchange, listed, numbers.get(exchange.code)),
+            "state": _exchange_state(exchange, listed, numbers.get(exchange.code), bool(revoked.get(exchange.code))),
             "switcher": switcher.full_name, "learning_place": exchange.learning_place_code,
-            "leerbewijs": numbers.get(exchange.code), "sessions": listed,
+            "leerbewijs": numbers.get(exchange.code), "revoked": revoked.get(exchange.code, []), "sessions": listed,
             "origin": origins.get(exchange.learning_question_code)})
     return {
         "timezone": zone.key,

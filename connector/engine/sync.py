@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.core.config import Config, OrganisationConfig, SourceConfig
@@ -37,6 +37,7 @@ from connector.engine.reconcile import (
 )
 from connector.engine.safety import claimed_twice, shared_files
 from connector.engine.status import describe_written, left_proposed
+from connector.leerbewijs.edc import check_seal
 from connector.leerbewijs.issuer import KeyStore, ensure_keys
 from connector.leerbewijs.revocation import republish, revoked_indices
 from connector.plumbing.access import make_private
@@ -67,7 +68,7 @@ from connector.store.outbox import (
     utcnow,
 )
 from connector.store.retention import apply_retention
-from connector.store.tables import Cursor, ExternalRef, OutboxItem, SyncRun
+from connector.store.tables import Cursor, ExternalRef, OutboxItem, SourceRecord, SyncRun
 from connector.store.witness import FILE_NAME as WITNESS_FILE
 from connector.store.witness import IssuedValues, continue_above, witness_of
 
@@ -136,6 +137,17 @@ class Summary:
         self.pulls += 1
         self.unavailable_pulls += counts.pop("unavailable", 0) > 0
         self.pulled.setdefault(entity, Counter({k: 0 for k in COUNT_KEYS})).update(counts)
+
+    def count_left_out(self, records: list[SourceRecord], run_id: int, watermark: int) -> None:
+        """Records the pull took in but reconcile left out (their employee is unknown): counted
+        as failed, not as created or updated. Only those that changed in this run were counted
+        by the pull at all; a record stored above `watermark` was created in it."""
+        for record in records:
+            if record.changed_run != run_id or record.entity not in self.pulled:
+                continue
+            counts = self.pulled[record.entity]
+            counts["created" if record.id > watermark else "updated"] -= 1
+            counts["failed"] += 1
 
     def count_delivery(self, delivered: Delivered) -> None:
         if not delivered.ok:
@@ -284,7 +296,7 @@ def check(config: Config) -> list[str]:
         sinks.update(build_targets(runtime)[1])
 
     steps = (lambda: build_sources(runtime), targets, lambda: keys.exists() and keys.current(),
-             lambda: config.catalog_dir and load_overrides(config.catalog_dir))
+             lambda: config.catalog_dir and load_overrides(config.catalog_dir), lambda: check_seal(config))
     for step in steps:
         try:
             step()
@@ -391,6 +403,7 @@ def _close_killed_runs(factory: sessionmaker[Session]) -> None:
 def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: list[BoundSource], targets: Targets,
              summary: Summary, progress: Progress, should_stop: StopCheck, guard: RemovalGuard) -> None:
     sync_organisations(db, config)
+    watermark = db.scalar(select(func.max(SourceRecord.id))) or 0  # records above it are new in this run
     for bound in sources:
         if should_stop():
             summary.stopped = True
@@ -403,11 +416,13 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
     db.flush()
     progress("reconcile people and the cohort")
     indexes: dict[str, PersonResolver] = {}
+    left_out: list[SourceRecord] = []
     for organisation in config.organisations:
         indexes[organisation.id] = reconcile_people(db, config, organisation, run_id, summary.errors)
         db.flush()
-        reconcile_pulled_training(db, organisation, indexes[organisation.id], summary.errors)
-        reconcile_planned_learning(db, organisation, indexes[organisation.id], summary.errors)
+        reconcile_pulled_training(db, organisation, indexes[organisation.id], summary.errors, left_out)
+        reconcile_planned_learning(db, organisation, indexes[organisation.id], summary.errors, left_out)
+    summary.count_left_out(left_out, run_id, watermark)
     summary.errors.extend(claimed_twice(db))
     CohortReconciler(db, config, indexes, summary.errors).run()
     db.flush()

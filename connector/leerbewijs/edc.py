@@ -336,6 +336,16 @@ def seal_of(config: Config, keys: SigningKeys) -> Seal:
     return seal
 
 
+def check_seal(config: Config) -> None:
+    """[signing] seal_certificate, when given, opens with its password or key (ConfigError
+    naming what is wrong); nothing is written (`check`)."""
+    signing = config.signing
+    if signing.seal_certificate:
+        password = signing.seal_password.get_secret_value() if signing.seal_password else None
+        key_pem = signing.seal_key.get_secret_value() if signing.seal_key else None
+        load_seal(config.path(signing.seal_certificate), password, key_pem)
+
+
 def publish_chain(keys_dir: Path, seal: Seal) -> bool:
     pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in seal.chain)
     path = keys_dir / PUBLISHED_CHAIN
@@ -536,6 +546,17 @@ def trusted(chain: tuple[x509.Certificate, ...], keyring: dict[str, PublicKey], 
         if key.certificate == leaf:
             return f"key {kid}"
     return "the published seal certificate" if leaf in seals else None
+
+
+def number_of(credential: dict[str, Any]) -> str | None:
+    """The leerbewijs number an EDC carries (its learning activity's identifier notation)."""
+    subject = credential.get("credentialSubject") or {}
+    claim = subject.get("hasClaim") or {}
+    claim = claim[0] if isinstance(claim, list) and claim else claim
+    identifier = claim.get("identifier") if isinstance(claim, dict) else None
+    identifier = identifier[0] if isinstance(identifier, list) and identifier else identifier
+    notation = identifier.get("notation") if isinstance(identifier, dict) else None
+    return str(notation) if notation else None
 
 
 def learner_view(credential: dict[str, Any]) -> dict[str, str]:

@@ -44,7 +44,8 @@ from connector.leerbewijs import edc
 from connector.leerbewijs.credential import CredentialInvalid, build_credential, sign, verify_token
 from connector.leerbewijs.document import Check, Tag, render_pdf
 from connector.leerbewijs.issuer import IssuerProfile, PublicKey, SigningKeys, b64url, unb64url
-from connector.leerbewijs.statuslist import StatusList, StatusUnknown, read_list, replaced_by, status_of
+from connector.leerbewijs.statuslist import (StatusList, StatusUnknown, read_list, replaced_by, replacement_in, replacements_url,
+                                             status_of)
 from connector.plumbing.runtime import Runtime
 
 QR_PREFIX = "ST1"
@@ -140,10 +141,21 @@ class StatusSource:
         self.fetch = fetch
         self._lists: dict[str, StatusList | StatusUnknown] = {}
 
-    def replacement(self, number: str) -> str | None:
+    def replacement(self, number: str, list_url: str) -> str | None:
         """The corrected leerbewijs that replaces a revoked one, from `replacements.json` beside
-        the status list file (the issuer publishes both)."""
-        return replaced_by(self.file.parent, number) if self.file is not None else None
+        the status list (the issuer publishes both): beside the file, or fetched beside `list_url`
+        when fetching is allowed. None when none is known or it cannot be had."""
+        if self.file is not None:
+            return replaced_by(self.file.parent, number)
+        if not self.fetch:
+            return None
+        import requests
+
+        try:
+            response = requests.get(replacements_url(list_url), timeout=20, headers={"Accept": "application/json"})
+        except requests.RequestException:
+            return None
+        return replacement_in(response.content, number) if response.status_code == 200 else None
 
     def list_for(self, url: str) -> StatusList | None:
         """The verified list for `url`; None when none is at hand; StatusUnknown when unusable."""
@@ -337,8 +349,8 @@ def _with_status(verdict: Verdict, target: str, keyring: dict[str, PublicKey], s
     if revoked is None:
         verdict.facts["status"] = message
     else:
-        number = str(credential.get("credentialSubject", {}).get("achievement", {}).get("humanCode") or "")
-        replacement = status.replacement(number) if revoked and number else None
+        number = str(credential.get("credentialSubject", {}).get("achievement", {}).get("humanCode") or edc.number_of(credential) or "")
+        replacement = status.replacement(number, url) if revoked and number and url else None
         verdict.check(not revoked, f"revoked, replaced by {replacement} ({message})" if replacement else message)
     return verdict
 

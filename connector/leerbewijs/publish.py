@@ -15,6 +15,8 @@ Files written (all public, no secret in any of them):
     <keys_url path>/keyring.json  the connector's keyring (adds the PDF certificates) for
                                   `st-connector leerbewijs verify --keyring`
     <list url path>               the signed status list, when one was written (`status-list.jwt`)
+    replacements.json             beside the list: which corrected leerbewijs replaces a revoked
+                                  one (numbers only), when a leerbewijs was ever replaced
 
 Re-publishing writes the same bytes for the same keys and list.
 """
@@ -30,7 +32,7 @@ from urllib.parse import urlparse
 from connector.core.config import Config
 from connector.core.errors import ConfigError
 from connector.leerbewijs.issuer import KEYRING, KeyStore, key_url, keys_url
-from connector.leerbewijs.statuslist import LIST_JWT, status_list_url
+from connector.leerbewijs.statuslist import LIST_JWT, REPLACEMENTS, replacements_url, status_list_url
 from connector.plumbing.files import write_atomically
 
 
@@ -87,6 +89,9 @@ def publish_keys(config: Config, folder: Path) -> list[Published]:
     status_file = store.directory / LIST_JWT
     if status_file.exists():
         put(status_list_url(config), status_file.read_bytes())
+    replacements = store.directory / REPLACEMENTS
+    if replacements.exists():  # so `verify` against the website says "revoked, replaced by LB-..."
+        put(replacements_url(status_list_url(config)), replacements.read_bytes())
     return written
 
 

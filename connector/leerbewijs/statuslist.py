@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import jwt
 
@@ -38,7 +39,8 @@ from connector.leerbewijs.issuer import IssuerProfile, PublicKey, SigningKeys
 from connector.plumbing.files import write_atomically
 
 __all__ = ["status_entry", "status_list_url", "encode_list", "decode_list", "bit_set", "list_credential", "publish", "read_list",
-           "status_of", "StatusList", "StatusUnknown", "publish_replacements", "replaced_by", "REPLACEMENTS"]
+           "status_of", "StatusList", "StatusUnknown", "publish_replacements", "replaced_by", "replacement_in", "replacements_url",
+           "REPLACEMENTS"]
 
 LIST_JWT = "status-list.jwt"
 LIST_JSON = "status-list.json"
@@ -207,11 +209,24 @@ def publish_replacements(keys_dir: Path, replacements: dict[str, str]) -> bool:
     return write_atomically(keys_dir / REPLACEMENTS, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
 
 
+def replacements_url(list_url: str) -> str:
+    """Where `replacements.json` is published: beside the status list, in the same folder."""
+    return urljoin(list_url, REPLACEMENTS)
+
+
 def replaced_by(keys_dir: Path, number: str) -> str | None:
     """The leerbewijs that replaces `number`, as published beside the status list (None: none known)."""
     try:
-        document = json.loads((keys_dir / REPLACEMENTS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return replacement_in((keys_dir / REPLACEMENTS).read_bytes(), number)
+    except OSError:
+        return None
+
+
+def replacement_in(data: bytes, number: str) -> str | None:
+    """The replacement of `number` in a `replacements.json` document (None: absent or unreadable)."""
+    try:
+        document = json.loads(data)
+    except ValueError:
         return None
     found = (document.get("replaced_by") or {}).get(number) if isinstance(document, dict) else None
     return str(found) if found else None

@@ -187,6 +187,20 @@ def _rows(root: Path, mapping: Mapping, name: str, extra: Iterable[col.Column]) 
     return None if sheet is None else (sheet, entity)
 
 
+def _each(root: Path, mapping: Mapping, name: str, extra: Iterable[col.Column],
+          problems: list[Problem]) -> Iterator[tuple[Row, dict[str, Any], _Cells, EntityMapping]]:
+    """Every readable row of one cohort sheet: (row, its canonical fields, its matching cells,
+    the sheet's mapping). A row the mapping rejects is reported and skipped; no sheet, no rows."""
+    located = _rows(root, mapping, name, extra)
+    if located is None:
+        return
+    sheet, entity = located
+    for row in sheet.rows:
+        core = _core(sheet, entity, row, problems)
+        if core is not None:
+            yield row, core, _Cells(sheet, name, row, problems), entity
+
+
 # -- organisations -----------------------------------------------------------------------------
 
 def _organisations(config: Config, root: Path, problems: list[Problem]) -> dict[str, Organisation]:
@@ -236,15 +250,7 @@ def _organisations(config: Config, root: Path, problems: list[Problem]) -> dict[
 # -- learning places and coaches ---------------------------------------------------------------
 
 def _places(root: Path, mapping: Mapping, organisations: dict[str, Organisation], problems: list[Problem]) -> Iterator[Place]:
-    located = _rows(root, mapping, "learning_places", col.PLACE_COLUMNS)
-    if located is None:
-        return
-    sheet, entity = located
-    for row in sheet.rows:
-        core = _core(sheet, entity, row, problems)
-        if core is None:
-            continue
-        cells = _Cells(sheet, "learning_places", row, problems)
+    for row, core, cells, entity in _each(root, mapping, "learning_places", col.PLACE_COLUMNS, problems):
         organisation = organisations.get(core["organisation"])
         if organisation is None:
             cells.report(_header(entity, "organisation"), f"'{core['organisation']}' is no organisation of the configuration")
@@ -266,15 +272,7 @@ def _places(root: Path, mapping: Mapping, organisations: dict[str, Organisation]
 
 def _coaches(root: Path, mapping: Mapping, places: dict[str, Place], organisations: dict[str, Organisation],
              people: People, problems: list[Problem]) -> Iterator[Coach]:
-    located = _rows(root, mapping, "coaches", col.COACH_COLUMNS)
-    if located is None:
-        return
-    sheet, entity = located
-    for row in sheet.rows:
-        core = _core(sheet, entity, row, problems)
-        if core is None:
-            continue
-        cells = _Cells(sheet, "coaches", row, problems)
+    for row, core, cells, entity in _each(root, mapping, "coaches", col.COACH_COLUMNS, problems):
         place = places.get(core["learning_place"])
         if place is None:
             cells.report(_header(entity, "learning_place"), f"'{core['learning_place']}' is no learning place of the sheet "
@@ -296,15 +294,7 @@ def _coaches(root: Path, mapping: Mapping, places: dict[str, Place], organisatio
 
 def _questions(root: Path, mapping: Mapping, organisations: dict[str, Organisation], people: People,
                problems: list[Problem]) -> Iterator[Question]:
-    located = _rows(root, mapping, "learning_questions", col.QUESTION_COLUMNS)
-    if located is None:
-        return
-    sheet, entity = located
-    for row in sheet.rows:
-        core = _core(sheet, entity, row, problems)
-        if core is None:
-            continue
-        cells = _Cells(sheet, "learning_questions", row, problems)
+    for row, core, cells, entity in _each(root, mapping, "learning_questions", col.QUESTION_COLUMNS, problems):
         organisation = organisations.get(core["organisation"])
         if organisation is None:
             cells.report(_header(entity, "organisation"), f"'{core['organisation']}' is no organisation of the configuration")

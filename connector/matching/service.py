@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from connector.core.config import Config
 from connector.core.errors import Problem
-from connector.core.texts import text
+from connector.core.texts import format_number, text
 from connector.matching.apply import Applied, apply_confirmed
 from connector.matching.calendars import graph_calendars
 from connector.matching.dates import Calendars, Slot
@@ -115,8 +115,8 @@ def as_json(outcome: Outcome, language: str) -> dict[str, Any]:
         "workbook": str(outcome.workbook),
         "proposals": [{
             "exchange": p.code, "question": p.question.code, "origin": p.question.origin, "title": p.question.title,
-            "organisation": p.question.organisation, "switcher": p.question.switcher, "place": p.place,
-            "host": p.host, "coach": p.coach, "score": round(p.scored.total, 3), "criteria": p.scored.shown(),
+            "organisation": p.question.organisation, "switcher": p.question.switcher, "switcher_name": p.question.name,
+            "place": p.place, "host": p.host, "coach": p.coach, "coach_name": p.coach_name, "score": round(p.scored.total, 3), "criteria": p.scored.shown(),
             "distance_km": None if p.scored.candidate.distance is None else round(p.scored.candidate.distance, 1),
             "intro": _slot(p.plan.intro), "days": [_slot(d) for d in p.plan.days], "calendars_read": p.plan.calendars_read,
             "reasons": breakdown(p, language),
@@ -135,16 +135,19 @@ def as_json(outcome: Outcome, language: str) -> dict[str, Any]:
 
 
 def summary_lines(outcome: Outcome, language: str) -> list[str]:
-    """What the command prints without --json."""
+    """What the command prints without --json, in the partner's language, people by name."""
     result = outcome.result
-    lines = [f"{len(result.proposals)} proposal(s) for {result.stats['open_questions']} open question(s); "
-             f"{len(result.fixed)} exchange(s) kept as they are; written to {outcome.workbook}"]
+    lines = [text(language, "match.summary.head", proposals=len(result.proposals), open=result.stats["open_questions"],
+                  kept=len(result.fixed), path=outcome.workbook)]
     for p in result.proposals:
         days = ", ".join(f"{d.start:%d/%m}" for d in p.plan.days) or text(language, "match.no_dates")
-        lines.append(f"  {p.code}: {p.question.code} -> {p.place} ({p.host}), {p.coach}; score {p.scored.total:.2f}; days {days}")
+        lines.append("  " + text(language, "match.summary.proposal", code=p.code, question=p.question.code,
+                                 switcher=p.question.name or p.question.switcher, place=p.place, host=p.host,
+                                 coach=p.coach_name or p.coach, score=format_number(language, round(p.scored.total, 2)), days=days))
     for u in result.unmatched:
-        lines.append(f"  {u.question.code}: no proposal")
+        lines.append("  " + text(language, "match.summary.unmatched", question=u.question.code,
+                                 switcher=u.question.name or u.question.switcher))
         lines.extend(f"      {candidate}: {reason}" for candidate, reason in explain(u, language))
     for problem in outcome.problems:
-        lines.append(f"{'Warning' if problem.warning else 'Problem'}: {problem}")
+        lines.append(f"{text(language, 'match.summary.warning' if problem.warning else 'match.summary.problem')}: {problem}")
     return lines

@@ -20,10 +20,12 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from connector.core.texts import LANGUAGES, format_number, text
 from connector.matching.constraints import Removal
 from connector.matching.dates import Slot
+from connector.matching.model import Question
 from connector.matching.run import MatchResult, Proposal, Unmatched
 from connector.matching.scoring import CRITERIA
 from connector.plumbing.files import neutralise, write_atomically
@@ -102,14 +104,20 @@ def write_workbook(path: Path, result: MatchResult, language: str, kept: list[Co
     for proposal in result.proposals:
         sheet.append([neutralise(v) for v in _proposal_row(proposal, language, days)])
     _style(sheet, len(names))
+    _offer_statuses(sheet, names.index(header(language, "status")) + 1, language)
     unmatched = workbook.create_sheet(text(language, "match.sheet.unmatched"))
     unmatched.append([header(language, k) for k in ("question", "title", "organisation", "switcher", "candidate", "reason")])
     for item in result.unmatched:
         for candidate, reason in explain(item, language):
             unmatched.append([neutralise(v) for v in (item.question.code, item.question.title, item.question.organisation,
-                                                      item.question.switcher, candidate, reason)])
+                                                      who(item.question), candidate, reason)])
     _style(unmatched, 6)
     return write_atomically(path, workbook_bytes(workbook))
+
+
+def who(question: Question) -> str:
+    """The switcher as people read it: 'Hanne Verhaegen (Z003)', or the sheet's reference alone."""
+    return f"{question.name} ({question.switcher})" if question.name else question.switcher
 
 
 def _aligned(row: ConfirmedRow, days: int) -> list[Any]:
@@ -122,7 +130,7 @@ def _proposal_row(proposal: Proposal, language: str, days: int) -> list[Any]:
     question, scored = proposal.question, proposal.scored
     distance = proposal.scored.candidate.distance
     values: list[Any] = [proposal.code, text(language, "match.status.proposed"), question.code, question.title,
-                         question.organisation, question.switcher, proposal.place, proposal.place_name, proposal.host,
+                         question.organisation, who(question), proposal.place, proposal.place_name, proposal.host,
                          proposal.coach, round(scored.total, 3)]
     values += [scored.shown()[c] for c in CRITERIA]
     values += [None if distance is None else round(distance, 1), slot_text(proposal.plan.intro)]
@@ -150,6 +158,24 @@ def explain(item: Unmatched, language: str) -> list[tuple[str, str]]:
             for r in item.removals]
     rows += [(place, text(language, "match.reason.outbid")) for place in item.outbid]
     return rows or [(text(language, "match.all_places"), text(language, "match.reason.no_places"))]
+
+
+STATUSES = ("proposed", "confirmed", "rejected")
+
+
+def _status_words(language: str) -> list[str]:
+    return [text(language, f"match.status.{status}") for status in STATUSES]
+
+
+def _offer_statuses(sheet: Any, column: int, language: str) -> None:
+    """The Status column as a drop-down of the three statuses in the workbook's language."""
+    letter = get_column_letter(column)
+    words = _status_words(language)
+    validation = DataValidation(type="list", formula1='"' + ",".join(words) + '"', allow_blank=True, showErrorMessage=True,
+                                errorTitle=text(language, "match.status.error_title"),
+                                error=text(language, "match.status.unknown", value="…", choices=" / ".join(words)))
+    validation.add(f"{letter}2:{letter}1000")
+    sheet.add_data_validation(validation)
 
 
 def _style(sheet: Any, width: int) -> None:
@@ -220,13 +246,19 @@ def confirmed_rows(path: Path, zone: ZoneInfo) -> tuple[list[ConfirmedRow], list
     index = {known[n.casefold()]: i for i, n in enumerate(names) if n.casefold() in known}
     day_columns = sorted((number, i) for i, n in enumerate(names) if (number := _day_number(n)) is not None)
     confirmed_words = {text(language, "match.status.confirmed").casefold() for language in LANGUAGES}
+    known_words = {word.casefold() for language in LANGUAGES for word in _status_words(language)}
     found, problems = [], []
     for number, cells in enumerate(rows[1:], start=2):
         def cell(key: str) -> Any:
             return cells[index[key]] if key in index and index[key] < len(cells) else None
-        if str(cell("status") or "").strip().casefold() not in confirmed_words:
-            continue
         where = f"{path.name} {sheet.title} row {number}"
+        status = str(cell("status") or "").strip()
+        if status and status.casefold() not in known_words:  # a typo must not silently drop a confirmation
+            problems.append((where, names[index["status"]], text("en", "match.status.unknown", value=status,
+                                                                   choices=" / ".join(_status_words("en")))))
+            continue
+        if status.casefold() not in confirmed_words:
+            continue
         try:
             intro = parse_slot(cell("intro"), zone)
             days = tuple(s for _, i in day_columns if i < len(cells) and (s := parse_slot(cells[i], zone)) is not None)

@@ -9,7 +9,7 @@ Sources import `store`, `leerbewijs`, `plumbing` and `core`; never a sink or the
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,6 +45,10 @@ class Pull:
     # Columns the mapping reads that this export lacks, each with the message naming it: a
     # column the previous export had is a renamed header, not news, and stops the pull.
     absent_columns: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
+    # An incremental pull that can still list every live record's id (cheaply: ids only): called
+    # after the records are consumed; a stored record whose id it does not list was deleted at
+    # the source (under the same removal guard as a complete pull).
+    live_ids: Callable[[], Iterable[str]] | None = None
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ Signing in is OAuth 2.0 with a SAML bearer assertion, as SuccessFactors document
 Development goals (entity `planned_learning`) come from the development goal plan's
 entity `DevGoal_<template id>` (option `devgoal_template`, e.g. 2001), with `$expand=goalOwner`
 so the owner's empId and e-mail identify the employee, in the same server-side pages; with
-`incremental = true` later runs filter on `lastModified` (then a deleted goal is not seen
-until a run without the cursor). Entity facts: the SFOData metadata of DevGoal_<id> (as
+`incremental = true` later runs filter on `lastModified` and then list the live goals' ids
+only (`$select=id`, a thousand per page), since OData v2 has no deletion feed: a goal whose id
+is no longer listed was deleted (under the removal guard). Entity facts: the SFOData metadata of DevGoal_<id> (as
 generated into SAP's Cloud SDK: id Edm.Int64, which OData v2 JSON writes as a string;
 start, due and lastModified Edm.DateTime as /Date(ms)/; state and stateLabel texts).
 Options: `url` (the API server, e.g. https://api012.successfactors.eu), `company_id`,
@@ -28,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from connector.core.errors import AuthenticationFailed, ConfigError
+from connector.core.errors import AuthenticationFailed, ConfigError, RecordError, SourceUnavailable
 from connector.core.mapping import EntityMapping
 from connector.plumbing.adapters import required_options
 from connector.plumbing.http import HttpClient, HttpError, NextLinkInBody, secret_text
@@ -99,7 +100,20 @@ class SuccessFactorsUsers(Source):
         incremental = bool(self.config.options.get("incremental")) and cursor is not None
         next_cursor = since_cursor(self.context.as_of, "%Y-%m-%dT%H:%M:%S")
         return Pull(records=self._dev_goals(entity, template, cursor if incremental else None), complete=not incremental,
-                    cursor=next_cursor)
+                    cursor=next_cursor, live_ids=(lambda: self._dev_goal_ids(entity, template)) if incremental else None)
+
+    def _dev_goal_ids(self, entity: EntityMapping, template: str) -> Iterator[str]:
+        """Every live goal's remote id, `$select=id` only (a thousand per page): OData v2 has no
+        deletion feed, so a deleted goal is seen as an id no longer listed."""
+        size = min(int(self.config.options.get("page_size", PAGE_LIMIT)), PAGE_LIMIT)
+        params = {"$format": "json", "$select": "id", "customPageSize": size}
+        client = sap_client(self.context.runtime, self.config.name, self.config.options)
+        for page in client.paginate(f"odata/v2/DevGoal_{template}", NextLinkInBody(path="d.__next"), params=params, records_path="d.results"):
+            for goal in page.records:
+                try:
+                    yield entity.identify(goal, {})
+                except RecordError as error:  # an id we cannot read: better remove nobody than the wrong goal
+                    raise SourceUnavailable(f"a development goal in the id listing {error.message}") from None
 
     def _dev_goals(self, entity: EntityMapping, template: str, since: str | None) -> Iterator[RemoteRecord]:
         paths = [path for rule in entity.rules for path in rule.paths + rule.join]

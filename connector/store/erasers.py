@@ -146,6 +146,9 @@ def _external_refs(job: ErasureJob) -> None:
             where = ref.remote_id or ref.uid or "written"
             if where.split("#", 1)[0].endswith(".csv"):  # a ledger is written as CSV and as a workbook beside it
                 where = f"{where} (and the same row in {where.split('#', 1)[0].removesuffix('.csv')}.xlsx)"
+            elif where.endswith(".pdf"):  # a leerbewijs PDF has its EDC and Europass note beside it (same number)
+                stem = where.removesuffix(".pdf")
+                where = f"{where} (and {stem}.edc.jsonld and {stem}.europass.txt beside it)"
             job.outside(f"target {ref.target}", f"{ref.object_type} {code}" + (" (their own copy)" if theirs else ""),
                         f"{where}: not removed; remove or correct it in that system or file")
     job.removed("attendee answers", answers)

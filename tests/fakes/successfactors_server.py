@@ -14,6 +14,8 @@ request and answer to:
   grant_type and scope) answers `{access_token, expires_in, token_type}`; external learning
   events are posted as `{"externalLearningEvents": [...]}`, at most 10 a call. There is
   no way to read them back, as in SAP's documentation.
+- `POST /odata/v2/DevGoal_<template>(<id>L)` with `X-HTTP-Method: MERGE` changes only the
+  properties sent (an unknown one is 400) and answers 204 without a body.
 """
 
 from __future__ import annotations
@@ -51,7 +53,10 @@ class FakeSuccessFactors(LoopbackAPI):
         self.route("token", "POST", "/oauth/token", self._token)
         self.route("users", "GET", "/odata/v2/User", self._users)
         self.dev_goals: list[dict[str, Any]] = []  # of template DEVGOAL_TEMPLATE, shaped as the SFOData DevGoal_<id>
+        self.custom_goal_fields = {"stLeerbewijs"}  # a text field the partner added to the plan template
+        self.goal_updates: list[tuple[str, dict[str, Any]]] = []
         self.route("dev_goals", "GET", f"/odata/v2/DevGoal_({DEVGOAL_TEMPLATE})", self._dev_goals)
+        self.route("update_dev_goal", "POST", rf"/odata/v2/DevGoal_{DEVGOAL_TEMPLATE}\((\d+)L\)", self._update_dev_goal)
         self.route("learning_token", "POST", "/learning/oauth-api/rest/v1/token", self._learning_token)
         self.route("post_events", "POST", EVENTS, self._post_events)
 
@@ -98,6 +103,20 @@ class FakeSuccessFactors(LoopbackAPI):
             query = {k: v[0] for k, v in request.query.items() if k != "$skiptoken"}
             body["d"]["__next"] = f"{self.base}/odata/v2/DevGoal_{DEVGOAL_TEMPLATE}?{urlencode({**query, '$skiptoken': skip + size})}"
         return Answer(200, body)
+
+    def _update_dev_goal(self, request: Request) -> Answer:
+        """MERGE (X-HTTP-Method): only the properties sent change; 204 without a body."""
+        goal_id = re.search(r"\((\d+)L\)", request.path).group(1)
+        goal = next((g for g in self.dev_goals if g["id"] == goal_id), None)
+        if goal is None:
+            return Answer(404, {"error": {"code": "COE_RESOURCE_NOT_FOUND", "message": {"lang": "en-US", "value": "not found"}}})
+        changes = {k: v for k, v in request.json().items() if k != "__metadata"}
+        unknown = sorted(set(changes) - set(goal) - self.custom_goal_fields)
+        if unknown:
+            return Answer(400, {"error": {"code": "COE_PROPERTY_NOT_FOUND", "message": {"lang": "en-US", "value": f"{unknown}"}}})
+        goal.update(changes)
+        self.goal_updates.append((goal_id, changes))
+        return Answer(204, None)
 
     def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer | None:
         if target.startswith(("/odata/", EVENTS)):
