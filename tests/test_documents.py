@@ -202,12 +202,14 @@ def test_each_leerbewijs_names_its_switcher_by_the_id_derived_from_the_person(sq
     config = sqlite_network.config()
     run_sync(config, datetime(2026, 11, 22, tzinfo=ZONE))
     with session_factory(open_engine(sqlite_network.store_url))() as db:
-        expected = {number: learner_subject(config.partner.issuer_url, switcher)
-                    for number, switcher in db.execute(select(Leerbewijs.number, Exchange.switcher_id)
-                                                       .join(Exchange, Exchange.code == Leerbewijs.exchange_code))}
+        # a coach's own leerbewijs (petits-pas has coach_learning) names its coach, the holder
+        expected = {number: learner_subject(config.partner.issuer_url, holder if role == "coach" else switcher)
+                    for number, role, holder, switcher in db.execute(
+                        select(Leerbewijs.number, Leerbewijs.role, Leerbewijs.holder_id, Exchange.switcher_id)
+                        .join(Exchange, Exchange.code == Leerbewijs.exchange_code))}
     found = {pdf.stem: json.loads(PdfReader(pdf).attachments["credential.json"][0])["credentialSubject"]["id"]
              for pdf in (sqlite_network.out / "leerbewijzen").rglob("*.pdf")}
-    assert found == expected and len(set(found.values())) == len(found) == 3  # three learners in the example
+    assert found == expected and len(set(found.values())) == len(found) == 4  # three switchers and a coach in the example
 
 
 def test_a_token_whose_sub_differs_from_the_subject_id_is_rejected(keys):
@@ -612,7 +614,7 @@ def test_an_unreachable_time_stamping_authority_fails_the_leerbewijs_target_for_
     sqlite_network.config_path.write_text(source.replace("[signing]\n", f'[signing]\ntsa_url = "{tsa["url"]}"\n', 1), encoding="utf-8")
     second = run_sync(sqlite_network.config(), datetime(2026, 11, 22, 1, tzinfo=ZONE))
     pdfs = list((sqlite_network.out / "leerbewijzen").rglob("*.pdf"))
-    assert second.status == "ok" and len(pdfs) == 3
+    assert second.status == "ok" and len(pdfs) == 4  # three switchers' and the petits-pas coach's
     from connector.leerbewijs.issuer import KeyStore
     from connector.leerbewijs.proof import verify
 

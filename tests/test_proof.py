@@ -246,12 +246,12 @@ def test_a_sync_issues_leerbewijzen_that_verify_on_the_command_line_and_keys_sta
     summary = run_sync(sqlite_network.config(), datetime(2026, 11, 22, tzinfo=ZONE))
     assert summary.status == "ok" and summary.created_key
     pdfs = sorted(str(p) for p in (sqlite_network.out / "leerbewijzen").rglob("*.pdf"))
-    assert len(pdfs) == 3
+    assert len(pdfs) == 4  # three switchers' and the petits-pas coach's own
     config = str(sqlite_network.config_path)
     capsys.readouterr()
     assert main(["leerbewijs", "verify", *pdfs, "--config", config]) == 0
     printed = capsys.readouterr().out
-    assert printed.count(": VALID") == 3 and "hours: 14.0" in printed
+    assert printed.count(": VALID") == 4 and "hours: 14.0" in printed
     keys_dir = sqlite_network.config_path.parent / "keys"
     private = [p.read_bytes() for p in keys_dir.glob("*.pem")]
     store_bytes = Path(sqlite_network.store_url.removeprefix("sqlite:///")).read_bytes()

@@ -67,7 +67,7 @@ def test_indices_are_sequential_and_never_handed_out_again_after_a_store_restore
     assert sorted(first.values()) == list(range(len(first)))  # sequential from 0
     _backup(network, tmp_path / "before.db")
     sync(network, as_of="2027-06-01")
-    (ex04,) = list((network.out / "leerbewijzen" / "petits-pas").glob("*.pdf"))
+    (ex04,) = list((network.out / "leerbewijzen" / "petits-pas").glob("LB-*-0*.pdf"))  # not its coach's own (C series)
     ex04_index = index_of(ex04)
     assert ex04_index == len(first)
     witness = json.loads((network.root / "keys" / "issued-values.json").read_text())
@@ -91,7 +91,7 @@ def test_an_empty_store_continues_above_every_index_handed_out(network, tmp_path
     network.replace(f'url = "{network.store_url}"', f'url = "{fresh}"')
     network.store_url = fresh
     sync(network, as_of="2027-06-01")
-    (ex04,) = list((network.out / "leerbewijzen" / "petits-pas").glob("*.pdf"))
+    (ex04,) = list((network.out / "leerbewijzen" / "petits-pas").glob("LB-*-0*.pdf"))  # not its coach's own (C series)
     assert index_of(ex04) == highest + 1
 
 

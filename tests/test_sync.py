@@ -47,13 +47,16 @@ def test_first_run_invites_writes_back_and_issues(network):
     # 15 upcoming sessions, EX-03's evaluation reminders at 2 and 6 months (28/12/2026, 26/04/2027), and the
     # cohort's group moments: the kick-off (14/01/2027) and the terugkommoment (14/10/2027)
     assert dict(summary.invites) == {"created": 19, "updated": 0, "cancelled": 0}
-    # EX-02 and EX-03: two past days each; EX-01 one (its second day is marked absent); EX-10 none (cancelled after its first day)
-    assert summary.training_records["written"] == 5
-    assert summary.leerbewijzen["issued"] == 3
+    # EX-02 and EX-03: two past days each; EX-01 one (its second day is marked absent); EX-10 none (cancelled after its first day);
+    # and EX-01's coach of petits-pas (coach_learning) the same one day
+    assert summary.training_records["written"] == 6
+    assert summary.leerbewijzen["issued"] == 4
     invitations = sorted(p.stem for p in (network.out / "invitations").iterdir())
     assert "S-03-EVAL" in invitations and "S-03-D2" not in invitations  # past sessions are not invited
     assert not any(code.startswith("S-08") for code in invitations)     # cancelled before any invitation
-    assert sorted(p.name for p in (network.out / "leerbewijzen").rglob("*.pdf")) == ["LB-2026-0001.pdf", "LB-2026-0002.pdf", "LB-2026-0003.pdf"]
+    # and the petits-pas coach's own (coach_learning), in its own series
+    assert sorted(p.name for p in (network.out / "leerbewijzen").rglob("*.pdf")) == ["LB-2026-0001.pdf", "LB-2026-0002.pdf", "LB-2026-0003.pdf",
+                                                                                      "LB-2026-C0001.pdf"]
     ledger = (network.out / "ledgers" / "groenkracht" / "training-ledger.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(ledger) == 3
     assert ledger[1].startswith("exchange:S-02-D1;G104;marieke.janssens@groenkracht.be;Janssens;Marieke;2026-03-27;7;informal;")
@@ -109,7 +112,7 @@ def test_bad_rows_are_reported_with_source_record_and_field_and_the_rest_goes_th
     assert errors[("cohort/cohort", "sessions", "sessies.csv row 30", "exchange")] == (
         "no exchange 'EX-99'; known: EX-01, EX-02, EX-03, EX-04, EX-05, EX-06, EX-07, EX-08, EX-10")
     assert summary.pulled["people"]["created"] == 33 and summary.pulled["people"]["failed"] == 3
-    assert summary.invites["created"] == 19 and summary.leerbewijzen["issued"] == 3  # 17 + the 2 group moments
+    assert summary.invites["created"] == 19 and summary.leerbewijzen["issued"] == 4  # 17 + the 2 group moments; three switchers' and a coach's
 
 
 def test_dry_run_shows_the_writes_and_writes_nothing(network):
@@ -117,11 +120,11 @@ def test_dry_run_shows_the_writes_and_writes_nothing(network):
     assert dry.dry_run and dict(dry.invites) == {"created": 19, "updated": 0, "cancelled": 0}  # with the 2 group moments
     # + the notes to the managers of Ruth (EX-05) and Nathalie (EX-07): Zonneke and Les Petits Pas inform (issue 25)
     assert {p["object"] for p in dry.planned} == {"calendar_event", "training_record", "leerbewijs", "manager_note"}
-    assert len(dry.planned) == 19 + 5 + 3 + 2
+    assert len(dry.planned) == 19 + 6 + 4 + 2  # invitations, training records (one a coach's), leerbewijzen (one a coach's), notes
     assert not network.out.exists()
     real = sync(network)
     assert real.pulled["people"]["created"] == 34  # the dry run stored nothing
-    assert writes(real) == 27  # 17 sessions + the 2 group moments, 5 training records, 3 leerbewijzen
+    assert writes(real) == 29  # 17 sessions + the 2 group moments, 6 training records, 4 leerbewijzen
     assert sum(w["object"] == "manager_note" for w in real.written_files) == 2  # and the two manager notes
 
 
@@ -161,8 +164,8 @@ def test_crash_between_a_write_and_its_bookkeeping_is_finished_by_the_next_run(n
     assert network.output_hashes() == clean.output_hashes()
     assert writes(sync(network)) == 0
     refs = query(network, select(ExternalRef.target, ExternalRef.object_id, ExternalRef.sequence))
-    # each write made once, never a second version (27 with the group moments, and the two manager notes of issue 25)
-    assert len(refs) == 27 + 2 and all(sequence == 0 for *_, sequence in refs)
+    # each write made once, never a second version (29 with the group moments and the coach's, and the two manager notes)
+    assert len(refs) == 29 + 2 and all(sequence == 0 for *_, sequence in refs)
 
 
 def test_crash_while_planning_leaves_nothing_half_done(network, monkeypatch):
@@ -187,10 +190,10 @@ def test_a_target_that_cannot_be_written_fails_alone_and_is_retried(network):
     assert summary.status == "partial"
     assert summary.training_records["written"] == 0 and summary.invites["created"] == 19  # 17 + the 2 group moments
     failed = [e for e in summary.errors if e.entity == "training_record"]
-    assert len(failed) == 5 and all(e.message.startswith("not written:") for e in failed)
+    assert len(failed) == 6 and all(e.message.startswith("not written:") for e in failed)  # one is EX-01's coach's day
     (network.out / "ledgers").unlink()
     retry = sync(network)
-    assert retry.status == "ok" and retry.training_records["written"] == 5 and retry.invites["created"] == 0
+    assert retry.status == "ok" and retry.training_records["written"] == 6 and retry.invites["created"] == 0
 
 
 def test_later_dates_write_more_back_and_keep_earlier_records(network):

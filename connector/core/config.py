@@ -128,6 +128,10 @@ class OrganisationConfig(_Strict):
     # an invitation to the intro call; "none" nothing. With either of the first two the manager is
     # also an optional attendee of the evaluation moments (the sending employer evaluates).
     manager_policy: Literal["inform", "invite_intro", "none"] = "none"
+    # Hosting is learning too (the method): true gives this organisation's coaches, per exchange they
+    # coached that happened, a leerbewijs of their own and an informal training record per day that
+    # counts, written to this organisation's write-back targets like its switchers' records.
+    coach_learning: bool = False
 
     @model_validator(mode="after")
     def _names_unique_and_known(self) -> OrganisationConfig:

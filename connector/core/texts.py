@@ -17,6 +17,7 @@ CLDR data of nl_BE, fr_BE and en. An unknown language falls back to Dutch.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -193,3 +194,24 @@ def overriding(folder: Path | None) -> Iterator[None]:
         yield
     finally:
         _overrides = previous
+
+
+# -- typography -------------------------------------------------------------------------------
+
+NO_BREAK_SPACE = "\u00a0"
+_FRENCH_BEFORE = re.compile(r"[ \u202f]+([:;!?»])")  # a breakable space before a two-part sign
+_FRENCH_ATTACHED = re.compile(r"(?<=[^\s\u00a0])([!?])(?=\s|$)")  # "Comment?" as typed in a sheet
+_FRENCH_AFTER = re.compile(r"(«)[ \u202f]+")
+
+
+def typeset(language: str, value: str) -> str:
+    """`value` set for print in `language`. French puts a no-break space before : ; ! ? and »
+    and after « (Lexique des règles typographiques en usage à l'Imprimerie nationale), so the
+    sign never wraps onto a line of its own; a ? or ! typed against its word gets one too.
+    U+00A0 rather than the narrow U+202F: the leerbewijs' font (Fira Sans) has no glyph for the
+    narrow one, and U+00A0 is the usual stand-in. Other languages are returned unchanged."""
+    if language != "fr":
+        return value
+    value = _FRENCH_BEFORE.sub(NO_BREAK_SPACE + r"\1", value)
+    value = _FRENCH_ATTACHED.sub(NO_BREAK_SPACE + r"\1", value)
+    return _FRENCH_AFTER.sub(r"\1" + NO_BREAK_SPACE, value)

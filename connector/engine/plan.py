@@ -148,6 +148,8 @@ class Planner:
             self.leerbewijs(exchange, by_exchange.get(exchange.code, []))
         for exchange in exchanges:
             self.training_records(exchange, by_exchange.get(exchange.code, []))
+        for exchange in exchanges:
+            self.coach_learning(exchange, by_exchange.get(exchange.code, []))
         self.yearly_totals()
         for session in sessions:
             self.invitation(session)
@@ -235,11 +237,13 @@ class Planner:
 
     # -- leerbewijzen ------------------------------------------------------------------
 
-    def _current_leerbewijs(self, exchange: Exchange) -> Leerbewijs | None:
+    def _current_leerbewijs(self, exchange: Exchange, coach: Person | None = None) -> Leerbewijs | None:
         """The exchange's leerbewijs that is not revoked (the newest), with revocations the witness
-        remembers taken into the store (a restored store never un-revokes)."""
+        remembers taken into the store (a restored store never un-revokes). The switcher's, or
+        with `coach` that coach's own."""
         current = None
-        for row in self.db.scalars(select(Leerbewijs).where(Leerbewijs.exchange_code == exchange.code).order_by(Leerbewijs.number)):
+        for row in self.db.scalars(select(Leerbewijs).where(Leerbewijs.exchange_code == exchange.code, *_held_by(coach))
+                                   .order_by(Leerbewijs.number)):
             remembered = self.witness.revoked.get(row.number)
             if row.revoked_at is None and remembered is not None:
                 row.revoked_at = datetime.fromisoformat(remembered["at"])
@@ -248,46 +252,50 @@ class Planner:
                 current = row
         return current
 
-    def _revoked_last(self, exchange: Exchange) -> Leerbewijs | None:
-        return self.db.scalar(select(Leerbewijs).where(Leerbewijs.exchange_code == exchange.code, Leerbewijs.revoked_at.is_not(None),
+    def _revoked_last(self, exchange: Exchange, coach: Person | None = None) -> Leerbewijs | None:
+        return self.db.scalar(select(Leerbewijs).where(Leerbewijs.exchange_code == exchange.code, Leerbewijs.revoked_at.is_not(None), *_held_by(coach),
                                                        Leerbewijs.replaced_by.is_(None)).order_by(Leerbewijs.number.desc()).limit(1))
 
-    def _revoked_by_hand(self, exchange: Exchange) -> bool:
+    def _revoked_by_hand(self, exchange: Exchange, coach: Person | None = None) -> bool:
         """Revoked with `leerbewijs revoke` (not by a sync) and not replaced: the partner decided;
         the sync issues nothing in its place (a sync replaces only what it revoked itself)."""
-        last = self._revoked_last(exchange)
+        last = self._revoked_last(exchange, coach)
         return last is not None and not (last.revoked_reason or "").startswith(AUTOMATIC)
 
     def _stated_days(self, days: list[SessionRow]) -> list[dict[str, Any]]:
         return [{"date": self._local_date(d), "hours": self._hours(d), "session": d.code} for d in days]
 
-    def leerbewijs(self, exchange: Exchange, sessions: list[SessionRow]) -> None:
+    def leerbewijs(self, exchange: Exchange, sessions: list[SessionRow], coach: Person | None = None) -> None:
+        """The switcher's leerbewijs, or with `coach` that coach's own (see coach_learning)."""
         planned = self._days(sessions)
-        days = self.counted_days(exchange, sessions)
-        issued = self._current_leerbewijs(exchange)
+        days = self.counted_days(exchange, sessions) if coach is None else self.coach_days(exchange, sessions, coach)
+        issued = self._current_leerbewijs(exchange, coach)
         if issued is not None and not issued.content.get("erased"):
             reason = self._no_longer_true(exchange, issued, days)
             if reason is not None:
                 # An issued leerbewijs is never altered: revoked (its bit in the status list), and a
                 # corrected one with a new number is issued below once the days are settled.
                 if mark_revoked(issued, self.witness.revoked.get(issued.number), AUTOMATIC + reason, self.now):
-                    self.revoked.append({"number": issued.number, "exchange": exchange.code, "reason": issued.revoked_reason or reason})
+                    self.revoked.append({"number": issued.number, "exchange": exchange.code, "reason": issued.revoked_reason or reason,
+                                         **({"coach": coach.full_name} if coach is not None else {})})
                 self.db.flush()
                 issued = None
         if issued is None:
             # Issued after the last attended day: every planned day behind us, at least one that counts.
-            if exchange.status not in LIVE or not days or any(d.end > self.now for d in planned) or self._revoked_by_hand(exchange):
+            if exchange.status not in LIVE or not days or any(d.end > self.now for d in planned) or self._revoked_by_hand(exchange, coach):
                 return
-            issued = self._issue(exchange, days, self._intro_call(exchange, sessions), self._revoked_last(exchange))
+            issued = self._issue(exchange, days, self._intro_call(exchange, sessions) if coach is None else None,
+                                 self._revoked_last(exchange, coach), coach)
             for revoked in self.revoked:
                 if revoked["number"] == issued.replaces:
                     revoked["replaced_by"] = issued.number
         if issued.content.get("erased"):
             return  # its switcher was erased: the register keeps number and fingerprint, the issued copies stay as they are
+        holder = exchange.switcher if coach is None else coach
         payload = {"content": issued.content, "fingerprint": issued.fingerprint,
-                   "organisation": exchange.switcher.organisation_id}
-        for target in self.targets.leerbewijs + self.targets.documents.get(exchange.switcher.organisation_id, []):
-            enqueue(self.db, self.run_id, target, LEERBEWIJS, issued.number, self._addressed(target, payload, exchange.switcher))
+                   "organisation": holder.organisation_id}
+        for target in self.targets.leerbewijs + self.targets.documents.get(holder.organisation_id, []):
+            enqueue(self.db, self.run_id, target, LEERBEWIJS, issued.number, self._addressed(target, payload, holder))
 
     def _no_longer_true(self, exchange: Exchange, issued: Leerbewijs, days: list[SessionRow]) -> str | None:
         """Why an issued leerbewijs no longer states what happened, or None while it does."""
@@ -311,15 +319,15 @@ class Planner:
         return "days changed: " + "; ".join(changes) if changes else "days changed"
 
     def _issue(self, exchange: Exchange, days: list[SessionRow], intro_call: str | None = None,
-               replaces: Leerbewijs | None = None) -> Leerbewijs:
-        seen = self.witness.for_exchange(exchange.code)
+               replaces: Leerbewijs | None = None, coach: Person | None = None) -> Leerbewijs:
+        seen = self.witness.for_exchange(exchange.code, coach.id if coach is not None else None)
         if seen is not None and self.db.get(Leerbewijs, seen[0]) is None:
             # Issued before, then lost with a restored store: the same number, date and status-list
             # index again, so the same content makes the same leerbewijs, never a second one.
             status = ({"index": int(seen[1]["status_index"]), "list": seen[1]["status_list"]}
                       if seen[1].get("status_index") is not None else None)
             leerbewijs = self._leerbewijs(exchange, days, seen[0], date.fromisoformat(seen[1]["issued_on"]), status,
-                                          intro_call, replaces)
+                                          intro_call, replaces, coach)
             older = {k: v for k, v in leerbewijs.content.items() if k != "subject"}
             if leerbewijs.fingerprint != seen[1]["fingerprint"] and fingerprint(older) == seen[1]["fingerprint"]:
                 # issued before credentials named their subject: restored exactly as it was
@@ -330,12 +338,15 @@ class Planner:
                 self.db.flush()
                 return leerbewijs
         issued_on = self.now.astimezone(self.zone).date()
-        prefix = f"LB-{issued_on.year}-"
-        count = self.db.scalar(select(func.count()).select_from(Leerbewijs).where(Leerbewijs.number.like(f"{prefix}%"))) or 0
+        # a coach's leerbewijzen are numbered in a series of their own (LB-<year>-C<nnnn>), so the
+        # switchers' numbers stay what they were before coach_learning was switched on
+        prefix = f"LB-{issued_on.year}-" + ("C" if coach is not None else "")
+        count = self.db.scalar(select(func.count()).select_from(Leerbewijs).where(Leerbewijs.number.like(f"{prefix}%"),
+                                                                               *_held_by(coach, anyone=True))) or 0
         # numbers handed out before a restore stay taken
         number = f"{prefix}{max(count, self.witness.highest_number(prefix)) + 1:04d}"
         status = {"index": self._next_status_index(), "list": status_list_url(self.config)}
-        leerbewijs = self._leerbewijs(exchange, days, number, issued_on, status, intro_call, replaces)
+        leerbewijs = self._leerbewijs(exchange, days, number, issued_on, status, intro_call, replaces, coach)
         self.db.add(leerbewijs)
         self._link(leerbewijs, replaces)
         self.db.flush()
@@ -360,7 +371,9 @@ class Planner:
 
     def _leerbewijs(self, exchange: Exchange, days: list[SessionRow], number: str, issued_on: date,
                     status: dict[str, Any] | None = None, intro_call: str | None = None,
-                    replaces: Leerbewijs | None = None) -> Leerbewijs:
+                    replaces: Leerbewijs | None = None, coach: Person | None = None) -> Leerbewijs:
+        if coach is not None:
+            return self._coach_leerbewijs(exchange, days, number, issued_on, status, replaces, coach)
         switcher = exchange.switcher
         sender = switcher.organisation
         host = exchange.learning_place.organisation
@@ -797,6 +810,185 @@ class Planner:
             if item.status == "done" or item.status == "pending" and (item.attempts > 0 or item.uncertain):
                 return {k: v for k, v in (item.payload or {}).items() if k not in ("dtstamp", "sequence")} or None
         return None
+
+    # -- the coach's learning ------------------------------------------------------------------
+
+    def coach_learning(self, exchange: Exchange, sessions: list[SessionRow]) -> None:
+        """Hosting is learning too (the method; issue 15 item 5). Each coach whose employer has
+        `coach_learning` gets, per exchange that happened, a leerbewijs of their own (numbered
+        LB-<year>-C<nnnn>, revoked and replaced as the switcher's is) and an informal training
+        record per exchange day that counts for them, written to their own employer's write-back
+        targets and retracted there when the day turns out not to have happened. A coach taken off
+        the exchange (or whose employer switches it off) has theirs revoked and retracted."""
+        coaches = self._learning_coaches(exchange)
+        for coach in coaches:
+            self.leerbewijs(exchange, sessions, coach)
+            self.coach_training_records(exchange, sessions, coach)
+        self._former_coaches(exchange, sessions, {c.id for c in coaches})
+
+    def _learning_coaches(self, exchange: Exchange) -> list[Person]:
+        found = []
+        for person_id in exchange.coach_ids or []:
+            coach = self.db.get(Person, person_id)
+            if coach is None or coach.id in self.erased:
+                continue
+            organisation = self.config.organisation(coach.organisation_id)
+            if organisation is not None and organisation.coach_learning:
+                found.append(coach)
+        return found
+
+    def coach_day_count(self, exchange: Exchange, session: SessionRow, coach: Person) -> DayCount:
+        """Whether an exchange day counts as the coach's training: only if it happened (as
+        day_count says: not cancelled, removed, ahead or marked absent, the switcher's policy),
+        and not declined by the coach in the calendar (unless their employer counts "planned"
+        days); under their employer's "confirmed" policy only a day marked attended."""
+        verdict = self.day_count(exchange, session)
+        if not verdict.counts:
+            return verdict
+        organisation = self.config.organisation(coach.organisation_id)
+        policy = organisation.writeback_days if organisation is not None else "not_declined"
+        email = (coach.email or "").lower()
+        if email and email in self._declines.get(session.code, set()) and policy != "planned":
+            return DayCount(False, "declined", "the coach declined in the calendar")
+        if verdict.attendance != "attended" and policy == "confirmed":
+            return DayCount(False, verdict.attendance, "not confirmed as attended")
+        return verdict
+
+    def coach_days(self, exchange: Exchange, sessions: list[SessionRow], coach: Person) -> list[SessionRow]:
+        return [d for d in self._days(sessions) if self.coach_day_count(exchange, d, coach).counts]
+
+    def _coach_leerbewijs(self, exchange: Exchange, days: list[SessionRow], number: str, issued_on: date,
+                          status: dict[str, Any] | None, replaces: Leerbewijs | None, coach: Person) -> Leerbewijs:
+        """A coach's leerbewijs: it names the coach (the holder), their employer, the place and the
+        learning question they hosted, and the days; not the switcher (it is the coach's proof)."""
+        employer = coach.organisation
+        place = exchange.learning_place
+        salt = hashlib.sha256(f"{self.config.partner.id}|{number}|{exchange.code}|{coach.id}".encode()).hexdigest()[:16]
+        identity, identity_type = ((coach.email, "emailAddress") if coach.email else
+                                   (coach.employee_number or coach.full_name, "identifier" if coach.employee_number else "name"))
+        content: dict[str, Any] = {
+            "number": number,
+            "issued_on": issued_on.isoformat(),
+            "language": coach.language,
+            "role": COACH,
+            "partner": {"name": self.config.partner.issuer_name or self.config.partner.name,
+                        "email": self.config.partner.organiser_email},
+            "holder": {"name": coach.full_name, "employee_number": coach.employee_number},
+            "employer": {"name": employer.name, "enterprise_number": employer.enterprise_number},
+            "host": {"name": place.organisation.name, "enterprise_number": place.organisation.enterprise_number},
+            "place": place.name,
+            "coaches": [coach.full_name],
+            "question": exchange.learning_question.title,
+            "exchange": exchange.code,
+            "days": self._stated_days(days),
+            "total_hours": round(sum(self._hours(d) for d in days), 2),
+            "recipient": {"salt": salt, "identity_hash": recipient_identity(identity, salt), "identity_type": identity_type},
+            "subject": learner_subject(self.config.partner.issuer_url, coach.id),
+        }
+        if status is not None:
+            content["status"] = status
+        if replaces is not None:
+            content["replaces"] = replaces.number
+        return Leerbewijs(number=number, exchange_code=exchange.code, issued_on=issued_on, language=coach.language,
+                          total_hours=content["total_hours"], fingerprint=fingerprint(content), content=content,
+                          role=COACH, holder_id=coach.id)
+
+    def coach_training_records(self, exchange: Exchange, sessions: list[SessionRow], coach: Person) -> None:
+        """One informal training record per exchange day that counts for the coach, in every
+        write-back target of the coach's employer; one written before that no longer counts is
+        retracted there with the reason and leaves the training account (as training_records)."""
+        current = self._current_leerbewijs(exchange, coach)
+        number = current.number if current is not None else None
+        place = exchange.learning_place
+        language = coach.organisation.language
+        every_day = [s for s in sessions if s.kind == EXCHANGE_DAY]
+        last_counted = max((self._local_date(d) for d in every_day if self.coach_day_count(exchange, d, coach).counts), default=None)
+        targets = self.targets.writeback.get(coach.organisation_id, [])
+        provider = self.config.partner.issuer_name or self.config.partner.name
+        for day in every_day:
+            record_id = coaching_record_id(day.code, coach.id)
+            verdict = self.coach_day_count(exchange, day, coach)
+            values: dict[str, Any] = {
+                "person_id": coach.id, "origin": COACHING, "kind": "informal",
+                "date": datetime.fromisoformat(self._local_date(day)).date(), "hours": self._hours(day),
+                "title": text(language, "record.title_coach", place=place.name), "provider": provider,
+                "exchange_code": exchange.code, "session_code": day.code, "leerbewijs_number": number, "source": None,
+            }
+            payload = {
+                "record_id": record_id, "organisation": coach.organisation_id, "employee_number": coach.employee_number,
+                "email": coach.email, "first_name": coach.first_name, "last_name": coach.last_name,
+                "date": values["date"].isoformat(), "hours": values["hours"], "kind": "informal",
+                "type": text(language, "record.type_coach"), "title": values["title"], "provider": provider,
+                "coach": coach.full_name, "learning_question": exchange.learning_question.title,
+                "leerbewijs_number": number, "exchange": exchange.code, "role": COACH,
+            }
+            row = self.db.get(TrainingRecord, record_id)
+            if not verdict.counts:
+                if row is not None:
+                    self.db.delete(row)
+                retraction = {**payload, "reason": verdict.reason, "attendance": verdict.attendance}
+                for target in targets:
+                    addressed = self._addressed(target, retraction, coach)
+                    if target in self.targets.with_learning_place:
+                        addressed["exchange_last_date"] = last_counted
+                    self._retract_if_written(target, record_id, addressed)
+                continue
+            self._count_this_year(coach, values["date"].year, values["hours"])
+            if row is None:
+                self.db.add(TrainingRecord(id=record_id, **values))
+            else:
+                for column, value in values.items():
+                    if getattr(row, column) != value:
+                        setattr(row, column, value)
+            for target in targets:
+                addressed = self._addressed(target, payload, coach)
+                if target in self.targets.with_learning_place:
+                    addressed["learning_place"] = {"code": place.code, "name": place.name, "description": place.description}
+                enqueue(self.db, self.run_id, target, TRAINING_RECORD, record_id, addressed)
+
+    def _former_coaches(self, exchange: Exchange, sessions: list[SessionRow], learning: set[str]) -> None:
+        """What a coach got for this exchange while they were a learning coach of it, taken back
+        once they no longer are: their leerbewijs revoked, their written days retracted."""
+        reason = "no longer a coach of the exchange with coach_learning"
+        held = self.db.scalars(select(Leerbewijs).where(Leerbewijs.exchange_code == exchange.code, Leerbewijs.role == COACH,
+                                                        Leerbewijs.revoked_at.is_(None)))
+        for issued in list(held):
+            if issued.holder_id in learning or issued.holder_id in self.erased or issued.content.get("erased"):
+                continue
+            if mark_revoked(issued, self.witness.revoked.get(issued.number), AUTOMATIC + reason, self.now):
+                self.revoked.append({"number": issued.number, "exchange": exchange.code, "reason": issued.revoked_reason or reason})
+        records = self.db.scalars(select(TrainingRecord).where(TrainingRecord.exchange_code == exchange.code,
+                                                               TrainingRecord.origin == COACHING))
+        for row in list(records):
+            if row.person_id in learning or row.person_id in self.erased:
+                continue
+            person = row.person
+            payload = {"record_id": row.id, "organisation": person.organisation_id, "employee_number": person.employee_number,
+                       "email": person.email, "first_name": person.first_name, "last_name": person.last_name,
+                       "date": row.date.isoformat(), "hours": row.hours, "kind": row.kind, "title": row.title,
+                       "provider": row.provider, "exchange": exchange.code, "role": COACH, "reason": reason, "attendance": "unknown"}
+            for target in self.targets.writeback.get(person.organisation_id, []):
+                addressed = self._addressed(target, payload, person)
+                if target in self.targets.with_learning_place:
+                    addressed["exchange_last_date"] = None
+                self._retract_if_written(target, row.id, addressed)
+            self.db.delete(row)
+
+
+COACH = "coach"  # a leerbewijs' role when its holder is a coach (the switcher's: "switcher")
+COACHING = "coaching"  # a training record's origin: a coach's exchange day
+
+
+def coaching_record_id(session_code: str, coach_id: str) -> str:
+    """The stable id of a coach's training record for one exchange day."""
+    return f"coaching:{session_code}:{coach_id}"
+
+
+def _held_by(coach: Person | None, anyone: bool = False) -> tuple[Any, ...]:
+    """Conditions on Leerbewijs rows: the switcher's (coach None), that coach's, or (anyone) any coach's."""
+    if coach is None:
+        return (Leerbewijs.role == "switcher",)
+    return (Leerbewijs.role == COACH,) if anyone else (Leerbewijs.role == COACH, Leerbewijs.holder_id == coach.id)
 
 
 def sync_organisations(db: Session, config: Config) -> None:

@@ -220,7 +220,7 @@ def link_accepted(db: Session, config: Config, problems: list[Problem]) -> None:
 def _answered(db: Session, question_code: str) -> bool:
     """Whether an exchange of the question is finished: completed, or its leerbewijs issued."""
     finished = select(Exchange.code).where(Exchange.learning_question_code == question_code).where(
-        (Exchange.status == "completed") | Exchange.code.in_(select(Leerbewijs.exchange_code)))
+        (Exchange.status == "completed") | Exchange.code.in_(select(Leerbewijs.exchange_code).where(Leerbewijs.role == "switcher")))
     return db.scalar(finished.limit(1)) is not None
 
 
@@ -260,7 +260,8 @@ def _notes_for(db: Session, run_id: int, target: str, source: str, language: str
     linked = select(PlannedLearning).where(PlannedLearning.source == source, PlannedLearning.learning_question_code.is_not(None))
     for planned in db.scalars(linked.order_by(PlannedLearning.id)):
         answers = list(db.execute(select(Leerbewijs, Exchange).join(Exchange, Exchange.code == Leerbewijs.exchange_code)
-                                  .where(Exchange.learning_question_code == planned.learning_question_code)
+                                  .where(Exchange.learning_question_code == planned.learning_question_code,
+                                         Leerbewijs.role == "switcher")  # the switcher's answers it, not a coach's own
                                   .order_by(Leerbewijs.number)))
         if not answers:
             continue

@@ -77,7 +77,8 @@ def _leerbewijzen(db: Session) -> tuple[dict[str, str], dict[str, list[dict[str,
     the live one, even before its corrected one is issued (or when none will be)."""
     live: dict[str, str] = {}
     revoked: dict[str, list[dict[str, str | None]]] = defaultdict(list)
-    for row in db.scalars(select(Leerbewijs).order_by(Leerbewijs.exchange_code, Leerbewijs.number)):
+    # the switchers' leerbewijzen: a coach's own (coach_learning) is not the exchange's
+    for row in db.scalars(select(Leerbewijs).where(Leerbewijs.role == "switcher").order_by(Leerbewijs.exchange_code, Leerbewijs.number)):
         if row.revoked_at is None:
             live[row.exchange_code] = row.number
         else:

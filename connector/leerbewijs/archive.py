@@ -16,8 +16,14 @@ What this module adds to the incremental update that embeds the credential and i
                      catalog's /AF (6.8), without pyHanko's PDF 2.0 marker: PDF/A-3 is PDF 1.7
     document language /Lang in the catalog (ReportLab writes it, see document.py)
 
-Fonts are embedded by document.py. Not done: the tagged structure tree (PDF/A-3a and PDF/UA);
-ReportLab's open-source edition does not write one.
+    structure tree   `tag`: a StructTreeRoot over the marked content document.py draws, in
+                     reading order, with its ParentTree, /MarkInfo /Marked true and
+                     /ViewerPreferences /DisplayDocTitle (ISO 32000-1 sections 14.7-14.8), so a
+                     screen reader reads the leerbewijs in order (ReportLab's open-source edition
+                     writes no structure tree: document.py marks the content, this adds the tree)
+
+Fonts are embedded by document.py. The file claims PDF/A-3b only: 3a (and PDF/UA) also ask
+for things not done here (e.g. the signature field's widget in the structure tree).
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from pyhanko.pdf_utils.metadata import model, xmp_xml
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.signers import constants
+
+from connector.leerbewijs.document import Tag
 
 PDFA_PART = "3"
 PDFA_CONFORMANCE = "B"
@@ -109,3 +117,65 @@ class Pdf17Signer(signers.PdfSigner):
         if self.signature_meta.subfilter == SigSeedSubFilter.PADES:
             pdf_out.ensure_output_version(version=(1, 7))
             pdf_out.register_extension(constants.ESIC_EXTENSION_1)
+
+
+def _name(value: str) -> generic.NameObject:
+    return generic.NameObject(f"/{value}")
+
+
+def tag(writer: IncrementalPdfFileWriter, tags: list[Tag]) -> None:
+    """Add the structure tree of `tags` (document.render_pdf's marked content, in reading
+    order) to the update `writer` is about to write: one Document element holding each tag's
+    groups (Table, TR, TD...) and leaf elements whose /K is the MCID on its page (/Pg), the
+    ParentTree that maps each page's MCIDs back to their elements (the page's /StructParents),
+    and in the catalog /StructTreeRoot, /MarkInfo <</Marked true>> and /ViewerPreferences
+    <</DisplayDocTitle true>> (ISO 32000-1 14.7.2, 14.7.4.4, 14.8.1, 12.2). Call it before
+    signing: the signature then covers the tree. Raises ValueError when the MCIDs of a page are
+    not 0, 1, 2... in order (the ParentTree's arrays are indexed by MCID)."""
+    if not tags:
+        return
+    root_ref = writer.add_object(generic.DictionaryObject({generic.NameObject("/Type"): generic.NameObject("/StructTreeRoot")}))
+    document = generic.DictionaryObject({generic.NameObject("/Type"): generic.NameObject("/StructElem"),
+                                         generic.NameObject("/S"): generic.NameObject("/Document"),
+                                         generic.NameObject("/P"): root_ref, generic.NameObject("/K"): generic.ArrayObject()})
+    document_ref = writer.add_object(document)
+    groups: dict[tuple[str, ...], tuple[generic.DictionaryObject, generic.IndirectObject]] = {(): (document, document_ref)}
+    pages: dict[int, generic.IndirectObject] = {}
+    by_page: dict[int, generic.ArrayObject] = {}
+    for item in tags:
+        if item.page not in pages:
+            pages[item.page] = writer.find_page_for_modification(item.page)[0]
+            by_page[item.page] = generic.ArrayObject()
+        if item.mcid != len(by_page[item.page]):
+            raise ValueError(f"MCID {item.mcid} on page {item.page} out of order")
+        parent, parent_ref = document, document_ref
+        for depth in range(1, len(item.path)):
+            key = item.path[:depth]
+            if key not in groups:
+                element = generic.DictionaryObject({generic.NameObject("/Type"): generic.NameObject("/StructElem"),
+                                                    generic.NameObject("/S"): _name(key[-1].split(":", 1)[0]),
+                                                    generic.NameObject("/P"): parent_ref, generic.NameObject("/K"): generic.ArrayObject()})
+                groups[key] = (element, writer.add_object(element))
+                parent["/K"].append(groups[key][1])
+            parent, parent_ref = groups[key]
+        leaf = writer.add_object(generic.DictionaryObject({
+            generic.NameObject("/Type"): generic.NameObject("/StructElem"), generic.NameObject("/S"): _name(item.path[-1].split(":", 1)[0]),
+            generic.NameObject("/P"): parent_ref, generic.NameObject("/Pg"): pages[item.page], generic.NameObject("/K"): generic.NumberObject(item.mcid)}))
+        parent["/K"].append(leaf)
+        by_page[item.page].append(leaf)
+    numbers = generic.ArrayObject()
+    for index, page_ref in sorted(pages.items()):
+        page = page_ref.get_object()
+        page[generic.NameObject("/StructParents")] = generic.NumberObject(index)
+        page[generic.NameObject("/Tabs")] = generic.NameObject("/S")  # annotations in structure order
+        writer.mark_update(page_ref)
+        numbers += [generic.NumberObject(index), writer.add_object(by_page[index])]
+    structure = root_ref.get_object()
+    structure[generic.NameObject("/K")] = document_ref
+    structure[generic.NameObject("/ParentTree")] = writer.add_object(generic.DictionaryObject({generic.NameObject("/Nums"): numbers}))
+    structure[generic.NameObject("/ParentTreeNextKey")] = generic.NumberObject(max(pages) + 1)
+    writer.root[generic.NameObject("/StructTreeRoot")] = root_ref
+    writer.root[generic.NameObject("/MarkInfo")] = generic.DictionaryObject({generic.NameObject("/Marked"): generic.BooleanObject(True)})
+    writer.root[generic.NameObject("/ViewerPreferences")] = generic.DictionaryObject(
+        {generic.NameObject("/DisplayDocTitle"): generic.BooleanObject(True)})
+    writer.update_root()

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 import jwt
 
 from connector.core.texts import format_number, text
+from connector.leerbewijs.document import coach_or, holder_name
 from connector.leerbewijs.issuer import IssuerProfile, PublicKey, SigningKeys, generation_of, public_jwk
 
 CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
@@ -61,12 +62,12 @@ def build_credential(content: dict[str, Any], profile: IssuerProfile, zone: Zone
     language = content["language"]
     t = lambda key, **values: text(language, key, **values)  # noqa: E731
     recipient = content.get("recipient") or {  # leerbewijzen issued before credentials existed
-        "salt": content["number"], "identity_hash": recipient_identity(content["switcher"]["name"], content["number"]),
+        "salt": content["number"], "identity_hash": recipient_identity(holder_name(content), content["number"]),
         "identity_type": "name"}
     identifiers: list[dict[str, Any]] = [{"type": "IdentityObject", "hashed": True, "identityHash": recipient["identity_hash"],
                                           "identityType": recipient.get("identity_type", "emailAddress"), "salt": recipient["salt"]}]
     if with_name:
-        identifiers.append({"type": "IdentityObject", "hashed": False, "identityHash": content["switcher"]["name"], "identityType": "name"})
+        identifiers.append({"type": "IdentityObject", "hashed": False, "identityHash": holder_name(content), "identityType": "name"})
     days = content["days"]
     where = {"host": content["host"]["name"], "place": content["place"]}
     number = content["number"]
@@ -80,7 +81,7 @@ def build_credential(content: dict[str, Any], profile: IssuerProfile, zone: Zone
         "activityStartDate": _moment(days[0]["date"], zone),
         "activityEndDate": _moment(days[-1]["date"], zone),
         "creditsEarned": float(content["total_hours"]),
-        "narrative": t("ob.narrative", question=content["question"]),
+        "narrative": t(coach_or(content, "ob.narrative"), question=content["question"]),
         "achievement": {
             "id": f"{profile.id}/achievements/switching-talent-learning-exchange",
             "type": ["Achievement"],

@@ -69,6 +69,7 @@ from jwt.utils import der_to_raw_signature
 from connector.core.config import Config
 from connector.core.errors import ConfigError
 from connector.core.texts import format_number, long_date, text
+from connector.leerbewijs.document import coach_or, holder_name, is_coach
 from connector.leerbewijs.issuer import IssuerProfile, PublicKey, SigningKeys, b64url, unb64url
 from connector.plumbing.files import write_atomically
 from connector.plumbing.runtime import Runtime
@@ -155,7 +156,7 @@ def build_edc(content: dict[str, Any], profile: IssuerProfile, zone: ZoneInfo) -
     activity: dict[str, Any] = {
         "id": f"{base}:activity", "type": "LearningActivity",
         "title": {language: content["question"]},
-        "description": {language: text(language, "ob.narrative", question=content["question"])},
+        "description": {language: text(language, coach_or(content, "ob.narrative"), question=content["question"])},
         "temporal": {"id": f"{base}:period", "type": "PeriodOfTime", "startDate": _moment(days[0]["date"], zone),
                      "endDate": _moment(days[-1]["date"], zone)},
         "workload": workload(content["total_hours"]),
@@ -180,7 +181,7 @@ def build_edc(content: dict[str, Any], profile: IssuerProfile, zone: ZoneInfo) -
         "issuer": issuer,
         "issued": _moment(content["issued_on"], zone),
         "validFrom": _moment(content["issued_on"], zone),
-        "credentialSubject": {"id": f"{base}:switcher", "type": "Person", "fullName": {language: content["switcher"]["name"]},
+        "credentialSubject": {"id": f"{base}:switcher", "type": "Person", "fullName": {language: holder_name(content)},
                               "hasClaim": activity},
         "displayParameter": {
             "id": f"{base}:display", "type": "DisplayParameter",
@@ -239,7 +240,7 @@ def render_png(content: dict[str, Any], profile: IssuerProfile) -> bytes:
     y += 14
     first, last = (date.fromisoformat(content["days"][i]["date"]) for i in (0, -1))
     when = long_date(language, first) + ("" if first == last else f" – {long_date(language, last)}")
-    rows = [(t("label.switcher"), content["switcher"]["name"]), (t("label.host"), content["host"]["name"]),
+    rows = [(t("label.coach") if is_coach(content) else t("label.switcher"), holder_name(content)), (t("label.host"), content["host"]["name"]),
             (t("label.place"), content["place"]), (t("label.coach"), ", ".join(content["coaches"]) or "–"),
             (t("lb.date"), when), (t("lb.total"), f"{format_number(language, content['total_hours'])} {t('lb.hours').lower()}")]
     for label, value in rows:

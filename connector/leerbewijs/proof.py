@@ -42,7 +42,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from connector.leerbewijs import archive
 from connector.leerbewijs import edc
 from connector.leerbewijs.credential import CredentialInvalid, build_credential, sign, verify_token
-from connector.leerbewijs.document import Check, render_pdf
+from connector.leerbewijs.document import Check, Tag, render_pdf
 from connector.leerbewijs.issuer import IssuerProfile, PublicKey, SigningKeys, b64url, unb64url
 from connector.leerbewijs.statuslist import (StatusList, StatusUnknown, read_list, replaced_by, replacement_in, replacements_url,
                                              status_of)
@@ -74,9 +74,11 @@ def signed_pdf(content: dict[str, Any], digest: str, keys: SigningKeys, profile:
     time it was configured to have."""
     credential = build_credential(content, profile, zone, with_name)
     token = sign(credential, keys)
-    pdf = render_pdf(content, digest, check_for(content, digest, keys, token))
+    tags: list[Tag] = []
+    pdf = render_pdf(content, digest, check_for(content, digest, keys, token), tags)
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     archive.prepare(writer)  # PDF/A-3b: XMP identification, output intent
+    archive.tag(writer, tags)  # the structure tree, read in order by screen readers; signed with the rest
     for name, data, mime in (("credential.json", json.dumps(credential, indent=2, ensure_ascii=False).encode(), "application/json"),
                              ("credential.jwt", token.encode(), "application/jwt")):
         embedded = embed.EmbeddedFileObject.from_file_data(writer, data=data, mime_type=mime)

@@ -105,8 +105,12 @@ ATTENDANCE_COLUMN = "Aanwezigheid"
 
 def _offer(sheet: Worksheet, column: int, choices: list[str], error: str = "Kies een organisatie uit de lijst",
            title: str = "Onbekende organisatie") -> None:
-    """A drop-down of `choices` on the column's cells below the header (Excel, LibreOffice)."""
+    """A drop-down of `choices` on the column's cells below the header (Excel, LibreOffice),
+    unless the mapping's allowed values already offer one there: a cell has one validation,
+    a second on the same range is written twice into the sheet and Excel repairs the file."""
     letter = get_column_letter(column)
+    if any(f"{letter}2:{letter}1000" in str(existing.sqref) for existing in sheet.data_validations.dataValidation):
+        return
     validation = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True,
                                 error=error, errorTitle=title, showErrorMessage=True)
     validation.add(f"{letter}2:{letter}1000")

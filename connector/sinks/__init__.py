@@ -127,7 +127,8 @@ def describe(payload: dict[str, Any]) -> str:
     """Whom an outbox item is about, for error messages: a switcher and day, or a leerbewijs."""
     content = payload.get("content")
     if content:
-        return f"{content['switcher']['name']} (leerbewijs {content['number']})"
+        holder = (content.get("holder") or content.get("switcher") or {}).get("name")  # a coach's own, or the switcher's
+        return f"{holder} (leerbewijs {content['number']})"
     if "change" in payload and "switcher" in payload:
         return f"{payload['switcher']} (note to their manager, {payload['change']})"
     if "year" in payload:

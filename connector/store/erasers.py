@@ -88,7 +88,12 @@ def _leerbewijzen(job: ErasureJob) -> None:
 
 
 def _erase_leerbewijs(job: ErasureJob, exchange: Exchange, issued: Leerbewijs) -> None:
-    if exchange.switcher_id == job.subject.person_id:
+    holder = issued.holder_id if issued.role == "coach" else exchange.switcher_id  # a coach's own (coach_learning), or the switcher's
+    if issued.role == "coach" and holder != job.subject.person_id:
+        job.outside(f"leerbewijs {issued.number}", "another coach's own leerbewijs for an exchange the person took part in "
+                    "(it names neither the switcher nor other coaches)", "that proof is frozen and belongs to its coach: not changed")
+        return
+    if holder == job.subject.person_id:
         # its place in the revocation list says nothing about the person and keeps it revocable
         status = (issued.content or {}).get("status")
         issued.content = {"erased": True, **({"status": status} if status else {})}
@@ -123,7 +128,10 @@ def _external_refs(job: ErasureJob) -> None:
         select(SessionRow).where(SessionRow.exchange_code.in_([e.code for e in exchanges])))}
     # A day's training record names the switcher, and its coaches too (the ledger's coach column).
     objects = {*sessions, *(f"exchange:{code}" for code in sessions), subject.person_id,
-               *job.db.scalars(select(Leerbewijs.number).where(Leerbewijs.exchange_code.in_(own)))}
+               *job.db.scalars(select(Leerbewijs.number).where(Leerbewijs.exchange_code.in_(own), Leerbewijs.role == "switcher")),
+               # a coach's own training records and leerbewijzen (coach_learning)
+               *(f"coaching:{code}:{subject.person_id}" for code in sessions),
+               *job.db.scalars(select(Leerbewijs.number).where(Leerbewijs.role == "coach", Leerbewijs.holder_id == subject.person_id))}
     reminders = tuple(f"{e.code}-EVAL-" for e in exchanges)
     answers = 0
     for ref in list(job.db.scalars(select(ExternalRef))):

@@ -243,6 +243,10 @@ class Leerbewijs(Base):
     revoked_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     replaces: Mapped[str | None] = mapped_column(String(40), nullable=True)  # the revoked leerbewijs this one corrects
     replaced_by: Mapped[str | None] = mapped_column(String(40), nullable=True)  # the corrected one issued after revoking this one
+    # Whose proof it is: the exchange's switcher, or one of its coaches (`coach_learning`), then
+    # `holder_id` is that coach's person id. Each holder has its own leerbewijs, number and code.
+    role: Mapped[str] = mapped_column(String(10), default="switcher", server_default="switcher")
+    holder_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class SyncRun(Base):

@@ -16,7 +16,8 @@ however old the store that comes back.
 Shape: {"sequence": highest SEQUENCE/version planned for any object (-1: none),
         "leerbewijzen": {number: {"exchange": code, "issued_on": ISO date, "fingerprint": hex,
                                   "status_index": int, "status_list": URL (both absent before the status list),
-                                  "replaces": number (a corrected leerbewijs: the revoked one it replaces)}},
+                                  "replaces": number (a corrected leerbewijs: the revoked one it replaces),
+                                  "holder": person id (a coach's leerbewijs only)}},
         "revoked": {number: {"index": int, "reason": text, "at": ISO moment}}}
 """
 
@@ -64,9 +65,11 @@ class IssuedValues:
         """The highest status-list index ever handed out, -1 if none."""
         return max((int(e["status_index"]) for e in self.leerbewijzen.values() if e.get("status_index") is not None), default=-1)
 
-    def for_exchange(self, exchange_code: str) -> tuple[str, dict[str, Any]] | None:
-        """The leerbewijs this witness saw issued for an exchange (the newest), if any."""
-        found = [(number, entry) for number, entry in self.leerbewijzen.items() if entry.get("exchange") == exchange_code]
+    def for_exchange(self, exchange_code: str, holder: str | None = None) -> tuple[str, dict[str, Any]] | None:
+        """The leerbewijs this witness saw issued for an exchange (the newest), if any: the
+        switcher's, or with `holder` (a coach's person id) that coach's."""
+        found = [(number, entry) for number, entry in self.leerbewijzen.items()
+                 if entry.get("exchange") == exchange_code and entry.get("holder") == holder]
         return max(found) if found else None
 
     def replacements(self) -> dict[str, str]:
@@ -112,5 +115,7 @@ def witness_of(db: Session, before: IssuedValues) -> IssuedValues:
                                               "at": leerbewijs.revoked_at.isoformat(timespec="seconds")}
         if leerbewijs.replaces:
             entry["replaces"] = leerbewijs.replaces
+        if leerbewijs.role == "coach":  # a coach's own leerbewijs (coach_learning): whose it is
+            entry["holder"] = leerbewijs.holder_id
         issued[leerbewijs.number] = entry
     return IssuedValues(max(before.sequence, highest if highest is not None else -1), issued, revoked)
