@@ -30,6 +30,7 @@ from connector.core.errors import (
 )
 from connector.core.mapping import EntityMapping
 from connector.core.model import ENTITY_MODELS
+from connector.engine.prefetch import Prefetched
 from connector.plumbing.http import HttpError
 from connector.plumbing.iterate import batched
 from connector.sources import Pull, RemoteRecord, Source
@@ -72,18 +73,23 @@ def pull_entity(
     organisation_id: str | None,
     problems: list[Problem],
     guard: RemovalGuard | None = None,
+    prefetched: Prefetched | None = None,
 ) -> Counter[str]:
+    """`prefetched`: the same pull, being read ahead by a thread (engine/prefetch.py)."""
     counts: Counter[str] = Counter({k: 0 for k in COUNT_KEYS})
     entity = mapping.entity
-    cursor_value = db.scalar(select(Cursor.value).where(Cursor.source == source_key, Cursor.entity == entity))
     chunk = _Chunk(db, run_id, source_key, mapping, organisation_id, problems, counts)
     try:
-        result = source.pull(mapping, cursor_value)
+        if prefetched is not None:
+            result, chunks = prefetched.open()
+        else:
+            result = source.pull(mapping, stored_cursor(db, source_key, entity))
+            chunks = batched(result.records, CHUNK)
         vanished = _vanished_columns(db, source_key, entity, result)
         if vanished:
             raise SourceUnavailable(f"{vanished}; the last export had that column, so this is taken for a renamed or "
                                     "dropped header: nothing was taken in (earlier values would be emptied)")
-        for records in batched(result.records, CHUNK):
+        for records in chunks:
             chunk.take(list(records), result.partial)
             db.flush()
             db.expunge_all()  # what is stored need not stay in memory
@@ -105,6 +111,10 @@ def pull_entity(
     if result.cursor is not None:
         _save_cursor(db, source_key, entity, result.cursor)
     return counts
+
+
+def stored_cursor(db: Session, source_key: str, entity: str) -> str | None:
+    return db.scalar(select(Cursor.value).where(Cursor.source == source_key, Cursor.entity == entity))
 
 
 class _Known:

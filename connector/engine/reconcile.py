@@ -116,6 +116,7 @@ def reconcile_people(db: Session, config: Config, organisation: OrganisationConf
                                     .order_by(SourceRecord.deleted, SourceRecord.remote_id)))
             affected |= _link(db, config, organisation, key, chunk, problems)
     now = utcnow()
+    precedence = _precedence(organisation, order)
     merged_from = (SourceRecord.canonical_id, SourceRecord.source, SourceRecord.data, SourceRecord.deleted)
     current = [Person.id, *(getattr(Person, name) for name in [*PERSON_FIELDS, "active"])]
     for person_ids in batched(sorted(affected), CHUNK):
@@ -125,7 +126,7 @@ def reconcile_people(db: Session, config: Config, organisation: OrganisationConf
             linked[record.canonical_id or ""].append(record)
         updates = []
         for person in db.execute(select(*current).where(Person.id.in_(person_ids))):
-            changes = _changes(person._mapping, _merge(linked.get(person.id, []), organisation, order, authoritative))
+            changes = _changes(person._mapping, _merge(linked.get(person.id, []), organisation, order, authoritative, precedence))
             if changes:
                 updates.append({"id": person.id, **changes, "updated_at": now})
         if updates:
@@ -193,22 +194,33 @@ def _link(db: Session, config: Config, organisation: OrganisationConfig, key: st
 
 
 def _merge(
-    records: list[Any], organisation: OrganisationConfig, order: list[str], authoritative: set[str]
+    records: list[Any], organisation: OrganisationConfig, order: list[str], authoritative: set[str],
+    precedence: list[tuple[str, dict[str, int], int]] | None = None,
 ) -> dict[str, Any]:
     live = [r for r in records if not r.deleted]
     if not live:
         return {"active": False}
     merged: dict[str, Any] = {}
-    default_order = [source_key(organisation.id, n) for n in organisation.precedence.get("default", [])] or order
-    for field in PERSON_FIELDS:
-        field_order = [source_key(organisation.id, n) for n in organisation.precedence.get(field, [])] or default_order
-        ranked = sorted(live, key=lambda r: field_order.index(r.source) if r.source in field_order else len(field_order))
+    for field, ranks, last in precedence or _precedence(organisation, order):
+        ranked = sorted(live, key=lambda r: ranks.get(r.source, last)) if len(live) > 1 else live
         value = next((r.data[field] for r in ranked if r.data.get(field) is not None), None)
         if field in DATE_FIELDS and value is not None:
             value = date.fromisoformat(value)
         merged[field] = value
     merged["active"] = any(r.source in authoritative and r.data.get("active", True) for r in live)
     return merged
+
+
+def _precedence(organisation: OrganisationConfig, order: list[str]) -> list[tuple[str, dict[str, int], int]]:
+    """Per person field, each source's rank in its precedence list (the first source that
+    has the field wins) and the rank of a source not in it: worked out once per organisation
+    and run, not once per person."""
+    default_order = [source_key(organisation.id, n) for n in organisation.precedence.get("default", [])] or order
+    ranks = []
+    for field in PERSON_FIELDS:
+        field_order = [source_key(organisation.id, n) for n in organisation.precedence.get(field, [])] or default_order
+        ranks.append((field, {source: field_order.index(source) for source in field_order}, len(field_order)))
+    return ranks
 
 
 def _changes(person: Any, values: dict[str, Any]) -> dict[str, Any]:
