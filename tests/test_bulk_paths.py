@@ -230,11 +230,12 @@ rules = st.builds(
     transforms=st.sampled_from([(), ("trim",), ("trim", "lower"), ("collapse_spaces", "upper")]),
     split=st.sampled_from([None, (" ", "first"), (",", "rest")]),
     lookup=st.sampled_from([None, {"a": "x", "B": "y"}, {"a": "x", "*": "z"}]),
-    date_formats=st.sampled_from([(), ("%d/%m/%Y",)]),
+    date_formats=st.sampled_from([(), ("%d/%m/%Y",), ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d")]),
     type=st.sampled_from([None, "decimal", "bool", "list", "str"]),
     default=st.sampled_from([None, "standaard"]),
 )
-values = st.one_of(st.none(), st.text(max_size=8), st.sampled_from(["a", " B ", "1,5", "ja", "03/04/2021", "a, b", ""]),
+values = st.one_of(st.none(), st.text(max_size=8), st.sampled_from(["a", " B ", "1,5", "ja", "03/04/2021", "a, b", "", "2021-04-03",
+                                                                   "2021-4-3", "2021-04-03T10:00:00Z", "20210403", " 2021-04-03 "]),
                    st.integers(-3, 3), st.booleans(), st.just(date(2021, 4, 3)))
 
 

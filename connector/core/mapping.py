@@ -27,7 +27,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -197,6 +197,7 @@ def compile_rule(rule: FieldRule) -> Callable[[dict[str, Any]], Any]:
     transforms = tuple(STRING_TRANSFORMS[name] for name in rule.transforms)
     split, lookup, default = rule.split, rule.lookup, rule.default
     parses = bool(rule.date_formats or rule.datetime_formats or rule.type)
+    parse = _iso_date_parser(rule) if rule.date_formats and set(rule.date_formats) <= ISO_DATE_FORMATS else partial(_parse, rule)
 
     def evaluate(raw: dict[str, Any]) -> Any:
         value = extract(raw)
@@ -218,10 +219,30 @@ def compile_rule(rule: FieldRule) -> Callable[[dict[str, Any]], Any]:
             if value is None:
                 return default
         if parses or isinstance(value, (datetime, date, time)):
-            value = _parse(rule, value)
+            value = parse(value)
         return default if value is None else value
 
     return evaluate
+
+
+# Date formats that read year, month and day where ISO 8601 has them: a text that
+# datetime.fromisoformat reads gives the same date as the first of these that reads it.
+ISO_DATE_FORMATS = frozenset({"%Y-%m-%d", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"})
+
+
+def _iso_date_parser(rule: FieldRule) -> Callable[[Any], Any]:
+    """`_parse` for a rule whose date formats are all ISO-like: fromisoformat (in C) first,
+    strptime (in Python, ten times slower) only for what it does not read (2020-1-2)."""
+
+    def parse(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value.strip()).date()
+            except ValueError:
+                pass
+        return _parse(rule, value)
+
+    return parse
 
 
 def _getter(path: str) -> Callable[[Any], Any]:

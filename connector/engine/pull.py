@@ -19,7 +19,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from typing import Any
 
-from sqlalchemy import bindparam, literal, select, update
+from sqlalchemy import literal, select, update
 from sqlalchemy.orm import Session
 
 from connector.core.errors import (
@@ -34,7 +34,7 @@ from connector.engine.prefetch import Prefetched
 from connector.plumbing.http import HttpError
 from connector.plumbing.iterate import batched
 from connector.sources import Pull, RemoteRecord, Source
-from connector.store.bulk import upsert_statement
+from connector.store.bulk import update_rows, upsert_statement
 from connector.store.outbox import content_hash, utcnow
 from connector.store.tables import Cursor, SourceRecord
 
@@ -291,14 +291,8 @@ class _Chunk:
     def _write(self, writes: dict[str, dict[str, Any]], touches: dict[int, dict[str, Any]]) -> None:
         if writes:  # organisation_id is written with a new record only (UPSERT_COLUMNS leave it)
             self.db.execute(self.upsert, list(writes.values()))
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for values in touches.values():
-            groups.setdefault(tuple(sorted(values)), []).append(values)
-        table = SourceRecord.__table__
-        for columns, rows in groups.items():
-            statement = update(table).where(table.c.id == bindparam("_id")).values(
-                {c: bindparam(f"_{c}") for c in columns if c != "id"})
-            self.db.execute(statement, [{f"_{k}": v for k, v in row.items()} for row in rows])
+        if touches:
+            update_rows(self.db, SourceRecord.__table__, list(touches.values()))
 
 
 def _vanished_columns(db: Session, source_key: str, entity: str, result: Pull) -> str | None:

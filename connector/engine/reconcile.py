@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from connector.core.config import Config, OrganisationConfig
@@ -27,6 +27,7 @@ from connector.core.localtime import NonexistentLocalTime, local_instant
 from connector.core.model import PersonRecord
 from connector.core.suggest import did_you_mean, known, unknown
 from connector.plumbing.iterate import batched
+from connector.store.bulk import update_rows
 from connector.store.outbox import utcnow
 from connector.store.tables import (
     Coach,
@@ -44,6 +45,7 @@ PERSON_NAMESPACE = uuid.UUID("0b7a6d0e-8d44-4c41-9b7e-3d2f5a1c6e90")
 PERSON_FIELDS = [name for name in PersonRecord.model_fields if name != "active"]
 DATE_FIELDS = {"start_date", "end_date"}
 COHORT = "cohort"
+PERSON_DEFAULTS = {"language": "nl", "fte": 1.0, "active": True}  # the people table's column defaults, for a Core insert
 
 
 def known_ids(given: str, valid: list[str]) -> str:
@@ -130,7 +132,7 @@ def reconcile_people(db: Session, config: Config, organisation: OrganisationConf
             if changes:
                 updates.append({"id": person.id, **changes, "updated_at": now})
         if updates:
-            db.execute(update(Person), updates)  # ORM bulk UPDATE by primary key: one executemany per set of columns
+            update_rows(db, Person.__table__, updates)
     db.flush()
     db.expire_all()  # what was written above with bulk statements is read afresh
     return PersonResolver(db, organisation.id)
@@ -187,9 +189,9 @@ def _link(db: Session, config: Config, organisation: OrganisationConfig, key: st
         keys.add(person_id, record.data)
         touched.add(person_id)
     if new_people:
-        db.execute(insert(Person), new_people)
+        db.execute(insert(Person.__table__), [{**PERSON_DEFAULTS, **person} for person in new_people])
     if links:
-        db.execute(update(SourceRecord), links)
+        update_rows(db, SourceRecord.__table__, links)
     return touched
 
 

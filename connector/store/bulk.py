@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,3 +24,15 @@ def upsert_statement(db: Session, table: Table, keys: Sequence[str], columns: Se
     statement = dialect_insert(table)
     return statement.on_conflict_do_update(index_elements=[table.c[k] for k in keys],
                                            set_={c: statement.excluded[c] for c in columns})
+
+
+def update_rows(db: Session, table: Table, rows: Sequence[dict[str, Any]], key: str = "id") -> None:
+    """UPDATE table SET ... WHERE key = ..., one executemany per set of columns changed
+    (each row: the key and the columns it changes). Core, not the ORM's bulk update: no
+    identity map to keep, a third of the work per row."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(c for c in row if c != key)), []).append(row)
+    for columns, group in groups.items():
+        statement = table.update().where(table.c[key] == bindparam(f"_{key}")).values({c: bindparam(f"_{c}") for c in columns})
+        db.execute(statement, [{f"_{c}": v for c, v in row.items()} for row in group])
