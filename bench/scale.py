@@ -53,6 +53,7 @@ SELECT = ("id,givenName,surname,displayName,mail,userPrincipalName,jobTitle,depa
           "employeeId,companyName,preferredLanguage,accountEnabled,employeeHireDate,employeeLeaveDateTime,employeeType")
 POSTGRES = os.environ.get("ST_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 EXCHANGES = 10
+CONNECTOR_ROOT = ROOT  # --connector-root: another checkout's connector (e.g. an older commit), for a before/after
 PAGE = 200
 
 
@@ -205,9 +206,9 @@ average_workforce = 10
     return config
 
 
-def run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple[bytes, float, float, float]:
+def run_measured(command: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> tuple[bytes, float, float, float]:
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT, env={**os.environ, **(env or {})})
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd, env={**os.environ, **(env or {})})
     output = process.stdout.read() if process.stdout else b""
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
@@ -222,8 +223,11 @@ def connector_sync(config: Path, profile: Path | None) -> tuple[dict[str, Any], 
     if profile is not None:
         command += ["-m", "cProfile", "-o", str(profile)]
     command += ["-m", "connector.cli", "sync", "--config", str(config), "--json", "--as-of", "2026-11-22"]
-    output, wall, cpu, rss = run_measured(command, {"BENCH_GRAPH_SECRET": CLIENT_SECRET})
-    return json.loads(output), wall, cpu, rss
+    output, wall, cpu, rss = run_measured(command, {"BENCH_GRAPH_SECRET": CLIENT_SECRET}, cwd=CONNECTOR_ROOT)
+    summary = json.loads(output)
+    if "pulled" not in summary:
+        raise SystemExit(f"the sync did not run: {output[:3000]!r}")
+    return summary, wall, cpu, rss
 
 
 # -- the plain baseline ---------------------------------------------------------------------
@@ -428,7 +432,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="[sync] concurrency in the generated config")
     parser.add_argument("--profile", default=None, help="a folder: run the connector under cProfile, one .prof per case")
     parser.add_argument("--no-sdk", action="store_true")
+    parser.add_argument("--connector-root", default=None, help="run the connector of this checkout (a git worktree of an older commit)")
     args = parser.parse_args()
+    if args.connector_root:
+        global CONNECTOR_ROOT
+        CONNECTOR_ROOT = Path(args.connector_root).resolve()
     import urllib3
 
     urllib3.disable_warnings()
