@@ -136,7 +136,7 @@ def serve(organisations: int, people: int, ready: Any, stop: Any) -> None:
 
 # -- the network the connector syncs ---------------------------------------------------------
 
-def write_network(folder: Path, base: str, graph_urls: list[str], ca_file: str, store_url: str, concurrency: int) -> Path:
+def write_network(folder: Path, base: str, graph_urls: list[str], ca_file: str, store_url: str, concurrency: int | None) -> Path:
     """A config of len(graph_urls) organisations, each with its own Entra tenant on the fake,
     and a small cohort: EXCHANGES switchers of organisation 0 on learning places of `host`."""
     cohort, host = folder / "cohort", folder / "host"
@@ -184,9 +184,7 @@ organiser_email = "switch@bench.be"
 [store]
 url = "{store_url}"
 
-[sync]
-concurrency = {concurrency}
-{tenants}
+{f"[sync]{chr(10)}concurrency = {concurrency}{chr(10)}" if concurrency else ""}{tenants}
 [[sources]]
 name = "cohort"
 kind = "files"
@@ -372,7 +370,8 @@ def case(organisations: int, people: int, store: str, args: argparse.Namespace) 
             folder = Path(name)
             url, drop = store_url(store, folder)
             try:
-                config = write_network(folder, base, graph_urls, ca_file, url, args.concurrency)
+                # a connector from before [sync] existed would refuse the table
+                config = write_network(folder, base, graph_urls, ca_file, url, None if args.connector_root else args.concurrency)
                 profile = Path(args.profile) / f"{store}-{label}" if args.profile else None
                 first, wall, cpu, rss = connector_sync(config, profile and profile.with_suffix(".first.prof"))
                 before = stats(base, ca_file)
