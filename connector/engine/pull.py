@@ -184,11 +184,11 @@ class _Chunk:
             self.problem(record.location, "", str(record.problem))
         if unreadable:
             records = [record for record in records if record.problem is None]
-        identified = [(record, *self._identify(record)) for record in records]
-        existing = self._existing([remote_id for _, remote_id, _ in identified if remote_id], partial)
+        identified = [(record, self._identify(record)) for record in records]
+        existing = self._existing([remote_id for _, remote_id in identified if remote_id], partial)
         writes: dict[str, dict[str, Any]] = {}  # remote id -> the row to upsert
         touches: dict[int, dict[str, Any]] = {}  # stored id -> the columns to update
-        for record, remote_id, mapped in identified:
+        for record, remote_id in identified:
             if record.deleted:
                 known = existing.get(remote_id) if remote_id else None
                 if known is not None and not known.deleted:
@@ -199,8 +199,7 @@ class _Chunk:
             if remote_id is None:
                 continue  # reported by _identify
             known = existing.get(remote_id)
-            merged = partial and known is not None
-            raw = {**(known.raw or {}), **record.raw} if merged and known is not None else record.raw
+            raw = {**(known.raw or {}), **record.raw} if partial and known is not None else record.raw
             text = raw_text(raw)
             digest = hashlib.sha256(self.fingerprint + text.encode()).hexdigest()
             if known is not None and not known.deleted and known.raw_hash == digest:
@@ -214,9 +213,7 @@ class _Chunk:
                     self._touch(touches, writes, remote_id, known, location=record.location)
                 continue
             try:
-                if mapped is None or merged:
-                    mapped = self.mapping.apply(raw)
-                data = self.mapping.validate(mapped)
+                data = self.mapping.validate(self.mapping.apply(raw))
             except RecordError as error:
                 self.seen.setdefault(remote_id, record.location)  # a bad version is not a removal
                 self.problem(record.location, error.field, error.message)
@@ -232,22 +229,18 @@ class _Chunk:
         self.problem(record.location, self.mapping.id_fields[0] if self.mapping.id_fields else str(self.mapping.remote_path),
                      f"'{remote_id}' appears twice (first at {self.seen[remote_id]}); the first one is kept")
 
-    def _identify(self, record: RemoteRecord) -> tuple[str | None, dict[str, Any] | None]:
-        """The record's remote id, and its mapping when that was needed to identify it (the
-        whole record is mapped once; only when that fails are the identifying fields mapped
-        alone, so that a bad value elsewhere is reported, not taken for a removal)."""
+    def _identify(self, record: RemoteRecord) -> str | None:
+        """The record's remote id. Only the identifying fields are mapped: a bad value
+        elsewhere is reported, not taken for a removal, and a record delivered again
+        unchanged is mapped no further."""
         try:
             if self.mapping.remote_path is not None:
-                return self.mapping.identify(record.raw, {}), None
-            try:
-                mapped = self.mapping.apply(record.raw)
-            except RecordError:
-                return self.mapping.remote_id(self.mapping.apply(record.raw, only=self.mapping.id_field_names)), None
-            return self.mapping.remote_id(mapped), mapped
+                return self.mapping.identify(record.raw, {})
+            return self.mapping.remote_id(self.mapping.apply(record.raw, only=self.mapping.id_field_names))
         except RecordError as error:
             if not record.deleted:
                 self.problem(record.location, error.field, error.message)
-            return None, None
+            return None
 
     def _existing(self, remote_ids: list[str], partial: bool) -> dict[str, _Known]:
         if not remote_ids:
