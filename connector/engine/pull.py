@@ -34,7 +34,7 @@ from connector.engine.prefetch import Prefetched
 from connector.plumbing.http import HttpError
 from connector.plumbing.iterate import batched
 from connector.sources import Pull, RemoteRecord, Source
-from connector.store.bulk import update_rows, upsert_statement
+from connector.store.bulk import update_rows, upsert_statement, wrote
 from connector.store.outbox import content_hash, utcnow
 from connector.store.tables import Cursor, SourceRecord
 
@@ -284,6 +284,7 @@ class _Chunk:
     def _write(self, writes: dict[str, dict[str, Any]], touches: dict[int, dict[str, Any]]) -> None:
         if writes:  # organisation_id is written with a new record only (UPSERT_COLUMNS leave it)
             self.db.execute(self.upsert, list(writes.values()))
+            wrote(self.db, SourceRecord.__table__, len(writes))
         if touches:
             update_rows(self.db, SourceRecord.__table__, list(touches.values()))
 

@@ -27,7 +27,7 @@ from connector.core.localtime import NonexistentLocalTime, local_instant
 from connector.core.model import PersonRecord
 from connector.core.suggest import did_you_mean, known, unknown
 from connector.plumbing.iterate import batched
-from connector.store.bulk import update_rows
+from connector.store.bulk import update_rows, wrote
 from connector.store.outbox import utcnow
 from connector.store.tables import (
     Coach,
@@ -190,6 +190,7 @@ def _link(db: Session, config: Config, organisation: OrganisationConfig, key: st
         touched.add(person_id)
     if new_people:
         db.execute(insert(Person.__table__), [{**PERSON_DEFAULTS, **person} for person in new_people])
+        wrote(db, Person.__table__, len(new_people))
     if links:
         update_rows(db, SourceRecord.__table__, links)
     return touched

@@ -116,7 +116,7 @@ class SourceRecord(Base):
     __table_args__ = (
         UniqueConstraint("source", "entity", "remote_id", name="uq_source_records_key"),
         Index("ix_source_records_canonical_id", "canonical_id", "source", "entity"),
-        Index("ix_source_records_changed", "entity", "source", "changed_run", "remote_id"),
+        Index("ix_source_records_changed", "changed_run", "entity", "source", "remote_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -3,7 +3,7 @@
 - source_records.raw_hash: the hash of the raw record as the source delivered it (and of the
   mapping that read it), so a record delivered again unchanged is not mapped and validated again;
 - source_records (canonical_id, source, entity): reconcile finds the records linked to a person;
-- source_records (entity, source, changed_run, remote_id): reconcile finds what this run
+- source_records (changed_run, entity, source, remote_id): reconcile finds what this run
   changed, in the order it links them (SQLite, without statistics, would otherwise walk the
   unique key for the order and read every record of the source);
 - people (organisation_id, lower(employee_number)): reconcile matches employee numbers
@@ -25,7 +25,7 @@ def upgrade() -> None:
     with op.batch_alter_table("source_records") as batch:
         batch.add_column(sa.Column("raw_hash", sa.String(length=64), nullable=True))
     op.create_index("ix_source_records_canonical_id", "source_records", ["canonical_id", "source", "entity"])
-    op.create_index("ix_source_records_changed", "source_records", ["entity", "source", "changed_run", "remote_id"])
+    op.create_index("ix_source_records_changed", "source_records", ["changed_run", "entity", "source", "remote_id"])
     op.create_index("ix_people_org_lower_employee_number", "people", ["organisation_id", sa.text("lower(employee_number)")])
 
 
