@@ -316,3 +316,30 @@ def test_a_failing_organisation_does_not_stop_the_others_read_concurrently(netwo
     assert others
     for organisation in others:
         assert network.people(organisation), organisation  # read and stored although another organisation failed
+
+
+@pytest.mark.postgres
+def test_postgres_statistics_follow_a_table_filled_inside_the_transaction(postgres_url: str) -> None:
+    """Inside a sync's one transaction PostgreSQL would keep planning source_records as empty."""
+    from sqlalchemy import insert, text
+
+    from connector.store.bulk import FIRST_ANALYZE, wrote
+
+    engine, factory = open_store(postgres_url)
+    try:
+        with factory.begin() as db:
+            run_id = new_run(db)
+            rows = [{"source": "firma/hr", "entity": "people", "remote_id": f"E{n}", "organisation_id": "firma", "data": {},
+                     "raw": {}, "data_hash": "", "deleted": False, "changed_run": run_id} for n in range(FIRST_ANALYZE)]
+            db.execute(insert(SourceRecord.__table__), rows[:-1])
+            wrote(db, SourceRecord.__table__, FIRST_ANALYZE - 1)
+            estimate = "SELECT reltuples FROM pg_class WHERE oid = 'source_records'::regclass"
+            assert db.scalar(text(estimate)) <= 0  # not yet: never analyzed
+            db.execute(insert(SourceRecord.__table__), rows[-1:])
+            wrote(db, SourceRecord.__table__, 1)
+            assert db.scalar(text(estimate)) == FIRST_ANALYZE  # the rows this transaction wrote, counted
+            plan = "\n".join(db.scalars(text("EXPLAIN SELECT id FROM source_records WHERE source = 'firma/hr' AND entity = 'people' "
+                                             "AND remote_id IN ('E1', 'E2', 'E3')")))
+            assert "remote_id" in plan.split("Index Cond", 1)[-1].split("\n")[0], plan  # the ids are looked up in the index
+    finally:
+        engine.dispose()
