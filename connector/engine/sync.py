@@ -446,10 +446,14 @@ def _read_ahead(db: Session, config: Config, sources: list[BoundSource]) -> tupl
         return None
     prefetcher = Prefetcher(config.sync.concurrency, PULL_CHUNK)
     started: dict[tuple[str, str], Prefetched] = {}
-    for bound in sources:
-        for entity in bound.entities:
-            mapping, cursor = bound.mapping.entity(entity), stored_cursor(db, bound.key, entity)
-            started[(bound.key, entity)] = prefetcher.add(lambda s=bound.source, m=mapping, c=cursor: s.pull(m, c))
+    try:
+        for bound in sources:
+            for entity in bound.entities:
+                mapping, cursor = bound.mapping.entity(entity), stored_cursor(db, bound.key, entity)
+                started[(bound.key, entity)] = prefetcher.add(lambda s=bound.source, m=mapping, c=cursor: s.pull(m, c))
+    except BaseException:
+        prefetcher.close()  # no thread may be left waiting to hand over what nobody will take
+        raise
     return prefetcher, started
 
 
