@@ -4,7 +4,9 @@ switcher's language, on importing that into Europass (<number>.europass.txt)."""
 
 from __future__ import annotations
 
+from connector.leerbewijs.edc import europass_note, file_name, leerbewijs_edc
 from connector.leerbewijs.issuer import IssuerProfile
+from connector.leerbewijs.proof import leerbewijs_pdf
 from connector.plumbing.files import safe_filename, write_atomically
 from connector.sinks import LEERBEWIJS, Sink
 from connector.store.outbox import Outcome
@@ -16,11 +18,6 @@ class LeerbewijsFiles(Sink):
     object_types = frozenset({LEERBEWIJS})
 
     def deliver(self, items: list[OutboxItem], known: dict[str, ExternalRef]) -> list[Outcome]:
-        # Imported here, not at the top: PDF signing (pyhanko, asn1crypto, aiohttp) and the EDC
-        # (jsonschema) take about a second to import, and most syncs issue no leerbewijs.
-        from connector.leerbewijs.edc import europass_note, file_name, leerbewijs_edc
-        from connector.leerbewijs.proof import leerbewijs_pdf
-
         folder = self.context.output_dir / str(self.options.get("directory", "leerbewijzen"))
         outcomes = []
         for item in items:
