@@ -203,6 +203,15 @@ class RetentionConfig(_Strict):
     finished_cohort_days: int | None = Field(default=None, ge=0, le=36500)  # after an exchange's last session
 
 
+class SyncConfig(_Strict):
+    """How a sync runs its pulls."""
+
+    # Organisations' sources are read this many at a time (their APIs are independent; the
+    # work is waiting on the network). What they deliver is still stored one source at a
+    # time in the configured order, in the run's one transaction.
+    concurrency: int = Field(default=4, ge=1, le=64)
+
+
 class ReconcileConfig(_Strict):
     match_on: list[str] = Field(default_factory=lambda: ["employee_number", "email"])
 
@@ -467,6 +476,7 @@ class Config(_Strict):
     web: WebConfig | None = None
     base_dir: Path = Path(".")
     cohort: CohortConfig = Field(default_factory=lambda: CohortConfig())
+    sync: SyncConfig = Field(default_factory=SyncConfig)
 
     @model_validator(mode="after")
     def _organisation_ids_unique(self) -> Config:

@@ -54,6 +54,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cache
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -130,6 +131,12 @@ def number_as_text(value: Any) -> Any:
     return str(value)
 
 
+@cache
+def _text_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The text fields of a model, worked out once per model, not once per record."""
+    return frozenset(name for name, info in model.model_fields.items() if _is_text(info.annotation))
+
+
 def _is_text(annotation: Any) -> bool:
     """str, an Annotated str (Email), their Optional and list forms."""
     if annotation is str:
@@ -189,7 +196,7 @@ class _Record(BaseModel):
         """A number that arrives in a text field (an id typed as a number) is its text."""
         if not isinstance(data, dict):
             return data
-        text_fields = {name for name, info in cls.model_fields.items() if _is_text(info.annotation)}
+        text_fields = _text_fields(cls)
         return {name: ([number_as_text(v) for v in value] if isinstance(value, list) else number_as_text(value))
                 if name in text_fields else value for name, value in data.items()}
 

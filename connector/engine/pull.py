@@ -9,14 +9,17 @@ the others go through. A failing source keeps everything it delivered before.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, update
 from sqlalchemy.orm import Session
 
 from connector.core.errors import (
@@ -26,13 +29,21 @@ from connector.core.errors import (
     SourceUnavailable,
 )
 from connector.core.mapping import EntityMapping
+from connector.core.model import ENTITY_MODELS
+from connector.engine.prefetch import Prefetched
 from connector.plumbing.http import HttpError
 from connector.plumbing.iterate import batched
 from connector.sources import Pull, RemoteRecord, Source
+from connector.store.bulk import update_rows, upsert_statement, wrote
 from connector.store.outbox import content_hash, utcnow
 from connector.store.tables import Cursor, SourceRecord
 
 COUNT_KEYS = ("created", "updated", "unchanged", "failed", "removed")
+UPSERT_COLUMNS = ("data", "raw", "data_hash", "raw_hash", "location", "deleted", "changed_run")
+try:
+    VERSION = package_version("switching-talent-connector")
+except PackageNotFoundError:  # a source checkout that was never installed
+    VERSION = "0"
 
 
 def jsonable(value: Any) -> Any:
@@ -62,18 +73,23 @@ def pull_entity(
     organisation_id: str | None,
     problems: list[Problem],
     guard: RemovalGuard | None = None,
+    prefetched: Prefetched | None = None,
 ) -> Counter[str]:
+    """`prefetched`: the same pull, being read ahead by a thread (engine/prefetch.py)."""
     counts: Counter[str] = Counter({k: 0 for k in COUNT_KEYS})
     entity = mapping.entity
-    cursor_value = db.scalar(select(Cursor.value).where(Cursor.source == source_key, Cursor.entity == entity))
     chunk = _Chunk(db, run_id, source_key, mapping, organisation_id, problems, counts)
     try:
-        result = source.pull(mapping, cursor_value)
+        if prefetched is not None:
+            result, chunks = prefetched.open()
+        else:
+            result = source.pull(mapping, stored_cursor(db, source_key, entity))
+            chunks = batched(result.records, CHUNK)
         vanished = _vanished_columns(db, source_key, entity, result)
         if vanished:
             raise SourceUnavailable(f"{vanished}; the last export had that column, so this is taken for a renamed or "
                                     "dropped header: nothing was taken in (earlier values would be emptied)")
-        for records in batched(result.records, CHUNK):
+        for records in chunks:
             chunk.take(list(records), result.partial)
             db.flush()
             db.expunge_all()  # what is stored need not stay in memory
@@ -105,8 +121,54 @@ def pull_entity(
     return counts
 
 
+def stored_cursor(db: Session, source_key: str, entity: str) -> str | None:
+    return db.scalar(select(Cursor.value).where(Cursor.source == source_key, Cursor.entity == entity))
+
+
+class _Known:
+    """What the store holds of one record, as far as change detection needs it."""
+
+    __slots__ = ("id", "raw", "raw_hash", "data_hash", "deleted", "location")
+
+    def __init__(self, id: int | None, raw: dict[str, Any] | None, raw_hash: str | None, data_hash: str, deleted: bool,
+                 location: str | None) -> None:
+        self.id, self.raw, self.raw_hash, self.data_hash = id, raw, raw_hash, data_hash
+        self.deleted, self.location = deleted, location
+
+
+def _json_default(value: Any) -> Any:
+    """What json.dumps cannot write, as `jsonable` writes it (spreadsheet dates, decimals, error cells)."""
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return str(value)
+
+
+def raw_text(raw: dict[str, Any]) -> str:
+    """The raw record as the JSON text that is stored: json.dumps(jsonable(raw)), in C."""
+    try:
+        return json.dumps(raw, default=_json_default)
+    except (TypeError, ValueError):  # a key json cannot write (a tuple): the slow, general way
+        return json.dumps(jsonable(raw))
+
+
+def reader_fingerprint(mapping: EntityMapping) -> bytes:
+    """What turns a raw record into stored data: the mapping and the canonical model (its JSON
+    schema, and the connector's version for its validators). Part of each raw hash, so that a
+    changed mapping file or model reads every record again."""
+    model = ENTITY_MODELS[mapping.entity].model_json_schema()
+    text = repr(mapping) + json.dumps(model, sort_keys=True, default=str) + VERSION
+    return hashlib.sha256(text.encode()).digest()
+
+
 class _Chunk:
-    """Maps, validates and stores one chunk of remote records against what is stored."""
+    """Maps, validates and stores one chunk of remote records against what is stored.
+
+    Set-based: one query reads what the store knows of the chunk's records, one upsert
+    (INSERT ... ON CONFLICT, executemany) writes the new and changed ones, one executemany
+    UPDATE the few columns of the others. A record whose raw hash (raw text and reader) equals
+    the stored one is unchanged without being mapped and validated again."""
 
     def __init__(self, db: Session, run_id: int, source_key: str, mapping: EntityMapping, organisation_id: str | None,
                  problems: list[Problem], counts: Counter[str]) -> None:
@@ -115,6 +177,8 @@ class _Chunk:
         self.seen: dict[str, str] = {}  # remote id -> where it was first seen this run
         self.unreadable = 0  # records that came without content: whose they were is unknown
         self.rows = 0  # every record the source yielded, readable or not
+        self.fingerprint = reader_fingerprint(mapping)
+        self.upsert = upsert_statement(db, SourceRecord.__table__, ("source", "entity", "remote_id"), UPSERT_COLUMNS)
 
     def problem(self, location: str, field: str, message: str) -> None:
         self.counts["failed"] += 1
@@ -129,18 +193,33 @@ class _Chunk:
         if unreadable:
             records = [record for record in records if record.problem is None]
         identified = [(record, self._identify(record)) for record in records]
-        existing = self._existing([remote_id for _, remote_id in identified if remote_id])
+        existing = self._existing([remote_id for _, remote_id in identified if remote_id], partial)
+        writes: dict[str, dict[str, Any]] = {}  # remote id -> the row to upsert
+        touches: dict[int, dict[str, Any]] = {}  # stored id -> the columns to update
         for record, remote_id in identified:
             if record.deleted:
-                row = existing.get(remote_id) if remote_id else None
-                if row is not None and not row.deleted:
-                    row.deleted, row.changed_run = True, self.run_id
+                known = existing.get(remote_id) if remote_id else None
+                if known is not None and not known.deleted:
+                    known.deleted = True
+                    self._touch(touches, writes, remote_id, known, deleted=True, changed_run=self.run_id)
                     self.counts["removed"] += 1
                 continue
             if remote_id is None:
                 continue  # reported by _identify
             known = existing.get(remote_id)
-            raw = {**known.raw, **record.raw} if partial and known is not None else record.raw
+            raw = {**(known.raw or {}), **record.raw} if partial and known is not None else record.raw
+            text = raw_text(raw)
+            digest = hashlib.sha256(self.fingerprint + text.encode()).hexdigest()
+            if known is not None and not known.deleted and known.raw_hash == digest:
+                if remote_id in self.seen:
+                    self._duplicate(record, remote_id)
+                    continue
+                self.seen[remote_id] = record.location
+                self.counts["unchanged"] += 1
+                if known.location != record.location:
+                    known.location = record.location
+                    self._touch(touches, writes, remote_id, known, location=record.location)
+                continue
             try:
                 data = self.mapping.validate(self.mapping.apply(raw))
             except RecordError as error:
@@ -148,50 +227,74 @@ class _Chunk:
                 self.problem(record.location, error.field, error.message)
                 continue
             if remote_id in self.seen:
-                self.problem(record.location, self.mapping.id_fields[0] if self.mapping.id_fields else str(self.mapping.remote_path),
-                             f"'{remote_id}' appears twice (first at {self.seen[remote_id]}); the first one is kept")
+                self._duplicate(record, remote_id)
                 continue
             self.seen[remote_id] = record.location
-            existing[remote_id] = self._store(known, remote_id, data, raw, record.location)
+            self._store(writes, touches, known, existing, remote_id, data, text, digest, record.location)
+        self._write(writes, touches)
+
+    def _duplicate(self, record: RemoteRecord, remote_id: str) -> None:
+        self.problem(record.location, self.mapping.id_fields[0] if self.mapping.id_fields else str(self.mapping.remote_path),
+                     f"'{remote_id}' appears twice (first at {self.seen[remote_id]}); the first one is kept")
 
     def _identify(self, record: RemoteRecord) -> str | None:
+        """The record's remote id. Only the identifying fields are mapped: a bad value
+        elsewhere is reported, not taken for a removal, and a record delivered again
+        unchanged is mapped no further."""
         try:
             if self.mapping.remote_path is not None:
                 return self.mapping.identify(record.raw, {})
-            # Only the identifying fields: a bad value elsewhere is reported, not taken for a removal.
             return self.mapping.remote_id(self.mapping.apply(record.raw, only=self.mapping.id_field_names))
         except RecordError as error:
             if not record.deleted:
                 self.problem(record.location, error.field, error.message)
             return None
 
-    def _existing(self, remote_ids: list[str]) -> dict[str, SourceRecord]:
+    def _existing(self, remote_ids: list[str], partial: bool) -> dict[str, _Known]:
         if not remote_ids:
             return {}
-        rows = self.db.scalars(select(SourceRecord).where(SourceRecord.source == self.source_key, SourceRecord.entity == self.mapping.entity,
-                                                          SourceRecord.remote_id.in_(set(remote_ids))))
-        return {row.remote_id: row for row in rows}
+        columns = [SourceRecord.remote_id, SourceRecord.id, SourceRecord.raw if partial else literal(None),
+                   SourceRecord.raw_hash, SourceRecord.data_hash, SourceRecord.deleted, SourceRecord.location]
+        rows = self.db.execute(select(*columns).where(SourceRecord.source == self.source_key, SourceRecord.entity == self.mapping.entity,
+                                                      SourceRecord.remote_id.in_(set(remote_ids))))
+        return {row[0]: _Known(*row[1:]) for row in rows}
 
-    def _store(self, row: SourceRecord | None, remote_id: str, data: dict[str, Any], raw: dict[str, Any], location: str) -> SourceRecord:
+    def _touch(self, touches: dict[int, dict[str, Any]], writes: dict[str, dict[str, Any]], remote_id: str, known: _Known,
+               **values: Any) -> None:
+        if remote_id in writes:  # written in this chunk already: change what will be written
+            writes[remote_id].update(values)
+        elif known.id is not None:
+            touches.setdefault(known.id, {"id": known.id}).update(values)
+
+    def _store(self, writes: dict[str, dict[str, Any]], touches: dict[int, dict[str, Any]], known: _Known | None,
+               existing: dict[str, _Known], remote_id: str, data: dict[str, Any], text: str, raw_hash: str, location: str) -> None:
         digest = content_hash(data)
-        if row is None:
-            row = SourceRecord(source=self.source_key, entity=self.mapping.entity, remote_id=remote_id, organisation_id=self.organisation_id)
-            self.db.add(row)
+        if known is None:
             self.counts["created"] += 1
-        elif row.data_hash != digest or row.deleted:
+        elif known.data_hash != digest or known.deleted:
             self.counts["updated"] += 1
         else:
+            # The same data from another raw version: the stored raw stays (as it always has);
+            # the hash now says that this raw gives this data.
             self.counts["unchanged"] += 1
-            if row.location != location:
-                row.location = location
-            return row
-        row.data = data
-        row.raw = json.loads(json.dumps(jsonable(raw)))
-        row.data_hash = digest
-        row.location = location
-        row.deleted = False
-        row.changed_run = self.run_id
-        return row
+            known.raw_hash, known.location = raw_hash, location
+            self._touch(touches, writes, remote_id, known, location=location, raw_hash=raw_hash)
+            return
+        raw = json.loads(text)
+        writes[remote_id] = {"source": self.source_key, "entity": self.mapping.entity, "remote_id": remote_id,
+                             "organisation_id": self.organisation_id, "data": data, "raw": raw,
+                             "data_hash": digest, "raw_hash": raw_hash, "location": location, "deleted": False,
+                             "changed_run": self.run_id}
+        if known is not None:
+            touches.pop(known.id or -1, None)
+        existing[remote_id] = _Known(known.id if known else None, raw, raw_hash, digest, False, location)
+
+    def _write(self, writes: dict[str, dict[str, Any]], touches: dict[int, dict[str, Any]]) -> None:
+        if writes:  # organisation_id is written with a new record only (UPSERT_COLUMNS leave it)
+            self.db.execute(self.upsert, list(writes.values()))
+            wrote(self.db, SourceRecord.__table__, len(writes))
+        if touches:
+            update_rows(self.db, SourceRecord.__table__, list(touches.values()))
 
 
 def _vanished_columns(db: Session, source_key: str, entity: str, result: Pull) -> str | None:

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from connector.core.config import Config, OrganisationConfig
@@ -27,6 +27,7 @@ from connector.core.localtime import NonexistentLocalTime, local_instant
 from connector.core.model import PersonRecord
 from connector.core.suggest import did_you_mean, known, unknown
 from connector.plumbing.iterate import batched
+from connector.store.bulk import update_rows, wrote
 from connector.store.outbox import utcnow
 from connector.store.tables import (
     Coach,
@@ -44,6 +45,7 @@ PERSON_NAMESPACE = uuid.UUID("0b7a6d0e-8d44-4c41-9b7e-3d2f5a1c6e90")
 PERSON_FIELDS = [name for name in PersonRecord.model_fields if name not in ("active", "manager")]  # manager: see resolve_managers
 DATE_FIELDS = {"start_date", "end_date"}
 COHORT = "cohort"
+PERSON_DEFAULTS = {"language": "nl", "fte": 1.0, "active": True}  # the people table's column defaults, for a Core insert
 
 
 def known_ids(given: str, valid: list[str]) -> str:
@@ -100,35 +102,44 @@ class _Keys:
 
 def reconcile_people(db: Session, config: Config, organisation: OrganisationConfig, run_id: int, problems: list[Problem]) -> PersonResolver:
     """Link this run's new and changed records to people, then re-merge only the people
-    they touch. Works in chunks: memory stays flat however large the organisation."""
+    they touch. Works in chunks: memory stays flat however large the organisation. Reads
+    rows, not ORM objects, and writes each chunk with one executemany per kind of change."""
     sources = [s for s in organisation.sources if "people" in s.entities]
     order = [source_key(organisation.id, s.name) for s in sources]
     authoritative = {source_key(organisation.id, s.name) for s in sources if s.authoritative}
     affected: set[str] = set()
+    linkable = (SourceRecord.id, SourceRecord.source, SourceRecord.remote_id, SourceRecord.data, SourceRecord.deleted,
+                SourceRecord.location, SourceRecord.canonical_id)
     for key in order:  # in precedence order: the first source's records found the people
         changed = list(db.scalars(select(SourceRecord.id).where(SourceRecord.entity == "people", SourceRecord.source == key,
                                                                 SourceRecord.changed_run == run_id).order_by(SourceRecord.remote_id)))
         for record_ids in batched(changed, CHUNK):
-            chunk = list(db.scalars(select(SourceRecord).where(SourceRecord.id.in_(record_ids)).order_by(SourceRecord.deleted, SourceRecord.remote_id)))
+            chunk = list(db.execute(select(*linkable).where(SourceRecord.id.in_(record_ids))
+                                    .order_by(SourceRecord.deleted, SourceRecord.remote_id)))
             affected |= _link(db, config, organisation, key, chunk, problems)
-            db.flush()
-            db.expunge_all()
     now = utcnow()
+    precedence = _precedence(organisation, order)
+    merged_from = (SourceRecord.canonical_id, SourceRecord.source, SourceRecord.data, SourceRecord.deleted)
+    current = [Person.id, *(getattr(Person, name) for name in [*PERSON_FIELDS, "active"])]
     for person_ids in batched(sorted(affected), CHUNK):
-        linked: dict[str, list[SourceRecord]] = defaultdict(list)
-        for record in db.scalars(select(SourceRecord).where(SourceRecord.canonical_id.in_(person_ids), SourceRecord.entity == "people",
+        linked: dict[str, list[Any]] = defaultdict(list)
+        for record in db.execute(select(*merged_from).where(SourceRecord.canonical_id.in_(person_ids), SourceRecord.entity == "people",
                                                             SourceRecord.source.in_(order))):
             linked[record.canonical_id or ""].append(record)
-        for person in db.scalars(select(Person).where(Person.id.in_(person_ids))):
-            if _apply(person, _merge(linked.get(person.id, []), organisation, order, authoritative)):
-                person.updated_at = now
-        db.flush()
-        db.expunge_all()
+        updates = []
+        for person in db.execute(select(*current).where(Person.id.in_(person_ids))):
+            changes = _changes(person._mapping, _merge(linked.get(person.id, []), organisation, order, authoritative, precedence))
+            if changes:
+                updates.append({"id": person.id, **changes, "updated_at": now})
+        if updates:
+            update_rows(db, Person.__table__, updates)
+    db.flush()
+    db.expire_all()  # what was written above with bulk statements is read afresh
     resolve_managers(db, config, organisation, affected, problems)
     return PersonResolver(db, organisation.id)
 
 
-def _link(db: Session, config: Config, organisation: OrganisationConfig, key: str, records: list[SourceRecord],
+def _link(db: Session, config: Config, organisation: OrganisationConfig, key: str, records: list[Any],
           problems: list[Problem]) -> set[str]:
     """Give each record its person: the one it had, else one matching its keys that has no
     record of this source yet, else a new person. Returns the people touched."""
@@ -136,14 +147,25 @@ def _link(db: Session, config: Config, organisation: OrganisationConfig, key: st
     keys = _Keys(match_on)
     numbers = {str(r.data["employee_number"]).lower() for r in records if "employee_number" in match_on and r.data.get("employee_number")}
     emails = {str(r.data["email"]).lower() for r in records if "email" in match_on and r.data.get("email")}
-    candidates = list(db.scalars(select(Person).where(Person.organisation_id == organisation.id,
-                                                      or_(func.lower(Person.employee_number).in_(numbers), Person.email.in_(emails)))))
-    for person in candidates:
+    candidates: dict[str, Any] = {}
+    person_keys = (Person.id, Person.employee_number, Person.email)
+    if numbers:  # each look-up on its own index: (organisation_id, lower(employee_number)) and (organisation_id, email)
+        for person in db.execute(select(*person_keys).where(Person.organisation_id == organisation.id,
+                                                            func.lower(Person.employee_number).in_(numbers))):
+            candidates.setdefault(person.id, person)
+    if emails:
+        for person in db.execute(select(*person_keys).where(Person.organisation_id == organisation.id, Person.email.in_(emails))):
+            candidates.setdefault(person.id, person)
+    for person in candidates.values():
         keys.add(person.id, {"employee_number": person.employee_number, "email": person.email})
-    holders: dict[str, int] = {person_id: record_id for person_id, record_id in db.execute(
-        select(SourceRecord.canonical_id, SourceRecord.id).where(SourceRecord.source == key, SourceRecord.canonical_id.in_([p.id for p in candidates])))
-        if person_id is not None}
+    holders: dict[str, int] = {}
+    if candidates:
+        holders = {person_id: record_id for person_id, record_id in db.execute(
+            select(SourceRecord.canonical_id, SourceRecord.id).where(SourceRecord.source == key, SourceRecord.canonical_id.in_(list(candidates))))
+            if person_id is not None}
     touched: set[str] = set()
+    new_people: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
     for record in records:
         person_id = record.canonical_id
         if person_id is None:
@@ -158,28 +180,33 @@ def _link(db: Session, config: Config, organisation: OrganisationConfig, key: st
             if record.deleted:
                 continue
             person_id = str(uuid.uuid5(PERSON_NAMESPACE, f"{organisation.id}|{record.source}|{record.remote_id}"))
-            # The identifying keys at once, so the next source's records in this run find this person.
-            db.add(Person(id=person_id, organisation_id=organisation.id, first_name="", last_name="", updated_at=utcnow(),
-                          employee_number=record.data.get("employee_number"), email=record.data.get("email")))
+            # The identifying keys at once (written with this chunk), so the next source's records in this run find this person.
+            new_people.append({"id": person_id, "organisation_id": organisation.id, "first_name": "", "last_name": "",
+                               "updated_at": utcnow(), "employee_number": record.data.get("employee_number"),
+                               "email": record.data.get("email")})
         if record.canonical_id != person_id:
-            record.canonical_id = person_id
+            links.append({"id": record.id, "canonical_id": person_id})
         holders[person_id] = record.id
         keys.add(person_id, record.data)
         touched.add(person_id)
+    if new_people:
+        db.execute(insert(Person.__table__), [{**PERSON_DEFAULTS, **person} for person in new_people])
+        wrote(db, Person.__table__, len(new_people))
+    if links:
+        update_rows(db, SourceRecord.__table__, links)
     return touched
 
 
 def _merge(
-    records: list[SourceRecord], organisation: OrganisationConfig, order: list[str], authoritative: set[str]
+    records: list[Any], organisation: OrganisationConfig, order: list[str], authoritative: set[str],
+    precedence: list[tuple[str, dict[str, int], int]] | None = None,
 ) -> dict[str, Any]:
     live = [r for r in records if not r.deleted]
     if not live:
         return {"active": False}
     merged: dict[str, Any] = {}
-    default_order = [source_key(organisation.id, n) for n in organisation.precedence.get("default", [])] or order
-    for field in PERSON_FIELDS:
-        field_order = [source_key(organisation.id, n) for n in organisation.precedence.get(field, [])] or default_order
-        ranked = sorted(live, key=lambda r: field_order.index(r.source) if r.source in field_order else len(field_order))
+    for field, ranks, last in precedence or _precedence(organisation, order):
+        ranked = sorted(live, key=lambda r: ranks.get(r.source, last)) if len(live) > 1 else live
         value = next((r.data[field] for r in ranked if r.data.get(field) is not None), None)
         if field in DATE_FIELDS and value is not None:
             value = date.fromisoformat(value)
@@ -188,8 +215,21 @@ def _merge(
     return merged
 
 
-def _apply(person: Person, values: dict[str, Any]) -> bool:
-    changed = False
+def _precedence(organisation: OrganisationConfig, order: list[str]) -> list[tuple[str, dict[str, int], int]]:
+    """Per person field, each source's rank in its precedence list (the first source that
+    has the field wins) and the rank of a source not in it: worked out once per organisation
+    and run, not once per person."""
+    default_order = [source_key(organisation.id, n) for n in organisation.precedence.get("default", [])] or order
+    ranks = []
+    for field in PERSON_FIELDS:
+        field_order = [source_key(organisation.id, n) for n in organisation.precedence.get(field, [])] or default_order
+        ranks.append((field, {source: field_order.index(source) for source in field_order}, len(field_order)))
+    return ranks
+
+
+def _changes(person: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """The merged values that differ from the person's stored ones (`person`: a row mapping)."""
+    changes: dict[str, Any] = {}
     for field, value in values.items():
         if field in ("first_name", "last_name") and value is None:
             continue
@@ -197,10 +237,9 @@ def _apply(person: Person, values: dict[str, Any]) -> bool:
             value = "nl"
         if field == "fte" and value is None:
             value = 1.0
-        if getattr(person, field) != value:
-            setattr(person, field, value)
-            changed = True
-    return changed
+        if person[field] != value:
+            changes[field] = value
+    return changes
 
 
 # -- line managers -------------------------------------------------------------------------

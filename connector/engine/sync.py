@@ -27,7 +27,9 @@ from connector.core.texts import load_overrides, overriding
 from connector.engine.plans import link_accepted, plan_origin_notes, reconcile_planned_learning, rule_problems
 from connector.engine.plan import CalendarTarget, Planner, Targets, sync_organisations
 from connector.engine.cohort import CohortYear, plan_cohort
-from connector.engine.pull import COUNT_KEYS, RemovalGuard, pull_entity
+from connector.engine.prefetch import Prefetched, Prefetcher
+from connector.engine.pull import CHUNK as PULL_CHUNK
+from connector.engine.pull import COUNT_KEYS, RemovalGuard, pull_entity, stored_cursor
 from connector.engine.reconcile import (
     COHORT,
     CohortReconciler,
@@ -438,15 +440,20 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
              summary: Summary, progress: Progress, should_stop: StopCheck, guard: RemovalGuard) -> None:
     sync_organisations(db, config)
     watermark = db.scalar(select(func.max(SourceRecord.id))) or 0  # records above it are new in this run
-    for bound in sources:
-        if should_stop():
-            summary.stopped = True
-            return
-        for entity in bound.entities:
-            progress(f"pull {bound.key}: {entity}")
-            counts = pull_entity(db, run_id, bound.key, bound.source, bound.mapping.entity(entity), bound.organisation_id, summary.errors,
-                                 guard)
-            summary.count_pull(entity, counts)
+    reading = _read_ahead(db, config, sources)
+    try:
+        for bound in sources:
+            if should_stop():
+                summary.stopped = True
+                return
+            for entity in bound.entities:
+                progress(f"pull {bound.key}: {entity}")
+                counts = pull_entity(db, run_id, bound.key, bound.source, bound.mapping.entity(entity), bound.organisation_id, summary.errors,
+                                     guard, reading[1].get((bound.key, entity)) if reading else None)
+                summary.count_pull(entity, counts)
+    finally:
+        if reading:
+            reading[0].close()
     db.flush()
     progress("reconcile people and the cohort")
     indexes: dict[str, PersonResolver] = {}
@@ -482,6 +489,24 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
     plan_origin_notes(db, config, run_id, summary.errors)
     db.flush()
     summary.witness = witness_of(db, witness)
+
+
+def _read_ahead(db: Session, config: Config, sources: list[BoundSource]) -> tuple[Prefetcher, dict[tuple[str, str], Prefetched]] | None:
+    """With `[sync] concurrency` above 1, every source's pulls start in threads, in the
+    order they will be stored, at most that many at a time (engine/prefetch.py)."""
+    if config.sync.concurrency <= 1:
+        return None
+    prefetcher = Prefetcher(config.sync.concurrency, PULL_CHUNK)
+    started: dict[tuple[str, str], Prefetched] = {}
+    try:
+        for bound in sources:
+            for entity in bound.entities:
+                mapping, cursor = bound.mapping.entity(entity), stored_cursor(db, bound.key, entity)
+                started[(bound.key, entity)] = prefetcher.add(lambda s=bound.source, m=mapping, c=cursor: s.pull(m, c))
+    except BaseException:
+        prefetcher.close()  # no thread may be left waiting to hand over what nobody will take
+        raise
+    return prefetcher, started
 
 
 def _deliver(factory: sessionmaker[Session], sinks: dict[str, Sink], summary: Summary, progress: Progress, should_stop: StopCheck) -> None:

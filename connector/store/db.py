@@ -11,14 +11,14 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -55,6 +55,11 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision, all of it in one transaction; a no-op when it
     already is. Two processes migrating at once take turns (SQLite: BEGIN IMMEDIATE;
     PostgreSQL: a transaction-level advisory lock), so the second finds the work done."""
+    if _at_head(engine):
+        return  # the common case, without importing Alembic (half a second of every sync)
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     migrating = _transactional_sqlite(engine) if _file_sqlite(engine) else engine
@@ -70,6 +75,37 @@ def migrate(engine: Engine) -> None:
     finally:
         if migrating is not engine:
             migrating.dispose()
+
+
+def head_revision() -> str | None:
+    """The newest revision among the migration scripts (read as text: `revision = "..."`
+    and `down_revision = "..."`), or None if they do not form one line."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        source = script.read_text(encoding="utf-8")
+        revision = re.search(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", source, re.MULTILINE)
+        parent = re.search(r"^down_revision\s*=\s*['\"]([^'\"]+)['\"]", source, re.MULTILINE)
+        if revision is None:
+            return None
+        revisions.add(revision.group(1))
+        if parent is not None:
+            parents.add(parent.group(1))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head(engine: Engine) -> bool:
+    """Whether the store's recorded schema version is the newest one (nothing to migrate)."""
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as connection:
+            versions = list(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    except SQLAlchemyError:  # a new store: no version table yet
+        return False
+    return versions == [head]
 
 
 def _drop_half_made_schema(connection: Connection) -> None:

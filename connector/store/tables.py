@@ -27,6 +27,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -79,6 +81,7 @@ class Person(Base):
     __table_args__ = (
         UniqueConstraint("organisation_id", "employee_number", name="uq_people_org_employee_number"),
         Index("ix_people_org_email", "organisation_id", "email"),
+        Index("ix_people_org_lower_employee_number", "organisation_id", func.lower(text("employee_number"))),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -113,7 +116,11 @@ class SourceRecord(Base):
     """The last version of one record as one source delivered it, mapped and raw."""
 
     __tablename__ = "source_records"
-    __table_args__ = (UniqueConstraint("source", "entity", "remote_id", name="uq_source_records_key"),)
+    __table_args__ = (
+        UniqueConstraint("source", "entity", "remote_id", name="uq_source_records_key"),
+        Index("ix_source_records_canonical_id", "canonical_id", "source", "entity"),
+        Index("ix_source_records_changed", "changed_run", "entity", "source", "remote_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String(130))
@@ -127,6 +134,9 @@ class SourceRecord(Base):
     canonical_id: Mapped[str | None] = mapped_column(String(64))
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     changed_run: Mapped[int] = mapped_column(Integer)
+    # sha-256 of the raw record as delivered and of what read it (engine/pull.py): delivered
+    # again unchanged, the record is not mapped and validated again. None: not known yet.
+    raw_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Cursor(Base):

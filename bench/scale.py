@@ -1,0 +1,454 @@
+"""Benchmark at scale: the connector beside a plain baseline and beside msgraph-sdk, in one run.
+
+    python bench/scale.py [--people 10000 50000 100000] [--store sqlite postgres] [--rounds 1]
+                          [--network 200x500] [--profile DIR] [--no-sdk]
+
+For each size and store, a loopback fake Graph (tests/fakes/graph_server.py, in a process of
+its own) holds N Entra users of one organisation, and three things read the same pages:
+
+- the connector: `st-connector sync` as a child process (first sync, then a sync with nothing
+  changed: the stored delta link answers one empty page), a small cohort beside it;
+- the plain baseline, in this process: the same pages fetched with `requests`, parsed with
+  `.json()`, and inserted with plain SQL `executemany` into a table of the same store in one
+  transaction (the no-change baseline: one GET of the delta link);
+- msgraph-sdk (Microsoft's Python SDK, `pip install -e '.[bench]'`), as a child process: the
+  same `users/delta` pages, followed to the delta link, each user parsed into its model.
+
+Printed per case: wall seconds, CPU seconds (user + system, of the process doing the work:
+the child for the connector and the SDK, this process for the baseline), peak RSS, and the
+connector's CPU ratio to the baseline and to the SDK, measured in the same run, so the ratio
+holds on a noisy machine (shared/decisions.md: ratios are CPU seconds; wall times are
+indicative). `--network 200x500` runs the many-tenants case: 200 organisations of 500
+people, each with its own Graph tenant on the fake, on PostgreSQL, synced `[sync]
+concurrency` at a time. `--profile DIR` runs the connector under cProfile and writes one
+.prof per case (slower; the figures of such a run are not the benchmark's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.graph_server import CLIENT_ID, CLIENT_SECRET, TENANT, FakeGraph  # noqa: E402
+
+SELECT = ("id,givenName,surname,displayName,mail,userPrincipalName,jobTitle,department,officeLocation,"
+          "employeeId,companyName,preferredLanguage,accountEnabled,employeeHireDate,employeeLeaveDateTime,employeeType")
+POSTGRES = os.environ.get("ST_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+EXCHANGES = 10
+CONNECTOR_ROOT = ROOT  # --connector-root: another checkout's connector (e.g. an older commit), for a before/after
+PAGE = 200
+
+
+class BenchGraph(FakeGraph):
+    """The fake Graph, with two things a benchmark needs that a test does not: a full listing
+    is sorted once, not once per page (the fake's own cost would otherwise grow with N²), and
+    several tenants on one server: `/o<k>/v1.0/...` is organisation k's Graph."""
+
+    def __init__(self, organisations: int) -> None:
+        super().__init__(page_size=PAGE, token_lifetime=7200)
+        self.tenant_users: list[dict[str, Any]] = [{} for _ in range(organisations)]
+        self._sorted: dict[int, list[dict[str, Any]]] = {}
+        self._local = threading.local()
+
+    def add_org_user(self, organisation: int, user: dict[str, Any]) -> None:
+        self.tenant_users[organisation][user["id"]] = user
+
+    def org_url(self, organisation: int) -> str:
+        return f"{self.base}/o{organisation}/v1.0"
+
+    def checked(self, method, target, headers, raw, answer):  # type: ignore[no-untyped-def]
+        target = target.replace("/users/delta()", "/users/delta")  # the SDK calls the function with (), Graph takes both
+        match = re.match(r"/o(\d+)(/v1\.0/.*)", target)
+        if match:
+            self._local.organisation = int(match.group(1))
+            target = match.group(2)
+        return super().checked(method, target, headers, raw, answer)
+
+    def handle(self, method, target, headers, body):  # type: ignore[no-untyped-def]
+        target = target.replace("/users/delta()", "/users/delta")
+        match = re.match(r"/o(\d+)(/v1\.0/.*)", target)
+        if match:
+            self._local.organisation = int(match.group(1))
+            target = match.group(2)
+        return super().handle(method, target, headers, body)
+
+    def _delta(self, query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
+        organisation = getattr(self._local, "organisation", 0)
+        url = self.org_url(organisation)
+        if "$skiptoken" in query:
+            kind, offset = query["$skiptoken"][0].split(".")
+        elif "$deltatoken" in query:
+            if query["$deltatoken"][0] != "1":
+                return 410, {}, {"error": {"code": "syncStateNotFound", "message": "The sync state is no longer available."}}
+            kind, offset = "d", "0"
+        else:
+            kind, offset = "f", "0"
+        with self._lock:
+            if organisation not in self._sorted:
+                self._sorted[organisation] = [self.tenant_users[organisation][k] for k in sorted(self.tenant_users[organisation])]
+        rows = self._sorted[organisation] if kind == "f" else []  # nothing changes between two rounds
+        start = int(offset)
+        page: dict[str, Any] = {"@odata.context": f"{url}/$metadata#users", "value": rows[start: start + PAGE]}
+        if start + PAGE < len(rows):
+            page["@odata.nextLink"] = f"{url}/users/delta?$skiptoken={kind}.{start + PAGE}"
+        else:
+            page["@odata.deltaLink"] = f"{url}/users/delta?$deltatoken=1"
+        return 200, {}, page
+
+
+def user(organisation: int, n: int) -> dict[str, Any]:
+    address = f"medewerker{n:06d}@org{organisation}.be"
+    return {"id": f"{organisation:04d}{n:04d}-0000-4000-8000-{n:012d}", "givenName": f"Voornaam{n}", "surname": f"Achternaam{n}",
+            "displayName": f"Voornaam{n} Achternaam{n}", "mail": address, "userPrincipalName": address, "employeeId": f"E{n:06d}",
+            "jobTitle": "Medewerker", "department": f"Afdeling {n % 40}", "officeLocation": None, "companyName": f"Org {organisation}",
+            "accountEnabled": True, "preferredLanguage": "nl-BE", "employeeHireDate": "2020-01-01T00:00:00Z",
+            "employeeLeaveDateTime": None, "employeeType": "Employee"}
+
+
+def serve(organisations: int, people: int, ready: Any, stop: Any) -> None:
+    fake = BenchGraph(organisations)
+    for organisation in range(organisations):
+        for n in range(people):
+            fake.add_org_user(organisation, user(organisation, n))
+    fake.start()
+    ready.put((fake.base, [fake.org_url(k) for k in range(organisations)], str(fake.ca_file)))
+    stop.wait()
+    fake.server.shutdown()
+
+
+# -- the network the connector syncs ---------------------------------------------------------
+
+def write_network(folder: Path, base: str, graph_urls: list[str], ca_file: str, store_url: str, concurrency: int | None) -> Path:
+    """A config of len(graph_urls) organisations, each with its own Entra tenant on the fake,
+    and a small cohort: EXCHANGES switchers of organisation 0 on learning places of `host`."""
+    cohort, host = folder / "cohort", folder / "host"
+    cohort.mkdir()
+    host.mkdir()
+    (host / "medewerkers.csv").write_text("Personeelsnummer;Voornaam;Familienaam;E-mail werk\n" + "".join(
+        f"H{i};Coach{i};Gastheer;coach{i}@host.be\n" for i in range(EXCHANGES)), encoding="utf-8")
+    (cohort / "leerplekken.csv").write_text("Code;Organisatie;Leerplek;Adres\n" + "".join(
+        f"LP{i};host;Leerplek {i};Straat {i}, 1000 Brussel\n" for i in range(EXCHANGES)), encoding="utf-8")
+    (cohort / "leercoaches.csv").write_text("Leerplek;Leercoach\n" + "".join(f"LP{i};H{i}\n" for i in range(EXCHANGES)), encoding="utf-8")
+    (cohort / "leervragen.csv").write_text("Code;Organisatie;Switcher;Leervraag\n" + "".join(
+        f"LV{i};org0;E{i:06d};Leervraag {i}\n" for i in range(EXCHANGES)), encoding="utf-8")
+    (cohort / "uitwisselingen.csv").write_text("Code;Leervraag;Leerplek;Leercoaches;Status\n" + "".join(
+        f"EX{i};LV{i};LP{i};H{i};bevestigd\n" for i in range(EXCHANGES)), encoding="utf-8")
+    (cohort / "sessies.csv").write_text("Code;Uitwisseling;Soort;Datum;Van;Tot;Vorm;Locatie;Uren\n" + "".join(
+        f"S{i}-D1;EX{i};uitwisselingsdag;{1 + i:02d}/03/2027;09:00;16:30;ter plaatse;;7\n" for i in range(EXCHANGES)), encoding="utf-8")
+    tenants = "".join(f"""
+[[tenants]]
+name = "t{k}"
+tenant_id = "{TENANT}"
+client_id = "{CLIENT_ID}"
+client_secret = "${{BENCH_GRAPH_SECRET}}"
+authority_host = "{base}"
+graph_url = "{url}"
+ca_bundle = "{ca_file}"
+""" for k, url in enumerate(graph_urls))
+    organisations = "".join(f"""
+[[organisations]]
+id = "org{k}"
+name = "Organisatie {k}"
+average_workforce = 500
+  [[organisations.sources]]
+  name = "entra"
+  kind = "msgraph_users"
+  tenant = "t{k}"
+  entities = ["people"]
+""" for k in range(len(graph_urls)))
+    config = folder / "config.toml"
+    config.write_text(f"""
+[partner]
+id = "bench"
+name = "Benchmark partner"
+organiser_email = "switch@bench.be"
+
+[store]
+url = "{store_url}"
+
+{f"[sync]{chr(10)}concurrency = {concurrency}{chr(10)}" if concurrency else ""}{tenants}
+[[sources]]
+name = "cohort"
+kind = "files"
+path = "cohort"
+entities = ["learning_places", "coaches", "learning_questions", "exchanges", "sessions"]
+{organisations}
+[[organisations]]
+id = "host"
+name = "Host vzw"
+average_workforce = 10
+  [[organisations.sources]]
+  name = "hr"
+  kind = "files"
+  path = "host"
+  entities = ["people"]
+""", encoding="utf-8")
+    return config
+
+
+def run_measured(command: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> tuple[bytes, float, float, float]:
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd, env={**os.environ, **(env or {})})
+    output = process.stdout.read() if process.stdout else b""
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"{command[:5]} failed with exit code {code}: {output[-2000:]!r}")
+    return output, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def connector_sync(config: Path, profile: Path | None) -> tuple[dict[str, Any], float, float, float]:
+    command = [sys.executable]
+    if profile is not None:
+        command += ["-m", "cProfile", "-o", str(profile)]
+    command += ["-m", "connector.cli", "sync", "--config", str(config), "--json", "--as-of", "2026-11-22"]
+    output, wall, cpu, rss = run_measured(command, {"BENCH_GRAPH_SECRET": CLIENT_SECRET}, cwd=CONNECTOR_ROOT)
+    summary = json.loads(output)
+    if "pulled" not in summary:
+        raise SystemExit(f"the sync did not run: {output[:3000]!r}")
+    return summary, wall, cpu, rss
+
+
+# -- the plain baseline ---------------------------------------------------------------------
+
+def token(base: str, ca_file: str) -> str:
+    answer = requests.post(f"{base}/{TENANT}/oauth2/v2.0/token", verify=ca_file, timeout=60, data={
+        "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+        "scope": "https://graph.microsoft.com/.default"})
+    return str(answer.json()["access_token"])
+
+
+def cpu_now() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Baseline:
+    """The same pages, fetched and parsed with requests, inserted with plain SQL in one transaction."""
+
+    COLUMNS = ("id", "given_name", "surname", "mail", "employee_id", "job_title", "department", "language", "enabled", "raw")
+
+    def __init__(self, store: str, folder: Path) -> None:
+        self.store, self.folder = store, folder
+
+    def connect(self) -> Any:
+        if self.store == "sqlite":
+            import sqlite3
+
+            return sqlite3.connect(self.folder / "baseline.db"), "?"
+        import psycopg
+
+        return psycopg.connect(POSTGRES.replace("postgresql+psycopg", "postgresql")), "%s"
+
+    def run(self, graph_urls: list[str], base: str, ca_file: str, links: list[str] | None) -> tuple[float, float, int, list[str]]:
+        """Wall and CPU seconds, the users read and each tenant's delta link (`links`: follow those instead)."""
+        session = requests.Session()
+        session.verify = ca_file
+        headers = {"Authorization": f"Bearer {token(base, ca_file)}"}
+        connection, mark = self.connect()
+        table = f"baseline_{uuid.uuid4().hex[:8]}"
+        cursor = connection.cursor()
+        cursor.execute(f"CREATE TABLE {table} ({', '.join(c + ' TEXT' for c in self.COLUMNS)}, PRIMARY KEY (id))")
+        connection.commit()
+        insert = f"INSERT INTO {table} VALUES ({', '.join([mark] * len(self.COLUMNS))})"
+        started, cpu = time.perf_counter(), cpu_now()
+        count, delta_links = 0, []
+        for k, graph_url in enumerate(graph_urls):
+            url: str | None = links[k] if links else f"{graph_url}/users/delta?$select={SELECT}"
+            while url:
+                body = session.get(url, headers=headers, timeout=60, verify=ca_file).json()
+                rows = [(u["id"], u.get("givenName"), u.get("surname"), u.get("mail"), u.get("employeeId"), u.get("jobTitle"),
+                         u.get("department"), u.get("preferredLanguage"), str(u.get("accountEnabled")), json.dumps(u)) for u in body["value"]]
+                if rows:
+                    cursor.executemany(insert, rows)
+                count += len(rows)
+                url = body.get("@odata.nextLink")
+                if "@odata.deltaLink" in body:
+                    delta_links.append(body["@odata.deltaLink"])
+        connection.commit()
+        wall, used = time.perf_counter() - started, cpu_now() - cpu
+        cursor.execute(f"DROP TABLE {table}")
+        connection.commit()
+        connection.close()
+        return wall, used, count, delta_links
+
+
+# -- msgraph-sdk as a peer --------------------------------------------------------------------
+
+def sdk_child(graph_url: str, base: str, ca_file: str) -> None:
+    """Read every user with msgraph-sdk (a child of the benchmark): print how many."""
+    import httpx
+    from kiota_abstractions.authentication import AccessTokenProvider, AllowedHostsValidator, BaseBearerTokenAuthenticationProvider
+    from msgraph import GraphRequestAdapter, GraphServiceClient
+    from msgraph.generated.users.delta.delta_request_builder import DeltaRequestBuilder
+
+    bearer = token(base, ca_file)
+
+    class Tokens(AccessTokenProvider):
+        async def get_authorization_token(self, uri: str, additional_authentication_context: dict[str, Any] | None = None) -> str:
+            return bearer
+
+        def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
+            return AllowedHostsValidator([])
+
+    async def read() -> int:
+        async with httpx.AsyncClient(verify=ca_file, timeout=60) as http:
+            adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(Tokens()), client=http)
+            adapter.base_url = graph_url
+            client = GraphServiceClient(request_adapter=adapter)
+            query = DeltaRequestBuilder.DeltaRequestBuilderGetQueryParameters(select=SELECT.split(","))
+            config = DeltaRequestBuilder.DeltaRequestBuilderGetRequestConfiguration(query_parameters=query)
+            page = await client.users.delta.get(request_configuration=config)
+            count = 0
+            while page is not None:
+                count += len(page.value or [])
+                if not page.odata_next_link:
+                    break
+                page = await client.users.delta.with_url(page.odata_next_link).get()
+            return count
+
+    print(asyncio.run(read()))
+
+
+def sdk_pull(graph_url: str, base: str, ca_file: str) -> tuple[int, float, float, float]:
+    output, wall, cpu, rss = run_measured([sys.executable, str(Path(__file__)), "--sdk-child", graph_url, base, ca_file])
+    if not output.strip().isdigit():
+        raise SystemExit("msgraph-sdk did not read the users (run bench/scale.py --sdk-child URL BASE CA to see why)")
+    return int(output.strip()), wall, cpu, rss
+
+
+# -- the cases ---------------------------------------------------------------------------------
+
+def store_url(store: str, folder: Path) -> tuple[str, Any]:
+    """A fresh store: a SQLite file, or a new schema in the PostgreSQL database (dropped after)."""
+    if store == "sqlite":
+        return f"sqlite:///{folder}/state/connector.db", lambda: None
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    plain = POSTGRES.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+
+    def drop() -> None:
+        with psycopg.connect(plain, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+    return f"{POSTGRES}?options=-csearch_path%3D{schema}", drop
+
+
+def case(organisations: int, people: int, store: str, args: argparse.Namespace) -> dict[str, Any]:
+    ready: Any = multiprocessing.Queue()
+    stop = multiprocessing.Event()
+    server = multiprocessing.Process(target=serve, args=(organisations, people, ready, stop), daemon=True)
+    server.start()
+    base, graph_urls, ca_file = ready.get(timeout=900)
+    total = organisations * people
+    label = f"{organisations}x{people}" if organisations > 1 else str(people)
+    result: dict[str, Any] = {"case": label, "people": total, "store": store}
+    try:
+        with tempfile.TemporaryDirectory() as name:
+            folder = Path(name)
+            url, drop = store_url(store, folder)
+            try:
+                # a connector from before [sync] existed would refuse the table
+                config = write_network(folder, base, graph_urls, ca_file, url, None if args.connector_root else args.concurrency)
+                profile = Path(args.profile) / f"{store}-{label}" if args.profile else None
+                first, wall, cpu, rss = connector_sync(config, profile and profile.with_suffix(".first.prof"))
+                before = stats(base, ca_file)
+                again, wall2, cpu2, rss2 = connector_sync(config, profile and profile.with_suffix(".nochange.prof"))
+                after = stats(base, ca_file)
+            finally:
+                drop()
+            baseline = Baseline(store, folder)
+            b_wall, b_cpu, b_count, links = baseline.run(graph_urls, base, ca_file, None)
+            b2_wall, b2_cpu, _, _ = baseline.run(graph_urls, base, ca_file, links)
+        created = sum(c.get("created", 0) for c in first["pulled"].values())
+        result.update({
+            "first": {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "rss_mb": round(rss, 1), "status": first["status"],
+                      "created": created, "errors": len(first["errors"])},
+            "nochange": {"wall_s": round(wall2, 2), "cpu_s": round(cpu2, 2), "rss_mb": round(rss2, 1), "status": again["status"],
+                         "requests": sum(after["operations"].values()) - sum(before["operations"].values()),
+                         "graph_requests": sum(v for k, v in after["operations"].items() if "oauth2" not in k and "well-known" not in k)
+                         - sum(v for k, v in before["operations"].items() if "oauth2" not in k and "well-known" not in k)},
+            "baseline": {"wall_s": round(b_wall, 2), "cpu_s": round(b_cpu, 2), "users": b_count,
+                         "nochange_wall_s": round(b2_wall, 3), "nochange_cpu_s": round(b2_cpu, 3)},
+        })
+        if not args.no_sdk and organisations == 1 and people <= args.sdk_max:
+            count, s_wall, s_cpu, s_rss = sdk_pull(graph_urls[0], base, ca_file)
+            result["sdk"] = {"wall_s": round(s_wall, 2), "cpu_s": round(s_cpu, 2), "rss_mb": round(s_rss, 1), "users": count}
+    finally:
+        stop.set()
+        server.join(timeout=60)
+    return result
+
+
+def stats(base: str, ca_file: str) -> dict[str, Any]:
+    return requests.get(f"{base}/_stats", verify=ca_file, timeout=60).json()
+
+
+def show(result: dict[str, Any]) -> None:
+    first, again, baseline = result["first"], result["nochange"], result["baseline"]
+    sdk = result.get("sdk")
+    ratio = first["cpu_s"] / baseline["cpu_s"] if baseline["cpu_s"] else float("nan")
+    print(f"{result['store']:>8} {result['case']:>8} first sync: {first['wall_s']:7.1f} s wall, {first['cpu_s']:7.1f} CPU-s, "
+          f"{first['rss_mb']:6.1f} MB | baseline {baseline['wall_s']:6.1f} s, {baseline['cpu_s']:6.2f} CPU-s | "
+          f"x{ratio:.1f} baseline" + (f" | sdk {sdk['wall_s']:6.1f} s, {sdk['cpu_s']:6.1f} CPU-s, {sdk['rss_mb']:.0f} MB: "
+                                    f"connector x{first['cpu_s'] / sdk['cpu_s']:.2f} of the sdk" if sdk else ""))
+    print(f"{'':>8} {'':>8} no change:  {again['wall_s']:7.1f} s wall, {again['cpu_s']:7.1f} CPU-s, {again['rss_mb']:6.1f} MB, "
+          f"{again['graph_requests']} Graph requests | baseline {baseline['nochange_cpu_s']:.3f} CPU-s")
+    print(json.dumps(result), flush=True)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--sdk-child":
+        sdk_child(*sys.argv[2:5])
+        return
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, nargs="*", default=[10_000, 50_000, 100_000])
+    parser.add_argument("--store", nargs="*", default=["sqlite", "postgres"], choices=["sqlite", "postgres"])
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--network", default=None, help="ORGANISATIONSxPEOPLE, e.g. 200x500: the many-tenants case")
+    parser.add_argument("--concurrency", type=int, default=4, help="[sync] concurrency in the generated config")
+    parser.add_argument("--profile", default=None, help="a folder: run the connector under cProfile, one .prof per case")
+    parser.add_argument("--no-sdk", action="store_true")
+    parser.add_argument("--sdk-max", type=int, default=10_000,
+                        help="run msgraph-sdk only up to this many users (it needs about 10 CPU-ms per user: 100,000 take a quarter of an hour)")
+    parser.add_argument("--connector-root", default=None, help="run the connector of this checkout (a git worktree of an older commit)")
+    args = parser.parse_args()
+    if args.connector_root:
+        global CONNECTOR_ROOT
+        CONNECTOR_ROOT = Path(args.connector_root).resolve()
+    import urllib3
+
+    urllib3.disable_warnings()
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
+    cases = [(1, n) for n in args.people] if args.network is None else [tuple(int(p) for p in args.network.split("x"))]
+    for _ in range(args.rounds):
+        for organisations, people in cases:
+            for store in args.store:
+                show(case(organisations, people, store, args))
+
+
+if __name__ == "__main__":
+    main()
