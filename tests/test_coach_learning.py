@@ -114,7 +114,7 @@ def test_a_day_marked_absent_later_is_retracted_for_the_coach_and_their_leerbewi
     assert second.status == "ok", second.errors
     assert second.training_records["retracted"] == 2  # the switcher's day in zonneke's ledger, the coach's in petits-pas'
     voided = ledger(network, "petits-pas")[f"coaching:S-01-D2:{jerome}"]
-    assert (voided["status"], voided["reason"]) == ("voided", "marked absent")
+    assert (voided["status"], voided["reason"]) == ("voided", "absence signalée")  # in petits-pas' language
     assert coach_records(network) == {("P04", "S-01-D1")}
     revoked, corrected = [r for r in held(network, "EX-01") if r.role == "coach"]
     assert revoked.number == first.number and revoked.revoked_at is not None and revoked.replaced_by == corrected.number
@@ -138,7 +138,7 @@ def test_a_cancelled_exchange_counts_for_no_coach_and_a_cancellation_takes_back_
     cancelled = run_sync(network.config(), MOMENT)
     assert cancelled.status == "ok", cancelled.errors
     reasons = {k: (v["status"], v["reason"]) for k, v in ledger(network, "groenkracht").items() if k.startswith("coaching:S-03")}
-    assert len(reasons) == 4 and set(reasons.values()) == {("voided", "the exchange was cancelled")}
+    assert len(reasons) == 4 and set(reasons.values()) == {("voided", "de uitwisseling werd geannuleerd")}
     assert coach_records(network) == {("P04", "S-01-D1")}
     coach_ones = [r for r in held(network, "EX-03") if r.role == "coach"]
     assert len(coach_ones) == 2 and all(r.revoked_at is not None and r.replaced_by is None for r in coach_ones)

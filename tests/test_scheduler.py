@@ -65,7 +65,8 @@ def test_stop_request_ends_a_sync_after_its_current_step(sqlite_network):
 
     stopped = run_sync(sqlite_network.config(), should_stop=stop_after_first_source)
     assert stopped.stopped and stopped.status == "partial"
-    assert set(stopped.pulled) == {"learning_places", "coaches", "learning_questions", "exchanges", "sessions"}  # the cohort source finished
+    assert set(stopped.pulled) == {"learning_places", "coaches", "learning_questions", "exchanges", "sessions",
+                                   "cohorts", "cohort_phases", "group_moments"}  # the cohort source finished
     assert not sqlite_network.out.exists()
     finished = run_sync(sqlite_network.config())
     assert finished.status == "ok" and finished.pulled["people"]["created"] == 34

@@ -233,7 +233,8 @@ def test_verify_fetches_the_list_from_its_url_only_when_asked(sqlite_network, tm
         assert f"status: status not checked: no status list at hand (it is published at {url})" in capsys.readouterr().out
         assert requests_seen == []  # no network by default
         assert main(["leerbewijs", "verify", str(pdf), "--keyring", str(verifier / "keyring.json"), "--fetch-status"]) == 1
-        assert "BAD revoked" in capsys.readouterr().out and requests_seen == ["/leerbewijs/status/1"]
+        # the list, then replacements.json beside it (none published: no corrected one named)
+        assert "BAD revoked" in capsys.readouterr().out and requests_seen == ["/leerbewijs/status/1", "/leerbewijs/status/replacements.json"]
     finally:
         server.shutdown()
         server.server_close()

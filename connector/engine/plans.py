@@ -106,7 +106,7 @@ def candidate_code(planned_id: str) -> str:
 
 
 def reconcile_planned_learning(db: Session, organisation: OrganisationConfig, index: PersonResolver, problems: list[Problem],
-                               left_out: list[SourceRecord] | None = None) -> None:
+                               left_out: list[tuple[str, int, int]] | None = None) -> None:
     """Bring the organisation's PlannedLearning rows in line with its sources' records. A record
     whose employee is unknown is reported, added to `left_out` and its earlier row dropped."""
     rules = {source_key(organisation.id, s.name): candidate_rule(s) for s in organisation.sources if ENTITY in s.entities}
@@ -127,7 +127,7 @@ def reconcile_planned_learning(db: Session, organisation: OrganisationConfig, in
             problems.append(Problem(record.source, ENTITY, record.location or record.remote_id, "employee",
                                     f"no employee '{data['employee']}' at {organisation.id}; this planned item was left out"))
             if left_out is not None:
-                left_out.append(record)
+                left_out.append((record.entity, record.id, record.changed_run))  # plain values: the chunk may be expunged
             _drop(db, row, now)  # it no longer belongs to anyone known
             continue
         rule = rules[record.source]

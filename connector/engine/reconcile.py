@@ -325,7 +325,7 @@ def _by_remote_id(db: Session, records: list[SourceRecord]) -> dict[tuple[str, s
 
 def reconcile_pulled_training(
     db: Session, organisation: OrganisationConfig, index: PersonResolver, problems: list[Problem],
-    left_out: list[SourceRecord] | None = None,
+    left_out: list[tuple[str, int, int]] | None = None,
 ) -> None:
     """Pulled training records into TrainingRecord rows; one whose employee is unknown is
     reported and added to `left_out` (the sync counts it as failed)."""
@@ -346,7 +346,7 @@ def reconcile_pulled_training(
             problems.append(Problem(record.source, "training_records", record.location or record.remote_id, "employee",
                                     f"no employee '{data['employee']}' at {organisation.id}"))
             if left_out is not None:
-                left_out.append(record)
+                left_out.append((record.entity, record.id, record.changed_run))  # plain values: the chunk may be expunged
             continue
         values = {
             "person_id": person_id, "origin": "pulled", "kind": data.get("kind", "formal"),

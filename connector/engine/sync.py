@@ -143,16 +143,16 @@ class Summary:
         self.unavailable_pulls += counts.pop("unavailable", 0) > 0
         self.pulled.setdefault(entity, Counter({k: 0 for k in COUNT_KEYS})).update(counts)
 
-    def count_left_out(self, records: list[SourceRecord], run_id: int, watermark: int) -> None:
+    def count_left_out(self, records: list[tuple[str, int, int]], run_id: int, watermark: int) -> None:
         """Records the pull took in but reconcile left out (their employee is unknown): counted
         as failed, as long as they are reported, not as created, updated or unchanged. A record
         stored above `watermark` was created in this run; one not changed in it was counted
         unchanged when the pull listed it (an incremental pull may not have: then not counted)."""
-        for record in records:
-            counts = self.pulled.get(record.entity)
+        for entity, record_id, changed_run in records:  # (entity, SourceRecord.id, its changed_run)
+            counts = self.pulled.get(entity)
             if counts is None:
                 continue
-            bucket = ("created" if record.id > watermark else "updated") if record.changed_run == run_id else "unchanged"
+            bucket = ("created" if record_id > watermark else "updated") if changed_run == run_id else "unchanged"
             if counts[bucket] > 0:
                 counts[bucket] -= 1
                 counts["failed"] += 1
@@ -457,7 +457,7 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
     db.flush()
     progress("reconcile people and the cohort")
     indexes: dict[str, PersonResolver] = {}
-    left_out: list[SourceRecord] = []
+    left_out: list[tuple[str, int, int]] = []
     for organisation in config.organisations:
         indexes[organisation.id] = reconcile_people(db, config, organisation, run_id, summary.errors)
         db.flush()

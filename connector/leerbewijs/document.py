@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -67,6 +68,15 @@ def _labelled(language: str, key: str, markup: str) -> str:
     no-break space before the colon), `markup` inserted as it is (a font change)."""
     marker = "\x00"  # survives escaping and typesetting, then takes the markup's place
     return _printable(language, labelled(language, key, marker)).replace(marker, markup)
+
+
+def _quoted(language: str, t: Any, question: str) -> str:
+    """The learning question in the catalog's quotes, typeset as the document's language asks,
+    while the question itself keeps its own writing (a Dutch question on a French coach's
+    leerbewijs gets no French spaces); only the spaces it has before ? ! : ; are made no-break."""
+    marker = "\x00"
+    kept = escape(re.sub(r" (?=[?!:;»])", "\u00a0", question))
+    return _printable(language, t("lb.quoted", question=marker)).replace(marker, kept)
 
 
 @cache
@@ -125,7 +135,7 @@ def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None,
         P(_printable(language, t("lb.subtitle")), "subtitle"),
         Spacer(1, 5 * mm),
         P(_printable(language, _intro(content))),
-        P(_printable(language, t("lb.quoted", question=content["question"])), "question"),
+        P(_quoted(language, t, content["question"]), "question"),
         Spacer(1, 3 * mm),
     ]
     details = _coach_details(content) if is_coach(content) else [
