@@ -134,7 +134,8 @@ def test_an_ambiguous_or_unknown_reference_is_refused(sqlite_network):
 
 def test_the_hook_takes_a_new_kind_of_personal_data(sqlite_network, monkeypatch):
     from connector.core.config import load_config
-    from connector.store import erasure
+    from connector.store import erasers, erasure  # noqa: F401  (the product's erasers first: they register on import,
+    # and one registered while this test's copy of the list is in place would be lost with it afterwards)
 
     seen = []
     monkeypatch.setattr(erasure, "ERASERS", [*erasure.ERASERS])

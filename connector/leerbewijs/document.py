@@ -72,7 +72,8 @@ def _labelled(language: str, key: str, markup: str) -> str:
 
 def _quoted(language: str, t: Any, question: str) -> str:
     """The learning question in the catalog's quotes, typeset as the document's language asks,
-    while the question itself keeps its own writing (a Dutch question on a French coach's
+    while the question itself keeps its own writing: on a coach's leerbewijs it is the
+    switcher's question, maybe in another language (a Dutch question on a French coach's
     leerbewijs gets no French spaces); only the spaces it has before ? ! : ; are made no-break."""
     marker = "\x00"
     kept = escape(re.sub(r" (?=[?!:;»])", "\u00a0", question))
@@ -135,7 +136,8 @@ def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None,
         P(_printable(language, t("lb.subtitle")), "subtitle"),
         Spacer(1, 5 * mm),
         P(_printable(language, _intro(content))),
-        P(_quoted(language, t, content["question"]), "question"),
+        P(_quoted(language, t, content["question"]) if is_coach(content) else  # a coach's: the switcher's question
+          _printable(language, t("lb.quoted", question=content["question"])), "question"),
         Spacer(1, 3 * mm),
     ]
     details = _coach_details(content) if is_coach(content) else [
