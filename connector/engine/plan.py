@@ -471,13 +471,7 @@ class Planner:
                                              "switcher": switcher.full_name, "reason": verdict.reason or ""})
                 if row is not None:
                     self.db.delete(row)  # the training account holds only days that happened
-                retraction = {**payload, "reason": verdict.reason, "attendance": verdict.attendance}
-                for target in targets:
-                    addressed = self._addressed(target, retraction, switcher)
-                    if target in self.targets.with_learning_place:
-                        # one course activity per exchange: the last day that still counts, or none
-                        addressed["exchange_last_date"] = last_counted
-                    self._retract_if_written(target, record_id, addressed)
+                self._retract_day(targets, record_id, payload, verdict, switcher, last_counted)
                 continue
             self._count_this_year(switcher, values["date"].year, values["hours"])
             if row is None:
@@ -687,6 +681,18 @@ class Planner:
             language=language,
             all_day=partner.all_day_exchange_days and session.kind == EXCHANGE_DAY,
         )
+
+    def _retract_day(self, targets: list[str], record_id: str, payload: dict[str, Any], verdict: Any, holder: Person,
+                     last_counted: Any) -> None:
+        """Take one day's record back in every write-back target that got it, with the reason
+        (the switcher's record and a coach's alike)."""
+        retraction = {**payload, "reason": verdict.reason, "attendance": verdict.attendance}
+        for target in targets:
+            addressed = self._addressed(target, retraction, holder)
+            if target in self.targets.with_learning_place:
+                # one course activity per exchange: the last day that still counts, or none
+                addressed["exchange_last_date"] = last_counted
+            self._retract_if_written(target, record_id, addressed)
 
     def _with_personal_link(self, session: Moment, event: CalendarEvent, email: str) -> CalendarEvent:
         """A message to one recipient, with their personal link (connector/core/links.py) when
@@ -926,12 +932,7 @@ class Planner:
             if not verdict.counts:
                 if row is not None:
                     self.db.delete(row)
-                retraction = {**payload, "reason": verdict.reason, "attendance": verdict.attendance}
-                for target in targets:
-                    addressed = self._addressed(target, retraction, coach)
-                    if target in self.targets.with_learning_place:
-                        addressed["exchange_last_date"] = last_counted
-                    self._retract_if_written(target, record_id, addressed)
+                self._retract_day(targets, record_id, payload, verdict, coach, last_counted)
                 continue
             self._count_this_year(coach, values["date"].year, values["hours"])
             if row is None:
