@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,12 +14,15 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from connector.core.links import Link, LinkError, read_link, sign_link
+from connector.core.texts import text
 from connector.engine.sync import run_sync
 from connector.store.db import open_engine, session_factory
 from connector.store.erasure import erase_person
 from connector.store.tables import Answer, Exchange, Person, TrainingRecord
 from connector.web.app import create_app, negotiate
+from connector.web.results import COLUMNS
 from connector.web.security import hash_password
+from tests.conftest import Network
 
 MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
 NEW_KEY, OLD_KEY = "new-link-key-0123456789abcdef0123456789", "old-link-key-0123456789abcdef0123456789"
@@ -58,10 +62,10 @@ def with_web(network):
 class Site:
     """One synced network, its app, and a TestClient speaking https as the reverse proxy would."""
 
-    def __init__(self, network, now: datetime = MOMENT) -> None:
+    def __init__(self, network, now: datetime = MOMENT, store_url: str | None = None) -> None:
         self.network = network
         self.config = network.config()
-        self.engine = open_engine(network.store_url)
+        self.engine = open_engine(store_url or network.store_url)
         self.now = now
         self.client = TestClient(create_app(self.config, self.engine, clock=lambda: self.now), base_url="https://testserver")
 
@@ -101,10 +105,36 @@ class Site:
         self.engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory):
+    """The example network with [web], synced once for the whole module (SQLite)."""
+    root = tmp_path_factory.mktemp("synced")
+    network = with_web(Network(root, f"sqlite:///{root / 'state' / 'connector.db'}"))
+    assert run_sync(network.config(), MOMENT).status == "ok"
+    return network
+
+
 @pytest.fixture
-def site(sqlite_network):
-    run_sync(with_web(sqlite_network).config(), MOMENT)
-    built = Site(sqlite_network)
+def reader(synced):
+    """A site on the module's synced store, for tests that write nothing to it (a login's
+    throttle and session live in the app and its client, both new per test)."""
+    built = Site(synced)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def site(synced, tmp_path):
+    """A site on a copy of the module's synced store (SQLite's online backup: a consistent
+    copy even with the WAL), for tests that write answers or change people."""
+    copy = tmp_path / "connector.db"
+    source = sqlite3.connect(synced.store_url.removeprefix("sqlite:///"))
+    target = sqlite3.connect(copy)
+    with target:
+        source.backup(target)
+    source.close()
+    target.close()
+    built = Site(synced, store_url=f"sqlite:///{copy}")
     yield built
     built.close()
 
@@ -168,8 +198,8 @@ def test_accept_language_picks_the_first_supported_language():
 
 # -- the pages' defences ------------------------------------------------------------------
 
-def test_every_page_carries_the_security_headers_and_the_cookie_is_httponly_secure_samesite(site):
-    response = site.client.get("/login")
+def test_every_page_carries_the_security_headers_and_the_cookie_is_httponly_secure_samesite(reader):
+    response = reader.client.get("/login")
     assert response.status_code == 200
     headers = response.headers
     assert "frame-ancestors 'none'" in headers["content-security-policy"] and "default-src 'none'" in headers["content-security-policy"]
@@ -177,49 +207,49 @@ def test_every_page_carries_the_security_headers_and_the_cookie_is_httponly_secu
     assert headers["referrer-policy"] == "no-referrer" and headers["strict-transport-security"].startswith("max-age=")
     cookie = headers["set-cookie"].lower()
     assert "httponly" in cookie and "secure" in cookie and "samesite=lax" in cookie
-    assert site.client.get("/l/garbage").headers["referrer-policy"] == "no-referrer"
+    assert reader.client.get("/l/garbage").headers["referrer-policy"] == "no-referrer"
 
 
-def test_login_needs_the_csrf_token_the_right_password_and_then_shows_the_overview(site):
-    assert site.client.get("/", follow_redirects=False).headers["location"] == "/login"
-    refused = site.client.post("/login", data={"name": "coordinator", "password": PASSWORD})
+def test_login_needs_the_csrf_token_the_right_password_and_then_shows_the_overview(reader):
+    assert reader.client.get("/", follow_redirects=False).headers["location"] == "/login"
+    refused = reader.client.post("/login", data={"name": "coordinator", "password": PASSWORD})
     assert refused.status_code == 403 and "This form has expired" not in refused.text  # Accept-Language absent: Dutch
     assert "Dit formulier is verlopen" in refused.text
-    assert site.login(password="wrong").status_code == 401
-    assert site.login().status_code == 303
-    overview = site.client.get("/")
+    assert reader.login(password="wrong").status_code == 401
+    assert reader.login().status_code == 303
+    overview = reader.client.get("/")
     assert overview.status_code == 200 and "Overview of the learning exchanges" in overview.text  # the account's language
     assert "EX-01" in overview.text and "EX-03" in overview.text
-    only = site.client.get("/?organisation=zonneke")
+    only = reader.client.get("/?organisation=zonneke")
     assert "Kinderdagverblijf" in only.text and "EX-03" not in only.text
-    logout = site.client.post("/logout", data={"csrf": site.csrf("/")}, follow_redirects=False)
-    assert logout.status_code == 303 and site.client.get("/", follow_redirects=False).status_code == 303
+    logout = reader.client.post("/logout", data={"csrf": reader.csrf("/")}, follow_redirects=False)
+    assert logout.status_code == 303 and reader.client.get("/", follow_redirects=False).status_code == 303
 
 
-def test_an_account_limited_to_one_organisation_sees_only_it(site):
-    assert site.login("zonneke-hr").status_code == 303
-    overview = site.client.get("/", headers={"accept-language": "fr-BE,fr;q=0.9"})
+def test_an_account_limited_to_one_organisation_sees_only_it(reader):
+    assert reader.login("zonneke-hr").status_code == 303
+    overview = reader.client.get("/", headers={"accept-language": "fr-BE,fr;q=0.9"})
     assert "Aperçu des échanges d'apprentissage" in shown(overview)
     assert re.findall(r'<option value="([^"]*)"', overview.text.split('id="state"')[0]) == ["", "zonneke"]
     assert "Journée d'échange" in shown(overview) and ">enregistré<" in overview.text  # kinds and states in French
     assert "EX-01" in overview.text and "EX-03" not in overview.text  # 't Zonneke's switchers only (EX-03's is of Brouwers & Peeters)
 
 
-def test_the_overview_filters_by_exchange_state(site):
-    site.login()
-    everything = site.client.get("/")
-    cancelled = site.client.get("/?state=cancelled")
+def test_the_overview_filters_by_exchange_state(reader):
+    reader.login()
+    everything = reader.client.get("/")
+    cancelled = reader.client.get("/?state=cancelled")
     shown_codes = set(re.findall(r'id="exchange-(EX-\d+)"', cancelled.text))
     assert shown_codes and shown_codes < set(re.findall(r'id="exchange-(EX-\d+)"', everything.text))
     assert "EX-10" in shown_codes  # the example's exchange cancelled after its first day
 
 
-def test_failed_logins_are_throttled_per_account_and_per_address(site):
+def test_failed_logins_are_throttled_per_account_and_per_address(reader):
     for _ in range(3):
-        assert site.login(password="wrong").status_code == 401
-    blocked = site.login()  # the right password, too late
+        assert reader.login(password="wrong").status_code == 401
+    blocked = reader.login()  # the right password, too late
     assert blocked.status_code == 429
-    assert site.login("zonneke-hr").status_code == 429  # the same address, another account
+    assert reader.login("zonneke-hr").status_code == 429  # the same address, another account
 
 
 # -- personal links -----------------------------------------------------------------------
@@ -246,17 +276,17 @@ def test_a_coach_answers_the_evaluation_in_french_once_however_often_sent(site):
     assert 'value="3" checked' in site.client.get(path).text  # shown again as sent
 
 
-def test_links_that_do_not_hold_open_nothing(site):
-    switcher, (coach,) = site.ids("EX-01")
-    other_switcher, _ = site.ids("EX-03")
-    assert site.client.get("/l/garbage").status_code == 404
-    assert site.client.get(site.link(coach, "EX-01", "evaluation", "coach", keys=["an-unknown-key-0123456789abcdef01234"])).status_code == 404
-    expired = site.client.get(site.link(coach, "EX-01", "evaluation", "coach", days=-1), headers={"accept-language": "en"})
+def test_links_that_do_not_hold_open_nothing(reader):
+    switcher, (coach,) = reader.ids("EX-01")
+    other_switcher, _ = reader.ids("EX-03")
+    assert reader.client.get("/l/garbage").status_code == 404
+    assert reader.client.get(reader.link(coach, "EX-01", "evaluation", "coach", keys=["an-unknown-key-0123456789abcdef01234"])).status_code == 404
+    expired = reader.client.get(reader.link(coach, "EX-01", "evaluation", "coach", days=-1), headers={"accept-language": "en"})
     assert expired.status_code == 410 and "This link has expired" in expired.text
-    assert site.client.get(site.link(other_switcher, "EX-01", "evaluation", "switcher")).status_code == 404  # another person's
-    assert site.client.get(site.link(switcher, "EX-01", "attendance", "switcher")).status_code == 404  # coaches confirm attendance
-    assert site.client.get(site.link(coach, "EX-99", "evaluation", "coach")).status_code == 404
-    page = site.client.get(site.link(switcher, "EX-01", "evaluation", "switcher"))
+    assert reader.client.get(reader.link(other_switcher, "EX-01", "evaluation", "switcher")).status_code == 404  # another person's
+    assert reader.client.get(reader.link(switcher, "EX-01", "attendance", "switcher")).status_code == 404  # coaches confirm attendance
+    assert reader.client.get(reader.link(coach, "EX-99", "evaluation", "coach")).status_code == 404
+    page = reader.client.get(reader.link(switcher, "EX-01", "evaluation", "switcher"))
     assert page.status_code == 200 and other_switcher not in page.text
 
 
@@ -305,13 +335,13 @@ def test_link_answers_are_throttled_per_address(site):
     assert codes[:30] == [200] * 30 and codes[30] == 429
 
 
-def test_links_that_do_not_open_are_throttled_per_address(site):
-    _, (coach,) = site.ids("EX-01")
-    good = site.link(coach, "EX-01", "evaluation", "coach")
-    assert site.client.get(good).status_code == 200
-    codes = [site.client.get(f"/l/guess-{n}").status_code for n in range(21)]
+def test_links_that_do_not_open_are_throttled_per_address(reader):
+    _, (coach,) = reader.ids("EX-01")
+    good = reader.link(coach, "EX-01", "evaluation", "coach")
+    assert reader.client.get(good).status_code == 200
+    codes = [reader.client.get(f"/l/guess-{n}").status_code for n in range(21)]
     assert codes[:20] == [404] * 20 and codes[20] == 429
-    assert site.client.get(good).status_code == 429  # guessing from this address stops everything for a while
+    assert reader.client.get(good).status_code == 429  # guessing from this address stops everything for a while
 
 
 # -- the store: both databases --------------------------------------------------------------
@@ -475,3 +505,149 @@ def test_serve_runs_under_uvicorn_and_answers_over_http(sqlite_network):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+# -- evaluation results and the answers export ----------------------------------------------
+
+def answer(site, subject: str, exchange: str, role: str, values: dict, purpose: str = "evaluation", session: str = "",
+           minutes: int = 0) -> None:
+    """Store an answer as the link's POST does (save_answer), `minutes` after MOMENT."""
+    from connector.store.answers import AnswerKey, save_answer
+
+    with site.db() as db:
+        save_answer(db, AnswerKey(subject, exchange, purpose, session), role, values, "nl", MOMENT + timedelta(minutes=minutes))
+        db.commit()
+
+
+def evaluations(site) -> dict:
+    """A few evaluations on EX-01 ('t Zonneke's switcher) and EX-03 (Brouwers & Peeters'), the
+    coach of EX-01 through the link's form as a person would."""
+    switcher1, (coach1,) = site.ids("EX-01")
+    switcher3, coaches3 = site.ids("EX-03")
+    path = site.link(coach1, "EX-01", "evaluation", "coach")
+    form = {"csrf": site.csrf(path), "preparation": "4", "went": "5", "coach_learned": "=HYPERLINK(\"http://x.invalid\",\"klik\")"}
+    assert site.client.post(path, data=form).status_code == 200
+    answer(site, coaches3[0], "EX-03", "coach", {"preparation": 4, "went": 2, "differently": "+32 475 12 34 56"}, minutes=1)
+    answer(site, coaches3[1], "EX-03", "coach", {"preparation": 2, "went": 2}, minutes=2)
+    answer(site, switcher1, "EX-01", "switcher", {"answered": 5, "useful": 3, "learned": "@SUM(A1:A2) en -1"}, minutes=3)
+    answer(site, switcher3, "EX-03", "switcher", {"answered": 1, "useful": 3, "learned": "Snoeien"}, minutes=4)
+    answer(site, "hr:zonneke", "EX-01", "employer", {"preparation": 5, "outcome": 4}, minutes=5)
+    answer(site, switcher3, "EX-03", "switcher", {"learned": "Hagen"}, purpose="reflection", session="S-03-D2", minutes=6)
+    with site.db() as db:
+        return {code: db.get(Exchange, code).cohort_code for code in ("EX-01", "EX-03")}
+
+
+def svg_charts(page: str) -> dict[tuple[str, str], dict[int, int]]:
+    """Per (role caption, question) the counts drawn, read from the SVG's bars with an XML parser."""
+    import xml.etree.ElementTree as ET
+
+    found = {}
+    for figure in re.findall(r"<figure class=\"chart\">.*?</figure>", page, re.S):
+        svg = ET.fromstring(re.search(r"<svg.*?</svg>", figure, re.S).group(0))
+        ns = {"s": "http://www.w3.org/2000/svg"}
+        title = svg.find("s:title", ns).text
+        assert svg.get("role") == "img" and svg.get("aria-labelledby").split() == [svg.find("s:title", ns).get("id"),
+                                                                                      svg.find("s:desc", ns).get("id")]
+        bars = {int(g.get("data-score")): (int(g.get("data-count")), int(g.find("s:rect", ns).get("width"))) for g in svg.findall("s:g", ns)}
+        most = max(count for count, _ in bars.values())
+        assert all(width == round(240 * count / most) for count, width in bars.values())  # bars to scale
+        table = re.search(r"<tbody><tr>(.*?)</tr></tbody>", figure, re.S).group(1)
+        cells = [int(c) for c in re.findall(r"<td>(\d+)</td>", table)]
+        assert cells[:5] == [bars[n][0] for n in range(1, 6)] and cells[5] == sum(cells[:5])  # the table says the same
+        found[tuple(html.unescape(title).split(": ", 1))] = {n: c for n, (c, _) in bars.items()}
+    return found
+
+
+def test_the_overview_charts_the_evaluation_per_cohort_with_a_table_beside_each_chart(site):
+    cohorts = evaluations(site)
+    assert cohorts["EX-01"] == cohorts["EX-03"] and cohorts["EX-01"]  # the example has one cohort
+    site.login()
+    page = site.client.get("/")
+    assert page.status_code == 200 and "<script" not in page.text and " style=" not in page.text  # the CSP holds
+    charts = svg_charts(page.text)
+    expected = {("Learning coach", "How good were the organisation and preparation of the exchange?"): [4, 4, 2],
+                ("Learning coach", "How well did the exchange go?"): [5, 2, 2],
+                ("Switcher", "Was your learning question answered?"): [5, 1],
+                ("Switcher", "How useful is what you learned for your job?"): [3, 3],
+                ("Sending employer", "How good were the organisation and preparation of the exchange?"): [5],
+                ("Sending employer", "Are you satisfied with what the switcher learned?"): [4]}
+    assert charts == {key: {n: scores.count(n) for n in range(1, 6)} for key, scores in expected.items()}
+    assert "Leren Switchen 2026-2027" in page.text  # the cohort's name heads its charts
+    # 't Zonneke's account, in French: only EX-01's answers are counted
+    site.client.post("/logout", data={"csrf": site.csrf("/")})
+    site.login("zonneke-hr")
+    french = shown(site.client.get("/", headers={"accept-language": "fr"}))
+    charts = svg_charts(french)
+    one = {n: 0 for n in range(1, 6)}
+    assert charts[("Coach d'apprentissage", text("fr", "web.q.preparation"))] == {**one, 4: 1}  # EX-01's coach only
+    assert charts[("Coach d'apprentissage", text("fr", "web.q.went"))] == {**one, 5: 1}
+    assert charts[("Switcher", text("fr", "web.q.answered"))] == {**one, 5: 1}  # not EX-03's switcher's 1
+    assert len(charts) == 6
+
+
+def test_without_answers_the_overview_says_so(reader):
+    reader.login()
+    assert "No evaluation answers yet." in reader.client.get("/").text
+
+
+def test_the_answers_download_as_csv_and_xlsx_in_the_coordinators_language(site, tmp_path):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    assert site.client.get("/answers.csv", follow_redirects=False).headers["location"] == "/login"  # behind the login
+    evaluations(site)
+    site.login()
+    response = site.client.get("/answers.csv")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"] == 'attachment; filename="answers-2026-11-22.csv"'
+    assert response.content.startswith(b"\xef\xbb\xbf")  # UTF-8 with a byte order mark
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
+    assert rows[0] == ["Learning exchange", "Cohort", "Form", "Day", "Role", "Switcher", "Question", "Answer",
+                       "Answered at (Europe/Brussels)", "Answered by"]
+    with site.db() as db:
+        stored = list(db.scalars(select(Answer)))
+        assert len(rows) - 1 == sum(len(a.values) for a in stored)  # one line per value
+        coach3 = db.get(Person, site.ids("EX-03")[1][0]).full_name
+    by_text = {row[7]: row for row in rows[1:]}
+    assert "'=HYPERLINK(\"http://x.invalid\",\"klik\")" in by_text  # neutralised (OWASP CSV injection)
+    assert "'+32 475 12 34 56" in by_text and "'@SUM(A1:A2) en -1" in by_text
+    differently = by_text["'+32 475 12 34 56"]
+    assert differently[:2] == ["EX-03", "LS-2026"] and differently[4] == "Learning coach" and differently[9] == coach3
+    assert differently[6] == "What would you do differently next time, and what could we do differently?"
+    assert differently[8] == "2026-11-22 00:01"  # MOMENT + 1 minute, Brussels time
+    reflection = by_text["Hagen"]
+    assert reflection[2:4] == ["Looking back on the day", "S-03-D2"]
+
+    workbook_bytes = site.client.get("/answers.xlsx")
+    assert workbook_bytes.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sheet = load_workbook(io.BytesIO(workbook_bytes.content)).active
+    cells = list(sheet.iter_rows(values_only=True))
+    assert list(cells[0]) == rows[0] and len(cells) == len(rows)
+    formula = next(c for row in sheet.iter_rows(min_row=2) for c in row if c.value == '=HYPERLINK("http://x.invalid","klik")')
+    assert formula.data_type == "s"  # a text cell, not a formula
+    at = next(row for row in cells if row[0] == "EX-03" and row[7] == "+32 475 12 34 56")[8]
+    assert at == datetime(2026, 11, 22, 0, 1)
+    # LibreOffice opens it and shows the text, not a formula's result
+    import shutil
+    import subprocess
+
+    assert shutil.which("soffice"), "LibreOffice (soffice) checks the workbook"
+    (tmp_path / "answers.xlsx").write_bytes(workbook_bytes.content)
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76",
+                    "--outdir", str(tmp_path / "out"), str(tmp_path / "answers.xlsx")], check=True, capture_output=True, timeout=120)
+    converted = list(csv.reader(io.StringIO((tmp_path / "out" / "answers.csv").read_text(encoding="utf-8"), newline="")))
+    assert converted[0] == rows[0] and len(converted) == len(rows)
+    assert '=HYPERLINK("http://x.invalid","klik")' in {row[7] for row in converted}
+
+    # 't Zonneke's account: EX-01's lines only, headers in French when the browser asks so
+    site.client.post("/logout", data={"csrf": site.csrf("/")})
+    site.login("zonneke-hr")
+    french = list(csv.reader(io.StringIO(site.client.get("/answers.csv", headers={"accept-language": "fr"}).content.decode("utf-8-sig"))))
+    assert french[0][:3] == ["Échange d'apprentissage", "Cohorte", "Formulaire"]
+    assert {row[0] for row in french[1:]} == {"EX-01"} and len(french) - 1 == 3 + 3 + 2  # coach, switcher, HR
+    assert site.client.get("/answers.xlsx?organisation=brouwers-peeters").status_code == 200
+    other = load_workbook(io.BytesIO(site.client.get("/answers.xlsx?organisation=brouwers-peeters").content)).active
+    assert [row for row in other.iter_rows(values_only=True) if any(row)] == [tuple(text("nl", f"web.export.{c}", zone="Europe/Brussels")
+                                                                                for c in COLUMNS)]  # the header only: not another organisation's, even asked

@@ -4,7 +4,9 @@ Pages:
     GET  /login, POST /login     a coordinator signs in ([web] accounts, argon2id hashes)
     POST /logout
     GET  /                       the overview: build_status plus attendance and answers,
-                                 filtered by ?organisation=<id> and ?state=<exchange state>
+                                 filtered by ?organisation=<id> and ?state=<exchange state>,
+                                 and the evaluation results per cohort as charts (results.py)
+    GET  /answers.csv, .xlsx     the answers export, one line per value (?organisation=<id>)
     GET  /l/<token>, POST        a personal link (connector/core/links.py): the form for its
                                  purpose, in the person's language; POST stores the answer
     GET  /static/app.css
@@ -40,9 +42,11 @@ from connector.store.answers import AnswerKey, answers_by_exchange, confirmed_at
 from connector.store.tables import Answer, Exchange, Person
 from connector.store.tables import Session as SessionRow
 from connector.web.forms import ATTENDANCE_VALUES, EVALUATION, REFLECTION, Question, validate
+from connector.web.results import answer_lines, answerer_names, answers_csv, answers_xlsx, cohort_results
 from connector.web.security import SecurityHeaders, Throttle, check_password, csrf_token, csrf_valid
 
 HERE = Path(__file__).parent
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXCHANGE_DAY = "exchange_day"
 LOGIN_WINDOW = 15 * 60  # seconds
 LINK_POSTS, LINK_WINDOW = 30, 5 * 60  # answers per address within that many seconds
@@ -168,6 +172,7 @@ class WebApp:
         with self.sessions() as db:
             document = build_status(db, self.config, now=self.clock())
             extra = self._answers_and_attendance(db)
+            cohorts = cohort_results(db, self.shown_organisations(account, chosen_organisation))
         visible = [o for o in document["organisations"] if not account.organisations or o["id"] in account.organisations]
         states = sorted({e["state"] for o in visible for e in o["exchanges"]})
         shown = []
@@ -180,13 +185,37 @@ class WebApp:
         outbox = [i for i in document["outbox"] if i["organisation"] in allowed or (i["organisation"] is None and not account.organisations)]
         return self.page(request, "overview.html", language, account=account.name, organisations=shown, all_organisations=visible,
                          states=states, chosen_organisation=chosen_organisation, chosen_state=chosen_state,
-                         outbox=outbox, runs=document["runs"], timezone=document["timezone"])
+                         outbox=outbox, runs=document["runs"], timezone=document["timezone"], cohorts=cohorts)
+
+    # -- results and the answers export --------------------------------------------------
+
+    def shown_organisations(self, account: WebAccount, chosen: str) -> list[str] | None:
+        """The organisations whose exchanges an account sees, narrowed to `chosen` when given;
+        None for all of them."""
+        allowed = [o.id for o in self.config.organisations if not account.organisations or o.id in account.organisations]
+        if chosen:
+            return [o for o in allowed if o == chosen]
+        return allowed if account.organisations else None
+
+    async def answers_export(self, request: Request) -> Response:
+        """/answers.csv or /answers.xlsx: every answer the account may see, one line per value."""
+        account = self.account(request)
+        if account is None:
+            return RedirectResponse("/login", status_code=303)
+        language = self.account_language(request, account)
+        with self.sessions() as db:
+            lines = answer_lines(db, self.config, language, self.shown_organisations(account, request.query_params.get("organisation") or ""))
+        name = f"answers-{self.clock().astimezone(self.zone):%Y-%m-%d}"  # ASCII: a header value
+        extension = request.url.path.rsplit(".", 1)[1]
+        if extension == "csv":
+            body, media = answers_csv(lines, language, self.zone.key), "text/csv; charset=utf-8"
+        else:
+            body, media = answers_xlsx(lines, language, self.zone.key), XLSX_MEDIA_TYPE
+        disposition = f'attachment; filename="{name}.{extension}"'
+        return Response(body, media_type=media, headers={"content-disposition": disposition})
 
     def _answers_and_attendance(self, db: Session) -> dict[str, Any]:
-        names = {p.id: p.full_name for p in db.scalars(select(Person))}
-        for organisation in self.config.organisations:
-            names[f"hr:{organisation.id}"] = f"HR {organisation.name}"
-            names[f"host:{organisation.id}"] = organisation.name
+        names = answerer_names(db, self.config)
         answers = {code: [self._answer_row(a, names) for a in rows] for code, rows in answers_by_exchange(db).items()}
         sheet = {s.code: s.attendance for s in db.scalars(select(SessionRow)) if s.attendance}
         return {"answers": answers, "sheet": sheet, "confirmed": confirmed_attendance(db)}
@@ -321,6 +350,8 @@ def create_app(config: Config, engine: Engine, clock: Callable[[], datetime] | N
         Route("/l/{token}", web.link_page, methods=["GET"]),
         Route("/l/{token}", web.link_answer, methods=["POST"]),
         Route("/static/app.css", web.stylesheet),
+        Route("/answers.csv", web.answers_export, methods=["GET"]),
+        Route("/answers.xlsx", web.answers_export, methods=["GET"]),
     ]
     middleware = [
         Middleware(SecurityHeaders),
