@@ -4,6 +4,7 @@ defences, driven through Starlette's TestClient on the example network after a r
 from __future__ import annotations
 
 import html
+import json
 import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -651,3 +652,141 @@ def test_the_answers_download_as_csv_and_xlsx_in_the_coordinators_language(site,
     other = load_workbook(io.BytesIO(site.client.get("/answers.xlsx?organisation=brouwers-peeters").content)).active
     assert [row for row in other.iter_rows(values_only=True) if any(row)] == [tuple(text("nl", f"web.export.{c}", zone="Europe/Brussels")
                                                                                 for c in COLUMNS)]  # the header only: not another organisation's, even asked
+
+
+# -- Entra ID sign-in ------------------------------------------------------------------------
+
+ENTRA_ACCOUNTS = """
+[[web.accounts]]
+name = "an-entra"
+entra_users = ["An.Peeters@netwerk.example"]
+language = "en"
+
+[[web.accounts]]
+name = "zonneke-entra"
+entra_groups = ["6c1f0f52-93a4-4a0d-b1f4-0d2c52a8f4a1"]
+organisations = ["zonneke"]
+language = "fr"
+"""
+
+
+@pytest.fixture
+def entra(synced, tmp_path, monkeypatch):
+    """A site whose [web.entra] points at the loopback identity platform, and that platform."""
+    from connector.core.config import load_config
+    from tests.fakes.entra_server import CLIENT_SECRET, FakeEntra
+
+    fake = FakeEntra("https://st.example.be/login/entra/callback").start()
+    monkeypatch.setenv("ST_TEST_ENTRA_SECRET", CLIENT_SECRET)
+    path = tmp_path / "config.toml"
+    path.write_text(synced.config_path.read_text(encoding="utf-8") + fake.toml() + ENTRA_ACCOUNTS, encoding="utf-8")
+    built = Site(synced)
+    built.config = load_config(path)
+    built.client = TestClient(create_app(built.config, built.engine, clock=lambda: built.now), base_url="https://testserver")
+    yield built, fake
+    built.close()
+    fake.stop()
+
+
+def sign_in_with_microsoft(site, fake, person, tamper=None):
+    """The browser's round trip: our /login/entra, the identity platform's authorize, our
+    callback. Returns the callback's response and the authorize request's parameters."""
+    import requests
+    from urllib.parse import parse_qs, urlsplit
+
+    fake.sign_in_as(person)
+    start = site.client.get("/login/entra", follow_redirects=False)
+    assert start.status_code == 303
+    sent = {k: v[0] for k, v in parse_qs(urlsplit(start.headers["location"]).query).items()}
+    at_platform = requests.get(start.headers["location"], verify=str(fake.ca_file), allow_redirects=False, timeout=10)
+    assert at_platform.status_code == 302, at_platform.text
+    back = urlsplit(at_platform.headers["location"])
+    assert f"{back.scheme}://{back.netloc}{back.path}" == "https://st.example.be/login/entra/callback"
+    query = back.query if tamper is None else tamper(back.query)
+    return site.client.get(f"{back.path}?{query}", follow_redirects=False), sent
+
+
+def test_entra_sign_in_with_pkce_lets_a_named_user_in_as_their_account(entra):
+    from tests.fakes.entra_server import Person
+
+    site, fake = entra
+    login = site.client.get("/login")
+    assert 'href="/login/entra"' in login.text  # offered beside the password form
+    back, sent = sign_in_with_microsoft(site, fake, Person("0b5f3c8e-5d4a-4a87-9c1e-4e2f6a7b8c90", "an.peeters@netwerk.example", "An Peeters"))
+    assert back.status_code == 303 and back.headers["location"] == "/"
+    # what msal sent: the authorization code flow with PKCE (S256) and a nonce, answered by query
+    assert sent["response_type"] == "code" and sent["code_challenge_method"] == "S256" and sent["nonce"] and sent["state"]
+    assert set(sent["scope"].split()) >= {"openid", "profile"} and sent["response_mode"] == "query"
+    (redeemed,) = fake.token_requests
+    assert redeemed["grant_type"] == "authorization_code" and redeemed["code_verifier"]  # the fake checked it against the challenge
+    overview = site.client.get("/")
+    assert overview.status_code == 200 and "Overview of the learning exchanges" in overview.text and "an-entra" in overview.text
+    assert "EX-03" in overview.text  # an account for every organisation
+    # the ID token the platform issued holds up under an independent JOSE library, against the
+    # keys on the discovery document's jwks_uri: the fake's tokens are what Microsoft's are
+    import requests
+    from jwcrypto import jwk
+    from jwcrypto import jwt as jose
+
+    from tests.fakes.entra_server import CLIENT_ID
+
+    document = requests.get(f"{fake.issuer}/.well-known/openid-configuration", verify=str(fake.ca_file), timeout=10).json()
+    keys = jwk.JWKSet.from_json(requests.get(document["jwks_uri"], verify=str(fake.ca_file), timeout=10).text)
+    (issued,) = fake.issued
+    token = jose.JWT(jwt=issued, key=keys, check_claims={"aud": CLIENT_ID, "iss": document["issuer"], "exp": None})
+    claims = json.loads(token.claims)
+    assert claims["preferred_username"] == "an.peeters@netwerk.example" and claims["ver"] == "2.0" and claims["tid"] in document["issuer"]
+    assert claims["nonce"] == sent["nonce"] and len(sent["nonce"]) == 64  # msal sends the SHA-256 of its nonce, and checks it came back
+
+
+def test_entra_sign_in_through_a_group_takes_that_accounts_organisations_and_language(entra):
+    from tests.fakes.entra_server import Person
+
+    site, fake = entra
+    back, _ = sign_in_with_microsoft(site, fake, Person("7d2e9b41-1c3a-4f5e-8a6b-9c0d1e2f3a4b", "lies@zonneke.be", "Lies",
+                                                        groups=["11111111-2222-3333-4444-555555555555", "6c1f0f52-93a4-4a0d-b1f4-0d2c52a8f4a1"]))
+    assert back.status_code == 303
+    overview = shown(site.client.get("/"))
+    assert "Aperçu des échanges d'apprentissage" in overview and "EX-01" in overview and "EX-03" not in overview
+
+
+def test_entra_sign_in_is_refused_to_people_no_account_names(entra):
+    from tests.fakes.entra_server import Person
+
+    site, fake = entra
+    back, _ = sign_in_with_microsoft(site, fake, Person("5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b", "someone@netwerk.example", "Someone",
+                                                        groups=["11111111-2222-3333-4444-555555555555"]))
+    assert back.status_code == 403 and text("nl", "web.error.entra_denied") in shown(back)
+    assert site.client.get("/", follow_redirects=False).headers["location"] == "/login"
+
+
+@pytest.mark.parametrize("broken", ["state", "replay", "audience", "issuer", "key", "expired"])
+def test_entra_sign_in_refuses_a_forged_state_a_replayed_code_and_id_tokens_that_do_not_hold(entra, broken, caplog):
+    import time
+
+    from tests.fakes.entra_server import Person, _SigningKey
+
+    site, fake = entra
+    person = Person("0b5f3c8e-5d4a-4a87-9c1e-4e2f6a7b8c90", "an.peeters@netwerk.example", "An Peeters")
+    if broken == "audience":
+        fake.mint(aud="00000000-0000-0000-0000-000000000000")  # a token for another application
+    elif broken == "issuer":
+        fake.mint(iss=fake.issuer.replace(fake.issuer.split("/")[3], "72f988bf-86f1-41af-91ab-2d7cd011db47"))  # another tenant
+    elif broken == "key":
+        fake.mint(key=_SigningKey(fake.issuer))  # signed by a key the jwks_uri does not list
+    elif broken == "expired":
+        fake.mint(exp=int(time.time()) - 3600, iat=int(time.time()) - 7200, nbf=int(time.time()) - 7200)
+    tamper = (lambda query: query.replace("state=", "state=x")) if broken == "state" else None
+    back, _ = sign_in_with_microsoft(site, fake, person, tamper)
+    if broken == "replay":  # the same answer again, as an attacker holding the URL would send it
+        assert back.status_code == 303
+        site.client.cookies.clear()
+        fake.sign_in_as(person)
+        replayed = site.client.get(back.request.url.path + "?" + back.request.url.query.decode(), follow_redirects=False)
+        assert replayed.status_code == 400  # no flow in this browser's session
+        return
+    assert back.status_code == 401 and text("nl", "web.error.entra") in shown(back)
+    assert site.client.get("/", follow_redirects=False).headers["location"] == "/login"
+    reasons = {"state": "state mismatch", "audience": "InvalidAudienceError", "issuer": "InvalidIssuerError",
+               "key": "is not on the tenant's jwks_uri", "expired": "ExpiredSignatureError"}
+    assert reasons[broken] in caplog.text  # refused for that reason, not another

@@ -398,13 +398,37 @@ class MatchingConfig(_Strict):
 
 
 class WebAccount(_Strict):
-    """One coordinator who may sign in to `st-connector serve`: only the password's hash is
-    configured (argon2id, PHC string as `st-connector web hash-password` prints it)."""
+    """One coordinator who may sign in to `st-connector serve`: with a password, of which only
+    the hash is configured (argon2id, PHC string as `st-connector web hash-password` prints
+    it), and/or through [web.entra] as one of `entra_users` (their sign-in name, the ID token's
+    preferred_username, or their object id, oid) or a member of one of `entra_groups` (group
+    object ids, the ID token's groups claim)."""
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._@-]+$")
-    password_hash: SecretStr  # "$argon2id$v=19$m=...": never the password itself
+    password_hash: SecretStr | None = None  # "$argon2id$v=19$m=...": never the password itself; none: Entra ID only
     language: Language | None = None  # nl | fr | en; unset: the browser's Accept-Language
     organisations: list[str] = Field(default_factory=list)  # empty: every organisation
+    entra_users: list[str] = Field(default_factory=list)
+    entra_groups: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _some_way_in(self) -> WebAccount:
+        if self.password_hash is None and not self.entra_users and not self.entra_groups:
+            raise ValueError(f"account '{self.name}' has neither a password_hash nor entra_users or entra_groups: nobody could use it")
+        return self
+
+
+class WebEntra(_Strict):
+    """Signing in to the overview with the organisation's Entra ID (OpenID Connect, the
+    authorization code flow with PKCE, through msal). The app registration is a web app with
+    the redirect URI `<[web] base_url>/login/entra/callback` and a client secret; for
+    `entra_groups` its token configuration adds the groups claim to the ID token."""
+
+    tenant_id: str = Field(min_length=1)  # the directory (tenant) id: a GUID, or its verified domain
+    client_id: str = Field(min_length=1)  # the application (client) id
+    client_secret: SecretStr  # ${NAME} from the environment or the secrets file
+    authority_host: str = "https://login.microsoftonline.com"  # national clouds: login.microsoftonline.us, login.chinacloudapi.cn
+    ca_bundle: str | None = None  # PEM file of certificate authorities to trust instead of the system's (a TLS-inspecting proxy)
 
 
 class WebConfig(_Strict):
@@ -424,6 +448,16 @@ class WebConfig(_Strict):
     session_minutes: int = Field(default=480, ge=5, le=10080)  # a login lasts this long
     login_attempts: int = Field(default=5, ge=1, le=100)  # failed logins per account and per address in 15 minutes
     accounts: list[WebAccount] = Field(default_factory=list)
+    entra: WebEntra | None = None
+
+    @model_validator(mode="after")
+    def _entra_needs_its_parts(self) -> WebConfig:
+        named = [a.name for a in self.accounts if a.entra_users or a.entra_groups]
+        if named and self.entra is None:
+            raise ValueError(f"accounts {', '.join(named)} name Entra ID users or groups, but [web.entra] is missing")
+        if self.entra is not None and self.base_url is None:
+            raise ValueError("[web.entra] needs [web] base_url: the sign-in returns to <base_url>/login/entra/callback")
+        return self
 
     @field_validator("session_secret")
     @classmethod

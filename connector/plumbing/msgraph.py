@@ -55,11 +55,7 @@ class GraphAuth:
 
     def _application(self) -> msal.ConfidentialClientApplication:
         if self._app is None:
-            session = requests.Session()
-            # Per request, not session.verify: requests lets REQUESTS_CA_BUNDLE override the
-            # session's setting, which would silently ignore a configured ca_bundle. msal also
-            # sets no timeout of its own, and a hung login endpoint must not hang the night.
-            session.request = functools.partial(session.request, verify=self.verify, timeout=(10, 60))  # type: ignore[method-assign]
+            session = msal_http_client(self.verify)
             try:
                 self._app = msal.ConfidentialClientApplication(
                     self.tenant.client_id,
@@ -89,6 +85,17 @@ class GraphAuth:
             if self._app is not None:
                 self._app.remove_tokens_for_client()
         return True
+
+
+def msal_http_client(verify: bool | str) -> requests.Session:
+    """The HTTP client msal signs in through: TLS verified against `verify` (True: the system's
+    authorities; a path: that PEM bundle), a timeout on every request."""
+    session = requests.Session()
+    # Per request, not session.verify: requests lets REQUESTS_CA_BUNDLE override the
+    # session's setting, which would silently ignore a configured ca_bundle. msal also
+    # sets no timeout of its own, and a hung login endpoint must not hang the night.
+    session.request = functools.partial(session.request, verify=verify, timeout=(10, 60))  # type: ignore[method-assign]
+    return session
 
 
 def graph_client(runtime: Runtime, tenant_name: str) -> HttpClient:

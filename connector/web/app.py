@@ -7,6 +7,8 @@ Pages:
                                  filtered by ?organisation=<id> and ?state=<exchange state>,
                                  and the evaluation results per cohort as charts (results.py)
     GET  /answers.csv, .xlsx     the answers export, one line per value (?organisation=<id>)
+    GET  /login/entra, /login/entra/callback
+                                 sign-in through the organisation's Entra ID ([web.entra], entra.py)
     GET  /l/<token>, POST        a personal link (connector/core/links.py): the form for its
                                  purpose, in the person's language; POST stores the answer
     GET  /static/app.css
@@ -16,6 +18,7 @@ Every form carries a CSRF token; every response carries the headers of web/secur
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import requests
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,11 +45,13 @@ from connector.engine.status import build_status, local
 from connector.store.answers import AnswerKey, answers_by_exchange, confirmed_attendance, find_answer, save_answer
 from connector.store.tables import Answer, Exchange, Person
 from connector.store.tables import Session as SessionRow
+from connector.web.entra import CALLBACK, EntraSignIn, SignInRefused, account_for
 from connector.web.forms import ATTENDANCE_VALUES, EVALUATION, REFLECTION, Question, validate
 from connector.web.results import answer_lines, answerer_names, answers_csv, answers_xlsx, cohort_results
 from connector.web.security import SecurityHeaders, Throttle, check_password, csrf_token, csrf_valid
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXCHANGE_DAY = "exchange_day"
 LOGIN_WINDOW = 15 * 60  # seconds
@@ -94,6 +100,7 @@ class WebApp:
         self.logins = Throttle(self.web.login_attempts, LOGIN_WINDOW)
         self.link_posts = Throttle(LINK_POSTS, LINK_WINDOW)
         self.link_failures = Throttle(LINK_FAILURES, LINK_WINDOW)
+        self.entra = EntraSignIn(self.web.entra, self.web.base_url or "", config.base_dir) if self.web.entra is not None else None
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
 
     # -- rendering -------------------------------------------------------------------------
@@ -111,7 +118,7 @@ class WebApp:
                 return name
 
         body = self.templates.get_template(template).render(t=t, state=state, language=language, csrf=csrf_token(request.session),
-                                                       partner=self.config.partner.name, **context)
+                                                       partner=self.config.partner.name, entra=self.entra is not None, **context)
         return HTMLResponse(body, status_code=status)
 
     def message(self, request: Request, language: str, key: str, status: int) -> HTMLResponse:
@@ -145,11 +152,47 @@ class WebApp:
         if self.logins.blocked(*keys):
             return self.page(request, "login.html", language, 429, error="web.error.throttled", name=name)
         account = next((a for a in self.web.accounts if a.name == name), None)
-        if not check_password(account.password_hash.get_secret_value() if account else None, str(form.get("password") or "")):
+        secret = account.password_hash if account else None
+        if not check_password(secret.get_secret_value() if secret else None, str(form.get("password") or "")):
             self.logins.hit(*keys)
             return self.page(request, "login.html", language, 401, error="web.error.login", name=name)
         request.session.clear()  # a new session on sign-in (no fixation), with a new CSRF token
         request.session["account"] = name
+        csrf_token(request.session)
+        return RedirectResponse("/", status_code=303)
+
+    async def entra_begin(self, request: Request) -> Response:
+        """Send the browser to the tenant's sign-in page; the flow waits in the signed session."""
+        if self.entra is None:  # no [web.entra]: create_app adds no route to here
+            return Response(status_code=404)
+        try:
+            flow = self.entra.begin()
+        except (requests.RequestException, ValueError) as error:
+            log.warning("Entra ID sign-in unavailable: %s: %s", type(error).__name__, str(error)[:200])
+            return self.page(request, "login.html", self.account_language(request), 502, error="web.error.entra")
+        request.session["entra_flow"] = {k: v for k, v in flow.items() if k != "auth_uri"}  # the cookie stays small
+        return RedirectResponse(flow["auth_uri"], status_code=303)
+
+    async def entra_callback(self, request: Request) -> Response:
+        """The tenant's answer: the code redeemed and the ID token checked (entra.py), then the
+        person signed in as the account that names them, or refused."""
+        language = self.account_language(request)
+        flow = request.session.pop("entra_flow", None)
+        if self.entra is None:
+            return Response(status_code=404)
+        if not isinstance(flow, dict):
+            return self.page(request, "login.html", language, 400, error="web.error.entra")
+        try:
+            claims = self.entra.finish(flow, dict(request.query_params))
+        except SignInRefused as refused:
+            log.warning("Entra ID sign-in refused: %s", refused)
+            return self.page(request, "login.html", language, 401, error="web.error.entra")
+        account = account_for(self.web, claims)
+        if account is None:
+            log.warning("Entra ID user %s (oid %s) is not allowed to sign in", claims.get("preferred_username"), claims.get("oid"))
+            return self.page(request, "login.html", language, 403, error="web.error.entra_denied")
+        request.session.clear()  # a new session on sign-in, as with a password
+        request.session["account"] = account.name
         csrf_token(request.session)
         return RedirectResponse("/", status_code=303)
 
@@ -353,6 +396,8 @@ def create_app(config: Config, engine: Engine, clock: Callable[[], datetime] | N
         Route("/answers.csv", web.answers_export, methods=["GET"]),
         Route("/answers.xlsx", web.answers_export, methods=["GET"]),
     ]
+    if web.entra is not None:
+        routes += [Route("/login/entra", web.entra_begin, methods=["GET"]), Route(CALLBACK, web.entra_callback, methods=["GET"])]
     middleware = [
         Middleware(SecurityHeaders),
         Middleware(SessionMiddleware, secret_key=web.web.session_secret.get_secret_value(), session_cookie="st_session",
