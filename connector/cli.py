@@ -248,7 +248,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", help="the web pages: the coordinator overview (login) and the personal links in reminders",
         description="Serve the partner's web pages on the store: a coordinator overview behind a login ([[web.accounts]], "
-                    "argon2id password hashes) and the pages behind personal links (/l/<token>: a coach confirms attendance, "
+                    "argon2id password hashes, or the organisation's Entra ID with [web.entra]), with the evaluation results per "
+                    "cohort as charts and the answers as CSV or XLSX (/answers.csv, /answers.xlsx), and the pages behind personal links (/l/<token>: a coach confirms attendance, "
                     "people answer the evaluation for their role, a switcher reflects on a day). Needs [web] with "
                     "session_secret and link_keys from the environment or the secrets file. Listens on [web] host:port "
                     "(default 127.0.0.1:8080) without TLS: put a reverse proxy with TLS in front (README \"Web pages\"). "
@@ -256,6 +257,9 @@ def _parser() -> argparse.ArgumentParser:
     with_config(serve)
     serve.add_argument("--host", metavar="ADDRESS", help="the address to listen on (default: [web] host, 127.0.0.1)")
     serve.add_argument("--port", type=_port, metavar="PORT", help="the port to listen on (default: [web] port, 8080)")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="must be 1 (the default): serve runs one process, since the login and link throttles live in its "
+                            "memory; one process answers far more than a partner's coordinators and links ask (README \"Web pages\")")
 
     web = commands.add_parser("web", help="helpers for the web pages: hash-password")
     web_actions = web.add_subparsers(dest="web", required=True, metavar="ACTION")
@@ -941,7 +945,7 @@ def _init(args: argparse.Namespace) -> int:
 def _serve(config: Config, args: argparse.Namespace) -> int:
     from connector.web.serve import serve
 
-    serve(config, args.host, args.port)
+    serve(config, args.host, args.port, args.workers)
     return EXIT_OK
 
 

@@ -392,9 +392,11 @@ def test_the_example_web_section_is_a_valid_configuration():
     source = (REPO / "config.example.toml").read_text(encoding="utf-8")
     block = source[source.index("# [web]"):source.index("# -- the ST-partner's cohort")]
     lines = [line[2:] if line.startswith("# ") else "" for line in block.splitlines()]
-    document = tomllib.loads("\n".join(lines).replace("${ST_WEB_SESSION_SECRET}", "s" * 40).replace("${ST_WEB_LINK_KEY}", "k" * 40))
+    filled = "\n".join(lines).replace("${ST_WEB_SESSION_SECRET}", "s" * 40).replace("${ST_WEB_LINK_KEY}", "k" * 40)
+    document = tomllib.loads(filled.replace("${ST_WEB_ENTRA_SECRET}", "e" * 40))
     web = WebConfig.model_validate(document["web"])
     assert web.base_url == "https://st.example.be" and web.accounts[0].name == "coordinator"
+    assert web.entra is not None and web.accounts[1].password_hash is None and web.accounts[1].entra_groups
 
 
 def test_a_reminder_delivered_by_mail_carries_the_persons_link_which_opens_their_evaluation(sqlite_network, monkeypatch):
@@ -477,7 +479,19 @@ def test_serve_without_a_web_section_names_what_is_missing(sqlite_network, capsy
     assert done.value.code == 0 and "reverse proxy with TLS" in " ".join(capsys.readouterr().out.split())
 
 
+def test_serve_refuses_more_than_one_worker_since_the_throttles_live_in_its_memory(sqlite_network, capsys):
+    from connector.cli import main
+
+    network = with_web(sqlite_network)
+    assert main(["serve", "--config", str(network.config_path), "--workers", "2"]) == 2
+    assert "serve runs one process (--workers 1), not 2: the login and link throttles live in its memory" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    assert "must be 1 (the default)" in " ".join(capsys.readouterr().out.split())
+
+
 def test_serve_runs_under_uvicorn_and_answers_over_http(sqlite_network):
+    import os
     import socket
     import subprocess
     import sys
@@ -490,8 +504,9 @@ def test_serve_runs_under_uvicorn_and_answers_over_http(sqlite_network):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # WEB_CONCURRENCY would make uvicorn start workers (and fail: the app is an object); serve runs one
     server = subprocess.Popen([sys.executable, "-m", "connector.cli", "serve", "--config", str(network.config_path), "--port", str(port)],
-                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "WEB_CONCURRENCY": "2"})
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -790,3 +805,19 @@ def test_entra_sign_in_refuses_a_forged_state_a_replayed_code_and_id_tokens_that
     reasons = {"state": "state mismatch", "audience": "InvalidAudienceError", "issuer": "InvalidIssuerError",
                "key": "is not on the tenant's jwks_uri", "expired": "ExpiredSignatureError"}
     assert reasons[broken] in caplog.text  # refused for that reason, not another
+
+
+def test_an_account_needs_a_way_in_and_entra_accounts_need_web_entra():
+    from pydantic import ValidationError
+
+    from connector.core.config import WebConfig
+
+    base = {"base_url": "https://st.example.be", "session_secret": "s" * 40, "link_keys": ["k" * 40]}
+    with pytest.raises(ValidationError, match="neither a password_hash nor entra_users"):
+        WebConfig.model_validate({**base, "accounts": [{"name": "nobody"}]})
+    with pytest.raises(ValidationError, match=r"accounts hr name Entra ID users or groups, but \[web.entra\] is missing"):
+        WebConfig.model_validate({**base, "accounts": [{"name": "hr", "entra_groups": ["g"]}]})
+    entra = {"tenant_id": "t", "client_id": "c", "client_secret": "x"}
+    with pytest.raises(ValidationError, match=r"\[web.entra\] needs \[web\] base_url"):
+        WebConfig.model_validate({**base, "base_url": None, "entra": entra, "accounts": [{"name": "hr", "entra_groups": ["g"]}]})
+    assert WebConfig.model_validate({**base, "entra": entra, "accounts": [{"name": "hr", "entra_groups": ["g"]}]}).entra is not None

@@ -13,8 +13,14 @@ from connector.web.app import create_app
 from connector.web.security import hash_password
 
 
-def serve(config: Config, host: str | None = None, port: int | None = None) -> None:
-    """Serve until interrupted. Raises ConfigError when [web] lacks what the pages need."""
+def serve(config: Config, host: str | None = None, port: int | None = None, workers: int = 1) -> None:
+    """Serve until interrupted, in this one process. Raises ConfigError when [web] lacks what
+    the pages need, or when asked for more than one worker."""
+    if workers != 1:
+        # The login and link throttles count in this process's memory: with two workers each
+        # would allow the limit, and a guesser would get twice the tries (README "Web pages").
+        raise ConfigError([f"serve runs one process (--workers 1), not {workers}: the login and link throttles live in its memory, "
+                           "and one process answers far more than a partner's coordinators and links ask"])
     web = config.web
     if web is None:
         raise ConfigError(["[web] is missing: serve needs session_secret, link_keys and at least one account (see config.example.toml)"])
@@ -30,8 +36,9 @@ def serve(config: Config, host: str | None = None, port: int | None = None) -> N
     # No access log: a personal link's token is in the request path, and logs keep no secrets.
     # X-Forwarded-For and -Proto are trusted from the reverse proxy on loopback only, so the
     # login throttle sees the visitor's address and cookies stay Secure behind TLS.
+    # workers=1 given, so that uvicorn does not take WEB_CONCURRENCY from the environment.
     uvicorn.run(app, host=host or web.host, port=port or web.port, proxy_headers=True, forwarded_allow_ips="127.0.0.1",
-                server_header=False, access_log=False, log_level="warning")
+                server_header=False, access_log=False, log_level="warning", workers=1)
 
 
 def prompt_hash() -> str:
