@@ -141,6 +141,17 @@ def test_a_coach_opens_the_link_of_a_delivered_reminder_answers_in_french_and_th
             assert coordinator.locator("h1").inner_text() == "Overview of the learning exchanges"
             assert refused == []  # the stylesheet loaded under the policy, nothing refused
             assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith("system-ui")  # app.css applied
+            # the coach's answer in the charts: drawn (a bar of width > 0, coloured by app.css) and named for screen readers
+            chart = coordinator.get_by_role("img", name="Learning coach: How well did the exchange go?")
+            bar = chart.locator("g[data-score='5'] rect")
+            assert bar.bounding_box()["width"] > 100 and bar.evaluate("r => getComputedStyle(r).fill") == "rgb(47, 95, 138)"
+            # the export, downloaded as a coordinator does
+            with coordinator.expect_download() as download:
+                coordinator.get_by_role("link", name="CSV").click()
+            saved = download.value.path().read_bytes()
+            assert download.value.suggested_filename.endswith(".csv") and saved.startswith(b"\xef\xbb\xbf")
+            assert "Une autre façon d'accueillir les enfants" in saved.decode("utf-8-sig")
+            assert refused == []
             browser.close()
     finally:
         server.terminate()

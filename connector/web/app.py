@@ -31,6 +31,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -166,7 +167,7 @@ class WebApp:
         if self.entra is None:  # no [web.entra]: create_app adds no route to here
             return Response(status_code=404)
         try:
-            flow = self.entra.begin()
+            flow = await run_in_threadpool(self.entra.begin)  # HTTP to the tenant: not on the event loop
         except (requests.RequestException, ValueError) as error:
             log.warning("Entra ID sign-in unavailable: %s: %s", type(error).__name__, str(error)[:200])
             return self.page(request, "login.html", self.account_language(request), 502, error="web.error.entra")
@@ -183,7 +184,7 @@ class WebApp:
         if not isinstance(flow, dict):
             return self.page(request, "login.html", language, 400, error="web.error.entra")
         try:
-            claims = self.entra.finish(flow, dict(request.query_params))
+            claims = await run_in_threadpool(self.entra.finish, flow, dict(request.query_params))
         except SignInRefused as refused:
             log.warning("Entra ID sign-in refused: %s", refused)
             return self.page(request, "login.html", language, 401, error="web.error.entra")

@@ -27,13 +27,12 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-import ssl
 import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -44,7 +43,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tests.fakes.tls import make_certificates
+from tests.fakes.tls import https_server
 
 TENANT = "3f8b1c2d-7e4a-4b9c-8d1e-2a6f0c9b5e73"
 CLIENT_ID = "9a7d3e1f-2b4c-4d6e-8f0a-1c3e5a7b9d20"
@@ -104,12 +103,7 @@ class FakeEntra:
         self.issued: list[str] = []  # the ID tokens, as sent
         self._lock = threading.Lock()
         self._folder = tempfile.TemporaryDirectory()
-        self.ca_file, cert, key = make_certificates(Path(self._folder.name))
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.server, self.ca_file = https_server(_handler(self), Path(self._folder.name))
         self.base = f"https://127.0.0.1:{self.server.server_port}"
         self.issuer = f"{self.base}/{TENANT}/v2.0"
         self.key = _SigningKey(self.issuer)

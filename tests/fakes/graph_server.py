@@ -25,14 +25,13 @@ import base64
 import datetime as dt
 import json
 import re
-import ssl
 import tempfile
 import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -43,7 +42,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from tests.contracts import checker
-from tests.fakes.tls import make_certificates
+from tests.fakes.tls import https_server
 
 TENANT = "8f3c2c7e-1b7a-4d3e-9b6f-5b8e2f0d1a22"
 CLIENT_ID = "5d1c6c0e-4f3a-4b1e-8f0e-2a9c7b6d5e41"
@@ -82,12 +81,7 @@ class FakeGraph:
         self._expire_after: int | None = None
         self._lock = threading.RLock()
         self._folder = tempfile.TemporaryDirectory()
-        self.ca_file, cert, key = make_certificates(Path(self._folder.name))
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.server, self.ca_file = https_server(_handler(self), Path(self._folder.name))
         self.base = f"https://127.0.0.1:{self.server.server_port}"
         self.graph_url = f"{self.base}/v1.0"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)

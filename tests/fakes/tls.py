@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import ssl
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from cryptography import x509
@@ -37,3 +39,15 @@ def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
     paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     return paths
+
+
+def https_server(handler: type[BaseHTTPRequestHandler], folder: Path) -> tuple[ThreadingHTTPServer, Path]:
+    """A threading HTTP server on a free loopback port, speaking TLS with a certificate of a
+    throwaway CA made in `folder`; returns the server (not yet serving) and the CA's path."""
+    ca, cert, key = make_certificates(folder)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    return server, ca
