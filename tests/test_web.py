@@ -570,7 +570,7 @@ def svg_charts(page: str) -> dict[tuple[str, str], dict[int, int]]:
         table = re.search(r"<tbody><tr>(.*?)</tr></tbody>", figure, re.S).group(1)
         cells = [int(c) for c in re.findall(r"<td>(\d+)</td>", table)]
         assert cells[:5] == [bars[n][0] for n in range(1, 6)] and cells[5] == sum(cells[:5])  # the table says the same
-        found[tuple(html.unescape(title).split(": ", 1))] = {n: c for n, (c, _) in bars.items()}
+        found[tuple(re.split(r" ?: ", html.unescape(title), maxsplit=1))] = {n: c for n, (c, _) in bars.items()}  # "role : question" in French
     return found
 
 
