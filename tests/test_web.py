@@ -821,3 +821,12 @@ def test_an_account_needs_a_way_in_and_entra_accounts_need_web_entra():
     with pytest.raises(ValidationError, match=r"\[web.entra\] needs \[web\] base_url"):
         WebConfig.model_validate({**base, "base_url": None, "entra": entra, "accounts": [{"name": "hr", "entra_groups": ["g"]}]})
     assert WebConfig.model_validate({**base, "entra": entra, "accounts": [{"name": "hr", "entra_groups": ["g"]}]}).entra is not None
+
+
+def test_entra_sign_in_with_the_tenant_unreachable_says_so_on_the_login_page(entra, caplog):
+    site, fake = entra
+    fake.server.shutdown()  # the identity platform does not answer
+    fake.server.server_close()
+    start = site.client.get("/login/entra", follow_redirects=False)
+    assert start.status_code == 502 and text("nl", "web.error.entra") in shown(start) and 'name="password"' in start.text
+    assert "Entra ID sign-in unavailable" in caplog.text

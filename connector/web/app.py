@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import requests
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -168,7 +167,7 @@ class WebApp:
             return Response(status_code=404)
         try:
             flow = await run_in_threadpool(self.entra.begin)  # HTTP to the tenant: not on the event loop
-        except (requests.RequestException, ValueError) as error:
+        except (OSError, ValueError) as error:  # requests.RequestException is an OSError; so is an unreadable ca_bundle
             log.warning("Entra ID sign-in unavailable: %s: %s", type(error).__name__, str(error)[:200])
             return self.page(request, "login.html", self.account_language(request), 502, error="web.error.entra")
         request.session["entra_flow"] = {k: v for k, v in flow.items() if k != "auth_uri"}  # the cookie stays small

@@ -30,7 +30,6 @@ from typing import Any
 
 import jwt
 import msal
-import requests
 
 from connector.core.config import WebAccount, WebConfig, WebEntra
 from connector.plumbing.http import tls_verify
@@ -67,7 +66,7 @@ class EntraSignIn:
 
     def begin(self) -> dict[str, Any]:
         """A new flow: {"auth_uri": where to send the browser, "state", "nonce", "code_verifier",
-        "redirect_uri", "scope", ...} (msal's shape). Raises requests.RequestException or
+        "redirect_uri", "scope", ...} (msal's shape). Raises OSError (requests' errors are OSErrors) or
         ValueError when the tenant's discovery document cannot be read."""
         return self._application().initiate_auth_code_flow(scopes=[], redirect_uri=self.redirect_uri, response_mode="query",
                                                            prompt="select_account")
@@ -77,7 +76,7 @@ class EntraSignIn:
         and the token validated. Raises SignInRefused with the reason."""
         try:
             result = self._application().acquire_token_by_auth_code_flow(dict(flow), dict(answer))
-        except (ValueError, RuntimeError) as error:  # msal: state or nonce mismatch, a flow not of this app
+        except (ValueError, RuntimeError, OSError) as error:  # msal: state or nonce mismatch; the tenant unreachable (requests: OSError)
             raise SignInRefused(f"{type(error).__name__}: {str(error)[:200]}") from None
         if "id_token" not in result:
             raise SignInRefused(f"{result.get('error', 'no ID token')}: {str(result.get('error_description', ''))[:200]}")
@@ -94,7 +93,7 @@ class EntraSignIn:
                 raise SignInRefused(f"the ID token's key {kid!r} is not on the tenant's jwks_uri")
             return jwt.decode(id_token, key, algorithms=["RS256"], audience=self.entra.client_id, issuer=document["issuer"],
                               leeway=LEEWAY, options={"require": ["exp", "iat", "iss", "aud", "sub"]})
-        except (jwt.PyJWTError, requests.RequestException, KeyError, ValueError) as error:
+        except (jwt.PyJWTError, OSError, KeyError, ValueError) as error:
             raise SignInRefused(f"{type(error).__name__}: {str(error)[:200]}") from None
 
     def _get(self, url: str) -> dict[str, Any]:
