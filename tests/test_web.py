@@ -121,6 +121,7 @@ def reader(synced):
     throttle and session live in the app and its client, both new per test)."""
     built = Site(synced)
     yield built
+    assert built.answers() == [], "a test on the shared store wrote to it: give it `site` (a copy)"
     built.close()
 
 
