@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from connector.engine.sync import run_sync
-from connector.store.tables import Answer, Leerbewijs
+from connector.store.tables import Answer, Leerbewijs, Person
 from tests.fakes.smtp_server import PASSWORD as SMTP_PASSWORD
 from tests.fakes.smtp_server import FakeSmtp
 from tests.test_imip import invite_by_mail
@@ -73,8 +75,6 @@ def test_the_intro_call_brings_switcher_and_coach_to_one_action_plan_both_edit(m
     try:
         switcher, (coach,) = site.ids("EX-04")
         with site.db() as db:
-            from connector.store.tables import Person
-
             address, switcher_name, coach_name = db.get(Person, switcher).email, db.get(Person, switcher).full_name, \
                 db.get(Person, coach).full_name
         (body,) = intro[address]
@@ -153,5 +153,100 @@ def test_the_coachs_intro_call_invitation_by_mail_links_to_the_plan(mailed, smtp
             assert page.status_code == 200 and "Leeractieplan" in shown(page)
         count = len(smtp.received)
         assert run_sync(mailed.config(), MOMENT).status == "ok" and len(smtp.received) == count  # the same links: nothing re-sent
+    finally:
+        site.close()
+
+
+# -- the host's evaluation link ---------------------------------------------------------------
+
+def test_the_hosts_hr_contact_gets_the_evaluation_reminder_with_the_hosts_questions(mailed, smtp):
+    mailed.replace('id = "groenkracht"', 'id = "groenkracht"\nhr_email = "hr@groenkracht.be"')
+    mailed.route("groenkracht", "imip")
+    assert run_sync(mailed.config(), MOMENT).status == "ok"
+    # EX-03: Brouwers & Peeters' switcher learned at Groenkracht in October; two reminders are ahead
+    reminders = plain_bodies(smtp, "na de leeruitwisseling")
+    bodies = reminders["hr@groenkracht.be"]
+    assert len(bodies) == 2 and all("Uw evaluatie (persoonlijke link, niet doorsturen)" in b for b in bodies)
+    site = Site(mailed)
+    try:
+        path = LINK.search(bodies[0]).group(1)
+        page = site.client.get(path)
+        assert page.status_code == 200 and "Welk effect ziet u op de leercoach, het team of de organisatie?" in shown(page)
+        form = {"csrf": site.csrf(path), "preparation": "4", "went": "5", "effect": "Een nieuwe kijk op onthaal"}
+        assert site.client.post(path, data=form).status_code == 200
+        (answer,) = site.answers()
+        assert (answer.subject, answer.exchange_code, answer.role, answer.purpose) == ("host:groenkracht", "EX-03", "host", "evaluation")
+        site.login()
+        assert "Een nieuwe kijk op onthaal" in shown(site.client.get("/"))
+    finally:
+        site.close()
+
+
+# -- "what I learned" on the leerbewijs ---------------------------------------------------------
+
+def pdf_text(pdf: Path) -> str:
+    """The PDF's text as poppler's pdftotext reads it, whitespace made single spaces."""
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True, timeout=60).stdout
+    return " ".join(out.split())
+
+
+def switchers_leerbewijzen(site: Site, exchange: str) -> list[Leerbewijs]:
+    with site.db() as db:
+        found = list(db.scalars(select(Leerbewijs).where(Leerbewijs.exchange_code == exchange, Leerbewijs.role == "switcher")
+                                .order_by(Leerbewijs.number)))
+        db.expunge_all()
+    return found
+
+
+def verify(network, number: str) -> subprocess.CompletedProcess[str]:
+    pdf = next(network.out.rglob(f"{number}.pdf"))
+    return subprocess.run([sys.executable, "-m", "connector.cli", "leerbewijs", "verify", str(pdf), "--config", str(network.config_path)],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+
+
+LEARNED = "Een ploeg aansturen met korte, duidelijke afspraken en elke ochtend een kwartier overleg"
+
+
+def test_consented_words_are_printed_on_a_replacing_leerbewijs_and_withdrawn_ones_leave_the_next(sqlite_network):
+    network = with_web(sqlite_network)
+    assert run_sync(network.config(), MOMENT).status == "ok"
+    site = Site(network)
+    try:
+        (first,) = switchers_leerbewijzen(site, "EX-03")  # its two days in October are behind us
+        switcher, _ = site.ids("EX-03")
+        path = site.link(switcher, "EX-03", "reflection", "switcher")
+        token = site.csrf(path)
+        reflection = {"csrf": token, "session": "S-03-D2", "learned": LEARNED}
+
+        # without consent nothing changes: no leerbewijs, no output
+        before = network.output_hashes()
+        assert site.client.post(path, data=reflection).status_code == 200
+        quiet = run_sync(network.config(), MOMENT)
+        assert quiet.leerbewijzen["issued"] == 0 and not quiet.revoked and network.output_hashes() == before
+        assert "learned" not in first.content and LEARNED not in pdf_text(next(network.out.rglob(f"{first.number}.pdf")))
+
+        # consent after it was issued: revoked and replaced by one that prints the words
+        assert site.client.post(path, data={**reflection, "consent": "yes"}).status_code == 200
+        summary = run_sync(network.config(), MOMENT)
+        assert summary.status == "ok", summary.errors
+        assert [r["number"] for r in summary.revoked] == [first.number]
+        old, second = switchers_leerbewijzen(site, "EX-03")
+        assert old.revoked_at is not None and second.replaces == first.number and second.content["learned"] == LEARNED
+        printed = pdf_text(next(network.out.rglob(f"{second.number}.pdf")))
+        assert "In de eigen woorden van" in printed and LEARNED in printed
+        credential = json.loads(PdfReader(next(network.out.rglob(f"{second.number}.pdf"))).attachments["credential.json"][0])
+        assert {"type": ["Evidence"], "name": "Wat ik leerde (in eigen woorden)", "narrative": LEARNED} in credential["evidence"]
+        checked = verify(network, second.number)
+        assert checked.returncode == 0 and "VALID" in checked.stdout, checked.stdout + checked.stderr
+        again = run_sync(network.config(), MOMENT)  # a re-run writes nothing
+        assert again.leerbewijzen["issued"] == 0 and not again.revoked
+
+        # consent withdrawn: the next leerbewijs no longer prints it
+        assert site.client.post(path, data=reflection).status_code == 200
+        withdrawn = run_sync(network.config(), MOMENT)
+        assert [r["number"] for r in withdrawn.revoked] == [second.number]
+        third = switchers_leerbewijzen(site, "EX-03")[-1]
+        assert "learned" not in third.content and LEARNED not in pdf_text(next(network.out.rglob(f"{third.number}.pdf")))
+        assert verify(network, third.number).returncode == 0
     finally:
         site.close()
