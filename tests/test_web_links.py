@@ -159,9 +159,10 @@ def test_the_coachs_intro_call_invitation_by_mail_links_to_the_plan(mailed, smtp
 
 # -- the host's evaluation link ---------------------------------------------------------------
 
-def test_the_hosts_hr_contact_gets_the_evaluation_reminder_with_the_hosts_questions(mailed, smtp):
+def test_the_hosts_hr_and_the_switchers_manager_get_evaluation_reminders_with_their_roles_questions(mailed, smtp):
     mailed.replace('id = "groenkracht"', 'id = "groenkracht"\nhr_email = "hr@groenkracht.be"')
     mailed.route("groenkracht", "imip")
+    mailed.replace('manager_policy = "none"             # its export', 'manager_policy = "inform"             # its export')
     assert run_sync(mailed.config(), MOMENT).status == "ok"
     # EX-03: Brouwers & Peeters' switcher learned at Groenkracht in October; two reminders are ahead
     reminders = plain_bodies(smtp, "na de leeruitwisseling")
@@ -176,8 +177,19 @@ def test_the_hosts_hr_contact_gets_the_evaluation_reminder_with_the_hosts_questi
         assert site.client.post(path, data=form).status_code == 200
         (answer,) = site.answers()
         assert (answer.subject, answer.exchange_code, answer.role, answer.purpose) == ("host:groenkracht", "EX-03", "host", "evaluation")
+        # Stijn's manager Wim, on the evaluation moments under "inform", answers for the sending employer
+        (wim, *_) = reminders["wim@brouwers-peeters.be"]
+        manager_path = LINK.search(wim).group(1)
+        page = site.client.get(manager_path)
+        assert page.status_code == 200 and "Hallo Wim Brouwers," in shown(page) and "Bent u tevreden over wat de switcher leerde?" in shown(page)
+        form = {"csrf": site.csrf(manager_path), "preparation": "3", "outcome": "4", "team": "Kortere overlegmomenten"}
+        assert site.client.post(manager_path, data=form).status_code == 200
+        with site.db() as db:
+            wim_id = db.scalar(select(Person.id).where(Person.email == "wim@brouwers-peeters.be"))
+        assert [(a.subject, a.role) for a in site.answers()] == [("host:groenkracht", "host"), (wim_id, "employer")]
         site.login()
-        assert "Een nieuwe kijk op onthaal" in shown(site.client.get("/"))
+        overview = shown(site.client.get("/"))
+        assert "Een nieuwe kijk op onthaal" in overview and "Kortere overlegmomenten" in overview
     finally:
         site.close()
 

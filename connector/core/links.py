@@ -9,7 +9,8 @@ Terms:
                  (the role's questions), "reflection" (the switcher's look back on a day),
                  "action_plan" (the learning action plan after the intro call, which the
                  switcher and the coaches of one exchange write together)
-    subject      the person's store id, or "hr:<organisation id>" for a sending employer's HR
+    subject      the person's store id (a switcher, a coach, or the switcher's line manager
+                 answering for the sending employer), or "hr:<organisation id>" for a sending employer's HR
                  address, or "host:<organisation id>" for a host's contact address (neither
                  is a person in the store)
     role         switcher | coach | employer | host: which questions the evaluation asks

@@ -730,7 +730,8 @@ class Planner:
     def _with_personal_link(self, session: Moment, event: CalendarEvent, email: str) -> CalendarEvent:
         """A message to one recipient, with their personal link (connector/core/links.py) when
         [web] has a base_url and a link key: an evaluation reminder links to the questions for
-        their role (switcher, coach, the sending employer's HR, the host's HR contact); an
+        their role (switcher, coach, the sending employer's HR or the switcher's line manager,
+        the host's HR contact); an
         exchange day's invitation links the coaches to the attendance confirmation and the
         switcher to the day's reflection; the intro call's links the switcher and the coaches
         to the exchange's learning action plan. A link expires [web] link_days
@@ -743,8 +744,11 @@ class Planner:
         person = next((p for p in people if (p.email or "").lower() == email.lower()), None)
         sender = self.config.organisation(exchange.switcher.organisation_id)
         host = self.config.organisation(exchange.learning_place.organisation_id)
+        manager = self._manager_attendee(session) if isinstance(session, Reminder) else None
         if person is not None:
             subject, role = person.id, "switcher" if person.id == exchange.switcher_id else "coach"
+        elif manager is not None and (manager.email or "").lower() == email.lower():
+            subject, role = manager.id, "employer"  # the line manager answers the sending employer's questions
         elif sender is not None and (sender.hr_email or "").lower() == email.lower():
             subject, role = f"hr:{sender.id}", "employer"
         elif host is not None and (host.hr_email or "").lower() == email.lower():

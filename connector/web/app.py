@@ -233,6 +233,10 @@ class WebApp:
             person = db.get(Person, link.subject)
             belongs = person is not None and (link.subject == switcher.id if link.role == "switcher" else link.subject in exchange.coach_ids)
             return Bound(link, exchange, person.full_name, person.language) if belongs and person is not None else None
+        if link.role == "employer" and switcher.manager and link.subject == switcher.manager:
+            # the switcher's line manager, invited to the evaluation for the sending employer
+            manager = db.get(Person, link.subject)
+            return Bound(link, exchange, manager.full_name, manager.language) if manager is not None else None
         organisation_id = switcher.organisation_id if link.role == "employer" else exchange.learning_place.organisation_id
         organisation = self.config.organisation(organisation_id)
         prefix = "hr" if link.role == "employer" else "host"
