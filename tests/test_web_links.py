@@ -7,6 +7,7 @@ TestClient, the next sync's leerbewijs read back with poppler's pdftotext."""
 from __future__ import annotations
 
 import email
+import html
 import email.policy
 import json
 import re
@@ -260,5 +261,50 @@ def test_consented_words_are_printed_on_a_replacing_leerbewijs_and_withdrawn_one
         third = switchers_leerbewijzen(site, "EX-03")[-1]
         assert "learned" not in third.content and LEARNED not in pdf_text(next(network.out.rglob(f"{third.number}.pdf")))
         assert verify(network, third.number).returncode == 0
+    finally:
+        site.close()
+
+
+# -- links in Microsoft 365 events ------------------------------------------------------------------
+
+def test_a_graph_event_for_one_person_carries_their_link_and_a_shared_one_sends_each_a_note(sqlite_network, monkeypatch):
+    from tests.fakes.graph_server import CLIENT_SECRET
+    from tests.test_msgraph_e2e import groenkracht_in_graph, invite_through_outlook, live_events
+
+    fake = groenkracht_in_graph()
+    try:
+        monkeypatch.setenv("ST_TEST_GRAPH_SECRET", CLIENT_SECRET)
+        network = with_web(invite_through_outlook(sqlite_network, fake))  # Zonneke and Groenkracht through Outlook
+        assert run_sync(network.config(), MOMENT).status == "ok"
+        events = live_events(fake)
+        # EX-04's intro call: only its coach (Zonneke) is on the Outlook event, so the event carries her link
+        intro = events["leren-switchen/S-04-INTRO"]
+        assert [a["emailAddress"]["address"] for a in intro["attendees"]] == ["nele.geerts@zonneke.be"]
+        body = html.unescape(intro["body"]["content"])
+        assert "votre plan d'action d'apprentissage, à remplir ensemble" in body  # the event's language: the switcher's
+        intro_path = LINK.search(body).group(1)
+        # EX-03's evaluation moments: two coaches and the host's HR share one event: no link in it, a note each
+        reminder = events["leren-switchen/EX-03-EVAL-2M"]
+        assert len(reminder["attendees"]) == 3 and "/l/" not in reminder["body"]["content"]
+        notes = sorted((network.out / "links").glob("*.eml"))
+        assert len(notes) == 2 * 3 and all(n.name.startswith("EX-03-EVAL-") for n in notes)
+        messages = [email.message_from_bytes(n.read_bytes(), policy=email.policy.default) for n in notes]
+        to = sorted({m["To"].addresses[0].addr_spec for m in messages})
+        assert to == sorted(a["emailAddress"]["address"] for a in reminder["attendees"])
+        hr_note = next(m for m in messages if m["To"].addresses[0].addr_spec == "hr@groenkracht.be")
+        plain = hr_note.get_content()
+        assert hr_note["Subject"].startswith("Jouw persoonlijke link:") and "Uw evaluatie (persoonlijke link" in plain
+        hr_path = LINK.search(plain).group(1)
+        before = {n.name: n.read_bytes() for n in notes}
+        assert run_sync(network.config(), MOMENT).status == "ok"  # a re-run writes nothing
+        assert {n.name: n.read_bytes() for n in sorted((network.out / "links").glob("*.eml"))} == before
+    finally:
+        fake.stop()
+    site = Site(network)
+    try:
+        page = site.client.get(intro_path)
+        assert page.status_code == 200 and "Leeractieplan" in shown(page)
+        page = site.client.get(hr_path)
+        assert page.status_code == 200 and "Welk effect ziet u op de leercoach, het team of de organisatie?" in shown(page)
     finally:
         site.close()

@@ -37,7 +37,7 @@ from connector.leerbewijs.credential import learner_subject, recipient_identity
 from connector.leerbewijs.document import fingerprint
 from connector.leerbewijs.revocation import mark_revoked
 from connector.leerbewijs.statuslist import status_list_url
-from connector.sinks import CALENDAR, LEERBEWIJS, MANAGER_NOTE, TRAINING_RECORD, YEARLY_HOURS
+from connector.sinks import CALENDAR, LEERBEWIJS, LINK_NOTE, MANAGER_NOTE, TRAINING_RECORD, YEARLY_HOURS
 from connector.store.answers import confirmed_attendance
 from connector.store.erasure import erased_people
 from connector.store.outbox import enqueue, has_pending, live_ref
@@ -111,6 +111,7 @@ class Targets:
     with_learning_place: frozenset[str] = frozenset()  # targets whose training records name the learning place
     yearly_hours: dict[str, list[str]] = field(default_factory=dict)  # sending organisation id -> targets of yearly totals
     manager_notes: dict[str, str] = field(default_factory=dict)  # invitation channel -> target of manager notes
+    link_notes: str | None = None  # target of personal links that a shared Graph event cannot carry
 
 
 class Planner:
@@ -577,6 +578,8 @@ class Planner:
                 self._per_recipient(session, target, live)
                 continue
             event = self.event(session, target)
+            if live and target.channel is not None:
+                event = self._shared_links(session, event)
             payload = {"event": event.model_dump(mode="json")}
             if live and (event.attendees or target.channel is None):
                 enqueue(self.db, self.run_id, target.name, CALENDAR, session.code, payload, volatile=self._stamp)
@@ -728,17 +731,42 @@ class Planner:
             self._retract_if_written(target, record_id, addressed)
 
     def _with_personal_link(self, session: Moment, event: CalendarEvent, email: str) -> CalendarEvent:
-        """A message to one recipient, with their personal link (connector/core/links.py) when
-        [web] has a base_url and a link key: an evaluation reminder links to the questions for
-        their role (switcher, coach, the sending employer's HR or the switcher's line manager,
-        the host's HR contact); an
-        exchange day's invitation links the coaches to the attendance confirmation and the
-        switcher to the day's reflection; the intro call's links the switcher and the coaches
-        to the exchange's learning action plan. A link expires [web] link_days
-        after its moment and is the same on every run."""
+        """A message to one recipient, with their personal link (see _personal_link)."""
+        found = self._personal_link(session, email, event.language or "nl")
+        if found is None:
+            return event
+        return event.model_copy(update={"description": event.description + "\n\n" + found[1]})
+
+    def _shared_links(self, session: Moment, event: CalendarEvent) -> CalendarEvent:
+        """A Graph event, one for all its attendees: with one attendee who has a personal link,
+        the link goes in its body; with several, none does (the body is shared) and each of them
+        gets the link in a note of their own (connector/core/link_note.py), in their language."""
+        holders = [(a, self._personal_link(session, a.email, a.language or event.language or "nl")) for a in event.attendees]
+        linked = [(a, found) for a, found in holders if found is not None]
+        if len(linked) == 1:
+            return self._with_personal_link(session, event, linked[0][0].email)
+        if self.targets.link_notes is None:
+            return event
+        partner = self.config.partner
+        for attendee, (subject, line) in linked:
+            payload = {"language": attendee.language or event.language or "nl", "recipient": {"email": attendee.email, "name": attendee.name},
+                       "summary": event.summary, "start": session.start.astimezone(self.zone).isoformat(), "timezone": partner.timezone,
+                       "line": line, "organiser": {"email": partner.organiser_email, "name": partner.organiser_name or partner.name}}
+            enqueue(self.db, self.run_id, self.targets.link_notes, LINK_NOTE, f"{session.code}|{subject}", payload, volatile=self._stamp)
+        return event
+
+    def _personal_link(self, session: Moment, email: str, language: str) -> tuple[str, str] | None:
+        """(subject, the line with their personal link in `language`) for one recipient of a
+        moment, or None when they have no form there or [web] has no base_url or link key
+        (connector/core/links.py). An evaluation reminder links to the questions for their role
+        (switcher, coach, the sending employer's HR or the switcher's line manager, the host's
+        HR contact); an exchange day's invitation links the coaches to the attendance
+        confirmation and the switcher to the day's reflection; the intro call's links the
+        switcher and the coaches to the exchange's learning action plan. A link expires [web]
+        link_days after its moment and is the same on every run."""
         web = self.config.web
         if web is None or not web.base_url or not web.link_keys:
-            return event
+            return None
         exchange = session.exchange
         people = [exchange.switcher, *(p for p in (self.db.get(Person, c) for c in exchange.coach_ids) if p is not None)]
         person = next((p for p in people if (p.email or "").lower() == email.lower()), None)
@@ -754,7 +782,7 @@ class Planner:
         elif host is not None and (host.hr_email or "").lower() == email.lower():
             subject, role = f"host:{host.id}", "host"
         else:
-            return event
+            return None
         if isinstance(session, Reminder):
             purpose, day = "evaluation", ""
         elif session.kind == EXCHANGE_DAY and role in ("switcher", "coach"):
@@ -762,11 +790,11 @@ class Planner:
         elif session.kind == INTRO_CALL and role in ("switcher", "coach"):
             purpose, day = "action_plan", ""  # the plan they make together in and after the call
         else:
-            return event
+            return None
         token = sign_link(web.keys(), Link(subject, exchange.code, purpose, role, session.end + timedelta(days=web.link_days), day))
         url = f"{web.base_url.rstrip('/')}/l/{token}"
         key = "web.link." + purpose  # web.link.evaluation, .attendance, .reflection, .action_plan
-        return event.model_copy(update={"description": event.description + "\n\n" + text(event.language or "nl", key, url=url)})
+        return subject, text(language, key, url=url)
 
     # -- line managers -------------------------------------------------------------------
 
