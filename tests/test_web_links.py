@@ -24,6 +24,7 @@ from connector.store.tables import Answer, Leerbewijs, Person
 from tests.fakes.smtp_server import PASSWORD as SMTP_PASSWORD
 from tests.fakes.smtp_server import FakeSmtp
 from tests.test_imip import invite_by_mail
+from tests.test_proof import schema_errors
 from tests.test_web import MOMENT, Site, shown, with_web
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,11 +52,9 @@ def smtp():
 
 @pytest.fixture
 def mailed(sqlite_network, smtp, monkeypatch):
-    """The example network with [web], Brouwers & Peeters and Les Petits Pas invited by e-mail,
-    synced at MOMENT."""
+    """The example network with [web], Brouwers & Peeters and Les Petits Pas invited by e-mail through `smtp`."""
     monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
-    network = with_web(invite_by_mail(sqlite_network, smtp))
-    return network
+    return with_web(invite_by_mail(sqlite_network, smtp))
 
 
 def plan_versions(site: Site, exchange: str) -> list[Answer]:
@@ -124,25 +123,7 @@ def test_the_intro_call_brings_switcher_and_coach_to_one_action_plan_both_edit(m
         site.close()
 
 
-def test_only_the_exchanges_switcher_and_coaches_open_its_action_plan(mailed):
-    assert run_sync(mailed.config(), MOMENT).status == "ok"
-    site = Site(mailed)
-    try:
-        switcher, (coach,) = site.ids("EX-04")
-        other_switcher, (other_coach,) = site.ids("EX-05")
-        assert site.client.get(site.link(switcher, "EX-04", "action_plan", "switcher")).status_code == 200
-        assert site.client.get(site.link(other_coach, "EX-04", "action_plan", "coach")).status_code == 404  # another exchange's coach
-        assert site.client.get(site.link(other_switcher, "EX-04", "action_plan", "switcher")).status_code == 404
-        assert site.client.get(site.link("hr:petits-pas", "EX-04", "action_plan", "employer")).status_code == 404
-        assert site.client.get(site.link("host:zonneke", "EX-04", "action_plan", "host")).status_code == 404
-        path = site.link(switcher, "EX-04", "action_plan", "switcher")
-        assert site.client.post(path, data={"goals": "x", "version": ""}).status_code == 403  # no CSRF token
-        assert plan_versions(site, "EX-04") == []
-    finally:
-        site.close()
-
-
-def test_the_coachs_intro_call_invitation_by_mail_links_to_the_plan(mailed, smtp):
+def test_the_coachs_intro_call_mail_links_to_the_plan_which_only_the_exchanges_people_open(mailed, smtp):
     assert run_sync(mailed.config(), MOMENT).status == "ok"
     intro = plain_bodies(smtp, "Kennismakingsgesprek")
     bodies = intro["evelien@brouwers-peeters.be"]  # she coaches EX-05 and EX-06: two intro calls ahead
@@ -154,6 +135,18 @@ def test_the_coachs_intro_call_invitation_by_mail_links_to_the_plan(mailed, smtp
             assert page.status_code == 200 and "Leeractieplan" in shown(page)
         count = len(smtp.received)
         assert run_sync(mailed.config(), MOMENT).status == "ok" and len(smtp.received) == count  # the same links: nothing re-sent
+
+        switcher, (coach,) = site.ids("EX-04")
+        other_switcher, (other_coach,) = site.ids("EX-05")
+        assert site.client.get(site.link(switcher, "EX-04", "action_plan", "switcher")).status_code == 200
+        assert site.client.get(site.link(coach, "EX-04", "action_plan", "coach")).status_code == 200
+        assert site.client.get(site.link(other_coach, "EX-04", "action_plan", "coach")).status_code == 404  # another exchange's coach
+        assert site.client.get(site.link(other_switcher, "EX-04", "action_plan", "switcher")).status_code == 404
+        assert site.client.get(site.link("hr:petits-pas", "EX-04", "action_plan", "employer")).status_code == 404
+        assert site.client.get(site.link("host:zonneke", "EX-04", "action_plan", "host")).status_code == 404
+        path = site.link(switcher, "EX-04", "action_plan", "switcher")
+        assert site.client.post(path, data={"goals": "x", "version": ""}).status_code == 403  # no CSRF token
+        assert plan_versions(site, "EX-04") == []
     finally:
         site.close()
 
@@ -249,6 +242,7 @@ def test_consented_words_are_printed_on_a_replacing_leerbewijs_and_withdrawn_one
         assert "In de eigen woorden van" in printed and LEARNED in printed
         credential = json.loads(PdfReader(next(network.out.rglob(f"{second.number}.pdf"))).attachments["credential.json"][0])
         assert {"type": ["Evidence"], "name": "Wat ik leerde (in eigen woorden)", "narrative": LEARNED} in credential["evidence"]
+        assert schema_errors(credential) == []  # the official Open Badges 3.0 schema
         checked = verify(network, second.number)
         assert checked.returncode == 0 and "VALID" in checked.stdout, checked.stdout + checked.stderr
         again = run_sync(network.config(), MOMENT)  # a re-run writes nothing

@@ -369,7 +369,8 @@ class PlannedLearning(Base):
 class Answer(Base):
     """One person's answer behind a personal link (connector/web): an attendance confirmation,
     an evaluation or a day's reflection. One row per subject, exchange, purpose and session:
-    sending the form again replaces it. `subject` is a person id or "hr:<organisation>" and
+    sending the form again replaces it. A learning action plan keeps every version, one row
+    each (session "v0001", "v0002", ...: store/answers.py). `subject` is a person id or "hr:<organisation>" and
     has no foreign key, so erasing a person deletes their answers without re-keying them."""
 
     __tablename__ = "answers"
