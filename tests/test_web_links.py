@@ -110,6 +110,7 @@ def test_the_intro_call_brings_switcher_and_coach_to_one_action_plan_both_edit(m
         assert f"Dernière modification par {coach_name}" in shown(again) and "Een ochtend in de babygroep" in shown(again)
         stale = site.client.post(path, data={**first, "goals": "Autre chose"})
         assert stale.status_code == 409 and "une version plus récente" in shown(stale)
+        assert "Tout n'est pas correctement rempli" not in shown(stale)  # nothing wrong with what she wrote
         assert "Autre chose" in shown(stale) and len(plan_versions(site, "EX-04")) == 2
         assert 'name="version" value="v0002"' in stale.text  # sending it again replaces the newest version
         assert site.client.post(path, data={**first, "version": "v0002", "goals": "Autre chose"}).status_code == 200

@@ -351,10 +351,11 @@ class WebApp:
         latest = latest_plan(db, bound.exchange.code)
         if latest is not None and form.get("version", "") != latest.session_code and latest.values != values:
             problems["version"] = "changed_meanwhile"  # someone saved a newer version since this form was opened
+        if "version" in problems:
+            # what they wrote stays in the form, now on the newest version: sending it again saves over that one
+            return self._plan_form(request, db, bound, problems, {**form, "version": latest.session_code if latest else ""}, 409)
         if problems:
-            # what they wrote stays in the form; the newest version number goes in, so sending again saves over it
-            return self._plan_form(request, db, bound, problems, {**form, "version": latest.session_code if latest else ""}, 409
-                                   if "version" in problems else 400)
+            return self._plan_form(request, db, bound, problems, form, 400)
         save_plan(db, bound.link.subject, bound.exchange.code, bound.link.role, values, bound.language, self.clock())
         db.commit()
         return self.page(request, "thanks.html", bound.language, bound=bound)
