@@ -20,10 +20,13 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from connector.engine.sync import run_sync
+from connector.leerbewijs import edc
 from connector.store.tables import Answer, Leerbewijs, Person
 from tests.fakes.smtp_server import PASSWORD as SMTP_PASSWORD
 from tests.fakes.smtp_server import FakeSmtp
 from tests.test_imip import invite_by_mail
+from tests.test_edc import independent_open
+from tests.test_edc import schema_errors as edc_schema_errors
 from tests.test_proof import schema_errors
 from tests.test_web import MOMENT, Site, shown, with_web
 
@@ -244,6 +247,11 @@ def test_consented_words_are_printed_on_a_replacing_leerbewijs_and_withdrawn_one
         credential = json.loads(PdfReader(next(network.out.rglob(f"{second.number}.pdf"))).attachments["credential.json"][0])
         assert {"type": ["Evidence"], "name": "Wat ik leerde (in eigen woorden)", "narrative": LEARNED} in credential["evidence"]
         assert schema_errors(credential) == []  # the official Open Badges 3.0 schema
+        (sealed,) = (network.out / "leerbewijzen").rglob(f"{second.number}{edc.SUFFIX}")
+        _, _, europass = independent_open(sealed.read_bytes())  # its seal checked by jwcrypto
+        notes = europass["credentialSubject"]["hasClaim"]["additionalNote"]
+        assert notes[-1]["noteLiteral"] == {"nl": LEARNED}
+        assert edc_schema_errors(europass) == []  # the Europass EDC schema
         checked = verify(network, second.number)
         assert checked.returncode == 0 and "VALID" in checked.stdout, checked.stdout + checked.stderr
         again = run_sync(network.config(), MOMENT)  # a re-run writes nothing
