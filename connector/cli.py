@@ -246,11 +246,12 @@ def _parser() -> argparse.ArgumentParser:
                       help="the ST-partner's id (lower-case, in calendar UIDs; default mijn-netwerk)")
 
     serve = commands.add_parser(
-        "serve", help="the web pages: the coordinator overview (login) and the personal links in reminders",
+        "serve", help="the web pages: the coordinator overview (login) and the personal links in invitations and reminders",
         description="Serve the partner's web pages on the store: a coordinator overview behind a login ([[web.accounts]], "
                     "argon2id password hashes, or the organisation's Entra ID with [web.entra]), with the evaluation results per "
-                    "cohort as charts and the answers as CSV or XLSX (/answers.csv, /answers.xlsx), and the pages behind personal links (/l/<token>: a coach confirms attendance, "
-                    "people answer the evaluation for their role, a switcher reflects on a day). Needs [web] with "
+                    "cohort as charts and the answers as CSV or XLSX (/answers.csv, /answers.xlsx), and the pages behind personal "
+                    "links (/l/<token>: a coach confirms attendance, people answer the evaluation for their role, a switcher "
+                    "reflects on a day, switcher and coaches write the learning action plan after the intro call). Needs [web] with "
                     "session_secret and link_keys from the environment or the secrets file. Listens on [web] host:port "
                     "(default 127.0.0.1:8080) without TLS: put a reverse proxy with TLS in front (README \"Web pages\"). "
                     "Stop with Ctrl-C or SIGTERM.")

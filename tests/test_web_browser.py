@@ -156,3 +156,77 @@ def test_a_coach_opens_the_link_of_a_delivered_reminder_answers_in_french_and_th
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _intro_call_link(smtp: FakeSmtp, recipient: str, switcher: str) -> str:
+    """The personal link in the intro call invitation that reached `recipient` about `switcher`'s exchange."""
+    for received in smtp.received:
+        message = email.message_from_bytes(received.data, policy=email.policy.default)
+        if received.recipients == [recipient] and "Kennismakingsgesprek" in message["Subject"]:
+            body = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
+            if switcher in body:
+                found = re.search(r"http://localhost:\d+/l/[A-Za-z0-9_.-]+", body)
+                assert found, body
+                return found.group(0)
+    raise AssertionError(f"no intro call invitation reached {recipient}: {[r.recipients for r in smtp.received]}")
+
+
+def test_the_switcher_writes_the_action_plan_in_dutch_and_the_coach_opens_it_from_their_own_invitation(sqlite_network, monkeypatch):
+    chromium = _chromium()
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    port = _free_port()
+    smtp = FakeSmtp().start()
+    try:
+        monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+        network = invite_by_mail(sqlite_network, smtp)
+        network.route("zonneke", "imip")  # EX-05: Zonneke's switcher and Brouwers & Peeters' coach, both by e-mail
+        network.config_path.write_text(network.config_path.read_text(encoding="utf-8")
+                                       + WEB.replace("https://st.example.be", f"http://localhost:{port}"), encoding="utf-8")
+        now = datetime.now(BRUSSELS)  # the intro call in October 2027 is ahead: its links are valid by the real clock
+        summary = run_sync(network.config(), now)
+        assert summary.status == "ok", summary.errors
+        site = Site(network, now)
+        switcher_id, (coach_id,) = site.ids("EX-05")
+        with site.db() as db:
+            from connector.store.tables import Person
+
+            switcher, coach = db.get(Person, switcher_id), db.get(Person, coach_id)
+            names = switcher.full_name, coach.full_name
+            switcher_link = _intro_call_link(smtp, switcher.email, switcher.full_name)
+            coach_link = _intro_call_link(smtp, coach.email, switcher.full_name)
+        site.close()
+    finally:
+        smtp.stop()
+
+    server = subprocess.Popen([sys.executable, "-m", "connector.cli", "serve", "--config", str(network.config_path), "--port", str(port)],
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/login", server)
+        with playwright_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            page = browser.new_page(locale="nl-BE")
+            page.goto(switcher_link)
+            assert page.locator("h1").inner_text() == "Leeractieplan"
+            assert "Er is nog niets ingevuld." in page.locator("main").inner_text()
+            page.locator("textarea[name=goals]").fill("Een digitale planningstool kiezen voor personeel en verlof")
+            page.locator("textarea[name=agreements]").fill("Eerste dag op 16 november; laptop meebrengen")
+            page.locator("button[type=submit]").click()
+            page.wait_for_load_state()
+            assert page.locator("h1").inner_text() == "Bedankt"
+
+            other = browser.new_page(locale="nl-BE")  # the coach, in a browser session of their own
+            other.goto(coach_link)
+            assert other.locator("h1").inner_text() == "Leeractieplan"
+            assert other.locator("textarea[name=goals]").input_value() == "Een digitale planningstool kiezen voor personeel en verlof"
+            assert other.locator("textarea[name=agreements]").input_value() == "Eerste dag op 16 november; laptop meebrengen"
+            assert f"Laatst aangepast door {names[0]}" in other.locator("p.changed").inner_text()
+            other.locator("textarea[name=host_shows]").fill("Een dag meelopen met de planner en een demo van onze tool")
+            other.locator("button[type=submit]").click()
+            other.wait_for_load_state()
+            page.goto(switcher_link)  # the switcher sees the coach's version
+            assert page.locator("textarea[name=host_shows]").input_value() == "Een dag meelopen met de planner en een demo van onze tool"
+            assert f"Laatst aangepast door {names[1]}" in page.locator("p.changed").inner_text()
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -299,7 +299,7 @@ class RemindersConfig(_Strict):
     offsets: list[str] = Field(default_factory=lambda: ["1w", "2m", "6m"])
     time: str = Field(default="10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     minutes: int = Field(default=15, ge=5, le=120)
-    invite_hr: bool = True  # the sending employer's hr_email joins
+    invite_hr: bool = True  # the hr_email of the sending employer and of the host joins
     format: Literal["calendar", "email"] = "calendar"  # email: people invited by iMIP get a plain e-mail instead
 
     @field_validator("offsets")

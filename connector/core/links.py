@@ -6,9 +6,13 @@ Terms:
                  every one verifies, so a key is rotated by putting a new one first and dropping
                  the old one once the links it signed have expired.
     purpose      what the link opens: "attendance" (the coach confirms a day), "evaluation"
-                 (the role's questions), "reflection" (the switcher's look back on a day)
-    subject      the person's store id, or "hr:<organisation id>" for a sending employer's HR
-                 address (HR is no person in the store)
+                 (the role's questions), "reflection" (the switcher's look back on a day),
+                 "action_plan" (the learning action plan after the intro call, which the
+                 switcher and the coaches of one exchange write together)
+    subject      the person's store id (a switcher, a coach, or the switcher's line manager
+                 answering for the sending employer), or "hr:<organisation id>" for a sending employer's HR
+                 address, or "host:<organisation id>" for a host's contact address (neither
+                 is a person in the store)
     role         switcher | coach | employer | host: which questions the evaluation asks
 
 The token is a JWS (RFC 7515) with HS256, made and read by PyJWT; its header names the key by
@@ -26,7 +30,7 @@ from datetime import UTC, datetime
 
 import jwt
 
-PURPOSES = ("attendance", "evaluation", "reflection")
+PURPOSES = ("attendance", "evaluation", "reflection", "action_plan")
 ROLES = ("switcher", "coach", "employer", "host")
 MIN_KEY_BYTES = 32
 ALGORITHM = "HS256"

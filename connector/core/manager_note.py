@@ -54,7 +54,14 @@ def note_message(payload: dict[str, Any], object_id: str, sequence: int, sender:
     """The note as an e-mail (text/plain, UTF-8, RFC 5322), from `sender` to the manager: the same
     bytes for the same outbox item (object id and SEQUENCE make the Message-ID, the planned
     DTSTAMP the Date). Raises KeyError for a payload without its fields."""
-    subject, body = render(payload)
+    return plain_message(*render(payload), payload, object_id, sequence, sender, host)
+
+
+def plain_message(subject: str, body: str, payload: dict[str, Any], object_id: str, sequence: int, sender: str, host: str,
+                  kind: str = "manager") -> EmailMessage:
+    """A short automatic e-mail with `subject` and `body` to the payload's recipient, in its
+    language, from `sender` in the name of the payload's organiser; its Message-ID
+    `<kind.<digest>.<sequence>@host>` and Date come from the outbox item, never the clock."""
     recipient = payload["recipient"]
     message = EmailMessage(policy=SMTP)
     message["Subject"] = subject
@@ -62,7 +69,7 @@ def note_message(payload: dict[str, Any], object_id: str, sequence: int, sender:
     message["To"] = formataddr((recipient["name"], recipient["email"]))
     message["Date"] = format_datetime(datetime.fromisoformat(payload["dtstamp"]))
     digest = hashlib.sha256(f"{object_id}|{sequence}".encode()).hexdigest()[:24]
-    message["Message-ID"] = f"<manager.{digest}.{sequence}@{host}>"
+    message["Message-ID"] = f"<{kind}.{digest}.{sequence}@{host}>"
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(body, charset="utf-8")
     message["Content-Language"] = payload["language"]  # after set_content, which replaces the Content-* headers

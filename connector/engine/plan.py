@@ -37,11 +37,12 @@ from connector.leerbewijs.credential import learner_subject, recipient_identity
 from connector.leerbewijs.document import fingerprint
 from connector.leerbewijs.revocation import mark_revoked
 from connector.leerbewijs.statuslist import status_list_url
-from connector.sinks import CALENDAR, LEERBEWIJS, MANAGER_NOTE, TRAINING_RECORD, YEARLY_HOURS
+from connector.sinks import CALENDAR, LEERBEWIJS, LINK_NOTE, MANAGER_NOTE, TRAINING_RECORD, YEARLY_HOURS
 from connector.store.answers import confirmed_attendance
 from connector.store.erasure import erased_people
 from connector.store.outbox import enqueue, has_pending, live_ref
 from connector.store.tables import (
+    Answer,
     Exchange,
     ExternalRef,
     Leerbewijs,
@@ -110,6 +111,7 @@ class Targets:
     with_learning_place: frozenset[str] = frozenset()  # targets whose training records name the learning place
     yearly_hours: dict[str, list[str]] = field(default_factory=dict)  # sending organisation id -> targets of yearly totals
     manager_notes: dict[str, str] = field(default_factory=dict)  # invitation channel -> target of manager notes
+    link_notes: str | None = None  # target of personal links that a shared Graph event cannot carry
 
 
 class Planner:
@@ -271,7 +273,7 @@ class Planner:
         days = self.counted_days(exchange, sessions) if coach is None else self.coach_days(exchange, sessions, coach)
         issued = self._current_leerbewijs(exchange, coach)
         if issued is not None and not issued.content.get("erased"):
-            reason = self._no_longer_true(exchange, issued, days)
+            reason = self._no_longer_true(exchange, issued, days) or (self._learned_changed(exchange, issued) if coach is None else None)
             if reason is not None:
                 # An issued leerbewijs is never altered: revoked (its bit in the status list), and a
                 # corrected one with a new number is issued below once the days are settled.
@@ -317,6 +319,29 @@ class Planner:
         added = [d for code, d in now_days.items() if code not in {day["session"] for day in stated}]
         changes += [f"{d['session']} ({d['date']}): counts now, missing on it" for d in added]
         return "days changed: " + "; ".join(changes) if changes else "days changed"
+
+    @cached_property
+    def _learned(self) -> dict[tuple[str, str], str]:
+        """Per (exchange code, person id), what they learned in their own words where they
+        consented to show it on their leerbewijs (a reflection's consent box, web/forms.py): the
+        "learned" text of their newest answer with consent. An answer saved again without the
+        box ticked withdraws it. Read once per run."""
+        found: dict[tuple[str, str], str] = {}
+        rows = self.db.execute(select(Answer.exchange_code, Answer.subject, Answer.values)
+                               .where(Answer.consent.is_(True)).order_by(Answer.answered_at, Answer.id))
+        for code, subject, values in rows:
+            learned = (values or {}).get("learned")
+            if isinstance(learned, str) and learned.strip():
+                found[(code, subject)] = learned.strip()
+        return found
+
+    def _learned_changed(self, exchange: Exchange, issued: Leerbewijs) -> str | None:
+        """Why an issued leerbewijs no longer prints what the switcher consented to show (they
+        consented after it was issued, changed that text, or withdrew it), else None. It is then
+        revoked and replaced like a leerbewijs whose days changed."""
+        if issued.content.get("learned") == self._learned.get((exchange.code, exchange.switcher_id)):
+            return None
+        return "what the switcher learned, as they consented to show it, changed"
 
     def _issue(self, exchange: Exchange, days: list[SessionRow], intro_call: str | None = None,
                replaces: Leerbewijs | None = None, coach: Person | None = None) -> Leerbewijs:
@@ -407,6 +432,9 @@ class Planner:
             content["status"] = status
         if intro_call is not None:  # "took part in the intro call" only when that call took place
             content["intro_call"] = intro_call
+        learned = self._learned.get((exchange.code, switcher.id))
+        if learned is not None:  # the switcher's own words, only with their consent (web: the reflection)
+            content["learned"] = learned
         if replaces is not None:  # a corrected leerbewijs names the revoked one it replaces
             content["replaces"] = replaces.number
         return Leerbewijs(number=number, exchange_code=exchange.code, issued_on=issued_on, language=switcher.language,
@@ -550,6 +578,8 @@ class Planner:
                 self._per_recipient(session, target, live)
                 continue
             event = self.event(session, target)
+            if live and target.channel is not None:
+                event = self._shared_links(session, event)
             payload = {"event": event.model_dump(mode="json")}
             if live and (event.attendees or target.channel is None):
                 enqueue(self.db, self.run_id, target.name, CALENDAR, session.code, payload, volatile=self._stamp)
@@ -666,6 +696,12 @@ class Planner:
         with_hr = target.invite_hr or (isinstance(session, Reminder) and session.with_hr)
         if with_hr and sender is not None and sender.hr_email and self._routed_address(sender.hr_email, sender.id, target):
             attendees.append(Party(email=sender.hr_email, name=f"HR {sender.name}", role="OPT-PARTICIPANT", language=sender.language.value))
+        receiving = self.config.organisation(host.id)
+        if (isinstance(session, Reminder) and session.with_hr and receiving is not None and receiving.hr_email
+                and receiving.id != switcher.organisation_id and self._routed_address(receiving.hr_email, receiving.id, target)):
+            # the host evaluates too (the method's draaiboek, step 5.8): its HR contact on the evaluation moments
+            attendees.append(Party(email=receiving.hr_email, name=f"HR {receiving.name}", role="OPT-PARTICIPANT",
+                                   language=receiving.language.value))
         return CalendarEvent(
             uid=session_uid(partner.id, session.code, partner.uid_host),
             summary=text(language, "summary", kind=kind_name, place=place.name, host=host.name),
@@ -695,34 +731,70 @@ class Planner:
             self._retract_if_written(target, record_id, addressed)
 
     def _with_personal_link(self, session: Moment, event: CalendarEvent, email: str) -> CalendarEvent:
-        """A message to one recipient, with their personal link (connector/core/links.py) when
-        [web] has a base_url and a link key: an evaluation reminder links to the questions for
-        their role; an exchange day's invitation links the coaches to the attendance
-        confirmation and the switcher to the day's reflection. A link expires [web] link_days
-        after its moment and is the same on every run."""
+        """A message to one recipient, with their personal link (see _personal_link)."""
+        found = self._personal_link(session, email, event.language or "nl")
+        if found is None:
+            return event
+        return event.model_copy(update={"description": event.description + "\n\n" + found[1]})
+
+    def _shared_links(self, session: Moment, event: CalendarEvent) -> CalendarEvent:
+        """A Graph event, one for all its attendees: with one attendee who has a personal link,
+        the link goes in its body; with several, none does (the body is shared) and each of them
+        gets the link in a note of their own (connector/core/link_note.py), in their language."""
+        holders = [(a, self._personal_link(session, a.email, a.language or event.language or "nl")) for a in event.attendees]
+        linked = [(a, found) for a, found in holders if found is not None]
+        if len(linked) == 1:
+            return self._with_personal_link(session, event, linked[0][0].email)
+        if self.targets.link_notes is None:
+            return event
+        partner = self.config.partner
+        for attendee, (subject, line) in linked:
+            payload = {"language": attendee.language or event.language or "nl", "recipient": {"email": attendee.email, "name": attendee.name},
+                       "summary": event.summary, "start": session.start.astimezone(self.zone).isoformat(), "timezone": partner.timezone,
+                       "line": line, "organiser": {"email": partner.organiser_email, "name": partner.organiser_name or partner.name}}
+            enqueue(self.db, self.run_id, self.targets.link_notes, LINK_NOTE, f"{session.code}|{subject}", payload, volatile=self._stamp)
+        return event
+
+    def _personal_link(self, session: Moment, email: str, language: str) -> tuple[str, str] | None:
+        """(subject, the line with their personal link in `language`) for one recipient of a
+        moment, or None when they have no form there or [web] has no base_url or link key
+        (connector/core/links.py). An evaluation reminder links to the questions for their role
+        (switcher, coach, the sending employer's HR or the switcher's line manager, the host's
+        HR contact); an exchange day's invitation links the coaches to the attendance
+        confirmation and the switcher to the day's reflection; the intro call's links the
+        switcher and the coaches to the exchange's learning action plan. A link expires [web]
+        link_days after its moment and is the same on every run."""
         web = self.config.web
         if web is None or not web.base_url or not web.link_keys:
-            return event
+            return None
         exchange = session.exchange
         people = [exchange.switcher, *(p for p in (self.db.get(Person, c) for c in exchange.coach_ids) if p is not None)]
         person = next((p for p in people if (p.email or "").lower() == email.lower()), None)
         sender = self.config.organisation(exchange.switcher.organisation_id)
+        host = self.config.organisation(exchange.learning_place.organisation_id)
+        manager = self._manager_attendee(session) if isinstance(session, Reminder) else None
         if person is not None:
             subject, role = person.id, "switcher" if person.id == exchange.switcher_id else "coach"
+        elif manager is not None and (manager.email or "").lower() == email.lower():
+            subject, role = manager.id, "employer"  # the line manager answers the sending employer's questions
         elif sender is not None and (sender.hr_email or "").lower() == email.lower():
             subject, role = f"hr:{sender.id}", "employer"
+        elif host is not None and (host.hr_email or "").lower() == email.lower():
+            subject, role = f"host:{host.id}", "host"
         else:
-            return event
+            return None
         if isinstance(session, Reminder):
             purpose, day = "evaluation", ""
         elif session.kind == EXCHANGE_DAY and role in ("switcher", "coach"):
             purpose, day = ("reflection" if role == "switcher" else "attendance"), session.code
+        elif session.kind == INTRO_CALL and role in ("switcher", "coach"):
+            purpose, day = "action_plan", ""  # the plan they make together in and after the call
         else:
-            return event
+            return None
         token = sign_link(web.keys(), Link(subject, exchange.code, purpose, role, session.end + timedelta(days=web.link_days), day))
         url = f"{web.base_url.rstrip('/')}/l/{token}"
-        key = "web.link." + purpose  # web.link.evaluation, web.link.attendance, web.link.reflection
-        return event.model_copy(update={"description": event.description + "\n\n" + text(event.language or "nl", key, url=url)})
+        key = "web.link." + purpose  # web.link.evaluation, .attendance, .reflection, .action_plan
+        return subject, text(language, key, url=url)
 
     # -- line managers -------------------------------------------------------------------
 

@@ -51,6 +51,7 @@ from connector.plumbing.runtime import Runtime
 from connector.sinks import (
     CALENDAR,
     LEERBEWIJS,
+    LINK_NOTE,
     MANAGER_NOTE,
     PLAN_ORIGIN,
     TRAINING_RECORD,
@@ -83,6 +84,7 @@ LEERBEWIJS_FILES = "leerbewijs-files"
 INVITATIONS_MSGRAPH = "invitations-msgraph"
 INVITATIONS_IMIP = "invitations-imip"
 MANAGER_FILES = "manager-notes"  # manager notes as .eml files (connector/sinks/message_files.py)
+LINK_FILES = "link-notes"  # personal links of people on a shared Microsoft 365 event, as .eml files (same sink)
 CALENDAR_CALDAV = "calendar-caldav"
 
 
@@ -260,6 +262,13 @@ def build_targets(runtime: Runtime) -> tuple[Targets, dict[str, Sink]]:
         manager_notes.update({"files": MANAGER_FILES, "msgraph": MANAGER_FILES})
         if mail_channel is not None:
             manager_notes["imip"] = INVITATIONS_IMIP
+    # A personal link cannot go in a Graph event several people share: each of them gets it in a
+    # note of their own, a file to send (Graph mail is not built, as for manager notes).
+    link_notes = None
+    web = config.web
+    if graph_channel is not None and web is not None and web.base_url and web.link_keys:
+        add(LINK_FILES, "message_files", {"directory": "links"}, LINK_NOTE)
+        link_notes = LINK_FILES
     writeback: dict[str, list[str]] = {}
     documents: dict[str, list[str]] = {}
     employee_sources: dict[str, str] = {}
@@ -290,7 +299,7 @@ def build_targets(runtime: Runtime) -> tuple[Targets, dict[str, Sink]]:
         raise ConfigError(problems)
     return Targets(calendars=calendars, writeback=writeback, leerbewijs=[LEERBEWIJS_FILES], documents=documents,
                    employee_sources=employee_sources, with_learning_place=frozenset(with_learning_place), yearly_hours=yearly_hours,
-                   manager_notes=manager_notes), sinks
+                   manager_notes=manager_notes, link_notes=link_notes), sinks
 
 
 def _employee_source(organisation: OrganisationConfig, kind: str, named: Any) -> str | None:

@@ -109,6 +109,8 @@ def build_credential(content: dict[str, Any], profile: IssuerProfile, zone: Zone
     if content.get("intro_call"):  # stated only when the intro call took place
         # (the credential names no learner: only the call and its date)
         credential["evidence"].insert(0, {"type": ["Evidence"], "name": f"{t('kind.intro_call')} {content['intro_call']}"})
+    if content.get("learned"):  # the switcher's own words, stated only with their consent (OB 3.0 Evidence.narrative)
+        credential["evidence"].append({"type": ["Evidence"], "name": t("ob.learned"), "narrative": content["learned"]})
     if content.get("replaces"):  # a corrected leerbewijs: the revoked one it replaces
         credential["description"] = t("lb.replaces", number=content["replaces"])
     status = content.get("status")  # absent in leerbewijzen issued before the status list

@@ -158,6 +158,9 @@ def render_pdf(content: dict[str, Any], digest: str, check: Check | None = None,
     if content.get("intro_call"):  # only when that call took place (issue 16)
         story += [Spacer(1, 3 * mm), P(_printable(language, t("lb.intro_call", switcher=content["switcher"]["name"],
                                                      date=long_date(language, date.fromisoformat(content["intro_call"])))))]
+    if content.get("learned"):  # the switcher's own words, only when they consented (issue 17)
+        story += [Spacer(1, 3 * mm), P(_printable(language, t("lb.learned", switcher=content["switcher"]["name"]))),
+                  P(_quoted(language, t, content["learned"]), "question")]
     story += [Spacer(1, 4 * mm), P(_printable(language, t(coach_or(content, "lb.kind"))), "label")]
     if content.get("replaces"):  # a corrected leerbewijs names the revoked one
         story += [Spacer(1, 2 * mm), P(f"<b>{_printable(language, t('lb.replaces', number=content['replaces']))}</b>")]

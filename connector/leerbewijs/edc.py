@@ -153,6 +153,8 @@ def build_edc(content: dict[str, Any], profile: IssuerProfile, zone: ZoneInfo) -
     notes = [{"id": f"{base}:note:coach", "type": "Note",
               "noteLiteral": {language: text(language, "edc.coach_role", coach=", ".join(content["coaches"]) or "–",
                                              host=content["host"]["name"], place=content["place"])}}]
+    if content.get("learned"):  # the switcher's own words, stated only with their consent (issue 17)
+        notes.append({"id": f"{base}:note:learned", "type": "Note", "noteLiteral": {language: content["learned"]}})
     activity: dict[str, Any] = {
         "id": f"{base}:activity", "type": "LearningActivity",
         "title": {language: content["question"]},

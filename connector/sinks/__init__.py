@@ -29,6 +29,7 @@ LEERBEWIJS = "leerbewijs"
 PLAN_ORIGIN = "plan_origin"  # a note on the planned item (an HR goal) that a finished exchange answered
 YEARLY_HOURS = "yearly_hours"  # a switcher's exchange hours this calendar year, one value per person
 MANAGER_NOTE = "manager_note"  # a short message to a switcher's line manager (connector/core/manager_note.py)
+LINK_NOTE = "link_note"  # a person's personal link where their invitation is a shared event (connector/core/link_note.py)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,11 @@
 One answer per (subject, exchange, purpose, session): saving again replaces the values and
 keeps `created_at`, so a double submission or a later correction leaves one row. Saving the
 same values again changes nothing (a re-run writes nothing).
+
+The learning action plan (purpose "action_plan") is the exception: switcher and coaches write
+one plan together, and every saved version is its own row, `session_code` "v0001", "v0002", ...
+numbered per exchange, `subject` and `answered_at` saying who saved it and when. The latest
+version is the plan.
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ ATTENDED, ABSENT = "attended", "absent"
 class AnswerKey:
     subject: str  # a person id, or "hr:<organisation>"
     exchange: str
-    purpose: str  # attendance | evaluation | reflection
-    session: str = ""
+    purpose: str  # attendance | evaluation | reflection | action_plan
+    session: str = ""  # the day's session code; an action plan's version ("v0001")
+
+ACTION_PLAN = "action_plan"
 
 
 def save_answer(db: Session, key: AnswerKey, role: str, values: dict[str, Any], language: str, now: datetime,
@@ -48,6 +55,36 @@ def save_answer(db: Session, key: AnswerKey, role: str, values: dict[str, Any], 
 def find_answer(db: Session, key: AnswerKey) -> Answer | None:
     return db.scalar(select(Answer).where(Answer.subject == key.subject, Answer.exchange_code == key.exchange,
                                           Answer.purpose == key.purpose, Answer.session_code == key.session))
+
+
+def plan_versions(db: Session, exchange: str) -> list[Answer]:
+    """Every saved version of the exchange's learning action plan, oldest first."""
+    return list(db.scalars(select(Answer).where(Answer.exchange_code == exchange, Answer.purpose == ACTION_PLAN)
+                           .order_by(Answer.session_code, Answer.id)))
+
+
+def latest_plan(db: Session, exchange: str) -> Answer | None:
+    """The exchange's learning action plan as it stands: its newest version, or None."""
+    versions = plan_versions(db, exchange)
+    return versions[-1] if versions else None
+
+
+def save_plan(db: Session, subject: str, exchange: str, role: str, values: dict[str, Any], language: str,
+              now: datetime) -> tuple[Answer, bool]:
+    """Store `values` as the next version of the exchange's action plan, saved by `subject`;
+    returns it and whether anything changed. The same values as the latest version store
+    nothing (a double submission, or saving without a change). The caller commits; two people
+    saving the same version number at once make the commit fail for the second only when they
+    are the same person, otherwise the row with the higher id is the later one."""
+    latest = latest_plan(db, exchange)
+    if latest is not None and latest.values == values:
+        return latest, False
+    number = int(latest.session_code[1:]) + 1 if latest is not None else 1
+    row = Answer(subject=subject, exchange_code=exchange, purpose=ACTION_PLAN, session_code=f"v{number:04d}", role=role,
+                 values=values, consent=False, language=language, answered_at=now, created_at=now)
+    db.add(row)
+    db.flush()
+    return row, True
 
 
 def answers_by_exchange(db: Session) -> dict[str, list[Answer]]:

@@ -369,7 +369,8 @@ class PlannedLearning(Base):
 class Answer(Base):
     """One person's answer behind a personal link (connector/web): an attendance confirmation,
     an evaluation or a day's reflection. One row per subject, exchange, purpose and session:
-    sending the form again replaces it. `subject` is a person id or "hr:<organisation>" and
+    sending the form again replaces it. A learning action plan keeps every version, one row
+    each (session "v0001", "v0002", ...: store/answers.py). `subject` is a person id or "hr:<organisation>" and
     has no foreign key, so erasing a person deletes their answers without re-keying them."""
 
     __tablename__ = "answers"
@@ -379,8 +380,8 @@ class Answer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     subject: Mapped[str] = mapped_column(String(100))
     exchange_code: Mapped[str] = mapped_column(String(64))
-    purpose: Mapped[str] = mapped_column(String(20))  # attendance | evaluation | reflection
-    session_code: Mapped[str] = mapped_column(String(64), default="")  # "" for an evaluation
+    purpose: Mapped[str] = mapped_column(String(20))  # attendance | evaluation | reflection | action_plan
+    session_code: Mapped[str] = mapped_column(String(64), default="")  # "" for an evaluation; an action plan's version "v0001"
     role: Mapped[str] = mapped_column(String(10))  # switcher | coach | employer | host
     values: Mapped[dict[str, Any]] = mapped_column(JSON)  # question key -> number or text
     consent: Mapped[bool] = mapped_column(Boolean, default=False)  # a reflection's "what I learned" may show on the leerbewijs

@@ -11,6 +11,8 @@ Pages:
                                  sign-in through the organisation's Entra ID ([web.entra], entra.py)
     GET  /l/<token>, POST        a personal link (connector/core/links.py): the form for its
                                  purpose, in the person's language; POST stores the answer
+                                 (the learning action plan: a new version of the exchange's one
+                                 plan, which the switcher's and the coaches' links all open)
     GET  /static/app.css
 
 Every form carries a CSRF token; every response carries the headers of web/security.py.
@@ -42,10 +44,20 @@ from connector.core.errors import ConfigError
 from connector.core.links import Link, LinkError, read_link
 from connector.core.texts import DEFAULT_LANGUAGE, LANGUAGES, text
 from connector.engine.status import build_status, local
-from connector.store.answers import AnswerKey, answers_by_exchange, confirmed_attendance, find_answer, save_answer
+from connector.store.answers import (
+    ACTION_PLAN,
+    AnswerKey,
+    answers_by_exchange,
+    confirmed_attendance,
+    find_answer,
+    latest_plan,
+    save_answer,
+    save_plan,
+)
 from connector.store.tables import Answer, Exchange, Person
 from connector.store.tables import Session as SessionRow
 from connector.web.entra import CALLBACK, EntraSignIn, SignInRefused, account_for
+from connector.web.forms import ACTION_PLAN as PLAN_QUESTIONS
 from connector.web.forms import ATTENDANCE_VALUES, EVALUATION, REFLECTION, Question, validate
 from connector.web.results import answer_lines, answerer_names, answers_csv, answers_xlsx, cohort_results
 from connector.web.security import SecurityHeaders, Throttle, check_password, csrf_token, csrf_valid
@@ -287,10 +299,16 @@ class WebApp:
         switcher = exchange.switcher
         if link.purpose == "attendance" and link.role != "coach" or link.purpose == "reflection" and link.role != "switcher":
             return None
+        if link.purpose == ACTION_PLAN and link.role not in ("switcher", "coach"):
+            return None
         if link.role in ("switcher", "coach"):
             person = db.get(Person, link.subject)
             belongs = person is not None and (link.subject == switcher.id if link.role == "switcher" else link.subject in exchange.coach_ids)
             return Bound(link, exchange, person.full_name, person.language) if belongs and person is not None else None
+        if link.role == "employer" and switcher.manager and link.subject == switcher.manager:
+            # the switcher's line manager, invited to the evaluation for the sending employer
+            manager = db.get(Person, link.subject)
+            return Bound(link, exchange, manager.full_name, manager.language) if manager is not None else None
         organisation_id = switcher.organisation_id if link.role == "employer" else exchange.learning_place.organisation_id
         organisation = self.config.organisation(organisation_id)
         prefix = "hr" if link.role == "employer" else "host"
@@ -305,6 +323,8 @@ class WebApp:
         return [s for s in rows if s.start <= self.clock() and (not bound.link.session or s.code == bound.link.session)]
 
     def questions(self, bound: Bound) -> tuple[Question, ...]:
+        if bound.link.purpose == ACTION_PLAN:
+            return PLAN_QUESTIONS
         return EVALUATION[bound.link.role] if bound.link.purpose == "evaluation" else REFLECTION
 
     async def link_page(self, request: Request) -> Response:
@@ -339,6 +359,8 @@ class WebApp:
 
     def _form(self, request: Request, db: Session, bound: Bound, problems: dict[str, str] | None = None,
               sent: dict[str, str] | None = None, status: int = 200) -> Response:
+        if bound.link.purpose == ACTION_PLAN:
+            return self._plan_form(request, db, bound, problems, sent, status)
         days = self.days(db, bound) if bound.link.purpose != "evaluation" else []
         if sent is None:
             chosen = bound.link.session or (days[-1].code if days else "")
@@ -352,6 +374,8 @@ class WebApp:
                          place=bound.exchange.learning_place.name, switcher=bound.exchange.switcher.full_name)
 
     def _store(self, request: Request, db: Session, bound: Bound, form: dict[str, str]) -> Response:
+        if bound.link.purpose == ACTION_PLAN:
+            return self._plan_store(request, db, bound, form)
         purpose, session_code = bound.link.purpose, ""
         problems: dict[str, str] = {}
         if purpose != "evaluation":
@@ -370,6 +394,41 @@ class WebApp:
         consent = purpose == "reflection" and form.get("consent") == "yes"
         key = AnswerKey(bound.link.subject, bound.exchange.code, purpose, session_code)
         save_answer(db, key, bound.link.role, values, bound.language, self.clock(), consent)
+        db.commit()
+        return self.page(request, "thanks.html", bound.language, bound=bound)
+
+    # -- the learning action plan --------------------------------------------------------
+
+    def _plan_form(self, request: Request, db: Session, bound: Bound, problems: dict[str, str] | None = None,
+                   sent: dict[str, str] | None = None, status: int = 200) -> Response:
+        """The exchange's one action plan: its latest version filled in (or what was just sent,
+        when it did not pass), with who saved it and when. The form remembers the version it
+        was opened on, so a save over someone else's newer version is caught."""
+        latest = latest_plan(db, bound.exchange.code)
+        if sent is None:
+            sent = {k: str(v) for k, v in (latest.values if latest else {}).items()}
+            sent["version"] = latest.session_code if latest else ""
+        changed = None
+        if latest is not None:
+            person = db.get(Person, latest.subject)
+            changed = {"name": person.full_name if person is not None else "–", "when": local(latest.answered_at, self.zone),
+                       "version": latest.session_code}
+        return self.page(request, "link.html", bound.language, status, bound=bound, purpose=ACTION_PLAN,
+                         questions=PLAN_QUESTIONS, days=[], attendance_values=(), problems=problems or {}, sent=sent,
+                         changed=changed, latest=latest.values if latest else {},
+                         place=bound.exchange.learning_place.name, switcher=bound.exchange.switcher.full_name)
+
+    def _plan_store(self, request: Request, db: Session, bound: Bound, form: dict[str, str]) -> Response:
+        values, problems = validate(PLAN_QUESTIONS, form)
+        latest = latest_plan(db, bound.exchange.code)
+        if latest is not None and form.get("version", "") != latest.session_code and latest.values != values:
+            problems["version"] = "changed_meanwhile"  # someone saved a newer version since this form was opened
+        if "version" in problems:
+            # what they wrote stays in the form, now on the newest version: sending it again saves over that one
+            return self._plan_form(request, db, bound, problems, {**form, "version": latest.session_code if latest else ""}, 409)
+        if problems:
+            return self._plan_form(request, db, bound, problems, form, 400)
+        save_plan(db, bound.link.subject, bound.exchange.code, bound.link.role, values, bound.language, self.clock())
         db.commit()
         return self.page(request, "thanks.html", bound.language, bound=bound)
 

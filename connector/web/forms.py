@@ -30,6 +30,10 @@ EVALUATION: dict[str, tuple[Question, ...]] = {
     "host": (_PREPARATION, Question("went", "scale"), Question("effect", "text", False), Question("follow_up", "text", False)),
 }
 REFLECTION = (Question("learned", "text"), Question("next", "text", False))
+# The learning action plan after the intro call (the method's intro call guide: the learning
+# goals taken up again, what the learning place will show or have the switcher do, and the
+# practical agreements the call ends with). The goals come first and are required.
+ACTION_PLAN = (Question("goals", "text"), Question("host_shows", "text", False), Question("agreements", "text", False))
 ATTENDANCE_VALUES = ("attended", "absent")
 
 
