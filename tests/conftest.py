@@ -9,12 +9,37 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import create_engine, text
 
+T = TypeVar("T")
+
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("ST_TEST_POSTGRES_URL")
+# Kill matrices sample their points by default (decisions.md, "Test time"); this runs them in full.
+KILL_MATRIX_FULL = os.environ.get("ST_TEST_KILL_MATRIX") == "full"
+STORES = ("sqlite", "postgres")
+
+
+def shared_between_stores(sample: list[T], store: str) -> list[T]:
+    """The part of a kill matrix's sample that runs on `store` ("sqlite" or "postgres"): the
+    points go to the two stores in turn, so each point runs once and both stores are killed;
+    a single point runs on both. In full (ST_TEST_KILL_MATRIX=full) every point runs on both."""
+    if KILL_MATRIX_FULL or len(sample) < 2:
+        return list(sample)
+    return list(sample[STORES.index(store)::2])
+
+
+def stores_sampled(points: list[T]) -> list[object]:
+    """`(store_url, point)` parameters for a test that crashes a sync at `point` on the store
+    of the `store_url` fixture (indirect): each point on one store in turn, all of them on
+    both in full."""
+    pairs = [(store, point) for point in points for store in STORES] if KILL_MATRIX_FULL else \
+        [(STORES[i % 2], point) for i, point in enumerate(points)]
+    return [pytest.param(store, point, marks=pytest.mark.postgres) if store == "postgres" else (store, point)
+            for store, point in pairs]
 
 
 def _postgres_schema_url() -> Iterator[str]:

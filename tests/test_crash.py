@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from connector.engine.sync import run_sync
 from connector.plumbing.killpoint import VARIABLE
 from connector.store.db import migrate, open_engine, session_factory
 from connector.store.tables import Base, OutboxItem, SyncRun
-from tests.conftest import REPO, Network, _postgres_schema_url
+from tests.conftest import KILL_MATRIX_FULL, REPO, Network, _postgres_schema_url, shared_between_stores
 from tests.fakes.bamboohr_server import API_KEY
 from tests.fakes.faults import refuse
 from tests.fakes.graph_server import CLIENT_SECRET
@@ -44,7 +45,7 @@ from tests.test_msgraph_e2e import groenkracht_in_graph, invite_through_outlook,
 
 pytestmark = pytest.mark.slow
 
-FULL = os.environ.get("ST_TEST_KILL_MATRIX") == "full"
+FULL = KILL_MATRIX_FULL
 AS_OF = ("--as-of", "2026-11-22")
 KILLED = -signal.SIGKILL
 
@@ -62,13 +63,18 @@ def points(sample: Iterable[int]) -> Iterator[int]:
     return itertools.count(1) if FULL else iter(sample)
 
 
-def kill_matrix(cases: dict[str, list[int]], fresh: Callable[[], Network], check: Callable[[Network], None]) -> int:
+def kill_matrix(cases: dict[str, list[int]], fresh: Callable[[], Network], check: Callable[[Network], None], store: str) -> int:
     """For each kind and point: a fresh network, a sync killed there, a sync to the end, and
     `check`; then a last sync that must write nothing (after every point in the full matrix,
-    after the first one in the sample). Returns how many kills were run."""
+    after the first one in the sample). By default the sample's points are shared between the
+    two stores (conftest.shared_between_stores; `store` is the one `fresh` makes networks on).
+    Returns how many kills were run."""
     kills = 0
+    mine = None if FULL else set(shared_between_stores([(kind, point) for kind, sample in cases.items() for point in sample], store))
     for kind, sample in cases.items():
         for point in points(sample):
+            if mine is not None and (kind, point) not in mine:
+                continue
             network = fresh()
             killed = sync(network, f"{kind}:{point}")
             if killed.returncode != KILLED:
@@ -85,8 +91,19 @@ def kill_matrix(cases: dict[str, list[int]], fresh: Callable[[], Network], check
     return kills
 
 
+@dataclass
+class Networks:
+    """Makes fresh example networks, each with a store of its own on `store` ("sqlite" or "postgres")."""
+
+    store: str
+    make: Callable[[], Network]
+
+    def __call__(self) -> Network:
+        return self.make()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def networks(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], Network]]:
+def networks(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Networks]:
     """Fresh example networks, each with a store of its own: a SQLite file, or a new schema of
     the PostgreSQL test database (dropped afterwards)."""
     schemas: list[Iterator[str]] = []
@@ -99,7 +116,7 @@ def networks(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         schemas.append(schema)
         return Network(folder, next(schema))
 
-    yield fresh
+    yield Networks(request.param, fresh)
     for schema in schemas:
         next(schema, None)  # drops it
 
@@ -116,7 +133,7 @@ def test_a_kill_at_any_file_or_commit_leaves_outputs_the_next_run_completes(netw
         closed = runs(network.store_url)  # the killed run (if it got as far as starting one) was closed as killed
         assert all(ended and status != "running" for status, ended in closed) and closed[-1][0] == "ok", closed
 
-    kill_matrix({"file": [1, 29], "commit": [3]}, networks, same_outputs_and_the_dead_run_closed)
+    kill_matrix({"file": [1, 29], "commit": [3]}, networks, same_outputs_and_the_dead_run_closed, networks.store)
 
 
 def runs(store_url: str) -> list[tuple[str, bool]]:
@@ -144,7 +161,7 @@ def test_a_kill_after_any_smtp_send_repeats_at_most_that_message(networks, monke
             # terugkommoment to Wim (a switcher's line manager) and the note to Nathalie's manager Amélie
             assert len(set(ids)) == 31 and len(ids) - len(set(ids)) <= 1, f"{len(ids)} messages for 31 messages to send"
 
-        kill_matrix({"send": [2, 17]}, fresh, one_each)
+        kill_matrix({"send": [2, 17]}, fresh, one_each, networks.store)
     finally:
         server.stop()
 
@@ -160,7 +177,7 @@ def test_a_kill_after_the_graph_batch_leaves_one_event_per_session(networks, mon
         return invite_through_outlook(networks(), fakes[-1])
 
     try:
-        kill_matrix({"write": [1]}, fresh, lambda network: _one_event_each(fakes[-1]))
+        kill_matrix({"write": [1]}, fresh, lambda network: _one_event_each(fakes[-1]), networks.store)
     finally:
         for fake in fakes:
             fake.stop()
@@ -185,7 +202,7 @@ def test_a_kill_after_any_bamboohr_write_adds_nothing_twice(networks, monkeypatc
         assert len(ours(fakes[-1])) == 2 and len(fakes[-1].files[STIJN]) == 2  # the PDF and its EDC
 
     try:
-        kill_matrix({"write": [1, 3, 4]}, fresh, once)  # after the first training record; after the leerbewijs file; after its EDC
+        kill_matrix({"write": [1, 3, 4]}, fresh, once, networks.store)  # after the first training record; after the leerbewijs file; after its EDC
     finally:
         for fake in fakes:
             fake.stop()
@@ -224,7 +241,7 @@ def test_a_kill_between_a_retraction_and_its_booking_neither_loses_nor_doubles_i
     try:
         # BambooHR first (the corrected leerbewijs and its EDC uploaded, the kept day's PUT, then the DELETE: write 4), then
         # the ledger (files 1-4 are the witness and the status list, written before delivery; 5 the voided CSV)
-        kill_matrix({"write": [4], "file": [5]}, fresh, retracted_once)
+        kill_matrix({"write": [4], "file": [5]}, fresh, retracted_once, networks.store)
     finally:
         for fake in fakes:
             fake.stop()
@@ -243,7 +260,7 @@ def empty_store(dialect: str, folder: Path) -> Iterator[str]:
 @pytest.mark.parametrize("dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_kill_at_any_schema_statement_leaves_a_store_the_next_run_migrates(dialect, tmp_path_factory):
     kills = 0
-    for point in points([1, 2, 9, 20]):
+    for point in points(shared_between_stores([1, 2, 9, 20], dialect)):
         with empty_store(dialect, tmp_path_factory.mktemp("store")) as url:
             killed = subprocess.run([sys.executable, "-c", f"from connector.store.db import migrate, open_engine; migrate(open_engine({url!r}))"],
                                     cwd=REPO, env={**os.environ, VARIABLE: f"ddl:{point}"}, capture_output=True, text=True, timeout=60)

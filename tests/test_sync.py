@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from connector.engine.sync import Summary, run_sync
 from connector.store.db import open_engine, session_factory
 from connector.store.tables import ExternalRef, OutboxItem, Person
+from tests.conftest import stores_sampled
 
 AS_OF = "2026-11-22"
 
@@ -141,7 +142,7 @@ class Crash(BaseException):
     """Stands for the process dying: nothing after it runs, no cleanup commits."""
 
 
-@pytest.mark.parametrize("crash_at", [1, 2, 10, 20, 25])
+@pytest.mark.parametrize(("store_url", "crash_at"), stores_sampled([1, 2, 10, 20, 25]), indirect=["store_url"])
 def test_crash_between_a_write_and_its_bookkeeping_is_finished_by_the_next_run(network, tmp_path_factory, monkeypatch, crash_at):
     from connector.engine import sync as engine
 

@@ -105,9 +105,7 @@ class CohortYear(CohortReconciler):
             if row is None:
                 self.db.add(CohortPhase(cohort_code=cohort, phase=data["phase"], **values))
             else:
-                for column, value in values.items():
-                    if getattr(row, column) != value:
-                        setattr(row, column, value)
+                row.assign(values)
         for row in self.db.scalars(select(CohortPhase)):
             if (row.cohort_code, row.phase) not in wanted:
                 self.db.delete(row)

@@ -45,6 +45,7 @@ from connector.store.tables import (
     Answer,
     Exchange,
     ExternalRef,
+    LearningPlace,
     Leerbewijs,
     Organisation,
     OutboxItem,
@@ -501,19 +502,22 @@ class Planner:
                     self.db.delete(row)  # the training account holds only days that happened
                 self._retract_day(targets, record_id, payload, verdict, switcher, last_counted)
                 continue
-            self._count_this_year(switcher, values["date"].year, values["hours"])
-            if row is None:
-                row = TrainingRecord(id=record_id, **values)
-                self.db.add(row)
-            else:
-                for column, value in values.items():
-                    if getattr(row, column) != value:
-                        setattr(row, column, value)
-            for target in targets:
-                addressed = self._addressed(target, payload, switcher)
-                if target in self.targets.with_learning_place:
-                    addressed["learning_place"] = {"code": place.code, "name": place.name, "description": place.description}
-                enqueue(self.db, self.run_id, target, TRAINING_RECORD, record_id, addressed)
+            self._book_day(switcher, record_id, row, values, payload, targets, place)
+
+    def _book_day(self, holder: Person, record_id: str, row: TrainingRecord | None, values: dict[str, Any], payload: dict[str, Any],
+                  targets: list[str], place: LearningPlace) -> None:
+        """Book a day that counts as the holder's (switcher's or coach's) informal training: the
+        year's count, the stored record (`values`: its columns) and one outbox write per target."""
+        self._count_this_year(holder, values["date"].year, values["hours"])
+        if row is None:
+            self.db.add(TrainingRecord(id=record_id, **values))
+        else:
+            row.assign(values)
+        for target in targets:
+            addressed = self._addressed(target, payload, holder)
+            if target in self.targets.with_learning_place:
+                addressed["learning_place"] = {"code": place.code, "name": place.name, "description": place.description}
+            enqueue(self.db, self.run_id, target, TRAINING_RECORD, record_id, addressed)
 
     def _retract_if_written(self, target: str, record_id: str, payload: dict[str, Any]) -> None:
         """Take back a training record the target holds (or may hold: an attempt was made); one
@@ -1006,18 +1010,7 @@ class Planner:
                     self.db.delete(row)
                 self._retract_day(targets, record_id, payload, verdict, coach, last_counted)
                 continue
-            self._count_this_year(coach, values["date"].year, values["hours"])
-            if row is None:
-                self.db.add(TrainingRecord(id=record_id, **values))
-            else:
-                for column, value in values.items():
-                    if getattr(row, column) != value:
-                        setattr(row, column, value)
-            for target in targets:
-                addressed = self._addressed(target, payload, coach)
-                if target in self.targets.with_learning_place:
-                    addressed["learning_place"] = {"code": place.code, "name": place.name, "description": place.description}
-                enqueue(self.db, self.run_id, target, TRAINING_RECORD, record_id, addressed)
+            self._book_day(coach, record_id, row, values, payload, targets, place)
 
     def _former_coaches(self, exchange: Exchange, sessions: list[SessionRow], learning: set[str]) -> None:
         """What a coach got for this exchange while they were a learning coach of it, taken back
@@ -1077,7 +1070,5 @@ def sync_organisations(db: Session, config: Config) -> None:
         if row is None:
             db.add(Organisation(id=organisation.id, **values))
         else:
-            for column, value in values.items():
-                if getattr(row, column) != value:
-                    setattr(row, column, value)
+            row.assign(values)
     db.flush()

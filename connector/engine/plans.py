@@ -136,7 +136,7 @@ def reconcile_planned_learning(db: Session, organisation: OrganisationConfig, in
         if row is None:
             row = PlannedLearning(id=planned_id, updated_at=now, learning_question_code=None, **values)
             db.add(row)
-        elif _changed(row, values):
+        elif row.assign(values):
             row.updated_at = now
         if selected and row.candidate_code is None:
             row.candidate_code = candidate_code(planned_id)
@@ -155,15 +155,6 @@ def _values(organisation_id: str, person_id: str, record: SourceRecord, data: di
 
 def _date(value: Any) -> date | None:
     return None if value in (None, "") else date.fromisoformat(str(value))
-
-
-def _changed(row: PlannedLearning, values: dict[str, Any]) -> bool:
-    changed = False
-    for field, value in values.items():
-        if getattr(row, field) != value:
-            setattr(row, field, value)
-            changed = True
-    return changed
 
 
 def _drop(db: Session, row: PlannedLearning | None, now: Any) -> None:

@@ -356,16 +356,7 @@ def reconcile_pulled_training(
         if row is None:
             db.add(TrainingRecord(id=record_id, **values))
         else:
-            _update(row, values)
-
-
-def _update(row: Any, values: dict[str, Any]) -> bool:
-    changed = False
-    for field, value in values.items():
-        if getattr(row, field) != value:
-            setattr(row, field, value)
-            changed = True
-    return changed
+            row.assign(values)
 
 
 # -- the cohort --------------------------------------------------------------------------
@@ -597,4 +588,4 @@ class CohortReconciler:
             self.db.add(table(code=code, **values))
             self.db.flush()
         else:
-            _update(row, values)
+            row.assign(values)

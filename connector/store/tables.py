@@ -61,6 +61,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
+    def assign(self, values: dict[str, Any]) -> bool:
+        """Set the columns in `values` ({attribute: value}) that differ; True when one did.
+        Only real changes are set, so an unchanged row is not written (nor its run stamp moved)."""
+        changed = False
+        for column, value in values.items():
+            if getattr(self, column) != value:
+                setattr(self, column, value)
+                changed = True
+        return changed
+
 
 class Organisation(Base):
     __tablename__ = "organisations"
