@@ -67,6 +67,16 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def smtp() -> Iterator[object]:
+    """A loopback SMTP server (tests/fakes/smtp_server.py) for the test, stopped afterwards."""
+    from tests.fakes.smtp_server import FakeSmtp
+
+    server = FakeSmtp().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def postgres_url() -> Iterator[str]:
     yield from _postgres_schema_url()
 

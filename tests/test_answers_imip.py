@@ -24,7 +24,6 @@ from connector.store.db import open_engine, session_factory
 from connector.store.tables import ExternalRef
 from tests.fakes.cyrus_server import PASSWORD, Cyrus
 from tests.fakes.smtp_server import PASSWORD as SMTP_PASSWORD
-from tests.fakes.smtp_server import FakeSmtp
 from tests.test_attendance import ledger
 from tests.test_caldav_cyrus import cyrus  # noqa: F401  (the session's Cyrus server)
 from tests.test_imip import invite_by_mail, messages
@@ -35,13 +34,6 @@ SWITCHER = "amelie.dubois@lespetitspas.be"  # EX-04's switcher, invited by e-mai
 ORGANIZER = "switch@lerenswitchen.be"
 TARGET = "invitations-imip"
 _mailboxes = itertools.count(1)
-
-
-@pytest.fixture
-def smtp():
-    server = FakeSmtp().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

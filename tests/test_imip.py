@@ -20,13 +20,6 @@ MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
 
 
 @pytest.fixture
-def smtp():
-    server = FakeSmtp().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def network(sqlite_network, smtp, monkeypatch):
     monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", PASSWORD)
     return invite_by_mail(sqlite_network, smtp)

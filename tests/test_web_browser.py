@@ -71,15 +71,17 @@ def _wait_for(url: str, server: subprocess.Popen[str]) -> None:
             time.sleep(0.3)
 
 
-def _french_reminder_link(smtp: FakeSmtp, recipient: str) -> str:
+def _link_in(smtp: FakeSmtp, recipient: str, subject: str, about: str = "") -> str:
+    """The personal link in the message whose subject holds `subject` (and body `about`) that reached `recipient`."""
     for received in smtp.received:
         message = email.message_from_bytes(received.data, policy=email.policy.default)
-        if received.recipients == [recipient] and "après l'échange" in message["Subject"]:
+        if received.recipients == [recipient] and subject in message["Subject"]:
             body = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
-            found = re.search(r"http://localhost:\d+/l/[A-Za-z0-9_.-]+", body)
-            assert found, body
-            return found.group(0)
-    raise AssertionError(f"no evaluation reminder reached {recipient}: {[r.recipients for r in smtp.received]}")
+            if about in body:
+                found = re.search(r"http://localhost:\d+/l/[A-Za-z0-9_.-]+", body)
+                assert found, body
+                return found.group(0)
+    raise AssertionError(f"no '{subject}' message reached {recipient}: {[r.recipients for r in smtp.received]}")
 
 
 def test_a_coach_opens_the_link_of_a_delivered_reminder_answers_in_french_and_the_coordinator_sees_it(sqlite_network, monkeypatch):
@@ -103,7 +105,7 @@ def test_a_coach_opens_the_link_of_a_delivered_reminder_answers_in_french_and_th
 
             address = db.get(Person, coach).email
         site.close()
-        link = _french_reminder_link(smtp, address)
+        link = _link_in(smtp, address, "après l'échange")
     finally:
         smtp.stop()
 
@@ -158,19 +160,6 @@ def test_a_coach_opens_the_link_of_a_delivered_reminder_answers_in_french_and_th
         server.wait(timeout=30)
 
 
-def _intro_call_link(smtp: FakeSmtp, recipient: str, switcher: str) -> str:
-    """The personal link in the intro call invitation that reached `recipient` about `switcher`'s exchange."""
-    for received in smtp.received:
-        message = email.message_from_bytes(received.data, policy=email.policy.default)
-        if received.recipients == [recipient] and "Kennismakingsgesprek" in message["Subject"]:
-            body = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
-            if switcher in body:
-                found = re.search(r"http://localhost:\d+/l/[A-Za-z0-9_.-]+", body)
-                assert found, body
-                return found.group(0)
-    raise AssertionError(f"no intro call invitation reached {recipient}: {[r.recipients for r in smtp.received]}")
-
-
 def test_the_switcher_writes_the_action_plan_in_dutch_and_the_coach_opens_it_from_their_own_invitation(sqlite_network, monkeypatch):
     chromium = _chromium()
     playwright_api = pytest.importorskip("playwright.sync_api")
@@ -192,8 +181,8 @@ def test_the_switcher_writes_the_action_plan_in_dutch_and_the_coach_opens_it_fro
 
             switcher, coach = db.get(Person, switcher_id), db.get(Person, coach_id)
             names = switcher.full_name, coach.full_name
-            switcher_link = _intro_call_link(smtp, switcher.email, switcher.full_name)
-            coach_link = _intro_call_link(smtp, coach.email, switcher.full_name)
+            switcher_link = _link_in(smtp, switcher.email, "Kennismakingsgesprek", switcher.full_name)
+            coach_link = _link_in(smtp, coach.email, "Kennismakingsgesprek", switcher.full_name)
         site.close()
     finally:
         smtp.stop()

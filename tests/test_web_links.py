@@ -23,7 +23,6 @@ from connector.engine.sync import run_sync
 from connector.leerbewijs import edc
 from connector.store.tables import Answer, Leerbewijs, Person
 from tests.fakes.smtp_server import PASSWORD as SMTP_PASSWORD
-from tests.fakes.smtp_server import FakeSmtp
 from tests.test_imip import invite_by_mail
 from tests.test_edc import independent_open
 from tests.test_edc import schema_errors as edc_schema_errors
@@ -44,13 +43,6 @@ def plain_bodies(smtp, subject_part: str) -> dict[str, list[str]]:
             for recipient in received.recipients:
                 found.setdefault(recipient, []).append(plain)
     return found
-
-
-@pytest.fixture
-def smtp():
-    server = FakeSmtp().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
