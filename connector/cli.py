@@ -761,7 +761,9 @@ def _print_summary(summary: Summary, config: Config) -> None:
         print(f"  written: {len(summary.written_files)} ({len(files)} file(s); .ics files to send are listed)")
         for item in summary.written_files:
             if (item["file"] or "").endswith((".ics", ".eml")):  # .eml: a note to a manager, to send like an invitation
-                print(f"    {item['action']:<7} {item['id']:<16} {item['file']}")
+                to = item.get("to")
+                to_whom = f"  (to {to['name']} <{to['email']}>, in {to['language']})" if to else ""
+                print(f"    {item['action']:<7} {item['id']:<16} {item['file']}{to_whom}")
     if summary.dry_run and summary.planned:
         print("  planned writes:")
         for item in summary.planned:

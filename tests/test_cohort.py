@@ -159,6 +159,48 @@ def test_a_person_leaving_the_audience_gets_a_cancel_for_that_moment_only(sqlite
         smtp.stop()
 
 
+def test_on_the_files_channel_a_person_leaving_the_audience_gets_a_cancel_file_of_their_own(sqlite_network):
+    """The default channel (files): Sofie De Smet taken off the terugkommoment's list between two
+    syncs gets `GM-TERUG-uninvited-<hex>.ics`, read back with icalendar: METHOD:CANCEL, the
+    moment's UID, the updated copy's SEQUENCE, only her as ATTENDEE and no STATUS (RFC 5546
+    section 3.2.5), in Dutch; it is listed to send to her; the shared copy goes on without her.
+    A crash after the files were written and before they were booked repeats the same bytes;
+    a re-run writes nothing."""
+    from tests.conftest import dies_after_delivery
+
+    network = sqlite_network
+    # Sofie De Smet is also a line manager of switchers: only the list names her here
+    network.edit_csv("cohort/groepsmomenten.csv", "switchers, leercoaches, hr, leidinggevenden;", "switchers, leercoaches, hr;")
+    sync(network, as_of=BEFORE)
+    folder = network.out / "invitations"
+    assert SOFIE in attendees(vevent(folder / "GM-TERUG.ics")) and not list(folder.glob("*uninvited*"))
+    network.edit_csv("cohort/groepsmomenten.csv", ";zonneke:Z002", ";")
+    with dies_after_delivery("calendar-files"):
+        sync(network, as_of="2026-12-07")
+    crashed = network.output_hashes()
+    summary = sync(network, as_of="2026-12-07")
+    assert summary.status == "ok", summary.errors
+    assert network.output_hashes() == crashed  # the same files again, nothing else
+    (path,) = folder.glob("GM-TERUG-uninvited-*.ics")
+    calendar = icalendar.Calendar.from_ical(path.read_bytes())
+    (cancel,) = calendar.walk("VEVENT")
+    shared = vevent(folder / "GM-TERUG.ics")
+    assert str(calendar["METHOD"]) == "CANCEL" and "STATUS" not in cancel
+    assert str(cancel["UID"]) == str(shared["UID"]) and int(cancel["SEQUENCE"]) == int(shared["SEQUENCE"]) == 1
+    assert attendees(cancel) == [SOFIE] and "terugkommoment" in str(cancel["DESCRIPTION"]).lower()
+    assert "journée de retour" not in str(cancel["DESCRIPTION"])  # hers only, in her language
+    assert SOFIE not in attendees(shared) and str(shared["STATUS"]) == "CONFIRMED" and HANNE in attendees(shared)
+    assert int(vevent(folder / "GM-KICKOFF.ics")["SEQUENCE"]) == 0  # the kick-off is left alone
+    listed = [w for w in summary.written_files if w["file"] == str(path)]
+    assert listed == [{"target": "calendar-files", "object": "calendar_event", "id": f"GM-TERUG|{SOFIE}", "action": "cancel",
+                       "file": str(path), "to": {"email": SOFIE, "name": "Sofie De Smet", "language": "nl"}}]
+    before = network.output_hashes()
+    again = sync(network, as_of="2026-12-08")
+    assert sum(again.invites.values()) == 0 and not again.written_files and network.output_hashes() == before
+    # the people invited by e-mail are not the files channel's: none of them gets a file
+    assert len(list(folder.glob("*uninvited*"))) == 1
+
+
 def test_group_moments_go_through_each_organisations_channel_in_the_recipients_language(sqlite_network, monkeypatch):
     network = sqlite_network
     smtp = FakeSmtp().start()

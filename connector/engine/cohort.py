@@ -268,7 +268,9 @@ class CohortPlanner:
             event = build(target)
             payload = {"event": event.model_dump(mode="json")}
             if live and (event.attendees or target.channel is None):
+                before = self.planner._last_sent(target.name, CALENDAR, call.code) if target.uninvites else None  # noqa: SLF001
                 enqueue(self.db, self.planner.run_id, target.name, CALENDAR, call.code, payload, volatile=self.planner._stamp)
+                self.planner.uninvite_by_file(call.code, target, before, event, build)
             else:
                 self.planner._cancel_if_sent(target.name, call.code, payload)  # noqa: SLF001
 

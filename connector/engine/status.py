@@ -190,7 +190,9 @@ def _run(run: SyncRun, zone: ZoneInfo) -> dict[str, Any]:
 
 def describe_written(db: Session, written: dict[str, list[OutboxItem]], output_dir: Path) -> list[dict[str, Any]]:
     """What one sync wrote, for its summary: [{"target", "object", "id", "action", "file"}], where
-    `file` is the output file (an .ics to send, a ledger, a PDF) or None for a system's record."""
+    `file` is the output file (an .ics to send, a ledger, a PDF) or None for a system's record;
+    a message for one person (a manager note, a CANCEL for someone taken off a group moment) adds
+    "to": {"email", "name", "language"}: whom to send it to, in which language it is written."""
     described = []
     for target, items in sorted(written.items()):
         for item in items:
@@ -198,8 +200,13 @@ def describe_written(db: Session, written: dict[str, list[OutboxItem]], output_d
             # a file target's reference is the file, or "<file>#<row>" for a row of a ledger
             remote = str(ref.remote_id).split("#", 1)[0] if ref is not None and ref.remote_id else None
             is_file = bool(remote) and (output_dir / str(remote)).is_file()
-            described.append({"target": target, "object": item.object_type, "id": item.object_id, "action": item.action,
-                              "file": str(output_dir / str(remote)) if is_file else None})
+            entry: dict[str, Any] = {"target": target, "object": item.object_type, "id": item.object_id, "action": item.action,
+                                     "file": str(output_dir / str(remote)) if is_file else None}
+            recipient = (item.payload or {}).get("recipient")
+            if is_file and isinstance(recipient, dict):
+                entry["to"] = {"email": recipient.get("email"), "name": recipient.get("name"),
+                               "language": recipient.get("language") or item.payload.get("language")}  # a manager note's is the payload's
+            described.append(entry)
     return described
 
 
