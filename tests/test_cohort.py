@@ -143,6 +143,10 @@ def test_a_person_leaving_the_audience_gets_a_cancel_for_that_moment_only(sqlite
         requests = [(to, event) for to, method, event, _ in later if method == "REQUEST"]
         assert [to for to, _ in cancels] == [SOFIE]
         (to, cancel), = cancels
+        (message,) = [m for to, method, _, m in later if method == "CANCEL"]
+        words = message.get_body(("plain",)).get_content()
+        assert "niet langer op de uitnodigingslijst" in words and "gaat niet door" not in words  # off for her only
+        assert message["Subject"].startswith("Niet langer uitgenodigd: ")
         assert attendees(cancel) == [SOFIE] and "STATUS" not in cancel and str(cancel["UID"]).startswith(str(vevent(network.out / "invitations" / "GM-TERUG.ics")["UID"]).split("@")[0])
         assert requests and all(SOFIE not in attendees(event) and str(event["STATUS"]) == "CONFIRMED" for _, event in requests)
         assert {str(event["UID"]) for _, event in requests} == {str(cancel["UID"])}  # the terugkommoment only: the kick-off is left alone
@@ -217,6 +221,9 @@ def test_group_moments_go_through_each_organisations_channel_in_the_recipients_l
                                                        "nathalie.francois@lespetitspas.be"]
         assert all(message["Content-Language"] == "fr" and "Lancement" in str(event["SUMMARY"]) for _, event, message in kickoffs)
         assert all(len(attendees(event)) == 15 for _, event, _ in kickoffs)  # the invitation lists the whole meeting
+        # named as the cohort's kick-off (the group moment's own words), never as an exchange's session
+        words = kickoffs[0][2].get_body(("plain",)).get_content()
+        assert "moment collectif de la cohorte Switching Talent : Lancement" in words and "session" not in words
     finally:
         smtp.stop()
 
@@ -311,8 +318,98 @@ def test_status_json_and_text_carry_the_cohort(sqlite_network):
     document = json.loads(result.stdout)
     assert document["cohorts"][0]["phase"] == "exchanges" and len(document["cohorts"][0]["overdue"]) == 4
     text = cli("status", "--config", str(sqlite_network.config_path), "--as-of", "2027-03-02").stdout
-    assert "Cohort LS-2026 Leren Switchen 2026-2027 (2026): phase exchanges" in text
-    assert "overdue since 2027-01-29: preferences by Hanne Verhaegen (zonneke)" in text
+    assert "Cohort LS-2026 Leren Switchen 2026-2027 (2026): phase uitwisselingen" in text
+    assert "overdue since 2027-01-29: voorkeuren by Hanne Verhaegen (zonneke)" in text
+    # the people's words in the partner's language (nl), not the codes the --json document keeps
+    assert "Terugkommoment for switchers, leercoaches, HR-contactpersonen, leidinggevenden, wie bij Deelnemers staat" in text
+    assert not any(code in text for code in ("return_moment", "kickoff", "managers", " hr,"))
+    assert [m["kind"] for m in document["cohorts"][0]["group_moments"]] == ["kickoff", "return_moment"]
+
+
+def test_status_with_json_answers_a_bad_date_with_a_json_document_and_exit_code_2(sqlite_network):
+    """As every --json command reports a mistake (cli._config_problems): one JSON document on
+    standard output, the message on standard error, exit code 2 (a user mistake)."""
+    from tests.test_cli import cli
+
+    result = cli("status", "--config", str(sqlite_network.config_path), "--json", "--as-of", "2027-13-45")
+    assert result.returncode == 2
+    document = json.loads(result.stdout)
+    assert document["status"] == "usage error"
+    (error,) = document["errors"]
+    assert "--as-of" in error["message"] and "'2027-13-45' is not a date in the form YYYY-MM-DD" in error["message"]
+    assert "2027-13-45" in result.stderr
+    plain = cli("status", "--config", str(sqlite_network.config_path), "--as-of", "2027-13-45")
+    assert plain.returncode == 2 and plain.stdout == "" and "usage: st-connector status" in plain.stderr
+
+
+def test_status_shows_the_coachs_leerbewijs_next_to_the_switchers(sqlite_network):
+    """Les Petits Pas has coach_learning: EX-01's coach Jérôme Lefèvre holds LB-<year>-C0001 of his own."""
+    from tests.test_cli import cli
+
+    sync(sqlite_network, as_of=BEFORE)
+    document = json.loads(cli("status", "--config", str(sqlite_network.config_path), "--json", "--as-of", BEFORE).stdout)
+    (ex01,) = [e for o in document["organisations"] for e in o["exchanges"] if e["code"] == "EX-01"]
+    assert ex01["leerbewijs"] == "LB-2026-0001"
+    assert ex01["coach_leerbewijzen"] == [{"number": "LB-2026-C0001", "coach": "Jérôme Lefèvre"}]
+    text = cli("status", "--config", str(sqlite_network.config_path), "--as-of", BEFORE).stdout
+    (line,) = [line for line in text.splitlines() if line.strip().startswith("EX-01 ")]
+    assert "LB-2026-0001, LB-2026-C0001 (coach Jérôme Lefèvre)" in line
+
+
+def test_a_reminder_for_an_organisation_without_hr_email_is_no_file_but_a_problem_naming_it(sqlite_network):
+    """Les Petits Pas owes learning questions for LS-2026 and has no hr_email: no reminder file
+    for nobody is written or listed to send; a problem names the organisation and the field; the
+    switchers' reminders still go through."""
+    network = sqlite_network
+    network.edit_csv("cohort/fasen.csv", "LS-2026;leervragen;01/09/2026;30/11/2026", "LS-2026;leervragen;01/09/2026;29/01/2027")
+    network.edit_csv("cohort/cohorten.csv", "Netwerk Leren Switchen\n", "Netwerk Leren Switchen\nLS-2027;Leren Switchen 2027-2028;2027;\n")
+    network.edit_csv("cohort/leervragen.csv", "Herkomst\n", "Herkomst;Cohort\n")
+    path = network.data / "cohort" / "leervragen.csv"
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    cohort_of = {"LV-04": ";LS-2027", "LV-07": ";LS-2027"}  # two cohorts now: the others say theirs
+    path.write_text("\n".join(line + cohort_of.get(line.split(";")[0], ";LS-2026") if line.startswith("LV-") else line for line in lines)
+                    + "\n", encoding="utf-8-sig")
+    summary = sync(network, as_of=REMINDING)
+    assert summary.status == "ok", summary.errors
+    files = reminder_files(network)
+    assert not [name for name in files if "questions" in name]  # no .ics without an attendee
+    assert not [w for w in summary.written_files if "DUE-questions" in w["id"]]
+    assert "LS-2026-DUE-preferences-zonneke-Z003.ics" in files  # the good ones go through
+    (problem,) = [p for p in summary.errors if p.field == "hr_email"]
+    assert (problem.entity, problem.record) == ("organisations", "petits-pas")
+    assert "Crèche Les Petits Pas asbl" in problem.message and "hr_email" in problem.message
+    assert sum(sync(network, as_of=REMINDING).invites.values()) == 0
+
+
+def test_erase_dry_run_lists_the_group_moments_list_entry_as_the_erase_does(sqlite_network):
+    """Sofie De Smet is on GM-TERUG's own list (Deelnemers): the dry run lists taking her off it,
+    changes nothing, and the erase does what it listed."""
+    from tests.test_cli import cli
+
+    from connector.store.tables import GroupMoment
+
+    network = sqlite_network
+    sync(network, as_of=BEFORE)
+    entry = "removed: group moment attendee entries (Deelnemers: on the list of a kick-off, preparatory meeting or terugkommoment)"
+
+    def erase(*extra: str) -> dict:
+        result = cli("erase", "--config", str(network.config_path), "--person", SOFIE, "--json", *extra)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)["people"][0]["counts"]
+
+    def listed() -> list:
+        engine = open_engine(network.store_url)
+        with session_factory(engine)() as db:
+            found = db.get(GroupMoment, "GM-TERUG").people
+        engine.dispose()
+        return found
+
+    before = listed()
+    assert len(before) == 1
+    dry = erase("--dry-run")
+    assert dry[entry] == 1 and listed() == before
+    done = erase()
+    assert done == dry and listed() == []
 
 
 # -- bad input and the audience's line managers --------------------------------------------
