@@ -275,6 +275,8 @@ def test_an_organisation_without_learning_questions_in_the_cohort_reminds_its_hr
         assert [to for to, _, _ in reminders] == ["rh@lespetitspas.be"]
         (_, event, message), = reminders
         assert message["Content-Language"] == "fr" and "questions d'apprentissage" in str(event["SUMMARY"])
+        words = message.get_body(("plain",)).get_content()
+        assert words.startswith("Un rappel de la cohorte Switching Talent : une échéance approche") and "session" not in words
         assert "29 janvier 2027" in str(event["DESCRIPTION"])
         document = status(network, "2027-01-30")
         (cohort,) = [c for c in document["cohorts"] if c["code"] == "LS-2026"]

@@ -312,8 +312,11 @@ def _message_kind(method: str, plain_mail: bool, uninvited: bool) -> str:
 
 
 def _intro(language: str, kind: str, event: CalendarEvent) -> str:
-    """The message's first paragraph; a group moment of the cohort (kick-off, preparatory
-    meeting, terugkommoment: event kind `group_<kind>`) is named as such, not as an exchange's session."""
+    """The message's first paragraph; what the cohort sends is named as such, not as an exchange's
+    session: a group moment (kick-off, preparatory meeting, terugkommoment: event kind
+    `group_<kind>`) and a deadline reminder (kind `deadline`, as an invitation or a plain e-mail)."""
+    if event.kind == "deadline" and kind != "uninvited":
+        return text(language, "mail.deadline-cancel.intro" if kind in ("cancel", "reminder-cancel") else "mail.deadline.intro")
     if event.kind.startswith("group_") and kind in ("request", "cancel"):
         return text(language, f"mail.group.{kind}.intro", moment=text(language, f"kind.group.{event.kind.removeprefix('group_')}"))
     return text(language, f"mail.{kind}.intro")
