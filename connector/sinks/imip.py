@@ -316,7 +316,8 @@ def _intro(language: str, kind: str, event: CalendarEvent) -> str:
     session: a group moment (kick-off, preparatory meeting, terugkommoment: event kind
     `group_<kind>`) and a deadline reminder (kind `deadline`, as an invitation or a plain e-mail)."""
     if event.kind == "deadline" and kind != "uninvited":
-        return text(language, "mail.deadline-cancel.intro" if kind in ("cancel", "reminder-cancel") else "mail.deadline.intro")
+        withdrawn = kind in ("cancel", "reminder-cancel")
+        return text(language, "mail.deadline-cancel.intro") if withdrawn else text(language, "mail.deadline.intro")
     if event.kind.startswith("group_") and kind in ("request", "cancel"):
         return text(language, f"mail.group.{kind}.intro", moment=text(language, f"kind.group.{event.kind.removeprefix('group_')}"))
     return text(language, f"mail.{kind}.intro")
