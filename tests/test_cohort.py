@@ -206,6 +206,22 @@ def test_on_the_files_channel_a_person_leaving_the_audience_gets_a_cancel_file_o
     assert sum(again.invites.values()) == 0 and not again.written_files and network.output_hashes() == before
 
 
+def test_a_moment_cancelled_for_everyone_and_back_with_fewer_people_sends_no_second_cancel(synced_copy):
+    """GM-TERUG off the sheet (a CANCEL to all in GM-TERUG.ics), then back without the line
+    managers: they had the moment's CANCEL already, so no file of their own is written for them."""
+    network = synced_copy
+    sheet = network.data / "cohort" / "groepsmomenten.csv"
+    moments = sheet.read_text(encoding="utf-8-sig")
+    terug = next(line for line in moments.splitlines() if line.startswith("GM-TERUG;"))
+    network.edit_csv("cohort/groepsmomenten.csv", terug + "\n", "")
+    assert sync(network, as_of="2026-12-07").invites["cancelled"] == 1
+    network.edit_csv("cohort/groepsmomenten.csv", "leercoaches;\n", "leercoaches;\n" + terug.replace(", leidinggevenden", "") + "\n")
+    summary = sync(network, as_of="2026-12-08")
+    assert summary.status == "ok", summary.errors
+    assert str(vevent(network.out / "invitations" / "GM-TERUG.ics")["STATUS"]) == "CONFIRMED"
+    assert not list((network.out / "invitations").glob("*uninvited*")) and summary.invites["cancelled"] == 0
+
+
 def test_group_moments_go_through_each_organisations_channel_in_the_recipients_language(sqlite_network, monkeypatch):
     network = sqlite_network
     with invited_by_email(network, monkeypatch, "petits-pas") as smtp:

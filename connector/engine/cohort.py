@@ -272,7 +272,8 @@ class CohortPlanner:
                 continue  # a copy for nobody (the builder reported why, where that is a problem); a channel's cancels below
             payload = {"event": event.model_dump(mode="json")}
             if live and (event.attendees or target.channel is None):
-                before = self.planner._last_sent(target.name, CALENDAR, call.code) if target.uninvites else None  # noqa: SLF001
+                sent = self.planner._last_sent_item(target.name, CALENDAR, call.code) if target.uninvites else None  # noqa: SLF001
+                before = sent.payload if sent is not None and sent.action == "upsert" else None  # after a CANCEL to all: no one's own
                 enqueue(self.db, self.planner.run_id, target.name, CALENDAR, call.code, payload, volatile=self.planner._stamp)
                 self.planner.uninvite_by_file(call.code, target, before, event, build)
             else:

@@ -604,7 +604,7 @@ class Planner:
         while the others keep it. Planned in the outbox like everything else: a re-run plans nothing
         (the copy that went out no longer names them), a crash leaves it pending for the next run."""
         if before is None:
-            return  # the copy never went out: nobody was invited by it
+            return  # the copy never went out (or its last version was the whole moment's CANCEL): nobody is invited by it
         staying = {a.email for a in current.attendees}
         by_files = CalendarTarget(target.name, channel="files")
         sequence = self.db.scalar(select(func.max(OutboxItem.sequence)).where(
@@ -846,11 +846,16 @@ class Planner:
     def _last_sent(self, target: str, object_type: str, object_id: str) -> dict[str, Any] | None:
         """The payload of the last write that went (or may have gone) out to `target`, without its
         volatile stamp; None if none did."""
+        item = self._last_sent_item(target, object_type, object_id)
+        return {k: v for k, v in (item.payload or {}).items() if k not in ("dtstamp", "sequence")} or None if item is not None else None
+
+    def _last_sent_item(self, target: str, object_type: str, object_id: str) -> OutboxItem | None:
+        """The last outbox item that went (or may have gone) out to `target` for this object."""
         rows = self.db.scalars(select(OutboxItem).where(OutboxItem.target == target, OutboxItem.object_type == object_type,
                                                         OutboxItem.object_id == object_id).order_by(OutboxItem.sequence.desc()))
         for item in rows:
             if item.status == "done" or item.status == "pending" and (item.attempts > 0 or item.uncertain):
-                return {k: v for k, v in (item.payload or {}).items() if k not in ("dtstamp", "sequence")} or None
+                return item
         return None
 
     # -- the coach's learning ------------------------------------------------------------------
