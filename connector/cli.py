@@ -13,7 +13,7 @@ import logging
 import sys
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -57,9 +57,37 @@ examples:
   st-connector serve --config config.example.toml --port 8080"""
 
 
+class UsageError(Exception):
+    """A command line argparse refuses, raised instead of exiting so that --json can still answer."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake raises UsageError (sub-commands' parsers are of this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self, message)
+
+
+def _usage_error(error: UsageError, as_json: bool) -> int:
+    """A usage mistake: argparse's usage and message on standard error; with --json also one JSON
+    document on standard output, {"status": "usage error", "errors": [{"source": "arguments",
+    "entity": "", "record": "", "field": "", "message": ...}], "warnings": []}. Exit code 2."""
+    if as_json:
+        print(json.dumps({"status": "usage error", "errors": [{"source": "arguments", "entity": "", "record": "", "field": "",
+                                                               "message": error.message}], "warnings": []}, ensure_ascii=False))
+    error.parser.print_usage(sys.stderr)
+    print(f"{error.parser.prog}: error: {error.message}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="st-connector", description=DESCRIPTION, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="st-connector", description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details (never secrets) to standard error")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -297,7 +325,11 @@ def _as_of_date(value: str) -> date:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    try:
+        args = _parser().parse_args(arguments)
+    except UsageError as error:
+        return _usage_error(error, "--json" in arguments)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -592,11 +624,11 @@ def _status(config: Config, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(document, ensure_ascii=False, indent=2))
     else:
-        _print_status(document)
+        _print_status(document, config.partner.language.value)
     return EXIT_OK
 
 
-def _print_status(document: dict[str, Any]) -> None:
+def _print_status(document: dict[str, Any], language: str) -> None:
     if not document["runs"]:
         print("Nothing synced yet: run st-connector sync.")
         return
@@ -605,6 +637,8 @@ def _print_status(document: dict[str, Any]) -> None:
         print(f"{organisation['name']} ({organisation['id']}): {len(organisation['exchanges'])} exchange(s)")
         for exchange in organisation["exchanges"]:
             number = f", {exchange['leerbewijs']}" if exchange["leerbewijs"] else ""
+            for own in exchange.get("coach_leerbewijzen") or []:
+                number += f", {own['number']} (coach {own['coach']})"
             for revoked in exchange.get("revoked") or []:
                 replaced = f", replaced by {revoked['replaced_by']}" if revoked["replaced_by"] else ""
                 number += f", {revoked['number']} revoked{replaced}"
@@ -629,20 +663,28 @@ def _print_status(document: dict[str, Any]) -> None:
     for run in document["runs"]:
         kind = " (dry run)" if run["dry_run"] else ""
         print(f"  #{run['id']} {run['started']}{kind}: {run['status']}, {run['problems']} problem(s), {run['warnings']} warning(s)")
-    _print_cohorts(document.get("cohorts") or [])
+    _print_cohorts(document.get("cohorts") or [], language)
 
 
-def _print_cohorts(cohorts: list[dict[str, Any]]) -> None:
-    """Each cohort's phase, its deadlines, what is overdue and by whom, and its group moments."""
+def _print_cohorts(cohorts: list[dict[str, Any]], language: str) -> None:
+    """Each cohort's phase, its deadlines, what is overdue and by whom, and its group moments;
+    phases, kinds of moment and audiences in the people's words of `language` (the --json
+    document keeps the codes)."""
+    from connector.core.texts import text
+
+    def phase_name(phase: str) -> str:  # "not started" and "finished" are the view's own words
+        return text(language, f"phase.{phase}") if phase not in ("not started", "finished") else phase
+
     for cohort in cohorts:
-        print(f"Cohort {cohort['code']} {cohort['name']} ({cohort['year']}): phase {cohort['phase']}")
+        print(f"Cohort {cohort['code']} {cohort['name']} ({cohort['year']}): phase {phase_name(cohort['phase'])}")
         for phase in cohort["phases"]:
-            print(f"  {phase['phase']:<12} {phase['start'] or '':<10} .. {phase['deadline']}  {phase['state']}")
+            print(f"  {phase_name(phase['phase']):<26} {phase['start'] or '':<10} .. {phase['deadline']}  {phase['state']}")
         for late in cohort["overdue"]:
-            print(f"  overdue since {late['deadline']}: {late['phase']} by {late['who']} ({late['organisation']})")
+            print(f"  overdue since {late['deadline']}: {phase_name(late['phase'])} by {late['who']} ({late['organisation']})")
         for moment in cohort["group_moments"]:
             state = " (cancelled)" if moment["cancelled"] else ""
-            print(f"  {moment['code']:<14} {moment['start'][:16]}  {moment['kind']} for {', '.join(moment['audience'])}{state}")
+            audience = ", ".join(text(language, f"audience.{group}") for group in moment["audience"])
+            print(f"  {moment['code']:<14} {moment['start'][:16]}  {text(language, 'kind.group.' + moment['kind'])} for {audience}{state}")
 
 
 def _moment(config: Config, day: date | None) -> datetime | None:
@@ -766,7 +808,9 @@ def _print_summary(summary: Summary, config: Config) -> None:
         print(f"  written: {len(summary.written_files)} ({len(files)} file(s); .ics files to send are listed)")
         for item in summary.written_files:
             if (item["file"] or "").endswith((".ics", ".eml")):  # .eml: a note to a manager, to send like an invitation
-                print(f"    {item['action']:<7} {item['id']:<16} {item['file']}")
+                to = item.get("to")
+                to_whom = f"  (to {to['name']} <{to['email']}>, in {to['language']})" if to else ""
+                print(f"    {item['action']:<7} {item['id']:<16} {item['file']}{to_whom}")
     if summary.dry_run and summary.planned:
         print("  planned writes:")
         for item in summary.planned:

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -146,6 +146,19 @@ class Network:
         assert old in content, f"{old!r} not in {relative}"
         path.write_text(content.replace(old, new), encoding=encoding)
 
+    def copy_to(self, root: Path) -> Network:
+        """This network as it stands (data, configuration, SQLite store, signing keys, outputs) in
+        folder `root`, its configuration pointing at the copied store: a synced network to change
+        without syncing from scratch again. Only for a SQLite store nobody has open."""
+        assert self.store_url == f"sqlite:///{self.root / 'state' / 'connector.db'}", "copies a SQLite network only"
+        shutil.copytree(self.root, root)
+        copy = object.__new__(Network)
+        copy.root, copy.data, copy.out = root, root / "examples" / "data", root / "out"
+        copy.config_path, copy.store_url = root / "config.toml", f"sqlite:///{root / 'state' / 'connector.db'}"
+        text = copy.config_path.read_text(encoding="utf-8")
+        copy.config_path.write_text(text.replace(f'url = "{self.store_url}"', f'url = "{copy.store_url}"'), encoding="utf-8")
+        return copy
+
     def output_hashes(self) -> dict[str, str]:
         """Every output file's SHA-256; for a signed leerbewijs (PDF or EDC), that of the credential inside,
         since each network signs with its own keys (and PAdES stamps the signing time)."""
@@ -173,6 +186,53 @@ def network(tmp_path: Path, store_url: str) -> Network:
 @pytest.fixture
 def sqlite_network(tmp_path: Path) -> Network:
     return Network(tmp_path, f"sqlite:///{tmp_path / 'state' / 'connector.db'}")
+
+
+def people_source(name: str, kind: str, **options: str | bool) -> str:
+    """An organisation's `[[organisations.sources]]` TOML block delivering people, for
+    Network.add_to_organisation; `options` as TOML values (strings quoted, booleans lower case)."""
+    settings = {"name": name, "kind": kind, **options}
+    lines = [f"  {key} = " + (str(value).lower() if isinstance(value, bool) else f'"{value}"') for key, value in settings.items()]
+    return "\n  [[organisations.sources]]\n" + "\n".join([*lines, '  entities = ["people"]']) + "\n"
+
+
+@pytest.fixture(scope="module")
+def synced_example(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Network]:
+    """The example network on SQLite, synced once per test module as of the module's
+    `SYNCED_AT` (an aware datetime). Tests only read it (its outputs are checked unchanged at
+    the end of the module); a test that changes anything takes `synced_copy`."""
+    from connector.engine.sync import run_sync
+
+    root = tmp_path_factory.mktemp("synced")
+    network = Network(root, f"sqlite:///{root / 'state' / 'connector.db'}")
+    summary = run_sync(network.config(), request.module.SYNCED_AT)
+    assert summary.status == "ok", summary.errors
+    synced = network.output_hashes()
+    yield network
+    assert network.output_hashes() == synced, "a test changed the shared synced network: give it synced_copy"
+
+
+@pytest.fixture
+def synced_copy(synced_example: Network, tmp_path: Path) -> Network:
+    """A copy of the module's synced example network (store, keys, outputs) for one test to change."""
+    return synced_example.copy_to(tmp_path / "network")
+
+
+@contextmanager
+def invited_by_email(network: Network, monkeypatch: pytest.MonkeyPatch, *organisations: str) -> Iterator[Any]:
+    """A real SMTP server (aiosmtpd, tests/fakes/smtp_server.py) as the network's iMIP channel,
+    with `organisations` invited through it; yields the server, stopped afterwards."""
+    from tests.fakes.smtp_server import PASSWORD, FakeSmtp
+
+    smtp = FakeSmtp().start()
+    try:
+        monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", PASSWORD)
+        network.add_before_cohort(smtp.channel_toml())
+        for organisation in organisations:
+            network.route(organisation, "imip")
+        yield smtp
+    finally:
+        smtp.stop()
 
 
 @contextmanager

@@ -17,6 +17,8 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -27,13 +29,15 @@ from connector.engine.status import build_status
 from connector.plumbing.killpoint import VARIABLE
 from connector.store.db import open_engine, session_factory
 from connector.store.tables import LearningQuestion, OutboxItem, Person
-from tests.conftest import REPO
-from tests.fakes.smtp_server import PASSWORD, FakeSmtp
+from tests.conftest import REPO, invited_by_email
 from tests.test_sync import sync
 
 BEFORE = "2026-12-06"  # both group moments ahead; the preferences' reminders not yet
 REMINDING = "2027-01-20"  # within 14 days of the preferences' deadline (29/01/2027)
 HANNE, MOHAMED, SOFIE = "hanne.verhaegen@zonneke.be", "mohamed@brouwers-peeters.be", "sofie.desmet@zonneke.be"
+# the moment of the module's one shared sync (tests/conftest.py `synced_example`): tests that only
+# read take that network; those that change it take `synced_copy` (a copy of its store and outputs)
+SYNCED_AT = datetime.fromisoformat(BEFORE).replace(tzinfo=ZoneInfo("Europe/Brussels"))
 
 
 def vevent(path) -> icalendar.Event:
@@ -74,9 +78,6 @@ def switchers_managers(network) -> set[str]:
 
 
 def status(network, as_of: str):
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     engine = open_engine(network.store_url)
     try:
         with session_factory(engine)() as db:
@@ -87,9 +88,8 @@ def status(network, as_of: str):
 
 # -- group moments on the example network ----------------------------------------------------
 
-def test_the_example_invites_its_kickoff_and_terugkommoment_and_a_rerun_writes_nothing(network):
-    summary = sync(network, as_of=BEFORE)
-    assert summary.status == "ok", summary.errors
+def test_the_example_invites_its_kickoff_and_terugkommoment(synced_example):
+    network = synced_example
     folder = network.out / "invitations"
     kickoff, terug = vevent(folder / "GM-KICKOFF.ics"), vevent(folder / "GM-TERUG.ics")
     # the kick-off: every switcher with a learning question in the cohort (9) and every coach (6), online
@@ -101,14 +101,17 @@ def test_the_example_invites_its_kickoff_and_terugkommoment_and_a_rerun_writes_n
     assert attendees(terug) == sorted({*attendees(kickoff), SOFIE, *switchers_managers(network)})
     assert str(terug["LOCATION"]) == "Zelebaan 42, 9160 Lokeren"
     assert "terugkommoment" in str(terug["DESCRIPTION"]) and "journée de retour" in str(terug["DESCRIPTION"])
-    before = network.output_hashes()
-    again = sync(network, as_of=BEFORE)
-    assert sum(again.invites.values()) == 0 and not again.written_files
-    assert network.output_hashes() == before
 
 
-def test_a_group_moment_removed_from_the_sheet_is_cancelled_for_everyone(network):
-    sync(network, as_of=BEFORE)
+def test_a_rerun_of_the_example_writes_nothing(synced_copy):
+    before = synced_copy.output_hashes()
+    again = sync(synced_copy, as_of=BEFORE)
+    assert again.status == "ok" and sum(again.invites.values()) == 0 and not again.written_files
+    assert synced_copy.output_hashes() == before
+
+
+def test_a_group_moment_removed_from_the_sheet_is_cancelled_for_everyone(synced_copy):
+    network = synced_copy
     network.edit_csv("cohort/groepsmomenten.csv", "GM-KICKOFF;LS-2026;kick-off;;14/01/2027;13:30;16:30;online;;switchers, leercoaches;\n", "")
     summary = sync(network, as_of="2026-12-07")
     assert summary.status == "ok", summary.errors
@@ -123,11 +126,7 @@ def test_a_person_leaving_the_audience_gets_a_cancel_for_that_moment_only(sqlite
     gets a CANCEL naming only her, without STATUS; the others an updated REQUEST without her;
     her invitation to the kick-off is left alone."""
     network = sqlite_network
-    smtp = FakeSmtp().start()
-    try:
-        monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", PASSWORD)
-        network.add_before_cohort(smtp.channel_toml())
-        network.route("zonneke", "imip")
+    with invited_by_email(network, monkeypatch, "zonneke") as smtp:
         # Sofie De Smet is also a line manager of switchers: only the list names her here
         network.edit_csv("cohort/groepsmomenten.csv", "switchers, leercoaches, hr, leidinggevenden;", "switchers, leercoaches, hr;")
         sync(network, as_of=BEFORE)
@@ -143,6 +142,10 @@ def test_a_person_leaving_the_audience_gets_a_cancel_for_that_moment_only(sqlite
         requests = [(to, event) for to, method, event, _ in later if method == "REQUEST"]
         assert [to for to, _ in cancels] == [SOFIE]
         (to, cancel), = cancels
+        (message,) = [m for to, method, _, m in later if method == "CANCEL"]
+        words = message.get_body(("plain",)).get_content()
+        assert "niet langer op de uitnodigingslijst" in words and "gaat niet door" not in words  # off for her only
+        assert message["Subject"].startswith("Niet langer uitgenodigd: ")
         assert attendees(cancel) == [SOFIE] and "STATUS" not in cancel and str(cancel["UID"]).startswith(str(vevent(network.out / "invitations" / "GM-TERUG.ics")["UID"]).split("@")[0])
         assert requests and all(SOFIE not in attendees(event) and str(event["STATUS"]) == "CONFIRMED" for _, event in requests)
         assert {str(event["UID"]) for _, event in requests} == {str(cancel["UID"])}  # the terugkommoment only: the kick-off is left alone
@@ -155,17 +158,73 @@ def test_a_person_leaving_the_audience_gets_a_cancel_for_that_moment_only(sqlite
         network.edit_csv("cohort/groepsmomenten.csv", "leercoaches, hr;\n", "leercoaches, hr;zonneke:Z002\n")
         sync(network, as_of="2026-12-08")
         assert SOFIE in {to for to, method, _, _ in received(smtp, count) if method == "REQUEST"}
-    finally:
-        smtp.stop()
+
+
+def test_on_the_files_channel_a_person_leaving_the_audience_gets_a_cancel_file_of_their_own(synced_copy):
+    """The default channel (files): the line managers taken off the terugkommoment's audience,
+    and Sofie De Smet off its list, between two syncs: each gets `GM-TERUG-uninvited-<hex>.ics`,
+    read back with icalendar: METHOD:CANCEL, the moment's UID, the updated copy's SEQUENCE, only
+    them as ATTENDEE and no STATUS (RFC 5546 section 3.2.5), in their language; each is listed to
+    send to them; the shared copy goes on without them. A crash after the files were written and
+    before they were booked repeats the same bytes; a re-run writes nothing."""
+    from tests.conftest import dies_after_delivery
+
+    network = synced_copy
+    folder = network.out / "invitations"
+    invited = set(attendees(vevent(folder / "GM-TERUG.ics")))
+    assert SOFIE in invited and not list(folder.glob("*uninvited*"))
+    network.edit_csv("cohort/groepsmomenten.csv", "switchers, leercoaches, hr, leidinggevenden;zonneke:Z002", "switchers, leercoaches, hr;")
+    with dies_after_delivery("calendar-files"):
+        sync(network, as_of="2026-12-07")
+    crashed = network.output_hashes()
+    summary = sync(network, as_of="2026-12-07")
+    assert summary.status == "ok", summary.errors
+    assert network.output_hashes() == crashed  # the same files again, nothing else
+    shared = vevent(folder / "GM-TERUG.ics")
+    left = invited - set(attendees(shared))
+    assert SOFIE in left and left <= switchers_managers(network) | {SOFIE}  # the managers who are not also switchers or coaches
+    assert str(shared["STATUS"]) == "CONFIRMED" and HANNE in attendees(shared) and int(shared["SEQUENCE"]) == 1
+    cancels = {}
+    for path in folder.glob("GM-TERUG-uninvited-*.ics"):
+        calendar = icalendar.Calendar.from_ical(path.read_bytes())
+        (cancel,) = calendar.walk("VEVENT")
+        assert str(calendar["METHOD"]) == "CANCEL" and "STATUS" not in cancel
+        assert str(cancel["UID"]) == str(shared["UID"]) and int(cancel["SEQUENCE"]) == int(shared["SEQUENCE"])
+        (who,) = attendees(cancel)
+        cancels[who] = (path, cancel)
+    assert set(cancels) == left  # one file per person who left, naming only them
+    path, cancel = cancels[SOFIE]
+    assert "terugkommoment" in str(cancel["DESCRIPTION"]).lower()
+    assert "journée de retour" not in str(cancel["DESCRIPTION"])  # hers only, in her language
+    assert int(vevent(folder / "GM-KICKOFF.ics")["SEQUENCE"]) == 0  # the kick-off is left alone
+    listed = [w for w in summary.written_files if w["file"] == str(path)]
+    assert listed == [{"target": "calendar-files", "object": "calendar_event", "id": f"GM-TERUG|{SOFIE}", "action": "cancel",
+                       "file": str(path), "to": {"email": SOFIE, "name": "Sofie De Smet", "language": "nl"}}]
+    assert len([w for w in summary.written_files if w["action"] == "cancel"]) == len(left)
+    before = network.output_hashes()
+    again = sync(network, as_of="2026-12-08")
+    assert sum(again.invites.values()) == 0 and not again.written_files and network.output_hashes() == before
+
+
+def test_a_moment_cancelled_for_everyone_and_back_with_fewer_people_sends_no_second_cancel(synced_copy):
+    """GM-TERUG off the sheet (a CANCEL to all in GM-TERUG.ics), then back without the line
+    managers: they had the moment's CANCEL already, so no file of their own is written for them."""
+    network = synced_copy
+    sheet = network.data / "cohort" / "groepsmomenten.csv"
+    moments = sheet.read_text(encoding="utf-8-sig")
+    terug = next(line for line in moments.splitlines() if line.startswith("GM-TERUG;"))
+    network.edit_csv("cohort/groepsmomenten.csv", terug + "\n", "")
+    assert sync(network, as_of="2026-12-07").invites["cancelled"] == 1
+    network.edit_csv("cohort/groepsmomenten.csv", "leercoaches;\n", "leercoaches;\n" + terug.replace(", leidinggevenden", "") + "\n")
+    summary = sync(network, as_of="2026-12-08")
+    assert summary.status == "ok", summary.errors
+    assert str(vevent(network.out / "invitations" / "GM-TERUG.ics")["STATUS"]) == "CONFIRMED"
+    assert not list((network.out / "invitations").glob("*uninvited*")) and summary.invites["cancelled"] == 0
 
 
 def test_group_moments_go_through_each_organisations_channel_in_the_recipients_language(sqlite_network, monkeypatch):
     network = sqlite_network
-    smtp = FakeSmtp().start()
-    try:
-        monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", PASSWORD)
-        network.add_before_cohort(smtp.channel_toml())
-        network.route("petits-pas", "imip")
+    with invited_by_email(network, monkeypatch, "petits-pas") as smtp:
         summary = sync(network, as_of=BEFORE)
         assert summary.status == "ok", summary.errors
         kickoffs = [(to, event, message) for to, method, event, message in received(smtp)
@@ -175,8 +234,9 @@ def test_group_moments_go_through_each_organisations_channel_in_the_recipients_l
                                                        "nathalie.francois@lespetitspas.be"]
         assert all(message["Content-Language"] == "fr" and "Lancement" in str(event["SUMMARY"]) for _, event, message in kickoffs)
         assert all(len(attendees(event)) == 15 for _, event, _ in kickoffs)  # the invitation lists the whole meeting
-    finally:
-        smtp.stop()
+        # named as the cohort's kick-off (the group moment's own words), never as an exchange's session
+        words = kickoffs[0][2].get_body(("plain",)).get_content()
+        assert "moment collectif de la cohorte Switching Talent : Lancement" in words and "session" not in words
 
 
 # -- deadline reminders ------------------------------------------------------------------
@@ -214,11 +274,7 @@ def test_an_organisation_without_learning_questions_in_the_cohort_reminds_its_hr
     """Les Petits Pas's questions belong to another cohort (the Cohort column): for LS-2026 it
     owes learning questions; its HR contact, by e-mail, gets the reminder in French."""
     network = sqlite_network
-    smtp = FakeSmtp().start()
-    try:
-        monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", PASSWORD)
-        network.add_before_cohort(smtp.channel_toml())
-        network.route("petits-pas", "imip")
+    with invited_by_email(network, monkeypatch, "petits-pas") as smtp:
         network.replace('id = "petits-pas"', 'id = "petits-pas"\nhr_email = "rh@lespetitspas.be"')
         network.edit_csv("cohort/cohorten.csv", "Netwerk Leren Switchen\n", "Netwerk Leren Switchen\nLS-2027;Leren Switchen 2027-2028;2027;\n")
         network.edit_csv("cohort/fasen.csv", "LS-2026;leervragen;01/09/2026;30/11/2026", "LS-2026;leervragen;01/09/2026;29/01/2027")
@@ -235,18 +291,18 @@ def test_an_organisation_without_learning_questions_in_the_cohort_reminds_its_hr
         assert [to for to, _, _ in reminders] == ["rh@lespetitspas.be"]
         (_, event, message), = reminders
         assert message["Content-Language"] == "fr" and "questions d'apprentissage" in str(event["SUMMARY"])
+        words = message.get_body(("plain",)).get_content()
+        assert words.startswith("Un rappel de la cohorte Switching Talent : une échéance approche") and "session" not in words
         assert "29 janvier 2027" in str(event["DESCRIPTION"])
         document = status(network, "2027-01-30")
         (cohort,) = [c for c in document["cohorts"] if c["code"] == "LS-2026"]
         assert {"phase": "questions", "deadline": "2027-01-29", "who": "Crèche Les Petits Pas asbl", "organisation": "petits-pas"} in cohort["overdue"]
-    finally:
-        smtp.stop()
 
 
 # -- status -------------------------------------------------------------------------------
 
-def test_status_shows_the_cohorts_phase_and_who_is_overdue(network):
-    sync(network, as_of=BEFORE)
+def test_status_shows_the_cohorts_phase_and_who_is_overdue(synced_example):
+    network = synced_example
     (cohort,) = status(network, BEFORE)["cohorts"]
     assert (cohort["code"], cohort["name"], cohort["year"]) == ("LS-2026", "Leren Switchen 2026-2027", 2026)
     assert cohort["phase"] == "preferences" and cohort["overdue"] == []
@@ -261,16 +317,105 @@ def test_status_shows_the_cohorts_phase_and_who_is_overdue(network):
         ("preferences", "Hanne Verhaegen"), ("preferences", "Mohamed Ait Ouali")]
 
 
-def test_status_json_and_text_carry_the_cohort(sqlite_network):
+def test_status_json_and_text_carry_the_cohort(synced_example):
     from tests.test_cli import cli
 
-    sync(sqlite_network, as_of=BEFORE)
+    sqlite_network = synced_example
     result = cli("status", "--config", str(sqlite_network.config_path), "--json", "--as-of", "2027-03-02")
     document = json.loads(result.stdout)
     assert document["cohorts"][0]["phase"] == "exchanges" and len(document["cohorts"][0]["overdue"]) == 4
     text = cli("status", "--config", str(sqlite_network.config_path), "--as-of", "2027-03-02").stdout
-    assert "Cohort LS-2026 Leren Switchen 2026-2027 (2026): phase exchanges" in text
-    assert "overdue since 2027-01-29: preferences by Hanne Verhaegen (zonneke)" in text
+    assert "Cohort LS-2026 Leren Switchen 2026-2027 (2026): phase uitwisselingen" in text
+    assert "overdue since 2027-01-29: voorkeuren by Hanne Verhaegen (zonneke)" in text
+    # the people's words in the partner's language (nl), not the codes the --json document keeps
+    assert "Terugkommoment for switchers, leercoaches, HR-contactpersonen, leidinggevenden, wie bij Deelnemers staat" in text
+    assert not any(code in text for code in ("return_moment", "kickoff", "managers", " hr,"))
+    assert [m["kind"] for m in document["cohorts"][0]["group_moments"]] == ["kickoff", "return_moment"]
+
+
+def test_status_with_json_answers_a_bad_date_with_a_json_document_and_exit_code_2(synced_example):
+    """As every --json command reports a mistake (cli._config_problems): one JSON document on
+    standard output, the message on standard error, exit code 2 (a user mistake)."""
+    from tests.test_cli import cli
+
+    result = cli("status", "--config", str(synced_example.config_path), "--json", "--as-of", "2027-13-45")
+    assert result.returncode == 2
+    document = json.loads(result.stdout)
+    assert document["status"] == "usage error"
+    (error,) = document["errors"]
+    assert "--as-of" in error["message"] and "'2027-13-45' is not a date in the form YYYY-MM-DD" in error["message"]
+    assert "2027-13-45" in result.stderr
+    plain = cli("status", "--config", str(synced_example.config_path), "--as-of", "2027-13-45")
+    assert plain.returncode == 2 and plain.stdout == "" and "usage: st-connector status" in plain.stderr
+
+
+def test_status_shows_the_coachs_leerbewijs_next_to_the_switchers(synced_example):
+    """Les Petits Pas has coach_learning: EX-01's coach Jérôme Lefèvre holds LB-<year>-C0001 of his own."""
+    from tests.test_cli import cli
+
+    sqlite_network = synced_example
+    document = json.loads(cli("status", "--config", str(sqlite_network.config_path), "--json", "--as-of", BEFORE).stdout)
+    (ex01,) = [e for o in document["organisations"] for e in o["exchanges"] if e["code"] == "EX-01"]
+    assert ex01["leerbewijs"] == "LB-2026-0001"
+    assert ex01["coach_leerbewijzen"] == [{"number": "LB-2026-C0001", "coach": "Jérôme Lefèvre"}]
+    text = cli("status", "--config", str(sqlite_network.config_path), "--as-of", BEFORE).stdout
+    (line,) = [line for line in text.splitlines() if line.strip().startswith("EX-01 ")]
+    assert "LB-2026-0001, LB-2026-C0001 (coach Jérôme Lefèvre)" in line
+
+
+def test_a_reminder_for_an_organisation_without_hr_email_is_no_file_but_a_problem_naming_it(sqlite_network):
+    """Les Petits Pas owes learning questions for LS-2026 and has no hr_email: no reminder file
+    for nobody is written or listed to send; a problem names the organisation and the field; the
+    switchers' reminders still go through."""
+    network = sqlite_network
+    network.edit_csv("cohort/fasen.csv", "LS-2026;leervragen;01/09/2026;30/11/2026", "LS-2026;leervragen;01/09/2026;29/01/2027")
+    network.edit_csv("cohort/cohorten.csv", "Netwerk Leren Switchen\n", "Netwerk Leren Switchen\nLS-2027;Leren Switchen 2027-2028;2027;\n")
+    network.edit_csv("cohort/leervragen.csv", "Herkomst\n", "Herkomst;Cohort\n")
+    path = network.data / "cohort" / "leervragen.csv"
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    cohort_of = {"LV-04": ";LS-2027", "LV-07": ";LS-2027"}  # two cohorts now: the others say theirs
+    path.write_text("\n".join(line + cohort_of.get(line.split(";")[0], ";LS-2026") if line.startswith("LV-") else line for line in lines)
+                    + "\n", encoding="utf-8-sig")
+    summary = sync(network, as_of=REMINDING)
+    assert summary.status == "ok", summary.errors
+    files = reminder_files(network)
+    assert not [name for name in files if "questions" in name]  # no .ics without an attendee
+    assert not [w for w in summary.written_files if "DUE-questions" in w["id"]]
+    assert "LS-2026-DUE-preferences-zonneke-Z003.ics" in files  # the good ones go through
+    (problem,) = [p for p in summary.errors if p.field == "hr_email"]
+    assert (problem.entity, problem.record) == ("organisations", "petits-pas")
+    assert "Crèche Les Petits Pas asbl" in problem.message and "hr_email" in problem.message
+    assert sum(sync(network, as_of=REMINDING).invites.values()) == 0
+
+
+def test_erase_dry_run_lists_the_group_moments_list_entry_as_the_erase_does(synced_copy):
+    """Sofie De Smet is on GM-TERUG's own list (Deelnemers): the dry run lists taking her off it,
+    changes nothing, and the erase does what it listed."""
+    from tests.test_cli import cli
+
+    from connector.store.tables import GroupMoment
+
+    network = synced_copy
+    entry = "removed: group moment attendee entries (Deelnemers: on the list of a kick-off, preparatory meeting or terugkommoment)"
+
+    def erase(*extra: str) -> dict:
+        result = cli("erase", "--config", str(network.config_path), "--person", SOFIE, "--json", *extra)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)["people"][0]["counts"]
+
+    def listed() -> list:
+        engine = open_engine(network.store_url)
+        with session_factory(engine)() as db:
+            found = db.get(GroupMoment, "GM-TERUG").people
+        engine.dispose()
+        return found
+
+    before = listed()
+    assert len(before) == 1
+    dry = erase("--dry-run")
+    assert dry[entry] == 1 and listed() == before
+    done = erase()
+    assert done == dry and listed() == []
 
 
 # -- bad input and the audience's line managers --------------------------------------------
@@ -291,18 +436,12 @@ def test_a_bad_group_moment_is_a_problem_naming_it_and_the_good_one_goes_through
     assert SOFIE not in attendees(vevent(network.out / "invitations" / "GM-TERUG.ics"))
 
 
-def test_the_line_managers_audience_invites_the_switchers_managers(sqlite_network):
+def test_the_line_managers_audience_invites_the_switchers_managers(synced_example):
     """GM-TERUG's audience names the line managers: the managers the HR sources give the
     cohort's switchers (issue 25 item 3) are among its attendees."""
-    sync(sqlite_network, as_of=BEFORE)
-    engine = open_engine(sqlite_network.store_url)
-    with session_factory(engine)() as db:
-        switchers = list(db.scalars(select(Person).join(LearningQuestion, LearningQuestion.switcher_id == Person.id)))
-        managers = managers_of(db, switchers)
-        expected = {m.email for m in managers}
-    engine.dispose()
+    expected = switchers_managers(synced_example)
     assert expected, "the example gives some switchers a manager"
-    assert expected <= set(attendees(vevent(sqlite_network.out / "invitations" / "GM-TERUG.ics")))
+    assert expected <= set(attendees(vevent(synced_example.out / "invitations" / "GM-TERUG.ics")))
 
 
 # -- crash: a kill between two group-moment writes ----------------------------------------
@@ -327,11 +466,7 @@ def test_a_kill_between_two_group_moment_writes_recovers_without_doubles(network
     """The group moments arrive in a sheet already synced; the sync dies (SIGKILL) right after
     the first group moment's .ics is in place, then after the first group-moment e-mail the
     SMTP server accepted: the next run finishes, one invitation each, nothing twice."""
-    smtp = FakeSmtp().start()
-    try:
-        monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", PASSWORD)
-        network.add_before_cohort(smtp.channel_toml())
-        network.route("petits-pas", "imip")
+    with invited_by_email(network, monkeypatch, "petits-pas") as smtp:
         sheet = network.data / "cohort" / "groepsmomenten.csv"
         moments = sheet.read_text(encoding="utf-8")
         sheet.write_text(moments.splitlines()[0] + "\n", encoding="utf-8")
@@ -356,5 +491,3 @@ def test_a_kill_between_two_group_moment_writes_recovers_without_doubles(network
             assert int(vevent(network.out / "invitations" / name)["SEQUENCE"]) == 0
         again = json.loads(cli_sync(network, BEFORE).stdout)
         assert sum(again["invites"].values()) == 0 and len(smtp.received) == sent + len(ids)
-    finally:
-        smtp.stop()

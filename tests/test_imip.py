@@ -177,8 +177,10 @@ def test_the_partners_catalog_words_the_mail_intro(network, smtp):
                                                    encoding="utf-8")
     assert run_sync(network.config(), MOMENT).status == "ok"
     invitations = [m for _, m in messages(smtp) if m["Subject"].startswith("Uitnodiging: ")]
-    assert invitations
-    for message in invitations:
+    # the cohort's group moments have words of their own (mail.group.request.intro), which a catalog overrides alike
+    sessions = [m for m in invitations if "groepsmoment van het Switching Talent-cohort" not in m.get_body(("plain",)).get_content()]
+    assert sessions and len(sessions) < len(invitations)
+    for message in sessions:
         body = message.get_body(("plain",)).get_content()
         assert body.startswith("Welkom! Je agenda neemt deze uitnodiging op.\n\n") and "Je bent uitgenodigd" not in body
     assert any(m["Subject"].startswith("Invitation : ") for _, m in messages(smtp))  # French mails keep the bundled words

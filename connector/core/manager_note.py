@@ -36,12 +36,13 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     days = ["- " + labelled(language, f"kind.{day['kind']}", long_moment(language, datetime.fromisoformat(day["start"]).astimezone(zone)))
             for day in payload["days"]]
     organiser = payload["organiser"]
+    heading = "manager.dates.cancelled" if change == "cancelled" else "manager.dates"  # the dates that no longer hold
     parts = [
         text(language, "manager.greeting", name=payload["recipient"]["name"]),
         text(language, f"manager.{change}", switcher=payload["switcher"]),
         labelled(language, "label.question", payload["question"]),
         labelled(language, "label.place", f"{payload['place']} – {payload['host']}"),
-        "\n".join([text(language, "manager.dates"), *days]) if days and change != "cancelled" else "",
+        "\n".join([text(language, heading), *days]) if days else "",
         text(language, "manager.role") if change != "cancelled" else "",
         text(language, "label.contact", name=organiser["name"], email=organiser["email"]),
         text(language, "mail.footer"),

@@ -254,9 +254,11 @@ class CohortPlanner:
 
     # -- shared by both ----------------------------------------------------------------------
 
-    def invite(self, call: CohortCall, build: Build, live: bool) -> None:
+    def invite(self, call: CohortCall, build: Build, live: bool, needs_attendee: bool = False) -> None:
         """As Planner.invitation: upcoming and live, an event per calendar target (one per
-        recipient where the target mails each); otherwise what was sent is cancelled."""
+        recipient where the target mails each); otherwise what was sent is cancelled.
+        `needs_attendee`: a message for one party (a deadline reminder) is not written to the
+        shared copies either when it has nobody to go to: no file to send to nobody."""
         if live and call.end <= self.now or not live and call.start <= self.now:
             return  # past moments are history
         for target in self.planner.targets.calendars:
@@ -264,9 +266,14 @@ class CohortPlanner:
                 self.planner._per_recipient(call, target, live, build=build)  # noqa: SLF001 - the one un-invite rule
                 continue
             event = build(target)
+            if needs_attendee and not event.attendees and target.channel is None:
+                continue  # a copy for nobody (the builder reported why, where that is a problem); a channel's cancels below
             payload = {"event": event.model_dump(mode="json")}
             if live and (event.attendees or target.channel is None):
+                sent = self.planner._last_sent_item(target.name, CALENDAR, call.code) if target.uninvites else None  # noqa: SLF001
+                before = sent.payload if sent is not None and sent.action == "upsert" else None  # after a CANCEL to all: no one's own
                 enqueue(self.db, self.planner.run_id, target.name, CALENDAR, call.code, payload, volatile=self.planner._stamp)
+                self.planner.uninvite_by_file(call.code, target, before, event, build)
             else:
                 self.planner._cancel_if_sent(target.name, call.code, payload)  # noqa: SLF001
 
@@ -386,7 +393,7 @@ class CohortPlanner:
                     call = CohortCall(f"{cohort.code}-{DUE}-{phase_name}-{party.key}", start, start + timedelta(minutes=settings.minutes),
                                       plain_mail=True)
                     wanted.add(call.code)
-                    self.invite(call, self._reminder_builder(cohort, phase, party), live=True)
+                    self.invite(call, self._reminder_builder(cohort, phase, party), live=True, needs_attendee=True)
             self._withdraw(f"{cohort.code}-{DUE}-{phase_name}-", wanted)
 
     def _reminder_builder(self, cohort: Cohort, phase: CohortPhase, party: Owed) -> Build:
@@ -404,9 +411,10 @@ class CohortPlanner:
                 own_language = organisation.language.value
                 if not organisation.hr_email and (phase.phase, organisation.id) not in self.planner._reported:  # noqa: SLF001
                     self.planner._reported.add((phase.phase, organisation.id))  # noqa: SLF001
-                    self.planner.problems.append(Problem("reminders", "cohort_phases", f"{cohort.code}/{phase.phase}", "hr_email",
-                                                         f"{organisation.name} still owes {phase.phase} (due {phase.deadline:%d/%m/%Y}) "
-                                                         "and has no hr_email in the configuration: nobody is reminded", warning=True))
+                    self.planner.problems.append(Problem("reminders", "organisations", organisation.id, "hr_email",
+                                                         f"{organisation.name} ({organisation.id}) still owes {phase.phase} of cohort "
+                                                         f"{cohort.code} (due {phase.deadline:%d/%m/%Y}) and has no hr_email in the "
+                                                         "configuration: nobody is reminded, no file is written", warning=True))
             lang = language or own_language
             what = text(lang, f"deadline.{phase.phase}")
             return CalendarEvent(

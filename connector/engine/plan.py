@@ -100,6 +100,7 @@ class CalendarTarget:
     channel: str | None = None
     invite_hr: bool = False
     per_recipient: bool = False  # one message per attendee (e-mail), rather than one shared event
+    uninvites: bool = False  # a shared copy that also gets a CANCEL per person invited by files who leaves an audience
 
 
 @dataclass(frozen=True)
@@ -612,12 +613,42 @@ class Planner:
         for object_id, last_payload in self._recipient_objects(target.name, session.code):
             if object_id.split("|", 1)[1] not in recipients:
                 recipient = Party.model_validate(last_payload["recipient"])
-                event = event_of(everyone, language=recipient.language)
-                payload = {"event": event.model_dump(mode="json"), "recipient": last_payload["recipient"]}
                 if live:
-                    payload["event"]["attendees"] = [last_payload["recipient"]]
-                    payload["uninvited"] = True
+                    payload = self._uninvitation(event_of(everyone, language=recipient.language), recipient)
+                else:
+                    payload = {"event": event_of(everyone, language=recipient.language).model_dump(mode="json"),
+                               "recipient": last_payload["recipient"]}
                 self._cancel_if_sent(target.name, object_id, payload)
+
+    @staticmethod
+    def _uninvitation(event: CalendarEvent, recipient: Party) -> dict[str, Any]:
+        """The CANCEL for one person taken off a meeting that goes on (RFC 5546 section 3.2.5):
+        the event in their language naming only them as ATTENDEE, marked `uninvited` so sinks
+        render it without STATUS:CANCELLED (connector/core/calendar.py `to_ics`)."""
+        payload = {"event": event.model_dump(mode="json"), "recipient": recipient.model_dump(mode="json"), "uninvited": True}
+        payload["event"]["attendees"] = [payload["recipient"]]
+        return payload
+
+    def uninvite_by_file(self, code: str, target: CalendarTarget, before: dict[str, Any] | None, current: CalendarEvent,
+                         event_of: Any) -> None:
+        """On a shared copy (`target.uninvites`: the .ics files), each attendee of the copy that went
+        out (`before`, see _last_sent) who is not on `current` and whose invitations go by files gets
+        a CANCEL of their own, object `<code>|<address>`: the message the iMIP channel sends them
+        (_uninvitation), with the SEQUENCE of the updated copy, so their calendar removes the event
+        while the others keep it. Planned in the outbox like everything else: a re-run plans nothing
+        (the copy that went out no longer names them), a crash leaves it pending for the next run."""
+        if before is None:
+            return  # the copy never went out (or its last version was the whole moment's CANCEL): nobody is invited by it
+        staying = {a.email for a in current.attendees}
+        by_files = CalendarTarget(target.name, channel="files")
+        sequence = self.db.scalar(select(func.max(OutboxItem.sequence)).where(
+            OutboxItem.target == target.name, OutboxItem.object_type == CALENDAR, OutboxItem.object_id == code)) or 0
+        for left in (Party.model_validate(a) for a in before["event"]["attendees"]):
+            if left.email in staying or not self._routed_address(left.email, left.organisation or "", by_files):
+                continue
+            payload = {**self._uninvitation(event_of(target, language=left.language), left), "copy_sequence": sequence}
+            enqueue(self.db, self.run_id, target.name, CALENDAR, f"{code}|{left.email}", payload, action="cancel",
+                    volatile=lambda _own, shared=sequence: self._stamp(shared))
 
     def _recipient_objects(self, target: str, session_code: str) -> list[tuple[str, dict[str, Any]]]:
         """Every recipient this session's messages ever went (or were about to go) to, with the last payload."""
@@ -886,11 +917,21 @@ class Planner:
 
     def _last_note(self, target: str, object_id: str) -> dict[str, Any] | None:
         """The last note that went (or may have gone) out, without its volatile stamp; None if none did."""
-        rows = self.db.scalars(select(OutboxItem).where(OutboxItem.target == target, OutboxItem.object_type == MANAGER_NOTE,
+        return self._last_sent(target, MANAGER_NOTE, object_id)
+
+    def _last_sent(self, target: str, object_type: str, object_id: str) -> dict[str, Any] | None:
+        """The payload of the last write that went (or may have gone) out to `target`, without its
+        volatile stamp; None if none did."""
+        item = self._last_sent_item(target, object_type, object_id)
+        return {k: v for k, v in (item.payload or {}).items() if k not in ("dtstamp", "sequence")} or None if item is not None else None
+
+    def _last_sent_item(self, target: str, object_type: str, object_id: str) -> OutboxItem | None:
+        """The last outbox item that went (or may have gone) out to `target` for this object."""
+        rows = self.db.scalars(select(OutboxItem).where(OutboxItem.target == target, OutboxItem.object_type == object_type,
                                                         OutboxItem.object_id == object_id).order_by(OutboxItem.sequence.desc()))
         for item in rows:
             if item.status == "done" or item.status == "pending" and (item.attempts > 0 or item.uncertain):
-                return {k: v for k, v in (item.payload or {}).items() if k not in ("dtstamp", "sequence")} or None
+                return item
         return None
 
     # -- the coach's learning ------------------------------------------------------------------

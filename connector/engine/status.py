@@ -86,6 +86,17 @@ def _leerbewijzen(db: Session) -> tuple[dict[str, str], dict[str, list[dict[str,
     return live, dict(revoked)
 
 
+def _coach_leerbewijzen(db: Session) -> dict[str, list[dict[str, str]]]:
+    """By exchange: the coaches' own live leerbewijzen (coach_learning, series LB-<year>-C<nnnn>)
+    [{"number", "coach"}] in number order; a coach erased on request is "(erased)"."""
+    found: dict[str, list[dict[str, str]]] = defaultdict(list)
+    rows = db.execute(select(Leerbewijs, Person).outerjoin(Person, Leerbewijs.holder_id == Person.id)
+                      .where(Leerbewijs.role != "switcher", Leerbewijs.revoked_at.is_(None)).order_by(Leerbewijs.number))
+    for row, coach in rows:
+        found[row.exchange_code].append({"number": row.number, "coach": coach.full_name if coach is not None else "(erased)"})
+    return dict(found)
+
+
 def _session_state(session: SessionRow, refs: _Refs, now: datetime, exchange: Exchange | None = None) -> str:
     if session.removed:
         return "cancelled"
@@ -123,7 +134,8 @@ def build_status(db: Session, config: Config, runs: int = 5, now: datetime | Non
 
     Shape: {"timezone": str,
             "organisations": [{"id", "name", "exchanges": [{"code", "status", "state", "switcher",
-                "learning_place", "leerbewijs" (the live one or None), "revoked": [{"number", "reason",
+                "learning_place", "leerbewijs" (the live one or None), "coach_leerbewijzen": [{"number",
+                "coach"}] (the coaches' own live ones, coach_learning), "revoked": [{"number", "reason",
                 "replaced_by"}], "sessions": [{"code", "kind", "start", "state", "declined"}]}]}],
             "outbox": [{"organisation", "target", "object", "id", "action", "status", "attempts",
                         "last_error", "next_attempt"}],
@@ -141,6 +153,7 @@ def build_status(db: Session, config: Config, runs: int = 5, now: datetime | Non
     now = now or datetime.now(UTC)
     refs = _Refs.load(db)
     numbers, revoked = _leerbewijzen(db)
+    coaches = _coach_leerbewijzen(db)
     sessions: dict[str, list[SessionRow]] = defaultdict(list)
     for session in db.scalars(select(SessionRow).order_by(SessionRow.start, SessionRow.code)):
         sessions[session.exchange_code].append(session)
@@ -155,7 +168,8 @@ def build_status(db: Session, config: Config, runs: int = 5, now: datetime | Non
             "code": exchange.code, "status": exchange.status,
             "state": _exchange_state(exchange, listed, numbers.get(exchange.code), bool(revoked.get(exchange.code))),
             "switcher": switcher.full_name, "learning_place": exchange.learning_place_code,
-            "leerbewijs": numbers.get(exchange.code), "revoked": revoked.get(exchange.code, []), "sessions": listed,
+            "leerbewijs": numbers.get(exchange.code), "coach_leerbewijzen": coaches.get(exchange.code, []),
+            "revoked": revoked.get(exchange.code, []), "sessions": listed,
             "origin": origins.get(exchange.learning_question_code)})
     return {
         "timezone": zone.key,
@@ -190,7 +204,9 @@ def _run(run: SyncRun, zone: ZoneInfo) -> dict[str, Any]:
 
 def describe_written(db: Session, written: dict[str, list[OutboxItem]], output_dir: Path) -> list[dict[str, Any]]:
     """What one sync wrote, for its summary: [{"target", "object", "id", "action", "file"}], where
-    `file` is the output file (an .ics to send, a ledger, a PDF) or None for a system's record."""
+    `file` is the output file (an .ics to send, a ledger, a PDF) or None for a system's record;
+    a message for one person (a manager note, a CANCEL for someone taken off a group moment) adds
+    "to": {"email", "name", "language"}: whom to send it to, in which language it is written."""
     described = []
     for target, items in sorted(written.items()):
         for item in items:
@@ -198,8 +214,13 @@ def describe_written(db: Session, written: dict[str, list[OutboxItem]], output_d
             # a file target's reference is the file, or "<file>#<row>" for a row of a ledger
             remote = str(ref.remote_id).split("#", 1)[0] if ref is not None and ref.remote_id else None
             is_file = bool(remote) and (output_dir / str(remote)).is_file()
-            described.append({"target": target, "object": item.object_type, "id": item.object_id, "action": item.action,
-                              "file": str(output_dir / str(remote)) if is_file else None})
+            entry: dict[str, Any] = {"target": target, "object": item.object_type, "id": item.object_id, "action": item.action,
+                                     "file": str(output_dir / str(remote)) if is_file else None}
+            recipient = (item.payload or {}).get("recipient")
+            if is_file and isinstance(recipient, dict):
+                entry["to"] = {"email": recipient.get("email"), "name": recipient.get("name"),
+                               "language": recipient.get("language") or item.payload.get("language")}  # a manager note's is the payload's
+            described.append(entry)
     return described
 
 

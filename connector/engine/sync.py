@@ -239,7 +239,7 @@ def build_targets(runtime: Runtime) -> tuple[Targets, dict[str, Sink]]:
         return sink
 
     add(CALENDAR_FILES, "ics_files", {}, CALENDAR)
-    calendars = [CalendarTarget(CALENDAR_FILES)]
+    calendars = [CalendarTarget(CALENDAR_FILES, uninvites=True)]
     graph_channel = config.channels.msgraph
     if graph_channel is not None:
         options = {"tenant": graph_channel.tenant, "mailbox": graph_channel.mailbox or config.partner.organiser_email}

@@ -133,9 +133,9 @@ class ImipMail(Sink):
         stamp = datetime.fromisoformat(item.payload["dtstamp"])
         language = recipient.language
         plain_mail = item.payload.get("format") == "email"  # a reminder as a plain e-mail, no calendar item
-        kind = ("reminder-cancel" if method == "CANCEL" else "reminder") if plain_mail else ("cancel" if method == "CANCEL" else "request")
+        kind = _message_kind(method, plain_mail, bool(item.payload.get("uninvited")))
         when = labelled(language, "mail.when", long_moment(language, event.start.astimezone(ZoneInfo(event.timezone)))) if plain_mail else ""
-        plain = "\n\n".join(part for part in [text(language, f"mail.{kind}.intro"), when, event.description, text(language, "mail.footer")] if part)
+        plain = "\n\n".join(part for part in [_intro(language, kind, event), when, event.description, text(language, "mail.footer")] if part)
         html = "".join(f"<p>{escape(part).replace(chr(10), '<br>')}</p>" for part in plain.split("\n\n"))
 
         body = MIMEMultipart("alternative")
@@ -298,6 +298,29 @@ def _number(values: list[Any] | None) -> int | None:
 
 def _text(answer: Any) -> str:
     return " ".join(a.decode(errors="replace") if isinstance(a, bytes) else str(a) for a in (answer or []))[:200]
+
+
+def _message_kind(method: str, plain_mail: bool, uninvited: bool) -> str:
+    """Which catalog texts (`mail.<kind>.subject`, `.intro`) a message takes: a reminder as plain
+    e-mail, an invitation, its cancellation, or the CANCEL for one person taken off a meeting
+    that goes on for the others (RFC 5546 section 3.2.5: off for them only)."""
+    if plain_mail:
+        return "reminder-cancel" if method == "CANCEL" else "reminder"
+    if method == "CANCEL":
+        return "uninvited" if uninvited else "cancel"
+    return "request"
+
+
+def _intro(language: str, kind: str, event: CalendarEvent) -> str:
+    """The message's first paragraph; what the cohort sends is named as such, not as an exchange's
+    session: a group moment (kick-off, preparatory meeting, terugkommoment: event kind
+    `group_<kind>`) and a deadline reminder (kind `deadline`, as an invitation or a plain e-mail)."""
+    if event.kind == "deadline" and kind != "uninvited":
+        withdrawn = kind in ("cancel", "reminder-cancel")
+        return text(language, "mail.deadline-cancel.intro") if withdrawn else text(language, "mail.deadline.intro")
+    if event.kind.startswith("group_") and kind in ("request", "cancel"):
+        return text(language, f"mail.group.{kind}.intro", moment=text(language, f"kind.group.{event.kind.removeprefix('group_')}"))
+    return text(language, f"mail.{kind}.intro")
 
 
 def _message_id(uid: str, sequence: int, recipient: str, method: str) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from connector.store import answers as _answers  # noqa: F401
 from connector.store.erasure import ERASED_NAME, ErasureJob, eraser, exchanges_of, place_organisation, rekey_people
 from connector.store import erase_managers  # noqa: F401  (registers its eraser before `people`, which runs last)
+from connector.store import erase_cohort  # noqa: F401  (group moments' lists; registers before `people` too)
 from connector.store.tables import (
     Exchange,
     ExternalRef,
@@ -205,5 +206,5 @@ def _people(job: ErasureJob) -> None:
         job.outside(f"source {subject.organisation_id}/{source.name} ({source.kind})", "the person's HR record",
                     "not removed: while this source lists them, the next sync brings them back; correct it first")
     for source in job.config.sources:
-        job.outside(f"cohort source cohort/{source.name}", "rows naming them (learning question, coach, exchange)",
+        job.outside(f"cohort source cohort/{source.name}", "rows naming them (learning question, coach, exchange, a group moment's Deelnemers)",
                     "not removed: delete those rows there, or the next sync reads them again")
