@@ -52,6 +52,16 @@ def on_either_store(store_url, tmp_path, fake, monkeypatch):
     return invite_through_outlook(Network(tmp_path / "either-store", store_url), fake)
 
 
+GROENKRACHT_IN_ENTRA = """
+  [[organisations.sources]]
+  name = "m365"
+  kind = "msgraph_users"
+  tenant = "partner"
+  entities = ["people"]
+  authoritative = false
+"""
+
+
 def invite_through_outlook(sqlite_network, fake):
     """Zonneke and Groenkracht invited through the project mailbox in `fake` (needs ST_TEST_GRAPH_SECRET)."""
     sqlite_network.add_before_cohort(fake.tenant_toml() + f"""
@@ -60,14 +70,7 @@ tenant = "partner"
 mailbox = "{MAILBOX}"
 invite_hr = true
 """)
-    sqlite_network.add_to_organisation("groenkracht", """
-  [[organisations.sources]]
-  name = "m365"
-  kind = "msgraph_users"
-  tenant = "partner"
-  entities = ["people"]
-  authoritative = false
-""")
+    sqlite_network.add_to_organisation("groenkracht", GROENKRACHT_IN_ENTRA)
     for organisation in ("zonneke", "groenkracht"):
         sqlite_network.route(organisation, "msgraph")
     text = sqlite_network.config_path.read_text()
@@ -114,14 +117,7 @@ def users_only(sqlite_network, fake, monkeypatch):
     """Groenkracht's people from the fake Graph, nothing written to Outlook."""
     monkeypatch.setenv("ST_TEST_GRAPH_SECRET", CLIENT_SECRET)
     sqlite_network.add_before_cohort(fake.tenant_toml())
-    sqlite_network.add_to_organisation("groenkracht", """
-  [[organisations.sources]]
-  name = "m365"
-  kind = "msgraph_users"
-  tenant = "partner"
-  entities = ["people"]
-  authoritative = false
-""")
+    sqlite_network.add_to_organisation("groenkracht", GROENKRACHT_IN_ENTRA)
     return sqlite_network
 
 

@@ -129,6 +129,7 @@ class GraphAuth:
         self.cache = cache
         self.scopes = [tenant.graph_url.split("/v1.0")[0].split("/beta")[0].rstrip("/") + "/.default"]
         self._app: msal.ConfidentialClientApplication | None = None
+        self._session: requests.Session | None = None
         self._lock = threading.Lock()
 
     def _credential(self) -> Any:
@@ -144,7 +145,7 @@ class GraphAuth:
 
     def _application(self) -> msal.ConfidentialClientApplication:
         if self._app is None:
-            session = requests.Session()
+            session = self._session = requests.Session()
             # Per request, not session.verify: requests lets REQUESTS_CA_BUNDLE override the
             # session's setting, which would silently ignore a configured ca_bundle. msal also
             # sets no timeout of its own, and a hung login endpoint must not hang the night.
@@ -171,6 +172,8 @@ class GraphAuth:
     def headers(self) -> dict[str, str]:
         with self._lock:
             result = self._application().acquire_token_for_client(scopes=self.scopes)
+            if self._session is not None:
+                self._session.close()  # a token lasts an hour: no connection to the sign-in endpoint kept open meanwhile
         if "access_token" not in result:
             if self.cache is not None:
                 self.cache.save()  # msal remembers a throttled or refused sign-in for a while
