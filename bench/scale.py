@@ -18,9 +18,12 @@ Printed per case: wall seconds, CPU seconds (user + system, of the process doing
 the child for the connector and the SDK, this process for the baseline), peak RSS, and the
 connector's CPU ratio to the baseline and to the SDK, measured in the same run, so the ratio
 holds on a noisy machine (shared/decisions.md: ratios are CPU seconds; wall times are
-indicative). `--network 200x500` runs the many-tenants case: 200 organisations of 500
-people, each with its own Graph tenant on the fake, on PostgreSQL, synced `[sync]
-concurrency` at a time. `--profile DIR` runs the connector under cProfile and writes one
+indicative), and the no-change run's requests to the fake (sign-in and Graph: 2 per tenant,
+the token and the delta link). `--network 200x500` runs the many-tenants case: 200
+organisations of 500 people, each with its own Graph tenant on the fake, on PostgreSQL, synced
+`[sync] concurrency` at a time. On PostgreSQL (the server of ST_BENCH_POSTGRES_URL) each case
+makes a database of its own (st_bench_...) and drops it; the tests' database is not touched.
+`--profile DIR` runs the connector under cProfile and writes one
 .prof per case (slower; the figures of such a run are not the benchmark's).
 """
 
