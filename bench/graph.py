@@ -16,127 +16,62 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+from typing import Any
 
-import requests
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.fakes.graph_server import CLIENT_ID, CLIENT_SECRET, TENANT, FakeGraph  # noqa: E402
+from common import (  # noqa: E402
+    COHORT_SOURCE,
+    HOST_SOURCE,
+    connector_sync,
+    entra_source,
+    fake_in_process,
+    organisation_block,
+    partner_and_store,
+    stats,
+    tenant_block,
+    user,
+    write_cohort,
+)
+from tests.fakes.graph_server import FakeGraph  # noqa: E402
 
 HOST_COACHES = 10
 
 
-def serve(users: int, ready: multiprocessing.Queue, stop: multiprocessing.Event) -> None:  # type: ignore[type-arg]
+def serve(users: int, ready: Any, stop: Any) -> None:
     fake = FakeGraph(page_size=200, token_lifetime=7200).start()
     for n in range(users):
-        address = f"medewerker{n:06d}@bigco.be"
-        fake.add_user({"id": f"{n:08d}-0000-4000-8000-000000000000", "givenName": f"Voornaam{n}", "surname": f"Achternaam{n}",
-                       "mail": address, "userPrincipalName": address, "employeeId": f"E{n:06d}", "jobTitle": "Medewerker",
-                       "department": f"Afdeling {n % 40}", "companyName": "BigCo", "accountEnabled": True, "preferredLanguage": "nl-BE"})
+        fake.add_user(user(0, n, "bigco.be"))
     ready.put((fake.base, fake.graph_url, str(fake.ca_file)))
     stop.wait()
     fake.stop()
 
 
+def sessions(i: int) -> str:
+    """Exchange i's introduction in 2027 and its exchange day in 2028."""
+    day, month = 1 + i % 28, 1 + (i // 28) % 12
+    return (f"S{i}-INTRO;EX{i};kennismaking;{day:02d}/{month:02d}/2027;10:00;10:20;online;;\n"
+            f"S{i}-D1;EX{i};uitwisselingsdag;{day:02d}/{month:02d}/2028;09:00;16:30;ter plaatse;;7\n")
+
+
 def write_network(folder: Path, base: str, graph_url: str, ca_file: str, invites: int) -> Path:
-    cohort = folder / "cohort"
-    host = folder / "host"
-    cohort.mkdir()
-    host.mkdir()
-    (host / "medewerkers.csv").write_text("Personeelsnummer;Voornaam;Familienaam;E-mail werk\n" + "".join(
-        f"H{i};Coach{i};Gastheer;coach{i}@host.be\n" for i in range(HOST_COACHES)), encoding="utf-8")
-    exchanges = invites // 2
-    (cohort / "leerplekken.csv").write_text("Code;Organisatie;Leerplek;Adres\n" + "".join(
-        f"LP{i};host;Leerplek {i};Straat {i}, 1000 Brussel\n" for i in range(HOST_COACHES)), encoding="utf-8")
-    (cohort / "leercoaches.csv").write_text("Leerplek;Leercoach\n" + "".join(f"LP{i};H{i}\n" for i in range(HOST_COACHES)), encoding="utf-8")
-    (cohort / "leervragen.csv").write_text("Code;Organisatie;Switcher;Leervraag\n" + "".join(
-        f"LV{i};bigco;E{i:06d};Leervraag {i}\n" for i in range(exchanges)), encoding="utf-8")
-    (cohort / "uitwisselingen.csv").write_text("Code;Leervraag;Leerplek;Leercoaches;Status\n" + "".join(
-        f"EX{i};LV{i};LP{i % HOST_COACHES};H{i % HOST_COACHES};bevestigd\n" for i in range(exchanges)), encoding="utf-8")
-    rows = []
-    for i in range(exchanges):
-        day = 1 + i % 28
-        month = 1 + (i // 28) % 12
-        rows.append(f"S{i}-INTRO;EX{i};kennismaking;{day:02d}/{month:02d}/2027;10:00;10:20;online;;\n")
-        rows.append(f"S{i}-D1;EX{i};uitwisselingsdag;{day:02d}/{month:02d}/2028;09:00;16:30;ter plaatse;;7\n")
-    (cohort / "sessies.csv").write_text("Code;Uitwisseling;Soort;Datum;Van;Tot;Vorm;Locatie;Uren\n" + "".join(rows), encoding="utf-8")
+    write_cohort(folder, "bigco", HOST_COACHES, invites // 2, sessions)
+    invitations = 'invitations = "msgraph"\n'
     config = folder / "config.toml"
-    config.write_text(f"""
-[partner]
-id = "bench"
-name = "Benchmark partner"
-organiser_email = "switch@bench.be"
-
-[store]
-url = "sqlite:///state/connector.db"
-
-[[tenants]]
-name = "bench"
-tenant_id = "{TENANT}"
-client_id = "{CLIENT_ID}"
-client_secret = "${{BENCH_GRAPH_SECRET}}"
-authority_host = "{base}"
-graph_url = "{graph_url}"
-ca_bundle = "{ca_file}"
-
+    config.write_text(f"""{partner_and_store("sqlite:///state/connector.db")}{tenant_block("bench", base, graph_url, ca_file)}
 [channels.msgraph]
 tenant = "bench"
-
-[[sources]]
-name = "cohort"
-kind = "files"
-path = "cohort"
-entities = ["learning_places", "coaches", "learning_questions", "exchanges", "sessions"]
-
-[[organisations]]
-id = "bigco"
-name = "BigCo nv"
-average_workforce = 50000
-invitations = "msgraph"
-  [[organisations.sources]]
-  name = "entra"
-  kind = "msgraph_users"
-  tenant = "bench"
-  entities = ["people"]
-
-[[organisations]]
-id = "host"
-name = "Host vzw"
-average_workforce = 10
-invitations = "msgraph"
-  [[organisations.sources]]
-  name = "hr"
-  kind = "files"
-  path = "host"
-  entities = ["people"]
-""", encoding="utf-8")
+{COHORT_SOURCE}{organisation_block("bigco", "BigCo nv", 50000, entra_source("bench"), invitations)}{organisation_block("host", "Host vzw", 10, HOST_SOURCE, invitations)}""", encoding="utf-8")
     return config
 
 
-def run_measured(config: Path) -> tuple[dict, float, float]:
-    """Run one sync as a child and read its own peak RSS from wait4."""
-    started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "connector.cli", "sync", "--config", str(config), "--json", "--as-of", "2026-11-22"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT, env={**os.environ, "BENCH_GRAPH_SECRET": CLIENT_SECRET})
-    output = process.stdout.read() if process.stdout else b""
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode not in (0, 1):
-        raise SystemExit(f"sync failed with exit code {process.returncode}")
-    return json.loads(output), seconds, usage.ru_maxrss / 1024
-
-
-def stats(base: str) -> dict:
-    return requests.get(f"{base}/_stats", verify=False, timeout=30).json()
+def run_measured(config: Path) -> tuple[dict[str, Any], float, float]:
+    """One sync as a child: its summary, wall seconds and its own peak RSS (MB)."""
+    summary, seconds, _, rss = connector_sync(config)
+    return summary, seconds, rss
 
 
 def main() -> None:
@@ -147,19 +82,12 @@ def main() -> None:
     import urllib3
 
     urllib3.disable_warnings()
-    ready: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
-    stop = multiprocessing.Event()
-    server = multiprocessing.Process(target=serve, args=(args.users, ready, stop), daemon=True)
-    server.start()
-    base, graph_url, ca_file = ready.get(timeout=600)
-    with tempfile.TemporaryDirectory() as folder:
+    with fake_in_process(serve, args.users) as (base, graph_url, ca_file), tempfile.TemporaryDirectory() as folder:
         config = write_network(Path(folder), base, graph_url, ca_file, args.invites)
         first, seconds, rss = run_measured(config)
         after_first = stats(base)
         second, rerun_seconds, rerun_rss = run_measured(config)
         after_second = stats(base)
-    stop.set()
-    server.join(timeout=30)
     delta_pages = after_first["operations"].get("GET /users/delta", 0)
     batches = after_first["operations"].get("POST /$batch (events)", 0)
     schedule_batches = after_first["operations"].get("POST /$batch (getSchedule)", 0)

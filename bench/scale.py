@@ -18,9 +18,12 @@ Printed per case: wall seconds, CPU seconds (user + system, of the process doing
 the child for the connector and the SDK, this process for the baseline), peak RSS, and the
 connector's CPU ratio to the baseline and to the SDK, measured in the same run, so the ratio
 holds on a noisy machine (shared/decisions.md: ratios are CPU seconds; wall times are
-indicative). `--network 200x500` runs the many-tenants case: 200 organisations of 500
-people, each with its own Graph tenant on the fake, on PostgreSQL, synced `[sync]
-concurrency` at a time. `--profile DIR` runs the connector under cProfile and writes one
+indicative), and the no-change run's requests to the fake (sign-in and Graph: 2 per tenant,
+the token and the delta link). `--network 200x500` runs the many-tenants case: 200
+organisations of 500 people, each with its own Graph tenant on the fake, on PostgreSQL, synced
+`[sync] concurrency` at a time. On PostgreSQL (the server of ST_BENCH_POSTGRES_URL) each case
+makes a database of its own (st_bench_...) and drops it; the tests' database is not touched.
+`--profile DIR` runs the connector under cProfile and writes one
 .prof per case (slower; the figures of such a run are not the benchmark's).
 """
 
@@ -29,11 +32,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import os
 import re
 import resource
-import subprocess
 import sys
 import tempfile
 import threading
@@ -44,14 +45,30 @@ from typing import Any
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import (  # noqa: E402
+    COHORT_SOURCE,
+    HOST_SOURCE,
+    ROOT,
+    connector_sync,
+    entra_source,
+    fake_in_process,
+    organisation_block,
+    partner_and_store,
+    run_measured,
+    sign_in_requests,
+    stats,
+    tenant_block,
+    user,
+    write_cohort,
+)
 from tests.fakes.graph_server import CLIENT_ID, CLIENT_SECRET, TENANT, FakeGraph  # noqa: E402
 
 SELECT = ("id,givenName,surname,displayName,mail,userPrincipalName,jobTitle,department,officeLocation,"
           "employeeId,companyName,preferredLanguage,accountEnabled,employeeHireDate,employeeLeaveDateTime,employeeType")
-POSTGRES = os.environ.get("ST_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# the server; each case makes a database of its own on it (st_bench_...) and drops it
+POSTGRES = os.environ.get("ST_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 EXCHANGES = 10
 CONNECTOR_ROOT = ROOT  # --connector-root: another checkout's connector (e.g. an older commit), for a before/after
 PAGE = 200
@@ -114,15 +131,6 @@ class BenchGraph(FakeGraph):
         return 200, {}, page
 
 
-def user(organisation: int, n: int) -> dict[str, Any]:
-    address = f"medewerker{n:06d}@org{organisation}.be"
-    return {"id": f"{organisation:04d}{n:04d}-0000-4000-8000-{n:012d}", "givenName": f"Voornaam{n}", "surname": f"Achternaam{n}",
-            "displayName": f"Voornaam{n} Achternaam{n}", "mail": address, "userPrincipalName": address, "employeeId": f"E{n:06d}",
-            "jobTitle": "Medewerker", "department": f"Afdeling {n % 40}", "officeLocation": None, "companyName": f"Org {organisation}",
-            "accountEnabled": True, "preferredLanguage": "nl-BE", "employeeHireDate": "2020-01-01T00:00:00Z",
-            "employeeLeaveDateTime": None, "employeeType": "Employee"}
-
-
 def serve(organisations: int, people: int, ready: Any, stop: Any) -> None:
     fake = BenchGraph(organisations)
     for organisation in range(organisations):
@@ -139,93 +147,14 @@ def serve(organisations: int, people: int, ready: Any, stop: Any) -> None:
 def write_network(folder: Path, base: str, graph_urls: list[str], ca_file: str, store_url: str, concurrency: int | None) -> Path:
     """A config of len(graph_urls) organisations, each with its own Entra tenant on the fake,
     and a small cohort: EXCHANGES switchers of organisation 0 on learning places of `host`."""
-    cohort, host = folder / "cohort", folder / "host"
-    cohort.mkdir()
-    host.mkdir()
-    (host / "medewerkers.csv").write_text("Personeelsnummer;Voornaam;Familienaam;E-mail werk\n" + "".join(
-        f"H{i};Coach{i};Gastheer;coach{i}@host.be\n" for i in range(EXCHANGES)), encoding="utf-8")
-    (cohort / "leerplekken.csv").write_text("Code;Organisatie;Leerplek;Adres\n" + "".join(
-        f"LP{i};host;Leerplek {i};Straat {i}, 1000 Brussel\n" for i in range(EXCHANGES)), encoding="utf-8")
-    (cohort / "leercoaches.csv").write_text("Leerplek;Leercoach\n" + "".join(f"LP{i};H{i}\n" for i in range(EXCHANGES)), encoding="utf-8")
-    (cohort / "leervragen.csv").write_text("Code;Organisatie;Switcher;Leervraag\n" + "".join(
-        f"LV{i};org0;E{i:06d};Leervraag {i}\n" for i in range(EXCHANGES)), encoding="utf-8")
-    (cohort / "uitwisselingen.csv").write_text("Code;Leervraag;Leerplek;Leercoaches;Status\n" + "".join(
-        f"EX{i};LV{i};LP{i};H{i};bevestigd\n" for i in range(EXCHANGES)), encoding="utf-8")
-    (cohort / "sessies.csv").write_text("Code;Uitwisseling;Soort;Datum;Van;Tot;Vorm;Locatie;Uren\n" + "".join(
-        f"S{i}-D1;EX{i};uitwisselingsdag;{1 + i:02d}/03/2027;09:00;16:30;ter plaatse;;7\n" for i in range(EXCHANGES)), encoding="utf-8")
-    tenants = "".join(f"""
-[[tenants]]
-name = "t{k}"
-tenant_id = "{TENANT}"
-client_id = "{CLIENT_ID}"
-client_secret = "${{BENCH_GRAPH_SECRET}}"
-authority_host = "{base}"
-graph_url = "{url}"
-ca_bundle = "{ca_file}"
-""" for k, url in enumerate(graph_urls))
-    organisations = "".join(f"""
-[[organisations]]
-id = "org{k}"
-name = "Organisatie {k}"
-average_workforce = 500
-  [[organisations.sources]]
-  name = "entra"
-  kind = "msgraph_users"
-  tenant = "t{k}"
-  entities = ["people"]
-""" for k in range(len(graph_urls)))
+    write_cohort(folder, "org0", EXCHANGES, EXCHANGES,
+                 lambda i: f"S{i}-D1;EX{i};uitwisselingsdag;{1 + i:02d}/03/2027;09:00;16:30;ter plaatse;;7\n")
+    tenants = "".join(tenant_block(f"t{k}", base, url, ca_file) for k, url in enumerate(graph_urls))
+    organisations = "".join(organisation_block(f"org{k}", f"Organisatie {k}", 500, entra_source(f"t{k}")) for k in range(len(graph_urls)))
     config = folder / "config.toml"
-    config.write_text(f"""
-[partner]
-id = "bench"
-name = "Benchmark partner"
-organiser_email = "switch@bench.be"
-
-[store]
-url = "{store_url}"
-
-{f"[sync]{chr(10)}concurrency = {concurrency}{chr(10)}" if concurrency else ""}{tenants}
-[[sources]]
-name = "cohort"
-kind = "files"
-path = "cohort"
-entities = ["learning_places", "coaches", "learning_questions", "exchanges", "sessions"]
-{organisations}
-[[organisations]]
-id = "host"
-name = "Host vzw"
-average_workforce = 10
-  [[organisations.sources]]
-  name = "hr"
-  kind = "files"
-  path = "host"
-  entities = ["people"]
-""", encoding="utf-8")
+    sync = f"\n[sync]\nconcurrency = {concurrency}\n" if concurrency else ""
+    config.write_text(f"""{partner_and_store(store_url)}{sync}{tenants}{COHORT_SOURCE}{organisations}{organisation_block("host", "Host vzw", 10, HOST_SOURCE)}""", encoding="utf-8")
     return config
-
-
-def run_measured(command: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> tuple[bytes, float, float, float]:
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd, env={**os.environ, **(env or {})})
-    output = process.stdout.read() if process.stdout else b""
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
-        raise SystemExit(f"{command[:5]} failed with exit code {code}: {output[-2000:]!r}")
-    return output, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
-
-
-def connector_sync(config: Path, profile: Path | None) -> tuple[dict[str, Any], float, float, float]:
-    command = [sys.executable]
-    if profile is not None:
-        command += ["-m", "cProfile", "-o", str(profile)]
-    command += ["-m", "connector.cli", "sync", "--config", str(config), "--json", "--as-of", "2026-11-22"]
-    output, wall, cpu, rss = run_measured(command, {"BENCH_GRAPH_SECRET": CLIENT_SECRET}, cwd=CONNECTOR_ROOT)
-    summary = json.loads(output)
-    if "pulled" not in summary:
-        raise SystemExit(f"the sync did not run: {output[:3000]!r}")
-    return summary, wall, cpu, rss
 
 
 # -- the plain baseline ---------------------------------------------------------------------
@@ -247,17 +176,18 @@ class Baseline:
 
     COLUMNS = ("id", "given_name", "surname", "mail", "employee_id", "job_title", "department", "language", "enabled", "raw")
 
-    def __init__(self, store: str, folder: Path) -> None:
-        self.store, self.folder = store, folder
+    def __init__(self, store_url: str, folder: Path) -> None:
+        self.store_url, self.folder = store_url, folder
 
     def connect(self) -> Any:
-        if self.store == "sqlite":
+        """A plain DB-API connection to the connector's own store (a table of its own in it)."""
+        if self.store_url.startswith("sqlite"):
             import sqlite3
 
             return sqlite3.connect(self.folder / "baseline.db"), "?"
         import psycopg
 
-        return psycopg.connect(POSTGRES.replace("postgresql+psycopg", "postgresql")), "%s"
+        return psycopg.connect(self.store_url.replace("postgresql+psycopg", "postgresql")), "%s"
 
     def run(self, graph_urls: list[str], base: str, ca_file: str, links: list[str] | None) -> tuple[float, float, int, list[str]]:
         """Wall and CPU seconds, the users read and each tenant's delta link (`links`: follow those instead)."""
@@ -339,71 +269,59 @@ def sdk_pull(graph_url: str, base: str, ca_file: str) -> tuple[int, float, float
 # -- the cases ---------------------------------------------------------------------------------
 
 def store_url(store: str, folder: Path) -> tuple[str, Any]:
-    """A fresh store: a SQLite file, or a new schema in the PostgreSQL database (dropped after)."""
+    """A fresh store: a SQLite file, or a PostgreSQL database of its own on the server of
+    ST_BENCH_POSTGRES_URL (never the tests' database), dropped by the returned function."""
     if store == "sqlite":
         return f"sqlite:///{folder}/state/connector.db", lambda: None
     import psycopg
 
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    plain = POSTGRES.replace("postgresql+psycopg", "postgresql")
-    with psycopg.connect(plain, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
+    database = f"st_bench_{uuid.uuid4().hex[:10]}"
+    server = POSTGRES.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {database}")
 
     def drop() -> None:
-        with psycopg.connect(plain, autocommit=True) as connection:
-            connection.execute(f"DROP SCHEMA {schema} CASCADE")
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f"DROP DATABASE {database} WITH (FORCE)")
 
-    return f"{POSTGRES}?options=-csearch_path%3D{schema}", drop
+    return f"{POSTGRES.rsplit('/', 1)[0]}/{database}", drop
 
 
 def case(organisations: int, people: int, store: str, args: argparse.Namespace) -> dict[str, Any]:
-    ready: Any = multiprocessing.Queue()
-    stop = multiprocessing.Event()
-    server = multiprocessing.Process(target=serve, args=(organisations, people, ready, stop), daemon=True)
-    server.start()
-    base, graph_urls, ca_file = ready.get(timeout=900)
     total = organisations * people
     label = f"{organisations}x{people}" if organisations > 1 else str(people)
     result: dict[str, Any] = {"case": label, "people": total, "store": store}
-    try:
-        with tempfile.TemporaryDirectory() as name:
-            folder = Path(name)
-            url, drop = store_url(store, folder)
-            try:
-                # a connector from before [sync] existed would refuse the table
-                config = write_network(folder, base, graph_urls, ca_file, url, None if args.connector_root else args.concurrency)
-                profile = Path(args.profile) / f"{store}-{label}" if args.profile else None
-                first, wall, cpu, rss = connector_sync(config, profile and profile.with_suffix(".first.prof"))
-                before = stats(base, ca_file)
-                again, wall2, cpu2, rss2 = connector_sync(config, profile and profile.with_suffix(".nochange.prof"))
-                after = stats(base, ca_file)
-            finally:
-                drop()
-            baseline = Baseline(store, folder)
+    with fake_in_process(serve, organisations, people) as (base, graph_urls, ca_file), tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        url, drop = store_url(store, folder)
+        try:
+            # a connector from before [sync] existed would refuse the table
+            config = write_network(folder, base, graph_urls, ca_file, url, None if args.connector_root else args.concurrency)
+            profile = Path(args.profile) / f"{store}-{label}" if args.profile else None
+            first, wall, cpu, rss = connector_sync(config, profile and profile.with_suffix(".first.prof"), CONNECTOR_ROOT)
+            before = stats(base, ca_file)["operations"]
+            again, wall2, cpu2, rss2 = connector_sync(config, profile and profile.with_suffix(".nochange.prof"), CONNECTOR_ROOT)
+            after = stats(base, ca_file)["operations"]
+            baseline = Baseline(url, folder)
             b_wall, b_cpu, b_count, links = baseline.run(graph_urls, base, ca_file, None)
             b2_wall, b2_cpu, _, _ = baseline.run(graph_urls, base, ca_file, links)
+        finally:
+            drop()
         created = sum(c.get("created", 0) for c in first["pulled"].values())
+        requests_made = sum(after.values()) - sum(before.values())
+        sign_in = sign_in_requests(after) - sign_in_requests(before)
         result.update({
             "first": {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "rss_mb": round(rss, 1), "status": first["status"],
                       "created": created, "errors": len(first["errors"])},
             "nochange": {"wall_s": round(wall2, 2), "cpu_s": round(cpu2, 2), "rss_mb": round(rss2, 1), "status": again["status"],
-                         "requests": sum(after["operations"].values()) - sum(before["operations"].values()),
-                         "graph_requests": sum(v for k, v in after["operations"].items() if "oauth2" not in k and "well-known" not in k)
-                         - sum(v for k, v in before["operations"].items() if "oauth2" not in k and "well-known" not in k)},
+                         "requests": requests_made, "sign_in_requests": sign_in, "graph_requests": requests_made - sign_in},
             "baseline": {"wall_s": round(b_wall, 2), "cpu_s": round(b_cpu, 2), "users": b_count,
                          "nochange_wall_s": round(b2_wall, 3), "nochange_cpu_s": round(b2_cpu, 3)},
         })
         if not args.no_sdk and organisations == 1 and people <= args.sdk_max:
             count, s_wall, s_cpu, s_rss = sdk_pull(graph_urls[0], base, ca_file)
             result["sdk"] = {"wall_s": round(s_wall, 2), "cpu_s": round(s_cpu, 2), "rss_mb": round(s_rss, 1), "users": count}
-    finally:
-        stop.set()
-        server.join(timeout=60)
     return result
-
-
-def stats(base: str, ca_file: str) -> dict[str, Any]:
-    return requests.get(f"{base}/_stats", verify=ca_file, timeout=60).json()
 
 
 def show(result: dict[str, Any]) -> None:
@@ -415,7 +333,7 @@ def show(result: dict[str, Any]) -> None:
           f"x{ratio:.1f} baseline" + (f" | sdk {sdk['wall_s']:6.1f} s, {sdk['cpu_s']:6.1f} CPU-s, {sdk['rss_mb']:.0f} MB: "
                                     f"connector x{first['cpu_s'] / sdk['cpu_s']:.2f} of the sdk" if sdk else ""))
     print(f"{'':>8} {'':>8} no change:  {again['wall_s']:7.1f} s wall, {again['cpu_s']:7.1f} CPU-s, {again['rss_mb']:6.1f} MB, "
-          f"{again['graph_requests']} Graph requests | baseline {baseline['nochange_cpu_s']:.3f} CPU-s")
+          f"{again['requests']} requests ({again['sign_in_requests']} sign-in, {again['graph_requests']} Graph) | baseline {baseline['nochange_cpu_s']:.3f} CPU-s")
     print(json.dumps(result), flush=True)
 
 

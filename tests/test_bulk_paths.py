@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -298,6 +299,34 @@ def test_sources_are_read_at_most_concurrency_at_a_time_and_taken_in_order() -> 
         prefetcher.close()
     assert tracker["most"] == 2
     assert taken == ["s0-0", "s0-1", "s0-2", "s1 is down", *(f"s{i}-{j}" for i in (2, 3, 4) for j in range(3))]
+
+
+def test_a_source_read_to_its_end_holds_its_thread_until_the_run_has_taken_it() -> None:
+    """Many small sources (a network of small tenants) are not all read ahead of the run:
+    a thread reads the next source only when the run is done with the one it read."""
+    lock = threading.Lock()
+    tracker: dict[str, Any] = {"lock": lock, "changed": threading.Condition(lock), "active": 0, "most": 0, "started": []}
+    sources = [Gated(f"s{i}", tracker) for i in range(4)]
+    for source in sources:
+        source.gate.set()
+    prefetcher = Prefetcher(concurrency=2, chunk=2)
+    try:
+        started = [prefetcher.add(source.pull) for source in sources]
+        for _ in range(600):  # until s0 and s1 are read to their end: the pull, two chunks, the end
+            if all(prefetched._queue.full() for prefetched in started[:2]):
+                break
+            time.sleep(0.1)
+        assert all(prefetched._queue.full() for prefetched in started[:2])
+        assert tracker["started"] == ["s0", "s1"]
+        _, chunks = started[0].open()
+        assert [record.raw["n"] for chunk in chunks for record in chunk] == ["s0-0", "s0-1", "s0-2"]
+        with tracker["changed"]:
+            assert tracker["changed"].wait_for(lambda: len(tracker["started"]) == 3, timeout=60)
+        started[1].done()  # given up on (a source refused before its records were taken)
+        with tracker["changed"]:
+            assert tracker["changed"].wait_for(lambda: len(tracker["started"]) == 4, timeout=60)
+    finally:
+        prefetcher.close()
 
 
 def test_a_failing_organisation_does_not_stop_the_others_read_concurrently(network: Any) -> None:

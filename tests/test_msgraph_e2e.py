@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from connector.engine.sync import run_sync
+from connector.plumbing.msgraph import _caches
 from connector.sinks.msgraph import KEY_PROPERTY
 from tests.conftest import Network, dies_after_delivery
 from tests.fakes.faults import forget_transaction_ids, lose_answers
-from tests.fakes.graph_server import CLIENT_SECRET, FakeGraph
+from tests.fakes.graph_server import CLIENT_SECRET, TENANT, FakeGraph
 
 MOMENT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Europe/Brussels"))
 MAILBOX = "switch@lerenswitchen.be"
@@ -50,6 +52,16 @@ def on_either_store(store_url, tmp_path, fake, monkeypatch):
     return invite_through_outlook(Network(tmp_path / "either-store", store_url), fake)
 
 
+GROENKRACHT_IN_ENTRA = """
+  [[organisations.sources]]
+  name = "m365"
+  kind = "msgraph_users"
+  tenant = "partner"
+  entities = ["people"]
+  authoritative = false
+"""
+
+
 def invite_through_outlook(sqlite_network, fake):
     """Zonneke and Groenkracht invited through the project mailbox in `fake` (needs ST_TEST_GRAPH_SECRET)."""
     sqlite_network.add_before_cohort(fake.tenant_toml() + f"""
@@ -58,14 +70,7 @@ tenant = "partner"
 mailbox = "{MAILBOX}"
 invite_hr = true
 """)
-    sqlite_network.add_to_organisation("groenkracht", """
-  [[organisations.sources]]
-  name = "m365"
-  kind = "msgraph_users"
-  tenant = "partner"
-  entities = ["people"]
-  authoritative = false
-""")
+    sqlite_network.add_to_organisation("groenkracht", GROENKRACHT_IN_ENTRA)
     for organisation in ("zonneke", "groenkracht"):
         sqlite_network.route(organisation, "msgraph")
     text = sqlite_network.config_path.read_text()
@@ -106,6 +111,41 @@ def test_users_sync_fully_then_only_the_delta(network, fake):
     second = run_sync(network.config(), MOMENT)
     assert second.pulled["people"]["updated"] == 1 and second.pulled["people"]["created"] == 0
     assert fake.graph_requests - before == 2  # the users delta and the calendar's (answers): no invitation writes
+
+
+def users_only(sqlite_network, fake, monkeypatch):
+    """Groenkracht's people from the fake Graph, nothing written to Outlook."""
+    monkeypatch.setenv("ST_TEST_GRAPH_SECRET", CLIENT_SECRET)
+    sqlite_network.add_before_cohort(fake.tenant_toml())
+    sqlite_network.add_to_organisation("groenkracht", GROENKRACHT_IN_ENTRA)
+    return sqlite_network
+
+
+def test_a_run_with_nothing_new_makes_a_token_request_and_one_delta_request(sqlite_network, fake, monkeypatch):
+    network = users_only(sqlite_network, fake, monkeypatch)
+    first = run_sync(network.config(), MOMENT)
+    assert first.status == "ok", first.errors
+    discovery = f"GET /{TENANT}/v2.0/.well-known/openid-configuration"
+    assert fake.operations[discovery] == 1
+    kept = network.root / "state" / "msal-http-cache.json"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert CLIENT_SECRET not in kept.read_text() and not any(token in kept.read_text() for token in fake.tokens)
+    _caches.clear()  # as in the next night's process: the discovery answer comes from the file
+    before = dict(fake.operations)
+    again = run_sync(network.config(), MOMENT)
+    assert again.status == "ok", again.errors
+    assert again.pulled["people"]["created"] == again.pulled["people"]["updated"] == 0
+    used = {k: v - before.get(k, 0) for k, v in fake.operations.items() if v - before.get(k, 0)}
+    assert used == {f"POST /{TENANT}/oauth2/v2.0/token": 1, "GET /users/delta": 1}
+
+
+def test_an_unreadable_discovery_cache_is_started_afresh(sqlite_network, fake, monkeypatch):
+    network = users_only(sqlite_network, fake, monkeypatch)
+    (network.root / "state").mkdir(exist_ok=True)
+    (network.root / "state" / "msal-http-cache.json").write_text('{"partner": {"key": {"status_code": 200}', encoding="utf-8")
+    assert run_sync(network.config(), MOMENT).status == "ok"
+    assert fake.operations[f"GET /{TENANT}/v2.0/.well-known/openid-configuration"] == 1
+    assert json.loads((network.root / "state" / "msal-http-cache.json").read_text())["partner"]
 
 
 def test_invitations_are_created_once_then_updated_and_cancelled_in_the_same_event(network, fake):

@@ -7,9 +7,12 @@ order and stores them as it always has, in its one transaction, one source at a 
 store, the counts and the problems come out as they would from reading one source after the
 other; only the waiting overlaps. Threads, not processes: the work they do is I/O and JSON.
 
-Sources are started in the order given and each holds its thread until it has put its last
-chunk, so the source the run waits for has always been started (the ones before it are
-done): no deadlock, and at most `concurrency` x AHEAD chunks wait in memory.
+Sources are started in the order given and each holds its thread until the run is done with
+it (has taken its last chunk, or given up on it: `Prefetched.done`), so the source the run
+waits for has always been started (the ones before it are done): no deadlock, and at most
+`concurrency` x AHEAD chunks wait in memory. (A thread that let go as soon as it had put its
+last chunk let a network of small tenants be read far ahead of the run: every tenant's records
+in memory at once.)
 """
 
 from __future__ import annotations
@@ -37,6 +40,11 @@ class Prefetched:
 
     def __init__(self, queue: Queue[tuple[str, Any]], cancelled: threading.Event) -> None:
         self._queue, self._cancelled = queue, cancelled
+        self.finished = threading.Event()
+
+    def done(self) -> None:
+        """The run is done with this pull (all taken, or given up): its thread may read the next."""
+        self.finished.set()
 
     def _next(self) -> tuple[str, Any]:
         while True:
@@ -46,6 +54,8 @@ class Prefetched:
                 if self._cancelled.is_set():
                     raise RuntimeError("the run stopped reading ahead") from None
                 continue
+            if kind in ("end", "error"):
+                self.finished.set()  # all taken
             if kind == "error":
                 raise value
             return kind, value
@@ -72,24 +82,28 @@ class Prefetcher:
 
     def add(self, start: Callable[[], Pull]) -> Prefetched:
         queue: Queue[tuple[str, Any]] = Queue(maxsize=AHEAD)
-        self._executor.submit(self._read, start, queue)
-        return Prefetched(queue, self._cancelled)
+        prefetched = Prefetched(queue, self._cancelled)
+        self._executor.submit(self._read, start, queue, prefetched.finished)
+        return prefetched
 
-    def _read(self, start: Callable[[], Pull], queue: Queue[tuple[str, Any]]) -> None:
+    def _read(self, start: Callable[[], Pull], queue: Queue[tuple[str, Any]], finished: threading.Event) -> None:
         try:
             result = start()
             records = result.records  # taken before the Pull is handed over
-            if not self._put(queue, ("pull", result)):
+            if not self._put(queue, ("pull", result), finished):
                 return
             for chunk in batched(records, self._chunk):
-                if not self._put(queue, ("records", chunk)):
+                if not self._put(queue, ("records", chunk), finished):
                     return
-            self._put(queue, ("end", None))
+            self._put(queue, ("end", None), finished)
         except BaseException as error:  # noqa: BLE001 - handed to the run's thread, which raises it
-            self._put(queue, ("error", error))
+            self._put(queue, ("error", error), finished)
+        while not finished.wait(POLL):  # the thread is the next source's only when the run is done with this one
+            if self._cancelled.is_set():
+                return
 
-    def _put(self, queue: Queue[tuple[str, Any]], item: tuple[str, Any]) -> bool:
-        while not self._cancelled.is_set():
+    def _put(self, queue: Queue[tuple[str, Any]], item: tuple[str, Any], finished: threading.Event) -> bool:
+        while not self._cancelled.is_set() and not finished.is_set():
             try:
                 queue.put(item, timeout=POLL)
                 return True

@@ -98,6 +98,9 @@ def pull_entity(
         counts["failed"] += 1
         counts["unavailable"] += 1  # not a record count: the sync uses it to tell partial from failed
         return counts
+    finally:
+        if prefetched is not None:
+            prefetched.done()  # its thread may read the next source now
     for warning in result.warnings:
         problems.append(Problem(source_key, entity, "(source)", "", warning, warning=True))
     if result.complete and chunk.unreadable:

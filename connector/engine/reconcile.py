@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
@@ -278,39 +278,59 @@ def resolve_managers(db: Session, config: Config, organisation: OrganisationConf
         [source_key(organisation.id, n) for n in organisation.precedence.get("default", [])] or keys
     unresolved = set(db.scalars(select(Person.id).where(Person.organisation_id == organisation.id, Person.manager.is_(None))))
     index = PersonResolver(db, organisation.id)
+    rank = {key: position for position, key in enumerate(field_order)}
+    # Rows, and of each record's data only its manager (->> on PostgreSQL, json_extract on
+    # SQLite): a first sync touches every person, and whole records as ORM objects cost more
+    # than the rest of this step.
+    manager_of = SourceRecord.data["manager"].as_string()
     for person_ids in batched(sorted(affected | unresolved), CHUNK):
-        records: dict[str, list[SourceRecord]] = defaultdict(list)
-        for record in db.scalars(select(SourceRecord).where(SourceRecord.canonical_id.in_(person_ids), SourceRecord.entity == "people",
-                                                            SourceRecord.source.in_(keys), SourceRecord.deleted.is_(False))):
-            records[record.canonical_id or ""].append(record)
-        people = list(db.scalars(select(Person).where(Person.id.in_(person_ids))))
-        named = {p.id: next((r for r in sorted(records.get(p.id, []), key=lambda r: field_order.index(r.source)
-                                               if r.source in field_order else len(field_order)) if r.data.get("manager")), None)
-                 for p in people}
-        by_remote_id = _by_remote_id(db, [r for r in named.values() if r is not None])
-        for person in people:
-            record = named[person.id]
+        named: dict[str, Reference] = {}
+        for row in db.execute(select(SourceRecord.canonical_id, SourceRecord.source, SourceRecord.remote_id, SourceRecord.location,
+                                     manager_of).where(SourceRecord.canonical_id.in_(person_ids), SourceRecord.entity == "people",
+                                                       SourceRecord.source.in_(keys), SourceRecord.deleted.is_(False), manager_of.is_not(None))):
+            reference = Reference(*row)
+            held = named.get(reference.person)
+            if reference.manager and (held is None or reference.rank(rank) < held.rank(rank)):
+                named[reference.person] = reference
+        by_remote_id = _by_remote_id(db, list(named.values()))
+        changes = []
+        for person_id, current in db.execute(select(Person.id, Person.manager).where(Person.id.in_(person_ids))):
+            record = named.get(person_id)
             manager = None
             if record is not None:
-                reference = str(record.data["manager"]).strip()
+                reference = str(record.manager).strip()
                 manager = by_remote_id.get((record.source, reference)) or index.resolve(reference)
                 if manager is None:
                     problems.append(Problem(record.source, "people", record.location or record.remote_id, "manager",
                                             f"manager '{reference}' is not a person of {organisation.id}: "
                                             "taken in without a manager, who is therefore not informed", warning=True))
-            if manager == person.id:
+            if manager == person_id:
                 manager = None  # the top of a hierarchy sometimes names itself: nobody to inform
-            if person.manager != manager:
-                person.manager = manager
-        db.flush()
-        db.expunge_all()
+            if current != manager:
+                changes.append({"id": person_id, "manager": manager})
+        update_rows(db, Person.__table__, changes)
+        db.expunge_all()  # as before: no Person object of this session may keep a manager the UPDATE changed
 
 
-def _by_remote_id(db: Session, records: list[SourceRecord]) -> dict[tuple[str, str], str]:
-    """(source, remote id) -> person, for the manager references of these records (one query per source)."""
+class Reference(NamedTuple):
+    """A source record's manager reference: the person it belongs to, where it comes from and
+    the reference as the source gives it."""
+    person: str
+    source: str
+    remote_id: str
+    location: str | None
+    manager: str
+
+    def rank(self, ranks: dict[str, int]) -> int:
+        """The source's place in the manager's precedence (unlisted sources after the listed)."""
+        return ranks.get(self.source, len(ranks))
+
+
+def _by_remote_id(db: Session, records: list[Reference]) -> dict[tuple[str, str], str]:
+    """(source, remote id) -> person, for these manager references (one query per source)."""
     wanted: dict[str, set[str]] = defaultdict(set)
     for record in records:
-        wanted[record.source].add(str(record.data["manager"]).strip())
+        wanted[record.source].add(str(record.manager).strip())
     found: dict[tuple[str, str], str] = {}
     for source, references in wanted.items():
         for remote_id, person_id in db.execute(select(SourceRecord.remote_id, SourceRecord.canonical_id).where(

@@ -4,6 +4,9 @@ signing in with msal (client secret or certificate), one HTTP client per tenant,
 from __future__ import annotations
 
 import functools
+import json
+import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +14,9 @@ from typing import Any
 
 import msal
 import requests
+from msal.throttled_http_client import NormalizedResponse
 
-from connector.core.config import TenantConfig
+from connector.core.config import Config, TenantConfig
 from connector.core.errors import AuthenticationFailed, ConfigError
 from connector.plumbing.http import (
     IDEMPOTENT_METHODS,
@@ -31,15 +35,101 @@ WINDOWS_ZONES = {
     "Europe/Berlin": "W. Europe Standard Time", "Europe/London": "GMT Standard Time", "UTC": "UTC",
 }
 
+log = logging.getLogger(__name__)
+INDEX = "_index_"  # msal's ExpiringMapping keeps its expiry times under this key of the mapping
+
+
+class DiscoveryCache:
+    """msal's `http_cache` (the sign-in endpoint's discovery answers, e.g. GET
+    {authority}/v2.0/.well-known/openid-configuration, which msal keeps for 24 hours, and the
+    throttling of refused sign-ins), kept between runs in `state/msal-http-cache.json`, so that a
+    nightly run signs in with the token request alone. One mapping per tenant (msal locks each
+    application's mapping with a lock of its own), all in one JSON file: {tenant: {key: value,
+    "_index_": [heap, {key: [expires_at, created_at]}]}}, each value an HTTP answer as
+    {"status_code", "text", "headers"}. msal documents that the cache holds no tokens and no
+    personal data; the file is written owner-only all the same, only when msal added to it, and
+    one that cannot be read (another version's layout, a torn file) is started afresh."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._tenants: dict[str, dict[str, Any]] = {}
+        self._saved = ""
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            self._tenants = {name: self._decoded(mapping) for name, mapping in stored.items()}
+            self._saved = self._text()
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            self._tenants = {}
+
+    @staticmethod
+    def _decoded(mapping: dict[str, Any]) -> dict[str, Any]:
+        return {key: value if key == INDEX else NormalizedResponse(_Answer(**value)) for key, value in mapping.items()}
+
+    def mapping(self, tenant: str) -> dict[str, Any]:
+        with self._lock:
+            return self._tenants.setdefault(tenant, {})
+
+    def _text(self) -> str:
+        return json.dumps({name: {key: value if key == INDEX else
+                                  {"status_code": value.status_code, "text": value.text, "headers": dict(value.headers)}
+                                  for key, value in mapping.items() if key == INDEX or hasattr(value, "status_code")}
+                           for name, mapping in sorted(self._tenants.items())}, sort_keys=True)
+
+    def save(self) -> None:
+        """Write the file when it changed; a state folder that cannot be written costs a
+        discovery request next time, nothing more."""
+        with self._lock:
+            text = self._text()
+            if text == self._saved:
+                return
+            try:
+                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                temporary = self.path.with_name(f".{self.path.name}.tmp")
+                descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                temporary.replace(self.path)
+                self._saved = text
+            except OSError as error:
+                log.debug("msal's http cache not kept in %s: %s", self.path, error)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A stored HTTP answer in the shape NormalizedResponse copies from."""
+    status_code: int
+    text: str
+    headers: dict[str, str]
+
+
+_caches: dict[Path, DiscoveryCache] = {}
+_caches_lock = threading.Lock()
+
+
+def discovery_cache(config: Config) -> DiscoveryCache:
+    """The process's DiscoveryCache of this configuration's state folder (beside the SQLite
+    store: `[paths] state`, else the configuration's folder, then `state/`)."""
+    base = config.path(config.paths.state) if config.paths.state else config.base_dir
+    path = base / "state" / "msal-http-cache.json"
+    with _caches_lock:
+        if path not in _caches:
+            _caches[path] = DiscoveryCache(path)
+        return _caches[path]
+
 
 class GraphAuth:
-    """Bearer tokens from msal's confidential client; cached in memory for the run."""
+    """Bearer tokens from msal's confidential client; cached in memory for the run (never on
+    disk: a token is a secret). The sign-in endpoint's discovery answers are kept between runs
+    in `cache` (see DiscoveryCache)."""
 
-    def __init__(self, tenant: TenantConfig, base_dir: Path) -> None:
+    def __init__(self, tenant: TenantConfig, base_dir: Path, cache: DiscoveryCache | None = None) -> None:
         self.tenant = tenant
         self.base_dir = base_dir
+        self.cache = cache
         self.scopes = [tenant.graph_url.split("/v1.0")[0].split("/beta")[0].rstrip("/") + "/.default"]
         self._app: msal.ConfidentialClientApplication | None = None
+        self._session: requests.Session | None = None
         self._lock = threading.Lock()
 
     def _credential(self) -> Any:
@@ -55,7 +145,7 @@ class GraphAuth:
 
     def _application(self) -> msal.ConfidentialClientApplication:
         if self._app is None:
-            session = msal_http_client(self.verify)
+            session = self._session = msal_http_client(self.verify)
             try:
                 self._app = msal.ConfidentialClientApplication(
                     self.tenant.client_id,
@@ -63,9 +153,12 @@ class GraphAuth:
                     authority=f"{self.tenant.authority_host.rstrip('/')}/{self.tenant.tenant_id}",
                     http_client=session,
                     instance_discovery=self.tenant.authority_host == "https://login.microsoftonline.com",
+                    http_cache=self.cache.mapping(self.tenant.name) if self.cache is not None else None,
                 )
             except (ValueError, requests.RequestException) as error:
                 raise AuthenticationFailed(f"tenant '{self.tenant.name}': sign-in endpoint unusable: {type(error).__name__}: {str(error)[:200]}") from None
+            if self.cache is not None:
+                self.cache.save()  # the discovery answer msal just fetched, for the next run
         return self._app
 
     @property
@@ -75,7 +168,11 @@ class GraphAuth:
     def headers(self) -> dict[str, str]:
         with self._lock:
             result = self._application().acquire_token_for_client(scopes=self.scopes)
+            if self._session is not None:
+                self._session.close()  # a token lasts an hour: no connection to the sign-in endpoint kept open meanwhile
         if "access_token" not in result:
+            if self.cache is not None:
+                self.cache.save()  # msal remembers a throttled or refused sign-in for a while
             raise AuthenticationFailed(
                 f"tenant '{self.tenant.name}': {result.get('error', 'no token')}: {str(result.get('error_description', ''))[:300]}")
         return {"Authorization": f"Bearer {result['access_token']}"}
@@ -104,7 +201,7 @@ def graph_client(runtime: Runtime, tenant_name: str) -> HttpClient:
         raise ConfigError([f"no [[tenants]] named '{tenant_name}'"])
 
     def build() -> HttpClient:
-        auth = GraphAuth(tenant, runtime.config.base_dir)
+        auth = GraphAuth(tenant, runtime.config.base_dir, discovery_cache(runtime.config))
         return HttpClient(f"msgraph:{tenant.name}", tenant.graph_url, auth, stats=runtime.stats, stop=runtime.should_stop,
                           max_concurrency=tenant.max_concurrency, verify=auth.verify)
 

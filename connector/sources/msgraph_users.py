@@ -95,6 +95,7 @@ class GraphUsers(Source):
             if not result.complete:
                 yield from self._membership_changes(client, before, seen)
             result.cursor = json.dumps({"delta": result.cursor, "members": sorted(self._members)})
+        client.close_connections()  # read ahead in a network of many tenants, each would keep one open to the end
 
     def _group_members(self, client: HttpClient, group: str) -> set[str]:
         path = f"groups/{quote(group)}/transitiveMembers/microsoft.graph.user"
