@@ -11,11 +11,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import JSON, String, Text, create_engine, select, text
+from sqlalchemy import JSON, String, Text, create_engine, func, select, text
 
 from connector.engine.sync import run_sync
 from connector.store.db import open_engine, session_factory
-from connector.store.tables import Base, Erasure, Leerbewijs, Person, SourceRecord, TrainingRecord
+from connector.store.tables import Base, Erasure, Leerbewijs, OutboxItem, Person, SourceRecord, TrainingRecord
 from tests.test_cli import cli
 
 AS_OF = "2026-11-22"
@@ -107,6 +107,42 @@ def test_erase_leaves_no_trace_keeps_the_account_and_a_later_sync_does_not_bring
     assert dict(later.invites) == {"created": 0, "updated": 2, "cancelled": 0}
     assert later.training_records["written"] + later.leerbewijzen["issued"] == 0
     assert _traces(network) == []  # not brought back: no source lists her
+    # the outbox rows the erasure removed do not make the store look restored from a backup, now or later
+    quiet = [later, _sync(network)]
+    assert not [e for run in quiet for e in run.errors if "behind the values it already handed out" in e.message], quiet
+
+
+def test_erasing_whoever_the_last_write_named_does_not_make_the_store_look_restored(sqlite_network):
+    """The erasure removes the outbox rows naming the person, the highest sequence among them:
+    the next runs must neither number below it nor warn that the store was restored."""
+    network = sqlite_network
+    _sync(network)
+    evaluation = "S-03-EVAL;EX-03;evaluatie;14/12/2026;15:00;15:30;online;;;"
+    network.edit_csv("cohort/sessies.csv", evaluation, evaluation.replace("15:00;15:30", "16:00;16:30"))
+    _sync(network)  # Stijn's evaluation moved: its invitations went out again as SEQUENCE 1, the highest handed out
+    address = "stijn@brouwers-peeters.be"
+    engine = open_engine(network.store_url)
+    with session_factory(engine)() as db:
+        highest = db.scalar(select(func.max(OutboxItem.sequence)))
+        top = db.scalars(select(OutboxItem).where(OutboxItem.sequence == highest)).all()
+        assert highest == 1 and all(address in json.dumps(item.payload) for item in top)
+    engine.dispose()
+    erased = cli("erase", "--config", str(network.config_path), "--person", address, "--json")
+    assert erased.returncode == 0, erased.stderr
+    engine = open_engine(network.store_url)
+    with session_factory(engine)() as db:
+        assert (db.scalar(select(func.max(OutboxItem.sequence))) or 0) < highest  # the test removed the top of the numbering
+    engine.dispose()
+    runs = [_sync(network), _sync(network)]
+    other = "S-05-EVAL;EX-05;evaluatie;17/01/2028;10:00;10:30;online;;;"
+    network.edit_csv("cohort/sessies.csv", other, other.replace("10:00;10:30", "11:00;11:30"))
+    runs.append(_sync(network))  # another exchange's moment moved: its updates number on above what Stijn's got
+    assert not [e.message for run in runs for e in run.errors if "behind the values it already handed out" in e.message]
+    engine = open_engine(network.store_url)
+    with session_factory(engine)() as db:
+        moved = db.scalars(select(OutboxItem).where(OutboxItem.object_id.startswith("S-05-EVAL"))).all()
+        assert moved and max(item.sequence for item in moved) > highest, [(i.object_id, i.sequence) for i in moved]
+    engine.dispose()
 
 
 def test_a_person_the_hr_export_still_lists_comes_back_on_the_next_sync(sqlite_network):

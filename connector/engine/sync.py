@@ -75,7 +75,7 @@ from connector.store.outbox import (
 from connector.store.retention import apply_retention
 from connector.store.tables import Cursor, ExternalRef, OutboxItem, SourceRecord, SyncRun
 from connector.store.witness import FILE_NAME as WITNESS_FILE
-from connector.store.witness import IssuedValues, continue_above, witness_of
+from connector.store.witness import STORE_BEHIND, IssuedValues, continue_above, witness_of
 
 log = logging.getLogger("connector.engine.sync")
 
@@ -486,7 +486,8 @@ def _prepare(db: Session, config: Config, run_id: int, now: datetime, sources: l
         return
     progress("plan invitations, training records and leerbewijzen")
     witness = IssuedValues.load(config.path(config.signing.keys_dir))
-    if continue_above(db, witness):
+    continue_above(db, witness)
+    if db.info.get(STORE_BEHIND):  # found behind in this run, not merely a floor kept from an earlier one
         summary.errors.append(Problem("store", "(store)", "(store)", "", "the store is behind the values it already handed out "
                                       f"(restored from a backup, or new): numbering continues above them, in "
                                       f"{config.path(config.signing.keys_dir) / WITNESS_FILE}", warning=True))

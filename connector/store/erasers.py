@@ -26,6 +26,7 @@ from connector.store.tables import (
     TrainingRecord,
 )
 from connector.store.tables import Session as SessionRow
+from connector.store.witness import keep_sequence_floor
 
 COHORT_REFERENCES = {"learning_questions": ("switcher",), "coaches": ("person",), "exchanges": ("coaches",)}
 
@@ -113,6 +114,7 @@ def _outbox(job: ErasureJob) -> None:
     subject = job.subject
     rows = [item for item in job.db.scalars(select(OutboxItem)) if subject.names_them(item.payload, True) or
             any(item.object_id.casefold().endswith(f"|{e}") for e in subject.emails)]
+    keep_sequence_floor(job.db)  # the next run numbers on above what went out, and knows it is no restored store
     for item in rows:
         job.db.delete(item)
     job.removed("outbox entries (planned and past writes)", len(rows))

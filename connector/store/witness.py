@@ -98,6 +98,20 @@ def continue_above(db: Session, witness: IssuedValues) -> int:
     return floor
 
 
+def keep_sequence_floor(db: Session) -> None:
+    """Before outbox rows are deleted on purpose (an erasure): keep the floor above the highest
+    sequence handed out, so the next run neither numbers below it nor takes the store for a
+    restored backup."""
+    highest = db.scalar(select(func.max(OutboxItem.sequence)))
+    if highest is None:
+        return
+    row = db.get(Cursor, _FLOOR_ROW)
+    if row is None:
+        db.add(Cursor(source=_FLOOR_ROW[0], entity=_FLOOR_ROW[1], value=str(highest + 1), updated_at=_utcnow()))
+    elif int(row.value) <= highest:
+        row.value, row.updated_at = str(highest + 1), _utcnow()
+
+
 def witness_of(db: Session, before: IssuedValues) -> IssuedValues:
     """What the witness must hold after this run's planning: never less than before."""
     highest = db.scalar(select(func.max(OutboxItem.sequence)))
