@@ -281,8 +281,11 @@ def test_a_graph_event_for_one_person_carries_their_link_and_a_shared_one_sends_
         # EX-03's evaluation moments: two coaches and the host's HR share one event: no link in it, a note each
         reminder = events["leren-switchen/EX-03-EVAL-2M"]
         assert len(reminder["attendees"]) == 3 and "/l/" not in reminder["body"]["content"]
-        notes = sorted((network.out / "links").glob("*.eml"))
-        assert len(notes) == 2 * 3 and all(n.name.startswith("EX-03-EVAL-") for n in notes)
+        every = sorted((network.out / "links").glob("*.eml"))
+        notes = [n for n in every if n.name.startswith("EX-03-EVAL-")]
+        assert len(notes) == 2 * 3
+        # and the cohort sheet's own evaluation sessions ahead, shared by several through Outlook (EX-03's, EX-06's)
+        assert {"-".join(n.name.split("-")[:3]) for n in every if n not in notes} == {"S-03-EVAL", "S-06-EVAL"}, every
         messages = [email.message_from_bytes(n.read_bytes(), policy=email.policy.default) for n in notes]
         to = sorted({m["To"].addresses[0].addr_spec for m in messages})
         assert to == sorted(a["emailAddress"]["address"] for a in reminder["attendees"])
@@ -292,7 +295,8 @@ def test_a_graph_event_for_one_person_carries_their_link_and_a_shared_one_sends_
         hr_path = LINK.search(plain).group(1)
         before = {n.name: n.read_bytes() for n in notes}
         assert run_sync(network.config(), MOMENT).status == "ok"  # a re-run writes nothing
-        assert {n.name: n.read_bytes() for n in sorted((network.out / "links").glob("*.eml"))} == before
+        assert {n.name: n.read_bytes() for n in sorted((network.out / "links").glob("*.eml")) if n in notes} == before
+        assert len(list((network.out / "links").glob("*.eml"))) == len(every)
     finally:
         fake.stop()
     site = Site(network)
@@ -301,5 +305,56 @@ def test_a_graph_event_for_one_person_carries_their_link_and_a_shared_one_sends_
         assert page.status_code == 200 and "Leeractieplan" in shown(page)
         page = site.client.get(hr_path)
         assert page.status_code == 200 and "Welk effect ziet u op de leercoach, het team of de organisatie?" in shown(page)
+    finally:
+        site.close()
+
+
+# -- every evaluation moment its own answer; the cohort's own moments linked; erased switchers --
+
+def test_each_evaluation_moment_keeps_its_answer_the_sheets_moments_carry_links_and_an_erased_switcher_closes_them(mailed, smtp):
+    """Review of issue 17: the 2- and 6-month reminders of EX-03 (the host's HR answers both)
+    each keep their own answer and name their moment; the cohort sheet's evaluation session
+    (S-03-EVAL) and reflection moment (S-04-REFL) carry their people's links; once the switcher
+    is erased, no link about their exchange opens any more."""
+    from datetime import UTC, datetime
+
+    from connector.store.erasure import erase_person
+
+    mailed.replace('id = "groenkracht"', 'id = "groenkracht"\nhr_email = "hr@groenkracht.be"')
+    mailed.route("groenkracht", "imip")
+    assert run_sync(mailed.config(), MOMENT).status == "ok"
+    first, second = (LINK.search(b).group(1) for b in plain_bodies(smtp, "na de leeruitwisseling")["hr@groenkracht.be"])
+    site = Site(mailed)
+    try:
+        for path, effect in ((first, "Na twee maanden: rustiger onthaal"), (second, "Na zes maanden: een nieuw onthaalplan")):
+            form = {"csrf": site.csrf(path), "preparation": "4", "went": "5", "effect": effect}
+            assert site.client.post(path, data=form).status_code == 200
+        assert sorted((a.session_code, a.values["effect"]) for a in site.answers()) == [
+            ("EX-03-EVAL-2M", "Na twee maanden: rustiger onthaal"), ("EX-03-EVAL-6M", "Na zes maanden: een nieuw onthaalplan")]
+        page = shown(site.client.get(first))  # the first moment's answer, not overwritten by the second
+        assert "Evaluatie, 2 maanden na de leeruitwisseling" in page and "rustiger onthaal" in page and "zes maanden" not in page
+        site.login()
+        overview = shown(site.client.get("/"))  # the answers in the coordinator's words, not the form's keys
+        assert "<dt>What effect do you see on the coach, the team or the organisation?</dt>" in overview and "<dt>effect</dt>" not in overview
+        assert "(Host, Evaluation of the learning exchange EX-03-EVAL-2M," in overview
+
+        def link_to(recipient: str, subject: str) -> str:
+            """The link in the invitation whose subject holds `subject` that reached `recipient`."""
+            bodies = [b for b in plain_bodies(smtp, subject).get(recipient, [])]
+            assert len(bodies) == 1, (recipient, subject, bodies)
+            return LINK.search(bodies[0]).group(1)
+
+        with site.db() as db:
+            stijn, amelie = (db.scalar(select(Person).where(Person.email.like(f"{name}%"))) for name in ("stijn", "amelie"))
+            stijn_email, amelie_email = stijn.email, amelie.email
+        evaluation = site.client.get(link_to(stijn_email, "Switching Talent – Evaluatie: "))
+        assert evaluation.status_code == 200 and "Evaluatie, 2026-12-14 15:00" in shown(evaluation) and "Is je leervraag beantwoord?" in shown(evaluation)
+        reflection = site.client.get(link_to(amelie_email, "Moment de réflexion"))
+        assert reflection.status_code == 200 and "Hallo Amélie" not in shown(reflection), shown(reflection)
+        with site.db() as db:
+            erase_person(db, site.config, stijn_email, None, datetime.now(UTC))
+            db.commit()
+        assert site.client.get(second).status_code == 404  # the host's link about the erased switcher's exchange
+        assert site.client.post(second, data={"csrf": "x", "preparation": "1", "went": "1"}).status_code == 404
     finally:
         site.close()

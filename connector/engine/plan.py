@@ -59,6 +59,8 @@ from connector.store.witness import IssuedValues
 LIVE = ("confirmed", "completed")
 EXCHANGE_DAY = "exchange_day"
 INTRO_CALL = "intro_call"
+REFLECTION = "reflection"
+EVALUATION = "evaluation"
 RETRACT = "retract"  # the outbox action that takes a written training record back
 AUTOMATIC = "automatic: "  # a revocation the planner made (its days no longer held): it issues the corrected one
 
@@ -818,10 +820,12 @@ class Planner:
             subject, role = f"host:{host.id}", "host"
         else:
             return None
-        if isinstance(session, Reminder):
-            purpose, day = "evaluation", ""
+        if isinstance(session, Reminder) or session.kind == EVALUATION:
+            purpose, day = "evaluation", session.code  # one answer per evaluation moment: 1 week, 2 months... each kept
         elif session.kind == EXCHANGE_DAY and role in ("switcher", "coach"):
             purpose, day = ("reflection" if role == "switcher" else "attendance"), session.code
+        elif session.kind == REFLECTION and role == "switcher":
+            purpose, day = "reflection", ""  # the reflection moment: on any of the exchange's days that have begun
         elif session.kind == INTRO_CALL and role in ("switcher", "coach"):
             purpose, day = "action_plan", ""  # the plan they make together in and after the call
         else:
@@ -854,7 +858,7 @@ class Planner:
         policy = self._manager_policy(switcher)
         if policy == "none":
             return None
-        evaluation = isinstance(session, Reminder) or session.kind == "evaluation"
+        evaluation = isinstance(session, Reminder) or session.kind == EVALUATION
         if not evaluation and not (policy == "invite_intro" and session.kind == INTRO_CALL):
             return None
         return self._manager(switcher)

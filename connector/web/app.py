@@ -42,7 +42,8 @@ from starlette.routing import Route
 from connector.core.config import Config, WebAccount
 from connector.core.errors import ConfigError
 from connector.core.links import Link, LinkError, read_link
-from connector.core.texts import DEFAULT_LANGUAGE, LANGUAGES, text
+from connector.core.reminders import Offset
+from connector.core.texts import DEFAULT_LANGUAGE, LANGUAGES, offset_label, text
 from connector.engine.status import build_status, local
 from connector.store.answers import (
     ACTION_PLAN,
@@ -54,12 +55,21 @@ from connector.store.answers import (
     save_answer,
     save_plan,
 )
+from connector.store.erasure import erased_people
 from connector.store.tables import Answer, Exchange, Person
 from connector.store.tables import Session as SessionRow
 from connector.web.entra import CALLBACK, EntraSignIn, SignInRefused, account_for
 from connector.web.forms import ACTION_PLAN as PLAN_QUESTIONS
 from connector.web.forms import ATTENDANCE_VALUES, EVALUATION, REFLECTION, Question, validate
-from connector.web.results import answer_lines, answerer_names, answers_csv, answers_xlsx, cohort_results
+from connector.web.results import (
+    answer_lines,
+    answerer_names,
+    answers_csv,
+    answers_xlsx,
+    cohort_results,
+    question_text,
+    value_text,
+)
 from connector.web.security import SecurityHeaders, Throttle, check_password, csrf_token, csrf_valid
 
 HERE = Path(__file__).parent
@@ -129,7 +139,12 @@ class WebApp:
             except KeyError:
                 return name
 
-        body = self.templates.get_template(template).render(t=t, state=state, language=language, csrf=csrf_token(request.session),
+        def answered(key: str, value: object) -> tuple[str, int | str]:
+            """An answer's question and value in words (the overview; the export says them alike)."""
+            return question_text(language, key), value_text(language, key, value)
+
+        body = self.templates.get_template(template).render(t=t, state=state, answered=answered, language=language,
+                                                       csrf=csrf_token(request.session),
                                                        partner=self.config.partner.name, entra=self.entra is not None, **context)
         return HTMLResponse(body, status_code=status)
 
@@ -294,8 +309,8 @@ class WebApp:
         """The link's exchange and person, if the link still speaks of someone who belongs to
         that exchange in that role; None otherwise (shown as an invalid link)."""
         exchange = db.get(Exchange, link.exchange)
-        if exchange is None:
-            return None
+        if exchange is None or exchange.switcher_id in erased_people(db):
+            return None  # nothing more is asked or kept about an erased switcher's exchange
         switcher = exchange.switcher
         if link.purpose == "attendance" and link.role != "coach" or link.purpose == "reflection" and link.role != "switcher":
             return None
@@ -361,9 +376,10 @@ class WebApp:
               sent: dict[str, str] | None = None, status: int = 200) -> Response:
         if bound.link.purpose == ACTION_PLAN:
             return self._plan_form(request, db, bound, problems, sent, status)
-        days = self.days(db, bound) if bound.link.purpose != "evaluation" else []
+        evaluation = bound.link.purpose == "evaluation"
+        days = self.days(db, bound) if not evaluation else []
         if sent is None:
-            chosen = bound.link.session or (days[-1].code if days else "")
+            chosen = bound.link.session if evaluation else bound.link.session or (days[-1].code if days else "")
             earlier = find_answer(db, AnswerKey(bound.link.subject, bound.exchange.code, bound.link.purpose, chosen))
             sent = {"session": chosen, **{k: str(v) for k, v in (earlier.values if earlier else {}).items()},
                     "consent": "yes" if earlier is not None and earlier.consent else ""}
@@ -371,12 +387,30 @@ class WebApp:
                          questions=self.questions(bound) if bound.link.purpose != "attendance" else (),
                          days=[{"code": d.code, "label": local(d.start, self.zone)} for d in days],
                          attendance_values=ATTENDANCE_VALUES, problems=problems or {}, sent=sent,
+                         moment=self._moment(db, bound) if evaluation else None,
                          place=bound.exchange.learning_place.name, switcher=bound.exchange.switcher.full_name)
+
+    def _moment(self, db: Session, bound: Bound) -> str | None:
+        """Which evaluation moment a link is about, in its reader's language: "Evaluatie, 2
+        maanden na de uitwisseling" for a reminder (<exchange>-EVAL-<offset>), the session's
+        kind and time for an evaluation session of the cohort sheet; None for a link without one."""
+        code = bound.link.session
+        prefix = f"{bound.exchange.code}-EVAL-"
+        if code.startswith(prefix):
+            try:
+                offset = Offset.parse(code[len(prefix):].lower())
+            except ValueError:
+                return None
+            return text(bound.language, "kind.reminder", after=offset_label(bound.language, offset))
+        session = db.get(SessionRow, code) if code else None
+        if session is None or session.exchange_code != bound.exchange.code:
+            return None
+        return f"{text(bound.language, 'kind.evaluation')}, {local(session.start, self.zone)}"
 
     def _store(self, request: Request, db: Session, bound: Bound, form: dict[str, str]) -> Response:
         if bound.link.purpose == ACTION_PLAN:
             return self._plan_store(request, db, bound, form)
-        purpose, session_code = bound.link.purpose, ""
+        purpose, session_code = bound.link.purpose, bound.link.session  # an evaluation: its moment's, one answer each
         problems: dict[str, str] = {}
         if purpose != "evaluation":
             session_code = form.get("session", "")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -137,19 +136,19 @@ def answer_lines(db: Session, config: Config, language: str, organisations: Iter
             lines.append(Line(
                 exchange=exchange.code, cohort=exchange.cohort_code or "", purpose=text(language, f"web.{answer.purpose}.title"),
                 session=answer.session_code, role=text(language, f"web.role.{answer.role}"), person=switcher.full_name,
-                question=_question(language, key), value=_value(language, key, value),
+                question=question_text(language, key), value=value_text(language, key, value),
                 answered_at=answer.answered_at.astimezone(zone).replace(tzinfo=None),
                 answered_by=names.get(answer.subject, answer.subject)))
     return lines
 
 
-def _question(language: str, key: str) -> str:
+def question_text(language: str, key: str) -> str:
     """A question key in words: "web.q.<key>", the attendance as the overview names it."""
     message = ATTENDANCE_QUESTION if key == "attendance" else f"web.q.{key}"
     return text(language, message)
 
 
-def _value(language: str, key: str, value: object) -> int | str:
+def value_text(language: str, key: str, value: object) -> int | str:
     if key == "attendance":
         return text(language, f"web.attendance.{value}")
     return value if isinstance(value, int) else str(value)
