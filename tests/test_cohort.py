@@ -491,3 +491,30 @@ def test_a_kill_between_two_group_moment_writes_recovers_without_doubles(network
             assert int(vevent(network.out / "invitations" / name)["SEQUENCE"]) == 0
         again = json.loads(cli_sync(network, BEFORE).stdout)
         assert sum(again["invites"].values()) == 0 and len(smtp.received) == sent + len(ids)
+
+
+def test_the_cohort_sheets_read_with_french_headers_as_with_dutch_ones(sqlite_network):
+    """README: the three cohort sheets take Dutch, French or English headers (the review found a
+    French Groepsmomenten sheet refused: its date and times were read under Dutch names only)."""
+    network = sqlite_network
+    cohort = network.data / "cohort"
+    french = {
+        "cohorten.csv": ("Code;Naam;Jaar;ST-partner", "Code;Nom;Année;Partenaire ST"),
+        "fasen.csv": ("Cohort;Fase;Van;Deadline", "Cohorte;Phase;Du;Échéance"),
+        "groepsmomenten.csv": ("Code;Cohort;Soort;Titel;Datum;Van;Tot;Vorm;Locatie;Doelgroep;Deelnemers",
+                               "Code;Cohorte;Type;Titre;Date;Du;Au;Forme;Lieu;Public;Participants"),
+    }
+    for name, (dutch, header) in french.items():
+        content = (cohort / name).read_text(encoding="utf-8")
+        assert content.startswith(dutch + "\n"), name
+        content = header + content[len(dutch):]
+        if name == "groepsmomenten.csv":
+            content = content.replace(";kick-off;", ";lancement;").replace(";terugkommoment;", ";journée de retour;")
+            content = content.replace(";online;", ";en ligne;").replace(";ter plaatse;", ";sur place;")
+        (cohort / name).write_text(content, encoding="utf-8")
+    summary = sync(network, as_of=BEFORE)
+    assert summary.status == "ok", summary.errors
+    folder = network.out / "invitations"
+    kickoff, terug = vevent(folder / "GM-KICKOFF.ics"), vevent(folder / "GM-TERUG.ics")
+    assert len(attendees(kickoff)) == 15 and str(kickoff["DTSTART"].dt.strftime("%d/%m/%Y %H:%M")) == "14/01/2027 13:30"
+    assert str(terug["LOCATION"]) == "Zelebaan 42, 9160 Lokeren" and SOFIE in attendees(terug)

@@ -5,7 +5,8 @@ from and what to do with it, in this fixed order:
 
     extract    from = "Header" | "json.path.0.key" | ["alternative", "headers"]
                (multi-valued: "emails.value" = the primary, "emails[type eq \"work\"].value")
-               join = ["Voornaam", "Familienaam"] (+ sep = " ") | value = "constant"
+               join = ["Voornaam", "Familienaam"] (+ sep = " "; a part "Datum|Date": the first present)
+               | value = "constant"
     clean      transform = ["trim", "lower", "upper", "title", "collapse_spaces", "only_email", ...]
     split      split = { sep = ",", part = "first" | "last" | "rest" | "init" }
     look up    map = { M = "M", V = "F" }  (keys compared case-insensitively)
@@ -103,6 +104,17 @@ class FieldRule:
         names = self.paths or self.join
         return " + ".join(names) if self.join else (names[0] if names else "(constant)")
 
+    @property
+    def remote_paths(self) -> tuple[str, ...]:
+        """Every remote field or column this rule may read: its `from` names, and each join
+        part's alternatives ("Datum|Date" reads Datum, else Date)."""
+        return self.paths + tuple(name for part in self.join for name in join_alternatives(part))
+
+
+def join_alternatives(part: str) -> tuple[str, ...]:
+    """The names one part of a `join` may be found under, first present wins: "Van|Du|From"."""
+    return tuple(name.strip() for name in part.split("|"))
+
 
 @dataclass(frozen=True)
 class EntityMapping:
@@ -117,7 +129,7 @@ class EntityMapping:
         fields asked for (BambooHR reports, OData $select)."""
         names: list[str] = [self.remote_path.split(".", 1)[0]] if self.remote_path else []
         for rule in self.rules:
-            names.extend(path.split(".", 1)[0] for path in rule.paths + rule.join)
+            names.extend(path.split(".", 1)[0] for path in rule.remote_paths)
         return list(dict.fromkeys(names))
 
     @cached_property
@@ -251,10 +263,26 @@ def _getter(path: str) -> Callable[[Any], Any]:
     return lambda raw: raw.get(path) if isinstance(raw, dict) else None
 
 
+def _first_of(paths: tuple[str, ...]) -> Callable[[Any], Any]:
+    """A getter of the first of `paths` that holds a value (None when none does)."""
+    if len(paths) == 1:
+        return _getter(paths[0])
+    getters = tuple(_getter(path) for path in paths)
+
+    def first(raw: Any) -> Any:
+        for get in getters:
+            value = get(raw)
+            if value is not None and value != "":
+                return value
+        return None
+
+    return first
+
+
 def _extractor(rule: FieldRule) -> Callable[[dict[str, Any]], Any]:
     """`_extract` for this rule."""
     if rule.join:
-        getters, sep = tuple(_getter(path) for path in rule.join), rule.sep
+        getters, sep = tuple(_first_of(join_alternatives(part)) for part in rule.join), rule.sep
         return lambda raw: sep.join(p for p in (_as_text(get(raw)) for get in getters) if p) or None
     if len(rule.paths) == 1:
         get = _getter(rule.paths[0])
@@ -299,7 +327,8 @@ def _evaluate(rule: FieldRule, raw: dict[str, Any]) -> Any:
 
 def _extract(rule: FieldRule, raw: dict[str, Any]) -> Any:
     if rule.join:
-        pieces = [_as_text(lookup_path(raw, path)) for path in rule.join]
+        pieces = [_as_text(next((v for v in (lookup_path(raw, name) for name in join_alternatives(part)) if v not in (None, "")), None))
+                  for part in rule.join]
         return rule.sep.join(p for p in pieces if p) or None
     if rule.paths:
         for path in rule.paths:

@@ -182,7 +182,7 @@ def _header(entity: EntityMapping, name: str) -> str:
 def _rows(root: Path, mapping: Mapping, name: str, extra: Iterable[col.Column]) -> tuple[Sheet, EntityMapping] | None:
     entity = mapping.entity(name)
     stem = str(entity.options.get("file", name))
-    headers = [h for rule in entity.rules for h in rule.paths + rule.join] + [h for c in extra for h in c.headers.values()]
+    headers = [h for rule in entity.rules for h in rule.remote_paths] + [h for c in extra for h in c.headers.values()]
     sheet = read_sheet(root, stem, str(entity.options.get("sheet", stem)), headers)
     return None if sheet is None else (sheet, entity)
 

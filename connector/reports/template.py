@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from connector.core.mapping import FieldRule, load_mapping
+from connector.core.mapping import FieldRule, join_alternatives, load_mapping
 from connector.core.model import ENTITY_MODELS
 from connector.plumbing.files import write_atomically
 from connector.core.texts import bundled, text
@@ -71,7 +71,7 @@ def write_template(path: Path, entities: Sequence[str] | None = None, organisati
         model_fields = ENTITY_MODELS[entity].model_fields
         headers = []
         for rule in entity_mapping.rules:
-            columns = rule.join or rule.paths[:1]
+            columns = tuple(join_alternatives(part)[0] for part in rule.join) or rule.paths[:1]
             for column in columns:
                 if column not in headers:
                     headers.append(column)

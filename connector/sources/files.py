@@ -46,7 +46,7 @@ class FileSource(Source):
 def _pull(path: Path, sheet: str | None, entity: EntityMapping) -> Pull:
     """The file's rows, once its header shows every column a required field needs; a missing
     optional column is a warning naming the closest header the file does have."""
-    columns = {rule.name: rule.paths + rule.join for rule in entity.rules if rule.paths or rule.join}
+    columns = {rule.name: rule.remote_paths for rule in entity.rules if rule.paths or rule.join}
     table = open_table(path, sheet, {name for names in columns.values() for name in names})
     present = set(table.header)
     warnings, absent = [], []

@@ -88,7 +88,7 @@ class SuccessFactorsUsers(Source):
         size = min(int(self.config.options.get("page_size", PAGE_LIMIT)), PAGE_LIMIT)
         # A path through a navigation property (manager.userId) is selected as manager/userId
         # and expanded (OData v2 $select and $expand), as the development goals' owner is.
-        paths = [path for rule in entity.rules for path in rule.paths + rule.join]
+        paths = [path for rule in entity.rules for path in rule.remote_paths]
         select = list(dict.fromkeys(path.replace(".", "/") if "." in path else path for path in paths))
         expand = sorted({path.split(".", 1)[0] for path in paths if "." in path})
         params: dict[str, Any] = {"$format": "json", "$select": ",".join(select), "$filter": condition, "paging": "snapshot",
@@ -124,7 +124,7 @@ class SuccessFactorsUsers(Source):
                     raise SourceUnavailable(f"a development goal in the id listing {error.message}") from None
 
     def _dev_goals(self, entity: EntityMapping, template: str, since: str | None) -> Iterator[RemoteRecord]:
-        paths = [path for rule in entity.rules for path in rule.paths + rule.join]
+        paths = [path for rule in entity.rules for path in rule.remote_paths]
         select = list(dict.fromkeys(["id", *(path.replace(".", "/") for path in paths)]))
         expand = sorted({path.split(".", 1)[0] for path in paths if "." in path})
         size = min(int(self.config.options.get("page_size", PAGE_LIMIT)), PAGE_LIMIT)
