@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from connector.engine.cohort import managers_of
 from connector.engine.status import build_status
@@ -518,3 +518,43 @@ def test_the_cohort_sheets_read_with_french_headers_as_with_dutch_ones(sqlite_ne
     kickoff, terug = vevent(folder / "GM-KICKOFF.ics"), vevent(folder / "GM-TERUG.ics")
     assert len(attendees(kickoff)) == 15 and str(kickoff["DTSTART"].dt.strftime("%d/%m/%Y %H:%M")) == "14/01/2027 13:30"
     assert str(terug["LOCATION"]) == "Zelebaan 42, 9160 Lokeren" and SOFIE in attendees(terug)
+
+
+def test_after_an_erasure_whoever_leaves_a_moment_still_gets_their_cancel_file(synced_copy):
+    """The review: erasing someone on a group moment deleted the moment's shared copy from the
+    outbox, so the next one to leave it got no CANCEL file. The erasure now takes only their
+    attendee entry off that copy (tests/test_erasure.py checks nothing of them stays)."""
+    from tests.test_cli import cli
+
+    network = synced_copy
+    folder = network.out / "invitations"
+    before = set(attendees(vevent(folder / "GM-KICKOFF.ics")))
+    engine = open_engine(network.store_url)
+    with session_factory(engine)() as db:
+        last_run = db.scalar(select(func.max(OutboxItem.planned_run)))
+    engine.dispose()
+    erased = cli("erase", "--config", str(network.config_path), "--person", HANNE, "--json")
+    assert erased.returncode == 0, erased.stderr
+    network.edit_csv("cohort/groepsmomenten.csv", "online;;switchers, leercoaches;", "online;;switchers;")  # the coaches leave the kick-off
+    summary = sync(network, as_of="2026-12-07")
+    assert summary.status == "ok", summary.errors
+    left = before - set(attendees(vevent(folder / "GM-KICKOFF.ics")))
+    cancels = [attendees(vevent(path)) for path in folder.glob("GM-KICKOFF-uninvited-*.ics")]
+    assert len(left) == 6 and sorted(who for (who,) in cancels) == sorted(left)
+    engine = open_engine(network.store_url)
+    with session_factory(engine)() as db:  # the copies the erasure kept no longer name her (she is back as a new person since)
+        kept = db.scalars(select(OutboxItem).where(OutboxItem.planned_run <= last_run)).all()
+        assert kept and not [i for i in kept if HANNE in json.dumps(i.payload) or "Hanne" in json.dumps(i.payload)]
+    engine.dispose()
+
+
+def test_a_moment_whose_audience_names_nobody_is_no_file_but_a_warning_and_an_hr_audience_without_contacts_says_so(sqlite_network):
+    network = sqlite_network
+    sheet = network.data / "cohort" / "groepsmomenten.csv"
+    sheet.write_text(sheet.read_text(encoding="utf-8") + "GM-Y;LS-2026;ander;Leeg;20/01/2027;10:00;11:00;online;;;zonneke:Z999\n",
+                     encoding="utf-8")
+    summary = sync(network, as_of=BEFORE)
+    assert not (network.out / "invitations" / "GM-Y.ics").exists() and (network.out / "invitations" / "GM-KICKOFF.ics").exists()
+    said = {(e.record, e.field): e.message for e in summary.errors if e.entity == "group_moments" and e.warning}
+    assert "nobody who can be invited" in said[("GM-Y", "audience")]
+    assert said[("GM-TERUG", "audience")] == "'hr' reaches nobody: no [[organisations]] has an hr_email"  # the example names hr

@@ -330,11 +330,27 @@ class CohortPlanner:
     def group_moment(self, moment: GroupMoment, cohort: Cohort) -> None:
         people, organisations = self.audience(moment)
         call = CohortCall(moment.code, moment.start, moment.end)
+        live = not moment.removed and not cohort.removed
+        if live and call.end > self.now:
+            live = self._has_audience(moment, people, organisations)
 
         def build(target: CalendarTarget, language: str | None = None) -> CalendarEvent:
             return self.group_event(moment, cohort, people, organisations, target, language)
 
-        self.invite(call, build, live=not moment.removed and not cohort.removed)
+        self.invite(call, build, live=live)
+
+    def _has_audience(self, moment: GroupMoment, people: list[Person], organisations: list[OrganisationConfig]) -> bool:
+        """Whether anyone is invited to an upcoming moment; says so when nobody is (no file to send
+        to nobody: what went out before is cancelled), and when an `hr` audience reaches nobody
+        for want of any `hr_email`."""
+        if organisations and not any(o.hr_email for o in organisations):
+            self.planner.problems.append(Problem("invitations", "group_moments", moment.code, "audience",
+                                                 "'hr' reaches nobody: no [[organisations]] has an hr_email", warning=True))
+        if any(p.email and p.active and p.id not in self.planner.erased for p in people) or any(o.hr_email for o in organisations):
+            return True
+        self.planner.problems.append(Problem("invitations", "group_moments", moment.code, "audience",
+                                             "its audience and list name nobody who can be invited: nothing is sent", warning=True))
+        return False
 
     def group_event(self, moment: GroupMoment, cohort: Cohort, people: list[Person], organisations: list[OrganisationConfig],
                     target: CalendarTarget, language: str | None = None) -> CalendarEvent:

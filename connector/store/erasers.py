@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 # answers register their eraser on import, before `people` below re-keys the person
 from connector.store import answers as _answers  # noqa: F401
-from connector.store.erasure import ERASED_NAME, ErasureJob, eraser, exchanges_of, place_organisation, rekey_people
+from connector.store.erasure import ERASED_NAME, ErasureJob, Subject, eraser, exchanges_of, place_organisation, rekey_people
 from connector.store import erase_managers  # noqa: F401  (registers its eraser before `people`, which runs last)
 from connector.store import erase_cohort  # noqa: F401  (group moments' lists; registers before `people` too)
 from connector.store.tables import (
@@ -115,9 +115,34 @@ def _outbox(job: ErasureJob) -> None:
     rows = [item for item in job.db.scalars(select(OutboxItem)) if subject.names_them(item.payload, True) or
             any(item.object_id.casefold().endswith(f"|{e}") for e in subject.emails)]
     keep_sequence_floor(job.db)  # the next run numbers on above what went out, and knows it is no restored store
+    kept = [item for item in rows if _off_the_shared_copy(item, subject)]
     for item in rows:
-        job.db.delete(item)
-    job.removed("outbox entries (planned and past writes)", len(rows))
+        if item not in kept:
+            job.db.delete(item)
+    job.removed("outbox entries (planned and past writes)", len(rows) - len(kept))
+    job.removed("attendee entries on shared invitations (the others stay invited)", len(kept))
+
+
+SHARED_EVENT = "calendar_event"  # connector.sinks.CALENDAR: the store sits below the sinks and names it itself
+
+
+def _off_the_shared_copy(item: OutboxItem, subject: Subject) -> bool:
+    """A shared invitation (one object for everyone: a group moment's or session's .ics copy)
+    that names the person only as an attendee loses that attendee and stays: it is what the
+    next run compares with, so whoever leaves that moment later still gets their own
+    cancellation. True when the item was kept that way; False when it must go whole."""
+    event = (item.payload or {}).get("event") if item.object_type == SHARED_EVENT and "|" not in item.object_id else None
+    attendees = event.get("attendees") if isinstance(event, dict) else None
+    if not isinstance(attendees, list):
+        return False
+    others = [a for a in attendees if not (isinstance(a, dict) and str(a.get("email") or "").casefold() in subject.emails)]
+    if not others or len(others) == len(attendees):
+        return False
+    payload = {**item.payload, "event": {**event, "attendees": others}}
+    if subject.names_them(payload, True):
+        return False  # named elsewhere in it too: it goes
+    item.payload = payload
+    return True
 
 
 @eraser("external references")
