@@ -558,3 +558,15 @@ def test_a_moment_whose_audience_names_nobody_is_no_file_but_a_warning_and_an_hr
     said = {(e.record, e.field): e.message for e in summary.errors if e.entity == "group_moments" and e.warning}
     assert "nobody who can be invited" in said[("GM-Y", "audience")]
     assert said[("GM-TERUG", "audience")] == "'hr' reaches nobody: no [[organisations]] has an hr_email"  # the example names hr
+
+
+def test_a_preference_naming_no_organisation_is_a_problem_and_its_switcher_is_still_reminded(sqlite_network):
+    """The review: 'blah-org' as Mohamed's first preference counted as stated, so he was never reminded."""
+    network = sqlite_network
+    network.edit_csv("cohort/leervragen.csv", "Herkomst\n", "Herkomst;Voorkeur 1\n")
+    network.edit_csv("cohort/leervragen.csv", "servicetechnici;", "servicetechnici;;blah-org")
+    summary = sync(network, as_of=REMINDING)
+    (problem,) = [e for e in summary.errors if e.field == "preference"]
+    assert (problem.source, problem.entity, problem.record) == ("cohort/cohort", "learning_questions", "leervragen.csv row 10")
+    assert "no organisation 'blah-org'" in problem.message
+    assert "LS-2026-DUE-preferences-brouwers-peeters-B06.ics" in reminder_files(network)

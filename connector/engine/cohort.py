@@ -120,8 +120,19 @@ class CohortYear(CohortReconciler):
                 cohort = self._cohort_of(record, record.data.get("cohort"))
                 if row.cohort_code != cohort:
                     row.cohort_code = cohort
-                if isinstance(row, LearningQuestion) and row.preference != record.data.get("preference"):
-                    row.preference = record.data.get("preference")
+                if isinstance(row, LearningQuestion):
+                    preference = self._preference(record)
+                    if row.preference != preference:
+                        row.preference = preference
+
+    def _preference(self, record: Any) -> str | None:
+        """The question's first preference when it names an organisation of the network; one that
+        does not is a problem naming it and counts as not stated (the matching leaves it out too)."""
+        given = record.data.get("preference")
+        if not given or str(given).strip().lower() in {o.id for o in self.config.organisations}:
+            return given
+        self._problem(record, "preference", unknown("organisation", str(given), sorted(o.id for o in self.config.organisations)))
+        return None
 
     def group_moments(self) -> None:
         sessions = set(self.db.scalars(select(SessionRow.code)))
