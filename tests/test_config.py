@@ -60,6 +60,19 @@ def test_a_missing_secret_is_named_but_never_echoed(tmp_path: Path):
     assert caught.value.problems == [f"{tmp_path / 'config.toml'}: store.url: ${{DB_PASSWORD}} is not set in the environment or the secrets file"]
 
 
+def test_unset_web_secrets_are_named_once_each_and_a_short_one_as_short(tmp_path: Path):
+    web = '[web]\nbase_url = "https://st.example.be"\nsession_secret = "${S}"\nlink_keys = ["${K}"]\n'
+    (tmp_path / "config.toml").write_text(MINIMAL + web)
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "config.toml", environ={"DB_PASSWORD": "x"})
+    assert [p.split(": ", 1)[1] for p in caught.value.problems] == [
+        "web.session_secret: ${S} is not set in the environment or the secrets file",
+        "web.link_keys[0]: ${K} is not set in the environment or the secrets file"]
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "config.toml", environ={"DB_PASSWORD": "x", "S": "short", "K": "k" * 32})
+    assert len(caught.value.problems) == 1 and "session_secret must be at least 32 bytes" in caught.value.problems[0]
+
+
 def test_unreadable_secrets_file_does_not_leak_its_content(tmp_path: Path):
     (tmp_path / "config.toml").write_text(MINIMAL)
     (tmp_path / "s.toml").write_text('DB_PASSWORD = "unterminated-secret\n')

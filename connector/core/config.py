@@ -462,14 +462,14 @@ class WebConfig(_Strict):
     @field_validator("session_secret")
     @classmethod
     def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value().encode()) < 32:
+        if value is not None and _short_secret(value):
             raise ValueError("session_secret must be at least 32 bytes (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
         return value
 
     @field_validator("link_keys")
     @classmethod
     def _long_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
-        if any(len(key.get_secret_value().encode()) < 32 for key in value):
+        if any(_short_secret(key) for key in value):
             raise ValueError("every link key must be at least 32 bytes (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
         return value
 
@@ -652,6 +652,15 @@ def _read_secrets(base: Path, document: dict[str, Any], environ: dict[str, str])
     return {str(k): str(v) for k, v in values.items()}
 
 
+UNSET = "\x00"  # what an unset ${NAME} reads as while the configuration is checked (TOML text never holds it)
+
+
+def _short_secret(value: SecretStr) -> bool:
+    """Under 32 bytes; not said of an unset ${NAME}, which is reported as that alone."""
+    secret = value.get_secret_value()
+    return UNSET not in secret and len(secret.encode()) < 32
+
+
 def _resolve_references(value: Any, variables: dict[str, str], problems: list[str], where: str) -> Any:
     if isinstance(value, dict):
         return {k: _resolve_references(v, variables, problems, f"{where}.{k}" if where else k) for k, v in value.items()}
@@ -662,7 +671,7 @@ def _resolve_references(value: Any, variables: dict[str, str], problems: list[st
             name = match.group(1)
             if name not in variables:
                 problems.append(f"{where}: ${{{name}}} is not set in the environment or the secrets file")
-                return ""
+                return UNSET  # the load fails on that problem; a validator that sees UNSET need not say more
             return variables[name]
 
         return _REFERENCE.sub(substitute, value)
