@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -58,6 +59,24 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@contextmanager
+def _serving(network, port: int, chromium: str):  # type: ignore[no-untyped-def]
+    """`st-connector serve` on `port` for the network, and Chromium (Playwright) to browse it; both stopped after."""
+    from playwright.sync_api import sync_playwright
+
+    server = subprocess.Popen([sys.executable, "-m", "connector.cli", "serve", "--config", str(network.config_path), "--port", str(port)],
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/login", server)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            yield browser
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def _wait_for(url: str, server: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 60
     while True:
@@ -86,7 +105,6 @@ def _link_in(smtp: FakeSmtp, recipient: str, subject: str, about: str = "") -> s
 
 def test_a_coach_opens_the_link_of_a_delivered_reminder_answers_in_french_and_the_coordinator_sees_it(sqlite_network, monkeypatch):
     chromium = _chromium()
-    playwright_api = pytest.importorskip("playwright.sync_api")
     port = _free_port()
     smtp = FakeSmtp().start()
     try:
@@ -109,60 +127,50 @@ def test_a_coach_opens_the_link_of_a_delivered_reminder_answers_in_french_and_th
     finally:
         smtp.stop()
 
-    server = subprocess.Popen([sys.executable, "-m", "connector.cli", "serve", "--config", str(network.config_path), "--port", str(port)],
-                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for(f"http://127.0.0.1:{port}/login", server)
-        with playwright_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-            page = browser.new_page(locale="fr-BE")
-            refused: list[str] = []  # a Content-Security-Policy violation shows as a console error "Refused to ..."
-            page.on("console", lambda message: refused.append(message.text) if "Refused to" in message.text else None)
-            page.goto(link)
-            assert page.locator("h1").inner_text() == "Évaluation de l'échange d'apprentissage"
-            assert page.locator("html").get_attribute("lang") == "fr"
-            page.locator("button[type=submit]").click()  # nothing filled in: the server says what is missing, in French
-            page.wait_for_load_state()
-            assert "Tout n'est pas correctement rempli" in page.locator("[role=alert]").inner_text()
-            assert page.locator("fieldset p.error").count() == 2  # the two required scales, each named
-            page.locator("input[name=preparation][value='4']").check()
-            page.locator("input[name=went][value='5']").check()
-            page.locator("textarea[name=coach_learned]").fill("Une autre façon d'accueillir les enfants")
-            page.locator("button[type=submit]").click()
-            page.wait_for_load_state()
-            assert page.locator("h1").inner_text() == "Merci"
+    with _serving(network, port, chromium) as browser:
+        page = browser.new_page(locale="fr-BE")
+        refused: list[str] = []  # a Content-Security-Policy violation shows as a console error "Refused to ..."
+        page.on("console", lambda message: refused.append(message.text) if "Refused to" in message.text else None)
+        page.goto(link)
+        assert page.locator("h1").inner_text() == "Évaluation de l'échange d'apprentissage"
+        assert page.locator("html").get_attribute("lang") == "fr"
+        page.locator("button[type=submit]").click()  # nothing filled in: the server says what is missing, in French
+        page.wait_for_load_state()
+        assert "Tout n'est pas correctement rempli" in page.locator("[role=alert]").inner_text()
+        assert page.locator("fieldset p.error").count() == 2  # the two required scales, each named
+        page.locator("input[name=preparation][value='4']").check()
+        page.locator("input[name=went][value='5']").check()
+        page.locator("textarea[name=coach_learned]").fill("Une autre façon d'accueillir les enfants")
+        page.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == "Merci"
 
-            coordinator = browser.new_page(locale="en-GB")
-            coordinator.goto(f"http://localhost:{port}/")
-            coordinator.locator("input[name=name]").fill("coordinator")
-            coordinator.locator("input[name=password]").fill(PASSWORD)
-            coordinator.locator("button[type=submit]").click()
-            coordinator.wait_for_load_state()
-            exchange = coordinator.locator("#exchange-EX-01")
-            assert "Une autre façon d'accueillir les enfants" in exchange.inner_text()
-            assert coordinator.locator("h1").inner_text() == "Overview of the learning exchanges"
-            assert refused == []  # the stylesheet loaded under the policy, nothing refused
-            assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith("system-ui")  # app.css applied
-            # the coach's answer in the charts: drawn (a bar of width > 0, coloured by app.css) and named for screen readers
-            chart = coordinator.get_by_role("img", name="Learning coach: How well did the exchange go?")
-            bar = chart.locator("g[data-score='5'] rect")
-            assert bar.bounding_box()["width"] > 100 and bar.evaluate("r => getComputedStyle(r).fill") == "rgb(47, 95, 138)"
-            # the export, downloaded as a coordinator does
-            with coordinator.expect_download() as download:
-                coordinator.get_by_role("link", name="CSV").click()
-            saved = download.value.path().read_bytes()
-            assert download.value.suggested_filename.endswith(".csv") and saved.startswith(b"\xef\xbb\xbf")
-            assert "Une autre façon d'accueillir les enfants" in saved.decode("utf-8-sig")
-            assert refused == []
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        coordinator = browser.new_page(locale="en-GB")
+        coordinator.goto(f"http://localhost:{port}/")
+        coordinator.locator("input[name=name]").fill("coordinator")
+        coordinator.locator("input[name=password]").fill(PASSWORD)
+        coordinator.locator("button[type=submit]").click()
+        coordinator.wait_for_load_state()
+        exchange = coordinator.locator("#exchange-EX-01")
+        assert "Une autre façon d'accueillir les enfants" in exchange.inner_text()
+        assert coordinator.locator("h1").inner_text() == "Overview of the learning exchanges"
+        assert refused == []  # the stylesheet loaded under the policy, nothing refused
+        assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith("system-ui")  # app.css applied
+        # the coach's answer in the charts: drawn (a bar of width > 0, coloured by app.css) and named for screen readers
+        chart = coordinator.get_by_role("img", name="Learning coach: How well did the exchange go?")
+        bar = chart.locator("g[data-score='5'] rect")
+        assert bar.bounding_box()["width"] > 100 and bar.evaluate("r => getComputedStyle(r).fill") == "rgb(47, 95, 138)"
+        # the export, downloaded as a coordinator does
+        with coordinator.expect_download() as download:
+            coordinator.get_by_role("link", name="CSV").click()
+        saved = download.value.path().read_bytes()
+        assert download.value.suggested_filename.endswith(".csv") and saved.startswith(b"\xef\xbb\xbf")
+        assert "Une autre façon d'accueillir les enfants" in saved.decode("utf-8-sig")
+        assert refused == []
 
 
 def test_the_switcher_writes_the_action_plan_in_dutch_and_the_coach_opens_it_from_their_own_invitation(sqlite_network, monkeypatch):
     chromium = _chromium()
-    playwright_api = pytest.importorskip("playwright.sync_api")
     port = _free_port()
     smtp = FakeSmtp().start()
     try:
@@ -187,35 +195,26 @@ def test_the_switcher_writes_the_action_plan_in_dutch_and_the_coach_opens_it_fro
     finally:
         smtp.stop()
 
-    server = subprocess.Popen([sys.executable, "-m", "connector.cli", "serve", "--config", str(network.config_path), "--port", str(port)],
-                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for(f"http://127.0.0.1:{port}/login", server)
-        with playwright_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-            page = browser.new_page(locale="nl-BE")
-            page.goto(switcher_link)
-            assert page.locator("h1").inner_text() == "Leeractieplan"
-            assert "Er is nog niets ingevuld." in page.locator("main").inner_text()
-            page.locator("textarea[name=goals]").fill("Een digitale planningstool kiezen voor personeel en verlof")
-            page.locator("textarea[name=agreements]").fill("Eerste dag op 16 november; laptop meebrengen")
-            page.locator("button[type=submit]").click()
-            page.wait_for_load_state()
-            assert page.locator("h1").inner_text() == "Bedankt"
+    with _serving(network, port, chromium) as browser:
+        page = browser.new_page(locale="nl-BE")
+        page.goto(switcher_link)
+        assert page.locator("h1").inner_text() == "Leeractieplan"
+        assert "Er is nog niets ingevuld." in page.locator("main").inner_text()
+        page.locator("textarea[name=goals]").fill("Een digitale planningstool kiezen voor personeel en verlof")
+        page.locator("textarea[name=agreements]").fill("Eerste dag op 16 november; laptop meebrengen")
+        page.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == "Bedankt"
 
-            other = browser.new_page(locale="nl-BE")  # the coach, in a browser session of their own
-            other.goto(coach_link)
-            assert other.locator("h1").inner_text() == "Leeractieplan"
-            assert other.locator("textarea[name=goals]").input_value() == "Een digitale planningstool kiezen voor personeel en verlof"
-            assert other.locator("textarea[name=agreements]").input_value() == "Eerste dag op 16 november; laptop meebrengen"
-            assert f"Laatst aangepast door {names[0]}" in other.locator("p.changed").inner_text()
-            other.locator("textarea[name=host_shows]").fill("Een dag meelopen met de planner en een demo van onze tool")
-            other.locator("button[type=submit]").click()
-            other.wait_for_load_state()
-            page.goto(switcher_link)  # the switcher sees the coach's version
-            assert page.locator("textarea[name=host_shows]").input_value() == "Een dag meelopen met de planner en een demo van onze tool"
-            assert f"Laatst aangepast door {names[1]}" in page.locator("p.changed").inner_text()
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        other = browser.new_page(locale="nl-BE")  # the coach, in a browser session of their own
+        other.goto(coach_link)
+        assert other.locator("h1").inner_text() == "Leeractieplan"
+        assert other.locator("textarea[name=goals]").input_value() == "Een digitale planningstool kiezen voor personeel en verlof"
+        assert other.locator("textarea[name=agreements]").input_value() == "Eerste dag op 16 november; laptop meebrengen"
+        assert f"Laatst aangepast door {names[0]}" in other.locator("p.changed").inner_text()
+        other.locator("textarea[name=host_shows]").fill("Een dag meelopen met de planner en een demo van onze tool")
+        other.locator("button[type=submit]").click()
+        other.wait_for_load_state()
+        page.goto(switcher_link)  # the switcher sees the coach's version
+        assert page.locator("textarea[name=host_shows]").input_value() == "Een dag meelopen met de planner en een demo van onze tool"
+        assert f"Laatst aangepast door {names[1]}" in page.locator("p.changed").inner_text()

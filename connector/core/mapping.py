@@ -293,16 +293,7 @@ def _extractor(rule: FieldRule) -> Callable[[dict[str, Any]], Any]:
 
         return first
     if rule.paths:
-        getters = tuple(_getter(path) for path in rule.paths)
-
-        def any_of(raw: dict[str, Any]) -> Any:
-            for get in getters:
-                value = get(raw)
-                if value is not None and value != "":
-                    return value
-            return None
-
-        return any_of
+        return _first_of(rule.paths)
     constant = rule.constant
     return lambda raw: constant
 
