@@ -227,6 +227,10 @@ def test_consented_words_are_printed_on_a_replacing_leerbewijs_and_withdrawn_one
         assert quiet.leerbewijzen["issued"] == 0 and not quiet.revoked and network.output_hashes() == before
         assert "learned" not in first.content and LEARNED not in pdf_text(next(network.out.rglob(f"{first.number}.pdf")))
 
+        # words the leerbewijs's typeface cannot print are refused with consent (they would be boxes), kept without
+        refused = site.client.post(path, data={**reflection, "learned": LEARNED + " 😀 学习", "consent": "yes"})
+        assert refused.status_code == 400 and "Het leerbewijs kan niet elk teken hiervan afdrukken" in shown(refused)
+
         # consent after it was issued: revoked and replaced by one that prints the words
         assert site.client.post(path, data={**reflection, "consent": "yes"}).status_code == 200
         summary = run_sync(network.config(), MOMENT)

@@ -93,6 +93,15 @@ def register_fonts() -> None:
     pdfmetrics.registerFontFamily(SANS, normal=SANS, bold=f"{SANS}-Bold", italic=f"{SANS}-Italic", boldItalic=f"{SANS}-BoldItalic")
 
 
+def unprintable(text: str) -> str:
+    """The characters of `text` the leerbewijs's typeface has no glyph for (emoji, scripts
+    Fira Sans does not cover), each once in order of appearance; "" when it prints whole.
+    Line breaks and other controls are not counted: the layout handles them."""
+    register_fonts()
+    glyphs = pdfmetrics.getFont(SANS).face.charToGlyph
+    return "".join(dict.fromkeys(c for c in text if not c.isspace() and c.isprintable() and ord(c) not in glyphs))
+
+
 def _styles() -> dict[str, ParagraphStyle]:
     register_fonts()
     base = ParagraphStyle("base", fontName=SANS, fontSize=10.5, leading=14.5, alignment=TA_LEFT)

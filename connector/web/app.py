@@ -45,6 +45,7 @@ from connector.core.links import Link, LinkError, read_link
 from connector.core.reminders import Offset
 from connector.core.texts import DEFAULT_LANGUAGE, LANGUAGES, offset_label, text
 from connector.engine.status import build_status, local
+from connector.leerbewijs.document import unprintable
 from connector.store.answers import (
     ACTION_PLAN,
     AnswerKey,
@@ -423,9 +424,11 @@ class WebApp:
         else:
             values, found = validate(self.questions(bound), form)
             problems.update(found)
+        consent = purpose == "reflection" and form.get("consent") == "yes"
+        if consent and "learned" not in problems and unprintable(str(values.get("learned", ""))):
+            problems["learned"] = "unprintable"  # the leerbewijs would print boxes in place of what they wrote
         if problems:
             return self._form(request, db, bound, problems, form, 400)
-        consent = purpose == "reflection" and form.get("consent") == "yes"
         key = AnswerKey(bound.link.subject, bound.exchange.code, purpose, session_code)
         save_answer(db, key, bound.link.role, values, bound.language, self.clock(), consent)
         db.commit()
