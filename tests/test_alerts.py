@@ -10,7 +10,6 @@ import pytest
 
 from tests.fakes.smtp_server import PASSWORD
 from tests.test_cli import AS_OF, cli
-from tests.test_imip import smtp  # noqa: F401 - the same loopback SMTP server, as a fixture
 
 OPERATOR = "beheer@lerenswitchen.be"
 
