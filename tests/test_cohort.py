@@ -570,3 +570,21 @@ def test_a_preference_naming_no_organisation_is_a_problem_and_its_switcher_is_st
     assert (problem.source, problem.entity, problem.record) == ("cohort/cohort", "learning_questions", "leervragen.csv row 10")
     assert "no organisation 'blah-org'" in problem.message
     assert "LS-2026-DUE-preferences-brouwers-peeters-B06.ics" in reminder_files(network)
+
+
+def test_erase_lists_the_group_moments_copies_and_the_managers_notes_that_name_the_person(synced_copy):
+    """The review: a switcher on both group moments, and a manager with a note about her report,
+    were told of none of those copies outside the store."""
+    from tests.test_cli import cli
+
+    def outside(person: str) -> set[tuple[str, str]]:
+        done = cli("erase", "--config", str(synced_copy.config_path), "--person", person, "--dry-run", "--json")
+        assert done.returncode == 0, done.stderr
+        (report,) = json.loads(done.stdout)["people"]
+        return {(c["where"], c["what"]) for c in report["external"]}
+
+    hanne = outside(HANNE)
+    assert {("target calendar-files", "calendar_event GM-KICKOFF"), ("target calendar-files", "calendar_event GM-TERUG")} <= hanne
+    sofie = outside(SOFIE)
+    assert ("target calendar-files", "calendar_event GM-TERUG") in sofie
+    assert any(where == "target manager-notes" for where, _ in sofie), sofie

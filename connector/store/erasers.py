@@ -114,6 +114,7 @@ def _outbox(job: ErasureJob) -> None:
     subject = job.subject
     rows = [item for item in job.db.scalars(select(OutboxItem)) if subject.names_them(item.payload, True) or
             any(item.object_id.casefold().endswith(f"|{e}") for e in subject.emails)]
+    job.named.update((item.target, item.object_id) for item in rows)
     keep_sequence_floor(job.db)  # the next run numbers on above what went out, and knows it is no restored store
     kept = [item for item in rows if _off_the_shared_copy(item, subject)]
     for item in rows:
@@ -173,7 +174,7 @@ def _external_refs(job: ErasureJob) -> None:
         if theirs:  # the object id names their address: the copy is known by pseudonym from now on
             job.db.add(ExternalRef(**{**_columns(ref), "object_id": f"{code}|erased:{subject.pseudonym}"}))
             job.db.delete(ref)
-        if theirs or code in objects or code.startswith(reminders):
+        if theirs or code in objects or code.startswith(reminders) or (ref.target, ref.object_id) in job.named:
             where = ref.remote_id or ref.uid or "written"
             if where.split("#", 1)[0].endswith(".csv"):  # a ledger is written as CSV and as a workbook beside it
                 where = f"{where} (and the same row in {where.split('#', 1)[0].removesuffix('.csv')}.xlsx)"

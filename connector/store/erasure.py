@@ -100,6 +100,9 @@ class ErasureJob:
     subject: Subject
     counts: dict[str, int] = field(default_factory=dict)  # "removed: source records" -> n
     external: list[ExternalCopy] = field(default_factory=list)
+    # (target, object id) of every write that named the person (the outbox eraser fills it):
+    # the copies those targets hold are listed, whatever kind of object they are
+    named: set[tuple[str, str]] = field(default_factory=set)
 
     def removed(self, what: str, count: int) -> None:
         if count:
