@@ -352,11 +352,7 @@ class CohortPlanner:
 
     def _has_audience(self, moment: GroupMoment, people: list[Person], organisations: list[OrganisationConfig]) -> bool:
         """Whether anyone is invited to an upcoming moment; says so when nobody is (no file to send
-        to nobody: what went out before is cancelled), and when an `hr` audience reaches nobody
-        for want of any `hr_email`."""
-        if organisations and not any(o.hr_email for o in organisations):
-            self.planner.problems.append(Problem("invitations", "group_moments", moment.code, "audience",
-                                                 "'hr' reaches nobody: no [[organisations]] has an hr_email", warning=True))
+        to nobody: what went out before is cancelled)."""
         if any(p.email and p.active and p.id not in self.planner.erased for p in people) or any(o.hr_email for o in organisations):
             return True
         self.planner.problems.append(Problem("invitations", "group_moments", moment.code, "audience",
