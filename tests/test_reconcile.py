@@ -70,3 +70,32 @@ def test_leaving_the_non_authoritative_source_keeps_the_person_active(network):
     found = people(network)
     assert found["sofie.desmet@zonneke.be"].active is True and len(found) == 11
 
+
+
+def test_a_new_person_of_one_record_is_written_once_and_a_merged_one_updated(network):
+    """Reconcile inserts a person that one record makes with that record's merged values (issue 18:
+    no insert then update per new person); a person whom a second source's record joins is merged
+    from both afterwards, with an UPDATE."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    add_directory_source(network, 'default = ["hr", "directory"]\n  job_title = ["directory", "hr"]')
+    updated: set[str] = set()
+
+    def watch(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("UPDATE people SET") and "manager=" not in statement.replace(" ", ""):
+            for row in (parameters if executemany else [parameters]):
+                updated.add(row[-1] if isinstance(row, (tuple, list)) else row["_id"])
+
+    event.listen(Engine, "before_cursor_execute", watch)
+    try:
+        summary = run_sync(network.config(), MOMENT)
+    finally:
+        event.remove(Engine, "before_cursor_execute", watch)
+    assert summary.status == "ok", summary.errors
+    found = people(network)
+    merged = {found["sofie.desmet@zonneke.be"].id, found["hanne.verhaegen@zonneke.be"].id}  # in HR and in the directory
+    assert updated == merged
+    consultant = found["consultant@zonneke.be"]  # made by the directory alone: its values at the insert
+    values = (consultant.first_name, consultant.last_name, consultant.job_title, consultant.active)
+    assert values == ("Extern", "Consultant", "Adviseur", False)

@@ -108,6 +108,7 @@ def reconcile_people(db: Session, config: Config, organisation: OrganisationConf
     order = [source_key(organisation.id, s.name) for s in sources]
     authoritative = {source_key(organisation.id, s.name) for s in sources if s.authoritative}
     affected: set[str] = set()
+    merging = _Merging(organisation, order, authoritative, _precedence(organisation, order))
     linkable = (SourceRecord.id, SourceRecord.source, SourceRecord.remote_id, SourceRecord.data, SourceRecord.deleted,
                 SourceRecord.location, SourceRecord.canonical_id)
     for key in order:  # in precedence order: the first source's records found the people
@@ -116,19 +117,20 @@ def reconcile_people(db: Session, config: Config, organisation: OrganisationConf
         for record_ids in batched(changed, CHUNK):
             chunk = list(db.execute(select(*linkable).where(SourceRecord.id.in_(record_ids))
                                     .order_by(SourceRecord.deleted, SourceRecord.remote_id)))
-            affected |= _link(db, config, organisation, key, chunk, problems)
+            affected |= _link(db, config, organisation, key, chunk, problems, merging)
     now = utcnow()
-    precedence = _precedence(organisation, order)
     merged_from = (SourceRecord.canonical_id, SourceRecord.source, SourceRecord.data, SourceRecord.deleted)
     current = [Person.id, *(getattr(Person, name) for name in [*PERSON_FIELDS, "active"])]
-    for person_ids in batched(sorted(affected), CHUNK):
+    # A person this run made from one record was inserted with that record's merged values:
+    # nothing to merge again unless a second record was linked to them since.
+    for person_ids in batched(sorted(affected - merging.fresh), CHUNK):
         linked: dict[str, list[Any]] = defaultdict(list)
         for record in db.execute(select(*merged_from).where(SourceRecord.canonical_id.in_(person_ids), SourceRecord.entity == "people",
                                                             SourceRecord.source.in_(order))):
             linked[record.canonical_id or ""].append(record)
         updates = []
         for person in db.execute(select(*current).where(Person.id.in_(person_ids))):
-            changes = _changes(person._mapping, _merge(linked.get(person.id, []), organisation, order, authoritative, precedence))
+            changes = _changes(person._mapping, merging.merge(linked.get(person.id, [])))
             if changes:
                 updates.append({"id": person.id, **changes, "updated_at": now})
         if updates:
@@ -139,10 +141,40 @@ def reconcile_people(db: Session, config: Config, organisation: OrganisationConf
     return PersonResolver(db, organisation.id)
 
 
+class _Merging:
+    """What merging a person's records takes, worked out once per organisation and run, and
+    the people this run made that have one record only (`fresh`: written with their final
+    values at once, so reconcile does not read them back to update them)."""
+
+    def __init__(self, organisation: OrganisationConfig, order: list[str], authoritative: set[str],
+                 precedence: list[tuple[str, dict[str, int], int]]) -> None:
+        self.organisation = organisation
+        self.order = order
+        self.authoritative = authoritative
+        self.precedence = precedence
+        self.fresh: set[str] = set()
+
+    def merge(self, records: list[Any]) -> dict[str, Any]:
+        """The person's values from these records (rows with source, data and deleted)."""
+        return _merge(records, self.organisation, self.order, self.authoritative, self.precedence)
+
+    def new_person(self, person_id: str, record: Any) -> dict[str, Any]:
+        """The people row of a person made from this one record: the table's defaults with
+        the merged values applied as the merge step would apply them to that row."""
+        row: dict[str, Any] = {**{name: None for name in PERSON_FIELDS}, **PERSON_DEFAULTS, "id": person_id,
+                               "organisation_id": self.organisation.id, "first_name": "", "last_name": "",
+                               "employee_number": record.data.get("employee_number"), "email": record.data.get("email")}
+        row.update(_changes(row, self.merge([record])))
+        row["updated_at"] = utcnow()
+        self.fresh.add(person_id)
+        return row
+
+
 def _link(db: Session, config: Config, organisation: OrganisationConfig, key: str, records: list[Any],
-          problems: list[Problem]) -> set[str]:
+          problems: list[Problem], merging: _Merging) -> set[str]:
     """Give each record its person: the one it had, else one matching its keys that has no
-    record of this source yet, else a new person. Returns the people touched."""
+    record of this source yet, else a new person (written with this record's merged values).
+    Returns the people touched."""
     match_on = config.reconcile.match_on
     keys = _Keys(match_on)
     numbers = {str(r.data["employee_number"]).lower() for r in records if "employee_number" in match_on and r.data.get("employee_number")}
@@ -180,17 +212,17 @@ def _link(db: Session, config: Config, organisation: OrganisationConfig, key: st
             if record.deleted:
                 continue
             person_id = str(uuid.uuid5(PERSON_NAMESPACE, f"{organisation.id}|{record.source}|{record.remote_id}"))
-            # The identifying keys at once (written with this chunk), so the next source's records in this run find this person.
-            new_people.append({"id": person_id, "organisation_id": organisation.id, "first_name": "", "last_name": "",
-                               "updated_at": utcnow(), "employee_number": record.data.get("employee_number"),
-                               "email": record.data.get("email")})
+            # Written with this chunk (so the next source's records in this run find this person by their keys).
+            new_people.append(merging.new_person(person_id, record))
+        else:
+            merging.fresh.discard(person_id)  # a second record: merged from all of them after the links
         if record.canonical_id != person_id:
             links.append({"id": record.id, "canonical_id": person_id})
         holders[person_id] = record.id
         keys.add(person_id, record.data)
         touched.add(person_id)
     if new_people:
-        db.execute(insert(Person.__table__), [{**PERSON_DEFAULTS, **person} for person in new_people])
+        db.execute(insert(Person.__table__), new_people)
         wrote(db, Person.__table__, len(new_people))
     if links:
         update_rows(db, SourceRecord.__table__, links)
