@@ -77,11 +77,12 @@ def decline_in_own_calendar(cyrus: Cyrus, network, session_code: str) -> None:  
     assert answer.status_code in (201, 204), (answer.status_code, answer.text)
 
 
-def responses(network) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+def responses(network, target: str = TARGET) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+    """The attendees' answers the store holds per object of `target`."""
     engine = open_engine(network.store_url)
     with session_factory(engine)() as db:
         found = {r.object_id: (r.details or {}).get("responses", {}) for r in db.scalars(
-            select(ExternalRef).where(ExternalRef.target == TARGET))}
+            select(ExternalRef).where(ExternalRef.target == target))}
     engine.dispose()
     return found
 

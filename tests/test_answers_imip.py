@@ -24,6 +24,7 @@ from connector.store.db import open_engine, session_factory
 from connector.store.tables import ExternalRef
 from tests.fakes.cyrus_server import PASSWORD, Cyrus
 from tests.fakes.smtp_server import PASSWORD as SMTP_PASSWORD
+from tests.test_answers_caldav import responses
 from tests.test_attendance import ledger
 from tests.test_caldav_cyrus import cyrus  # noqa: F401  (the session's Cyrus server)
 from tests.test_imip import invite_by_mail, messages
@@ -100,15 +101,6 @@ def mail(sender: str, subject: str, ics: str | None, method: str = "REPLY") -> E
     return message
 
 
-def responses(network) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
-    engine = open_engine(network.store_url)
-    with session_factory(engine)() as db:
-        found = {r.object_id: (r.details or {}).get("responses", {}) for r in db.scalars(
-            select(ExternalRef).where(ExternalRef.target == TARGET))}
-    engine.dispose()
-    return found
-
-
 def uid_of(network, object_id: str) -> str:  # type: ignore[no-untyped-def]
     engine = open_engine(network.store_url)
     with session_factory(engine)() as db:
@@ -144,7 +136,7 @@ def test_a_declined_reply_by_mail_is_read_once_and_the_day_not_written(mail_netw
     assert answered.status == "ok", answered.errors
     assert answered.declined == [{"target": TARGET, "session": "S-04-D1", "attendee": SWITCHER}]
     assert not [p for p in answered.errors if p.source == TARGET]  # the plain mail is no warning
-    assert responses(network)[f"S-04-D1|{SWITCHER}"] == {SWITCHER: "declined"}
+    assert responses(network, TARGET)[f"S-04-D1|{SWITCHER}"] == {SWITCHER: "declined"}
     engine = open_engine(network.store_url)
     with session_factory(engine)() as db:
         document = build_status(db, load_config(network.config_path), now=MOMENT)
@@ -185,7 +177,7 @@ def test_what_is_not_a_reply_to_our_events_is_a_warning_naming_the_message(mail_
     assert named[stranger["Message-ID"]][0] == "UID" and "not-ours-1234@elsewhere.example" in named[stranger["Message-ID"]][1]
     assert named[broken["Message-ID"]][0] == "text/calendar"
     assert named[forwarded["Message-ID"]] == ("METHOD", "a calendar REQUEST, not a REPLY: left alone")
-    assert responses(network)[f"S-04-D2|{SWITCHER}"] == {SWITCHER: "accepted"}
+    assert responses(network, TARGET)[f"S-04-D2|{SWITCHER}"] == {SWITCHER: "accepted"}
     again = run_sync(network.config(), MOMENT)
     assert not [p for p in again.errors if p.source == TARGET]  # each message is judged once
 
@@ -253,7 +245,7 @@ def test_a_crash_before_the_answers_are_stored_reads_them_again(mail_network, sm
         patch.setattr(sync_module, "_book_by_uid", crash)
         with pytest.raises(SystemExit):
             run_sync(network.config(), MOMENT)
-    assert responses(network)[f"S-04-D1|{SWITCHER}"] == {}
+    assert responses(network, TARGET)[f"S-04-D1|{SWITCHER}"] == {}
     again = run_sync(network.config(), MOMENT)
     assert again.declined == [{"target": TARGET, "session": "S-04-D1", "attendee": SWITCHER}]
     assert run_sync(network.config(), MOMENT).declined == []
@@ -294,4 +286,4 @@ def test_a_folder_made_anew_is_read_from_its_first_message(mail_network, smtp, c
         assert imap.create(f"user/{mailbox}")[0] == "OK"
     deliver(cyrus, mailbox, reply_mail(request, SWITCHER, "ACCEPTED"))  # UID 1 again, below the cursor's next UID
     assert run_sync(network.config(), MOMENT).status == "ok"
-    assert responses(network)[f"S-04-D1|{SWITCHER}"] == {SWITCHER: "accepted"}
+    assert responses(network, TARGET)[f"S-04-D1|{SWITCHER}"] == {SWITCHER: "accepted"}

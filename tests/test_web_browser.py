@@ -103,29 +103,25 @@ def _link_in(smtp: FakeSmtp, recipient: str, subject: str, about: str = "") -> s
     raise AssertionError(f"no '{subject}' message reached {recipient}: {[r.recipients for r in smtp.received]}")
 
 
-def test_a_coach_opens_the_link_of_a_delivered_reminder_answers_in_french_and_the_coordinator_sees_it(sqlite_network, monkeypatch):
+def test_a_coach_opens_the_link_of_a_delivered_reminder_answers_in_french_and_the_coordinator_sees_it(sqlite_network, smtp, monkeypatch):
     chromium = _chromium()
     port = _free_port()
-    smtp = FakeSmtp().start()
-    try:
-        monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
-        network = invite_by_mail(sqlite_network, smtp)
-        # localhost over plain HTTP is a secure context for Chromium, so the Secure cookie holds.
-        network.config_path.write_text(network.config_path.read_text(encoding="utf-8")
-                                       + WEB.replace("https://st.example.be", f"http://localhost:{port}"), encoding="utf-8")
-        now = _days_just_behind(network)
-        summary = run_sync(network.config(), now)
-        assert summary.status == "ok", summary.errors
-        site = Site(network, now)
-        _, (coach,) = site.ids("EX-01")
-        with site.db() as db:
-            from connector.store.tables import Person
+    monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+    network = invite_by_mail(sqlite_network, smtp)
+    # localhost over plain HTTP is a secure context for Chromium, so the Secure cookie holds.
+    network.config_path.write_text(network.config_path.read_text(encoding="utf-8")
+                                   + WEB.replace("https://st.example.be", f"http://localhost:{port}"), encoding="utf-8")
+    now = _days_just_behind(network)
+    summary = run_sync(network.config(), now)
+    assert summary.status == "ok", summary.errors
+    site = Site(network, now)
+    _, (coach,) = site.ids("EX-01")
+    with site.db() as db:
+        from connector.store.tables import Person
 
-            address = db.get(Person, coach).email
-        site.close()
-        link = _link_in(smtp, address, "après l'échange")
-    finally:
-        smtp.stop()
+        address = db.get(Person, coach).email
+    site.close()
+    link = _link_in(smtp, address, "après l'échange")
 
     with _serving(network, port, chromium) as browser:
         page = browser.new_page(locale="fr-BE")
@@ -169,31 +165,27 @@ def test_a_coach_opens_the_link_of_a_delivered_reminder_answers_in_french_and_th
         assert refused == []
 
 
-def test_the_switcher_writes_the_action_plan_in_dutch_and_the_coach_opens_it_from_their_own_invitation(sqlite_network, monkeypatch):
+def test_the_switcher_writes_the_action_plan_in_dutch_and_the_coach_opens_it_from_their_own_invitation(sqlite_network, smtp, monkeypatch):
     chromium = _chromium()
     port = _free_port()
-    smtp = FakeSmtp().start()
-    try:
-        monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
-        network = invite_by_mail(sqlite_network, smtp)
-        network.route("zonneke", "imip")  # EX-05: Zonneke's switcher and Brouwers & Peeters' coach, both by e-mail
-        network.config_path.write_text(network.config_path.read_text(encoding="utf-8")
-                                       + WEB.replace("https://st.example.be", f"http://localhost:{port}"), encoding="utf-8")
-        now = datetime.now(BRUSSELS)  # the intro call in October 2027 is ahead: its links are valid by the real clock
-        summary = run_sync(network.config(), now)
-        assert summary.status == "ok", summary.errors
-        site = Site(network, now)
-        switcher_id, (coach_id,) = site.ids("EX-05")
-        with site.db() as db:
-            from connector.store.tables import Person
+    monkeypatch.setenv("ST_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+    network = invite_by_mail(sqlite_network, smtp)
+    network.route("zonneke", "imip")  # EX-05: Zonneke's switcher and Brouwers & Peeters' coach, both by e-mail
+    network.config_path.write_text(network.config_path.read_text(encoding="utf-8")
+                                   + WEB.replace("https://st.example.be", f"http://localhost:{port}"), encoding="utf-8")
+    now = datetime.now(BRUSSELS)  # the intro call in October 2027 is ahead: its links are valid by the real clock
+    summary = run_sync(network.config(), now)
+    assert summary.status == "ok", summary.errors
+    site = Site(network, now)
+    switcher_id, (coach_id,) = site.ids("EX-05")
+    with site.db() as db:
+        from connector.store.tables import Person
 
-            switcher, coach = db.get(Person, switcher_id), db.get(Person, coach_id)
-            names = switcher.full_name, coach.full_name
-            switcher_link = _link_in(smtp, switcher.email, "Kennismakingsgesprek", switcher.full_name)
-            coach_link = _link_in(smtp, coach.email, "Kennismakingsgesprek", switcher.full_name)
-        site.close()
-    finally:
-        smtp.stop()
+        switcher, coach = db.get(Person, switcher_id), db.get(Person, coach_id)
+        names = switcher.full_name, coach.full_name
+        switcher_link = _link_in(smtp, switcher.email, "Kennismakingsgesprek", switcher.full_name)
+        coach_link = _link_in(smtp, coach.email, "Kennismakingsgesprek", switcher.full_name)
+    site.close()
 
     with _serving(network, port, chromium) as browser:
         page = browser.new_page(locale="nl-BE")

@@ -52,12 +52,16 @@ def mailed(sqlite_network, smtp, monkeypatch):
     return with_web(invite_by_mail(sqlite_network, smtp))
 
 
-def plan_versions(site: Site, exchange: str) -> list[Answer]:
+def rows(site: Site, query) -> list:  # type: ignore[no-untyped-def]
+    """The rows of `query` in the site's store, detached."""
     with site.db() as db:
-        found = list(db.scalars(select(Answer).where(Answer.exchange_code == exchange, Answer.purpose == "action_plan")
-                                .order_by(Answer.id)))
+        found = list(db.scalars(query))
         db.expunge_all()
     return found
+
+
+def plan_versions(site: Site, exchange: str) -> list[Answer]:
+    return rows(site, select(Answer).where(Answer.exchange_code == exchange, Answer.purpose == "action_plan").order_by(Answer.id))
 
 
 # -- the learning action plan ---------------------------------------------------------------------
@@ -193,11 +197,8 @@ def pdf_text(pdf: Path) -> str:
 
 
 def switchers_leerbewijzen(site: Site, exchange: str) -> list[Leerbewijs]:
-    with site.db() as db:
-        found = list(db.scalars(select(Leerbewijs).where(Leerbewijs.exchange_code == exchange, Leerbewijs.role == "switcher")
-                                .order_by(Leerbewijs.number)))
-        db.expunge_all()
-    return found
+    return rows(site, select(Leerbewijs).where(Leerbewijs.exchange_code == exchange, Leerbewijs.role == "switcher")
+                .order_by(Leerbewijs.number))
 
 
 def verify(network, number: str) -> subprocess.CompletedProcess[str]:

@@ -407,11 +407,7 @@ class Planner:
         sender = switcher.organisation
         host = exchange.learning_place.organisation
         coaches = [self.db.get(Person, c) for c in exchange.coach_ids]
-        # The salt is published with the hash, so it need not be secret, only unique per
-        # credential; deriving it keeps a re-issued (e.g. restored) leerbewijs identical.
-        salt = hashlib.sha256(f"{self.config.partner.id}|{number}|{exchange.code}|{switcher.id}".encode()).hexdigest()[:16]
-        identity, identity_type = ((switcher.email, "emailAddress") if switcher.email else
-                                   (switcher.employee_number or switcher.full_name, "identifier" if switcher.employee_number else "name"))
+        salt, identity, identity_type = self._recipient(switcher, number, exchange)
         content: dict[str, Any] = {
             "number": number,
             "issued_on": issued_on.isoformat(),
@@ -506,6 +502,16 @@ class Planner:
                 self._retract_day(targets, record_id, payload, verdict, switcher, last_counted)
                 continue
             self._book_day(switcher, record_id, row, values, payload, targets, place)
+
+    def _recipient(self, holder: Person, number: str, exchange: Exchange) -> tuple[str, str, str]:
+        """(salt, identity, identity type) of a leerbewijs's holder: their work e-mail, else their
+        employee number, else their name. The salt is published with the hash, so it need not be
+        secret, only unique per credential; deriving it keeps a re-issued (e.g. restored)
+        leerbewijs identical."""
+        salt = hashlib.sha256(f"{self.config.partner.id}|{number}|{exchange.code}|{holder.id}".encode()).hexdigest()[:16]
+        if holder.email:
+            return salt, holder.email, "emailAddress"
+        return salt, holder.employee_number or holder.full_name, "identifier" if holder.employee_number else "name"
 
     def _book_day(self, holder: Person, record_id: str, row: TrainingRecord | None, values: dict[str, Any], payload: dict[str, Any],
                   targets: list[str], place: LearningPlace) -> None:
@@ -990,9 +996,7 @@ class Planner:
         learning question they hosted, and the days; not the switcher (it is the coach's proof)."""
         employer = coach.organisation
         place = exchange.learning_place
-        salt = hashlib.sha256(f"{self.config.partner.id}|{number}|{exchange.code}|{coach.id}".encode()).hexdigest()[:16]
-        identity, identity_type = ((coach.email, "emailAddress") if coach.email else
-                                   (coach.employee_number or coach.full_name, "identifier" if coach.employee_number else "name"))
+        salt, identity, identity_type = self._recipient(coach, number, exchange)
         content: dict[str, Any] = {
             "number": number,
             "issued_on": issued_on.isoformat(),
