@@ -76,6 +76,9 @@ ROUNDS = [
     [person("E2", "Bea", row=2), person("E3", row=3)],
     # E1 comes back unchanged: taken in again though its raw content is what was stored
     [person("E1"), person("E2", "Bea", row=3), person("E3", row=4)],
+    # duplicates after a bad version and after a good one, each first seen a chunk earlier when chunks are small
+    [person("E2", row=2, Start="31/02/2020"), person("E1", row=3), person("E2", "Bea", row=4), person("E1", "Bis", row=5),
+     person("E3", row=6)],
 ]
 
 
@@ -162,7 +165,12 @@ def mapping(tmp_path: Path) -> Any:
     return load_mapping("firma", tmp_path).entity("people")
 
 
-def test_chunked_upsert_stores_what_one_orm_object_per_record_stored(store_url: str, mapping: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", [500, 2])
+def test_chunked_upsert_stores_what_one_orm_object_per_record_stored(store_url: str, mapping: Any, tmp_path: Path, size: int,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also in chunks of two: what a pull has seen is kept in the store between chunks (the
+    first place of a duplicate, who is absent from a complete pull), not in the chunk."""
+    monkeypatch.setattr("connector.engine.pull.CHUNK", size)
     engine, factory = open_store(store_url)
     reference_engine, reference = open_store(f"sqlite:///{tmp_path / 'reference.db'}")
     try:
@@ -178,7 +186,8 @@ def test_chunked_upsert_stores_what_one_orm_object_per_record_stored(store_url: 
                 db.flush()
                 chunk.finish()
             assert counts == expected
-            assert problems == expected_problems
+            # Chunk by chunk, a later chunk's unidentifiable rows come after an earlier chunk's other problems.
+            assert problems == expected_problems if size >= len(records) else sorted(map(repr, problems)) == sorted(map(repr, expected_problems))
             assert stored(factory) == stored(reference)
     finally:
         engine.dispose()

@@ -12,14 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
+from itertools import islice
 from typing import Any
 
-from sqlalchemy import literal, select, update
+from sqlalchemy import Column, MetaData, String, Table, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from connector.core.errors import (
@@ -34,6 +36,7 @@ from connector.engine.prefetch import Prefetched
 from connector.plumbing.http import HttpError
 from connector.plumbing.iterate import batched
 from connector.sources import Pull, RemoteRecord, Source
+from connector.store import temporary
 from connector.store.bulk import update_rows, upsert_statement, wrote
 from connector.store.outbox import content_hash, utcnow
 from connector.store.tables import Cursor, SourceRecord
@@ -63,6 +66,11 @@ def jsonable(value: Any) -> Any:
 
 CHUNK = 500  # records mapped and stored per round trip; memory stays flat in the source's size
 
+# The remote ids this pull has seen, and where each was seen first (store/temporary.py): what a
+# complete pull did not list is marked removed, a duplicate is reported with the first place.
+SEEN = Table("pull_seen", MetaData(), Column("remote_id", String, primary_key=True), Column("location", String, nullable=False),
+             prefixes=["TEMPORARY"])
+
 
 def pull_entity(
     db: Session,
@@ -76,6 +84,14 @@ def pull_entity(
     prefetched: Prefetched | None = None,
 ) -> Counter[str]:
     """`prefetched`: the same pull, being read ahead by a thread (engine/prefetch.py)."""
+    temporary.create(db, SEEN)
+    counts = _pull(db, run_id, source_key, source, mapping, organisation_id, problems, guard, prefetched)
+    temporary.drop(db, SEEN)
+    return counts
+
+
+def _pull(db: Session, run_id: int, source_key: str, source: Source, mapping: EntityMapping, organisation_id: str | None,
+          problems: list[Problem], guard: RemovalGuard | None, prefetched: Prefetched | None) -> Counter[str]:
     counts: Counter[str] = Counter({k: 0 for k in COUNT_KEYS})
     entity = mapping.entity
     chunk = _Chunk(db, run_id, source_key, mapping, organisation_id, problems, counts)
@@ -108,17 +124,17 @@ def pull_entity(
         problems.append(Problem(source_key, entity, "(source)", "", f"{chunk.unreadable} record(s) could not be read, so "
                                 "nobody missing from this pull is marked removed until they can", warning=True))
     elif result.complete:
-        known = _mark_missing(db, run_id, source_key, entity, chunk.seen, counts, guard, problems)
+        known = _mark_missing(db, run_id, source_key, entity, counts, guard, problems)
         if chunk.rows == 0 and known == 0:  # with records known before, the guard has already spoken
             _report_empty(source_key, entity, counts, problems)
     elif result.live_ids is not None:
         try:
-            live = dict.fromkeys(result.live_ids(), "")
+            _see_live(db, result.live_ids())
         except (SourceUnavailable, HttpError, AuthenticationFailed) as error:
             problems.append(Problem(source_key, entity, "(source)", "", f"the list of live records could not be read: {error}; "
                                     "nothing was marked removed", warning=True))
         else:
-            _mark_missing(db, run_id, source_key, entity, {**live, **chunk.seen}, counts, guard, problems)
+            _mark_missing(db, run_id, source_key, entity, counts, guard, problems)
     if result.cursor is not None:
         _save_cursor(db, source_key, entity, result.cursor)
     return counts
@@ -177,7 +193,7 @@ class _Chunk:
                  problems: list[Problem], counts: Counter[str]) -> None:
         self.db, self.run_id, self.source_key, self.mapping = db, run_id, source_key, mapping
         self.organisation_id, self.problems, self.counts = organisation_id, problems, counts
-        self.seen: dict[str, str] = {}  # remote id -> where it was first seen this run
+        self.seen: dict[str, str] = {}  # this chunk's remote ids -> where each was first seen this run (all: SEEN)
         self.unreadable = 0  # records that came without content: whose they were is unknown
         self.rows = 0  # every record the source yielded, readable or not
         self.fingerprint = reader_fingerprint(mapping)
@@ -196,7 +212,10 @@ class _Chunk:
         if unreadable:
             records = [record for record in records if record.problem is None]
         identified = [(record, self._identify(record)) for record in records]
-        existing = self._existing([remote_id for _, remote_id in identified if remote_id], partial)
+        remote_ids = [remote_id for _, remote_id in identified if remote_id]
+        existing = self._existing(remote_ids, partial)
+        self.seen = self._seen_before(remote_ids)
+        earlier = len(self.seen)
         writes: dict[str, dict[str, Any]] = {}  # remote id -> the row to upsert
         touches: dict[int, dict[str, Any]] = {}  # stored id -> the columns to update
         for record, remote_id in identified:
@@ -235,6 +254,21 @@ class _Chunk:
             self.seen[remote_id] = record.location
             self._store(writes, touches, known, existing, remote_id, data, text, digest, record.location)
         self._write(writes, touches)
+        self._remember_seen(earlier)
+
+    def _seen_before(self, remote_ids: list[str]) -> dict[str, str]:
+        """Where earlier chunks of this pull saw any of these remote ids first."""
+        if not remote_ids:
+            return {}
+        return {remote_id: location for remote_id, location in self.db.execute(
+            select(SEEN.c.remote_id, SEEN.c.location).where(SEEN.c.remote_id.in_(set(remote_ids))))}
+
+    def _remember_seen(self, earlier: int) -> None:
+        """Add the remote ids this chunk saw first to SEEN: those after the `earlier` entries of
+        `seen` (a dict keeps its order, and an entry is only ever added, never replaced)."""
+        first_seen = [{"remote_id": remote_id, "location": location} for remote_id, location in islice(self.seen.items(), earlier, None)]
+        if first_seen:
+            self.db.execute(insert(SEEN), first_seen)
 
     def _duplicate(self, record: RemoteRecord, remote_id: str) -> None:
         self.problem(record.location, self.mapping.id_fields[0] if self.mapping.id_fields else str(self.mapping.remote_path),
@@ -325,26 +359,34 @@ class RemovalGuard:
         return missing == live or (missing > self.always_allowed and missing > self.max_share * live)
 
 
-def _mark_missing(db: Session, run_id: int, source_key: str, entity: str, seen: dict[str, str], counts: Counter[str],
-                  guard: RemovalGuard | None, problems: list[Problem]) -> int:
-    """After a complete pull, whatever the source no longer lists is removed (never deleted),
-    unless so much would go that the pull looks truncated or wrong (`guard`). Returns how many
-    records the source had live before this pull."""
-    live = list(db.scalars(select(SourceRecord.remote_id).where(SourceRecord.source == source_key, SourceRecord.entity == entity,
-                                                                SourceRecord.deleted.is_(False))))
-    missing = [remote_id for remote_id in live if remote_id not in seen]
-    if guard is not None and guard.refuses(len(missing), len(live)):
-        share = f"{len(missing)} of {len(live)} ({len(missing) / len(live):.0%})"
+def _see_live(db: Session, remote_ids: Iterable[str]) -> None:
+    """Add the ids a source lists as live (`Pull.live_ids`) to what this pull has seen."""
+    for part in batched(remote_ids, CHUNK):
+        db.execute(temporary.insert_new(db, SEEN), [{"remote_id": remote_id, "location": ""} for remote_id in part])
+
+
+def _mark_missing(db: Session, run_id: int, source_key: str, entity: str, counts: Counter[str], guard: RemovalGuard | None,
+                  problems: list[Problem]) -> int:
+    """After a complete pull, whatever the source no longer lists (is not in SEEN) is removed
+    (never deleted), unless so much would go that the pull looks truncated or wrong (`guard`).
+    Counted and marked in the store, not in Python. Returns how many records the source had
+    live before this pull."""
+    records = SourceRecord.__table__
+    stored = (records.c.source == source_key, records.c.entity == entity, records.c.deleted.is_(False))
+    absent = ~exists().where(SEEN.c.remote_id == records.c.remote_id)
+    live = db.scalar(select(func.count()).select_from(records).where(*stored)) or 0
+    missing = (db.scalar(select(func.count()).select_from(records).where(*stored, absent)) or 0) if live else 0
+    if guard is not None and guard.refuses(missing, live):
+        share = f"{missing} of {live} ({missing / live:.0%})"
         problems.append(Problem(source_key, entity, "(source)", "", f"this pull would remove {share}, more than "
                                 f"[guards] allows: taken for a truncated or wrong export, nothing was removed; if they really "
                                 f"left, run sync --accept-removals once"))
         counts["failed"] += 1
-        return len(live)
-    for part in batched(missing, CHUNK):
-        db.execute(update(SourceRecord).where(SourceRecord.source == source_key, SourceRecord.entity == entity,
-                                              SourceRecord.remote_id.in_(part)).values(deleted=True, changed_run=run_id))
-    counts["removed"] += len(missing)
-    return len(live)
+        return live
+    if missing:
+        db.execute(records.update().where(*stored, absent).values(deleted=True, changed_run=run_id))
+    counts["removed"] += missing
+    return live
 
 
 # An organisation without people cannot take part: an empty people export is a truncated
