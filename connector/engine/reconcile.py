@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Boolean, Column, MetaData, Select, String, Table, exists, false, func, insert, select
 from sqlalchemy.orm import Session
 
 from connector.core.config import Config, OrganisationConfig
@@ -26,8 +27,8 @@ from connector.core.errors import Problem
 from connector.core.localtime import NonexistentLocalTime, local_instant
 from connector.core.model import PersonRecord
 from connector.core.suggest import did_you_mean, known, unknown
-from connector.plumbing.iterate import batched
-from connector.store.bulk import update_rows, wrote
+from connector.store import temporary
+from connector.store.bulk import update_rows, upsert_statement, wrote
 from connector.store.outbox import utcnow
 from connector.store.tables import (
     Coach,
@@ -46,6 +47,12 @@ PERSON_FIELDS = [name for name in PersonRecord.model_fields if name not in ("act
 DATE_FIELDS = {"start_date", "end_date"}
 COHORT = "cohort"
 PERSON_DEFAULTS = {"language": "nl", "fte": 1.0, "active": True}  # the people table's column defaults, for a Core insert
+# The people one organisation's reconcile touched, `fresh` if this run made them from one record
+# (written with their merged values already), and, for resolve_managers, those still without a
+# manager (store/temporary.py). Ordered as sorted() orders str (SQLite's BINARY, PostgreSQL's "C").
+TOUCHED = Table("reconcile_touched", MetaData(),
+                Column("person_id", String().with_variant(String(collation="C"), "postgresql"), primary_key=True),
+                Column("fresh", Boolean, nullable=False), prefixes=["TEMPORARY"])
 
 
 def known_ids(given: str, valid: list[str]) -> str:
@@ -103,27 +110,29 @@ class _Keys:
 def reconcile_people(db: Session, config: Config, organisation: OrganisationConfig, run_id: int, problems: list[Problem]) -> PersonResolver:
     """Link this run's new and changed records to people, then re-merge only the people
     they touch. Works in chunks: memory stays flat however large the organisation. Reads
-    rows, not ORM objects, and writes each chunk with one executemany per kind of change."""
+    rows, not ORM objects, and writes each chunk with one executemany per kind of change.
+    The changed records and the people touched are kept in the store (TOUCHED), not in Python."""
     sources = [s for s in organisation.sources if "people" in s.entities]
     order = [source_key(organisation.id, s.name) for s in sources]
     authoritative = {source_key(organisation.id, s.name) for s in sources if s.authoritative}
-    affected: set[str] = set()
+    temporary.create(db, TOUCHED)
     merging = _Merging(organisation, order, authoritative, _precedence(organisation, order))
     linkable = (SourceRecord.id, SourceRecord.source, SourceRecord.remote_id, SourceRecord.data, SourceRecord.deleted,
                 SourceRecord.location, SourceRecord.canonical_id)
     for key in order:  # in precedence order: the first source's records found the people
-        changed = list(db.scalars(select(SourceRecord.id).where(SourceRecord.entity == "people", SourceRecord.source == key,
-                                                                SourceRecord.changed_run == run_id).order_by(SourceRecord.remote_id)))
-        for record_ids in batched(changed, CHUNK):
-            chunk = list(db.execute(select(*linkable).where(SourceRecord.id.in_(record_ids))
+        changed = select(SourceRecord.remote_id, SourceRecord.id).where(SourceRecord.entity == "people", SourceRecord.source == key,
+                                                                         SourceRecord.changed_run == run_id)
+        for page in _pages(db, changed):
+            chunk = list(db.execute(select(*linkable).where(SourceRecord.id.in_([row.id for row in page]))
                                     .order_by(SourceRecord.deleted, SourceRecord.remote_id)))
-            affected |= _link(db, config, organisation, key, chunk, problems, merging)
+            _touch(db, _link(db, config, organisation, key, chunk, problems, merging), merging)
     now = utcnow()
     merged_from = (SourceRecord.canonical_id, SourceRecord.source, SourceRecord.data, SourceRecord.deleted)
     current = [Person.id, *(getattr(Person, name) for name in [*PERSON_FIELDS, "active"])]
     # A person this run made from one record was inserted with that record's merged values:
     # nothing to merge again unless a second record was linked to them since.
-    for person_ids in batched(sorted(affected - merging.fresh), CHUNK):
+    for page in _pages(db, select(TOUCHED.c.person_id).where(TOUCHED.c.fresh.is_(False))):
+        person_ids = [person_id for person_id, in page]
         linked: dict[str, list[Any]] = defaultdict(list)
         for record in db.execute(select(*merged_from).where(SourceRecord.canonical_id.in_(person_ids), SourceRecord.entity == "people",
                                                             SourceRecord.source.in_(order))):
@@ -137,14 +146,37 @@ def reconcile_people(db: Session, config: Config, organisation: OrganisationConf
             update_rows(db, Person.__table__, updates)
     db.flush()
     db.expire_all()  # what was written above with bulk statements is read afresh
-    resolve_managers(db, config, organisation, affected, problems)
+    resolve_managers(db, config, organisation, problems)
+    temporary.drop(db, TOUCHED)
     return PersonResolver(db, organisation.id)
+
+
+def _pages(db: Session, query: Select[Any]) -> Iterator[list[Any]]:
+    """The rows of `query`, CHUNK at a time in the order of its first column (unique). Each page
+    is read afresh after the last key of the one before, so memory holds one page and no cursor
+    stays open while the caller writes."""
+    key = query.selected_columns[0]
+    page = db.execute(query.order_by(key).limit(CHUNK)).all()
+    while page:
+        yield page
+        page = db.execute(query.where(key > page[-1][0]).order_by(key).limit(CHUNK)).all() if len(page) == CHUNK else []
+
+
+def _touch(db: Session, people: set[str], merging: _Merging) -> None:
+    """Remember a chunk's touched people in TOUCHED, with whether this chunk made them from one
+    record (`merging.fresh`, emptied here). A person touched again later has a second record:
+    no longer fresh (the upsert takes the later chunk's False)."""
+    if people:
+        db.execute(upsert_statement(db, TOUCHED, ("person_id",), ("fresh",)),
+                   [{"person_id": person_id, "fresh": person_id in merging.fresh} for person_id in sorted(people)])
+    merging.fresh.clear()
 
 
 class _Merging:
     """What merging a person's records takes, worked out once per organisation and run, and
-    the people this run made that have one record only (`fresh`: written with their final
-    values at once, so reconcile does not read them back to update them)."""
+    the people the current chunk made that have one record only (`fresh`: written with their
+    final values at once, so reconcile does not read them back to update them; kept in
+    TOUCHED after each chunk)."""
 
     def __init__(self, organisation: OrganisationConfig, order: list[str], authoritative: set[str],
                  precedence: list[tuple[str, dict[str, int], int]]) -> None:
@@ -295,27 +327,28 @@ def manager_sources(config: Config, organisation: OrganisationConfig) -> list[st
     return keys
 
 
-def resolve_managers(db: Session, config: Config, organisation: OrganisationConfig, affected: set[str],
-                     problems: list[Problem]) -> None:
-    """Person.manager from what the sources name: for the people this run touched, and (when
-    anyone changed, so a manager may have arrived) for those whose manager is still unknown.
+def resolve_managers(db: Session, config: Config, organisation: OrganisationConfig, problems: list[Problem]) -> None:
+    """Person.manager from what the sources name: for the people this run touched (TOUCHED), and
+    (when anyone changed, so a manager may have arrived) for those whose manager is still unknown.
     A reference is first the id of a record of the same source (Graph, SCIM, BambooHR,
     Personio and SuccessFactors name the manager by their own id), else an employee number
     or work e-mail in the organisation. One that names nobody is a warning naming source,
     record and field; the person goes through without a manager."""
     keys = manager_sources(config, organisation)
-    if not keys or not affected:
+    if not keys or not db.scalar(select(exists().select_from(TOUCHED))):
         return
     field_order = [source_key(organisation.id, n) for n in organisation.precedence.get("manager", [])] or \
         [source_key(organisation.id, n) for n in organisation.precedence.get("default", [])] or keys
-    unresolved = set(db.scalars(select(Person.id).where(Person.organisation_id == organisation.id, Person.manager.is_(None))))
+    unresolved = select(Person.id, false()).where(Person.organisation_id == organisation.id, Person.manager.is_(None))
+    db.execute(temporary.insert_new(db, TOUCHED).from_select(["person_id", "fresh"], unresolved))
     index = PersonResolver(db, organisation.id)
     rank = {key: position for position, key in enumerate(field_order)}
     # Rows, and of each record's data only its manager (->> on PostgreSQL, json_extract on
     # SQLite): a first sync touches every person, and whole records as ORM objects cost more
     # than the rest of this step.
     manager_of = SourceRecord.data["manager"].as_string()
-    for person_ids in batched(sorted(affected | unresolved), CHUNK):
+    for page in _pages(db, select(TOUCHED.c.person_id)):
+        person_ids = [person_id for person_id, in page]
         named: dict[str, Reference] = {}
         for row in db.execute(select(SourceRecord.canonical_id, SourceRecord.source, SourceRecord.remote_id, SourceRecord.location,
                                      manager_of).where(SourceRecord.canonical_id.in_(person_ids), SourceRecord.entity == "people",
