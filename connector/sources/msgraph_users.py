@@ -81,7 +81,9 @@ class GraphUsers(Source):
         group = self.config.options.get("group")
         self._members: set[str] | None = self._group_members(client, str(group)) if group else None
         link = state.get("delta")
-        seen: set[str] = set()
+        # Only a group's membership changes need the ids the delta named: without a group, a
+        # first listing of 100,000 users would keep them all to the end of the pull.
+        seen: set[str] | None = set() if self._members is not None else None
         try:
             yield from self._walk(client, result, link, seen)
         except HttpError as error:
@@ -93,7 +95,7 @@ class GraphUsers(Source):
         if self._members is not None:
             before = set(state.get("members", []))
             if not result.complete:
-                yield from self._membership_changes(client, before, seen)
+                yield from self._membership_changes(client, before, seen or set())
             result.cursor = json.dumps({"delta": result.cursor, "members": sorted(self._members)})
         client.close_connections()  # read ahead in a network of many tenants, each would keep one open to the end
 
@@ -118,11 +120,12 @@ class GraphUsers(Source):
                 elif answer.status != 404:
                     raise HttpError("GET", f"users/{user_id}", answer.status, "could not read a new group member")
 
-    def _walk(self, client: HttpClient, result: Pull, cursor: str | None, seen: set[str]) -> Iterator[RemoteRecord]:
+    def _walk(self, client: HttpClient, result: Pull, cursor: str | None, seen: set[str] | None) -> Iterator[RemoteRecord]:
         path, params = (cursor, None) if cursor else ("users/delta", {"$select": DELTA_SELECT})
         for page in client.paginate(path, NextLinkInBody(), params=params, records_path="value"):
             for user in page.records:
-                seen.add(str(user.get("id")))
+                if seen is not None:
+                    seen.add(str(user.get("id")))
                 yield self._record(user)
             delta_link = page.body.get("@odata.deltaLink") if isinstance(page.body, dict) else None
             if delta_link:
