@@ -99,3 +99,40 @@ def test_a_new_person_of_one_record_is_written_once_and_a_merged_one_updated(net
     consultant = found["consultant@zonneke.be"]  # made by the directory alone: its values at the insert
     values = (consultant.first_name, consultant.last_name, consultant.job_title, consultant.active)
     assert values == ("Extern", "Consultant", "Adviseur", False)
+
+
+def test_in_chunks_of_two_reconcile_does_what_it_does_in_one(tmp_path, store_url, monkeypatch):
+    """Reconcile reads the changed records page by page and keeps the people it touched in the
+    store, not in Python (issue 18, memory). In chunks of two, on either store, against one
+    chunk on SQLite: a person made in one chunk and joined by the directory's record in a later
+    one is merged, a page follows the last, and the people, their managers and the warnings
+    (an unknown manager) come out the same, on a first sync and on one with a change."""
+    from sqlalchemy import select
+
+    from connector.store.db import open_engine, session_factory
+    from connector.store.tables import Person
+    from tests.conftest import Network
+
+    def people_rows(network) -> list[tuple]:
+        engine = open_engine(network.store_url)
+        with session_factory(engine)() as db:
+            rows = sorted(tuple(getattr(p, c.name) for c in Person.__table__.columns if c.name != "updated_at")
+                          for p in db.scalars(select(Person)))
+        engine.dispose()
+        return rows
+
+    def runs(network, size: int) -> list[tuple[list[tuple], list[str]]]:
+        monkeypatch.setattr("connector.engine.reconcile.CHUNK", size)
+        add_directory_source(network, 'default = ["hr", "directory"]')
+        network.edit_csv("zonneke/medewerkers.csv", ";V;Z002\nZ008", ";V;Z099\nZ008")  # Ruth's manager: nobody at Zonneke
+        outcome = []
+        for _ in range(2):
+            summary = run_sync(network.config(), MOMENT)
+            assert summary.status == "ok", summary.errors
+            outcome.append((people_rows(network), sorted(map(repr, summary.errors))))
+            network.edit_csv("zonneke/medewerkers.csv", "Z004;Jonas;Claeys", "Z004;Jonas;Claeys-Peeters")
+        return outcome
+
+    reference = runs(Network(tmp_path / "one", f"sqlite:///{tmp_path / 'one' / 'state' / 'connector.db'}"), 500)
+    assert any("Z099" in problem for problem in reference[0][1])
+    assert runs(Network(tmp_path / "two", store_url), 2) == reference

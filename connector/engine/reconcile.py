@@ -19,7 +19,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, Column, MetaData, Select, String, Table, exists, false, func, insert, select
+from sqlalchemy import Column, MetaData, Select, String, Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from connector.core.config import Config, OrganisationConfig
@@ -28,7 +28,7 @@ from connector.core.localtime import NonexistentLocalTime, local_instant
 from connector.core.model import PersonRecord
 from connector.core.suggest import did_you_mean, known, unknown
 from connector.store import temporary
-from connector.store.bulk import update_rows, upsert_statement, wrote
+from connector.store.bulk import update_rows, wrote
 from connector.store.outbox import utcnow
 from connector.store.tables import (
     Coach,
@@ -47,12 +47,12 @@ PERSON_FIELDS = [name for name in PersonRecord.model_fields if name not in ("act
 DATE_FIELDS = {"start_date", "end_date"}
 COHORT = "cohort"
 PERSON_DEFAULTS = {"language": "nl", "fte": 1.0, "active": True}  # the people table's column defaults, for a Core insert
-# The people one organisation's reconcile touched, `fresh` if this run made them from one record
-# (written with their merged values already), and, for resolve_managers, those still without a
-# manager (store/temporary.py). Ordered as sorted() orders str (SQLite's BINARY, PostgreSQL's "C").
+# The people one organisation's reconcile touched, but those it made from one record (see _touch),
+# and, for resolve_managers, those still without a manager (store/temporary.py). Ordered as
+# sorted() orders str (SQLite's BINARY, PostgreSQL's "C"), so its chunks are those of before.
 TOUCHED = Table("reconcile_touched", MetaData(),
                 Column("person_id", String().with_variant(String(collation="C"), "postgresql"), primary_key=True),
-                Column("fresh", Boolean, nullable=False), prefixes=["TEMPORARY"])
+                prefixes=["TEMPORARY"])
 
 
 def known_ids(given: str, valid: list[str]) -> str:
@@ -116,6 +116,7 @@ def reconcile_people(db: Session, config: Config, organisation: OrganisationConf
     order = [source_key(organisation.id, s.name) for s in sources]
     authoritative = {source_key(organisation.id, s.name) for s in sources if s.authoritative}
     temporary.create(db, TOUCHED)
+    touched = False  # anyone at all
     merging = _Merging(organisation, order, authoritative, _precedence(organisation, order))
     linkable = (SourceRecord.id, SourceRecord.source, SourceRecord.remote_id, SourceRecord.data, SourceRecord.deleted,
                 SourceRecord.location, SourceRecord.canonical_id)
@@ -125,13 +126,15 @@ def reconcile_people(db: Session, config: Config, organisation: OrganisationConf
         for page in _pages(db, changed):
             chunk = list(db.execute(select(*linkable).where(SourceRecord.id.in_([row.id for row in page]))
                                     .order_by(SourceRecord.deleted, SourceRecord.remote_id)))
-            _touch(db, _link(db, config, organisation, key, chunk, problems, merging), merging)
+            people = _link(db, config, organisation, key, chunk, problems, merging)
+            touched = touched or bool(people)
+            _touch(db, people, merging)
     now = utcnow()
     merged_from = (SourceRecord.canonical_id, SourceRecord.source, SourceRecord.data, SourceRecord.deleted)
     current = [Person.id, *(getattr(Person, name) for name in [*PERSON_FIELDS, "active"])]
     # A person this run made from one record was inserted with that record's merged values:
     # nothing to merge again unless a second record was linked to them since.
-    for page in _pages(db, select(TOUCHED.c.person_id).where(TOUCHED.c.fresh.is_(False))):
+    for page in _pages(db, select(TOUCHED.c.person_id)):
         person_ids = [person_id for person_id, in page]
         linked: dict[str, list[Any]] = defaultdict(list)
         for record in db.execute(select(*merged_from).where(SourceRecord.canonical_id.in_(person_ids), SourceRecord.entity == "people",
@@ -146,7 +149,7 @@ def reconcile_people(db: Session, config: Config, organisation: OrganisationConf
             update_rows(db, Person.__table__, updates)
     db.flush()
     db.expire_all()  # what was written above with bulk statements is read afresh
-    resolve_managers(db, config, organisation, problems)
+    resolve_managers(db, config, organisation, touched, problems)
     temporary.drop(db, TOUCHED)
     return PersonResolver(db, organisation.id)
 
@@ -163,12 +166,13 @@ def _pages(db: Session, query: Select[Any]) -> Iterator[list[Any]]:
 
 
 def _touch(db: Session, people: set[str], merging: _Merging) -> None:
-    """Remember a chunk's touched people in TOUCHED, with whether this chunk made them from one
-    record (`merging.fresh`, emptied here). A person touched again later has a second record:
-    no longer fresh (the upsert takes the later chunk's False)."""
-    if people:
-        db.execute(upsert_statement(db, TOUCHED, ("person_id",), ("fresh",)),
-                   [{"person_id": person_id, "fresh": person_id in merging.fresh} for person_id in sorted(people)])
+    """Remember in TOUCHED the people a chunk touched, but those it made from one record
+    (`merging.fresh`, emptied here): they need no merge (written with their merged values) and
+    have no manager yet, so resolve_managers finds them among the people without one. A person
+    touched again in a later chunk has a second record, and is remembered then."""
+    again = [{"person_id": person_id} for person_id in sorted(people - merging.fresh)]
+    if again:
+        db.execute(temporary.insert_new(db, TOUCHED), again)
     merging.fresh.clear()
 
 
@@ -327,20 +331,21 @@ def manager_sources(config: Config, organisation: OrganisationConfig) -> list[st
     return keys
 
 
-def resolve_managers(db: Session, config: Config, organisation: OrganisationConfig, problems: list[Problem]) -> None:
-    """Person.manager from what the sources name: for the people this run touched (TOUCHED), and
-    (when anyone changed, so a manager may have arrived) for those whose manager is still unknown.
+def resolve_managers(db: Session, config: Config, organisation: OrganisationConfig, touched: bool, problems: list[Problem]) -> None:
+    """Person.manager from what the sources name: for the people this run touched (`touched`: anyone;
+    TOUCHED holds them but the new ones, who have no manager yet), and (when anyone changed, so a
+    manager may have arrived) for those whose manager is still unknown.
     A reference is first the id of a record of the same source (Graph, SCIM, BambooHR,
     Personio and SuccessFactors name the manager by their own id), else an employee number
     or work e-mail in the organisation. One that names nobody is a warning naming source,
     record and field; the person goes through without a manager."""
     keys = manager_sources(config, organisation)
-    if not keys or not db.scalar(select(exists().select_from(TOUCHED))):
+    if not keys or not touched:
         return
     field_order = [source_key(organisation.id, n) for n in organisation.precedence.get("manager", [])] or \
         [source_key(organisation.id, n) for n in organisation.precedence.get("default", [])] or keys
-    unresolved = select(Person.id, false()).where(Person.organisation_id == organisation.id, Person.manager.is_(None))
-    db.execute(temporary.insert_new(db, TOUCHED).from_select(["person_id", "fresh"], unresolved))
+    unresolved = select(Person.id).where(Person.organisation_id == organisation.id, Person.manager.is_(None))
+    db.execute(temporary.insert_new(db, TOUCHED).from_select(["person_id"], unresolved))
     index = PersonResolver(db, organisation.id)
     rank = {key: position for position, key in enumerate(field_order)}
     # Rows, and of each record's data only its manager (->> on PostgreSQL, json_extract on
