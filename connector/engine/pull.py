@@ -21,7 +21,7 @@ from importlib.metadata import version as package_version
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Column, MetaData, String, Table, exists, func, insert, literal, select
+from sqlalchemy import Column, MetaData, String, Table, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from connector.core.errors import (
@@ -261,14 +261,12 @@ class _Chunk:
         if not remote_ids:
             return {}
         return {remote_id: location for remote_id, location in self.db.execute(
-            select(SEEN.c.remote_id, SEEN.c.location).where(SEEN.c.remote_id.in_(set(remote_ids))))}
+            select(SEEN.c.remote_id, SEEN.c.location).where(temporary.one_of(self.db, SEEN.c.remote_id, set(remote_ids))))}
 
     def _remember_seen(self, earlier: int) -> None:
         """Add the remote ids this chunk saw first to SEEN: those after the `earlier` entries of
         `seen` (a dict keeps its order, and an entry is only ever added, never replaced)."""
-        first_seen = [{"remote_id": remote_id, "location": location} for remote_id, location in islice(self.seen.items(), earlier, None)]
-        if first_seen:
-            self.db.execute(insert(SEEN), first_seen)
+        temporary.add(self.db, SEEN, list(islice(self.seen.items(), earlier, None)))
 
     def _duplicate(self, record: RemoteRecord, remote_id: str) -> None:
         self.problem(record.location, self.mapping.id_fields[0] if self.mapping.id_fields else str(self.mapping.remote_path),
@@ -362,7 +360,7 @@ class RemovalGuard:
 def _see_live(db: Session, remote_ids: Iterable[str]) -> None:
     """Add the ids a source lists as live (`Pull.live_ids`) to what this pull has seen."""
     for part in batched(remote_ids, CHUNK):
-        db.execute(temporary.insert_new(db, SEEN), [{"remote_id": remote_id, "location": ""} for remote_id in part])
+        temporary.add(db, SEEN, [(remote_id, "") for remote_id in part], keep_present=True)
 
 
 def _mark_missing(db: Session, run_id: int, source_key: str, entity: str, counts: Counter[str], guard: RemovalGuard | None,

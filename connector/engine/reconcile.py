@@ -170,9 +170,7 @@ def _touch(db: Session, people: set[str], merging: _Merging) -> None:
     (`merging.fresh`, emptied here): they need no merge (written with their merged values) and
     have no manager yet, so resolve_managers finds them among the people without one. A person
     touched again in a later chunk has a second record, and is remembered then."""
-    again = [{"person_id": person_id} for person_id in sorted(people - merging.fresh)]
-    if again:
-        db.execute(temporary.insert_new(db, TOUCHED), again)
+    temporary.add(db, TOUCHED, [(person_id,) for person_id in sorted(people - merging.fresh)], keep_present=True)
     merging.fresh.clear()
 
 
