@@ -595,7 +595,12 @@ class Planner:
                 event = self._shared_links(session, event)
             payload = {"event": event.model_dump(mode="json")}
             if live and (event.attendees or target.channel is None):
+                sent = self._last_sent_item(target.name, CALENDAR, session.code) if target.uninvites else None
+                before = sent.payload if sent is not None and sent.action == "upsert" else None  # after a CANCEL to all: no one's own
                 enqueue(self.db, self.run_id, target.name, CALENDAR, session.code, payload, volatile=self._stamp)
+                if target.uninvites:  # a coach replaced, say: as for a group moment (engine/cohort.py), a CANCEL file of their own
+                    self.uninvite_by_file(session.code, target, before, event,
+                                          lambda chosen, language=None: self.event(session, chosen, language=language))
             else:
                 self._cancel_if_sent(target.name, session.code, payload)
 
@@ -649,11 +654,13 @@ class Planner:
             return  # the copy never went out (or its last version was the whole moment's CANCEL): nobody is invited by it
         staying = {a.email for a in current.attendees}
         by_files = CalendarTarget(target.name, channel="files")
+        leaving = [left for left in (Party.model_validate(a) for a in before["event"]["attendees"])
+                   if left.email not in staying and self._routed_address(left.email, left.organisation or "", by_files)]
+        if not leaving:
+            return  # the common case, without asking the store for the copy's SEQUENCE (every upcoming session asks)
         sequence = self.db.scalar(select(func.max(OutboxItem.sequence)).where(
             OutboxItem.target == target.name, OutboxItem.object_type == CALENDAR, OutboxItem.object_id == code)) or 0
-        for left in (Party.model_validate(a) for a in before["event"]["attendees"]):
-            if left.email in staying or not self._routed_address(left.email, left.organisation or "", by_files):
-                continue
+        for left in leaving:
             payload = {**self._uninvitation(event_of(target, language=left.language), left), "copy_sequence": sequence}
             enqueue(self.db, self.run_id, target.name, CALENDAR, f"{code}|{left.email}", payload, action="cancel",
                     volatile=lambda _own, shared=sequence: self._stamp(shared))
