@@ -162,6 +162,19 @@ def _advisory_key(connection: Connection, purpose: str) -> int:
     return int.from_bytes(hashlib.sha256(f"st-connector {purpose}|{schema}".encode()).digest()[:8], "big", signed=True)
 
 
+def transaction_lock(db: Session, purpose: str) -> None:
+    """Hold, until `db`'s transaction ends, the store's lock named `purpose` (e.g. "plan EX-04"),
+    waiting while another transaction holds it. PostgreSQL: a transaction advisory lock on
+    this store's schema and `purpose`, so only holders of the same name wait for each other.
+    SQLite: the database's one write lock (taken by a write that changes nothing), which every
+    write needs anyway; it waits as long as the engine's busy timeout."""
+    if db.get_bind().dialect.name == "postgresql":
+        connection = db.connection()
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _advisory_key(connection, purpose)})
+    else:
+        db.execute(text("DELETE FROM alembic_version WHERE 1 = 0"))  # every migrated store has this table
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
