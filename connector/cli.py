@@ -142,6 +142,9 @@ def _parser() -> argparse.ArgumentParser:
     training.add_argument("--year", type=_year, required=True, help="calendar year, e.g. 2026")
     training.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="xlsx (one workbook) or csv (two files); default xlsx")
     training.add_argument("--output", metavar="DIR", help="folder to write to (default: <output directory>/reports)")
+    training.add_argument("--as-of", type=_as_of_date, metavar="YYYY-MM-DD",
+                          help="which exchange days are past (their unconfirmed hours shown apart), as if it were this date "
+                               "(default: today)")
 
     keys = commands.add_parser("keys", help="the issuer's signing keys: init, show, rotate, publish",
                                description="The issuer's signing keys live in [signing] keys_dir, never in the store: an Ed25519 "
@@ -198,6 +201,8 @@ def _parser() -> argparse.ArgumentParser:
                                help="xlsx (one workbook with a chart), csv (five files) or json (one document); default xlsx")
     organisations.add_argument("--organisation", metavar="ID", help="only this organisation (default: every one)")
     organisations.add_argument("--output", metavar="DIR", help="folder to write to (default: <output directory>/reports)")
+    organisations.add_argument("--as-of", type=_as_of_date, metavar="YYYY-MM-DD",
+                               help="which exchange days are past, as if it were this date (default: today)")
 
     store = commands.add_parser("store", help="the store: copy it into another, empty one (e.g. SQLite to PostgreSQL)")
     store_actions = store.add_subparsers(dest="store", required=True, metavar="ACTION")
@@ -870,7 +875,7 @@ def _report(config: Config, args: argparse.Namespace) -> int:
     engine = open_engine(config.store_url)
     migrate(engine)
     with session_factory(engine)() as db:
-        report = build_report(db, args.year)
+        report = build_report(db, args.year, _moment(config, args.as_of))
     engine.dispose()
     folder = Path(args.output) if args.output else config.output_dir / "reports"
     if args.report == "organisations":

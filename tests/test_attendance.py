@@ -420,3 +420,24 @@ def test_a_voided_rows_reason_is_in_the_organisations_language():
     assert reason_text("the session was moved to 2026-12-03", "fr") == "la session a été déplacée au 03/12/2026"
     assert reason_text("marked absent", "en") == "marked absent"
     assert reason_text("a reason nobody foresaw", "nl") == "a reason nobody foresaw"  # shown as it is, never lost
+
+
+def test_the_report_counts_days_as_past_as_of_the_date_it_is_given(sqlite_network, tmp_path):
+    """`report training --as-of`: EX-02's unconfirmed day (30/03/2026) is not yet past on
+    30/03 at midnight and is past on 31/03, whatever the clock says when the report runs."""
+    from connector.cli import main
+
+    network = sqlite_network
+    network.edit_csv("cohort/sessies.csv", "S-02-D1;EX-02;uitwisselingsdag;27/03/2026;09:00;16:30;ter plaatse;;7;",
+                     "S-02-D1;EX-02;uitwisselingsdag;27/03/2026;09:00;16:30;ter plaatse;;7;aanwezig")
+    run_sync(network.config(), MOMENT)
+    unconfirmed = {}
+    for day in ("2026-03-30", "2026-03-31"):
+        folder = tmp_path / day
+        assert main(["report", "training", "--config", str(network.config_path), "--year", "2026", "--format", "csv",
+                     "--output", str(folder), "--as-of", day]) == 0
+        employees = next(path for path in folder.iterdir() if "employee" in path.name or "medewerker" in path.name)
+        rows = list(csv.DictReader(io.StringIO(employees.read_text(encoding="utf-8-sig")), delimiter=";"))
+        (line,) = [row for row in rows if row["employee_number"] == "G104"]
+        unconfirmed[day] = line["unconfirmed_exchange_hours"]
+    assert unconfirmed == {"2026-03-30": "0", "2026-03-31": "7"}

@@ -8,7 +8,6 @@ import io
 import os
 import zipfile
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from openpyxl import Workbook

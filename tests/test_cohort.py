@@ -206,6 +206,44 @@ def test_on_the_files_channel_a_person_leaving_the_audience_gets_a_cancel_file_o
     assert sum(again.invites.values()) == 0 and not again.written_files and network.output_hashes() == before
 
 
+def test_on_the_files_channel_a_coach_replaced_on_an_exchange_gets_a_cancel_file_for_each_session_ahead(synced_copy):
+    """The exchange's own sessions as the group moments: EX-04's coach Nele Geerts (Zonneke,
+    files) replaced by Sofie De Smet between two syncs: Nele gets `<session>-uninvited-<hex>.ics`
+    for each session ahead, a CANCEL naming only her, without STATUS, with the updated copy's
+    UID and SEQUENCE; the copy lists Sofie instead; a re-run writes nothing. Back as the coach,
+    she is on the copy again, whose higher SEQUENCE supersedes her CANCEL (RFC 5546 section 2.1.5)."""
+    network = synced_copy
+    folder = network.out / "invitations"
+    nele = "nele.geerts@zonneke.be"
+    sessions = ("S-04-INTRO", "S-04-D1", "S-04-D2", "S-04-REFL")
+    assert all(nele in attendees(vevent(folder / f"{code}.ics")) for code in sessions)
+    network.edit_csv("cohort/uitwisselingen.csv", "EX-04;LV-04;LP-ZON-BABY;Z008;", "EX-04;LV-04;LP-ZON-BABY;Z002;")
+    summary = sync(network, as_of="2026-12-07")
+    assert summary.status == "ok", summary.errors
+    cancels = {}
+    for path in folder.glob("S-04-*-uninvited-*.ics"):
+        calendar = icalendar.Calendar.from_ical(path.read_bytes())
+        (cancel,) = calendar.walk("VEVENT")
+        shared = vevent(folder / (path.name.split("-uninvited-")[0] + ".ics"))
+        assert str(calendar["METHOD"]) == "CANCEL" and "STATUS" not in cancel and attendees(cancel) == [nele]
+        assert str(cancel["UID"]) == str(shared["UID"]) and int(cancel["SEQUENCE"]) == int(shared["SEQUENCE"]) == 1
+        assert SOFIE in attendees(shared) and nele not in attendees(shared) and str(shared["STATUS"]) == "CONFIRMED"
+        cancels[path.name.split("-uninvited-")[0]] = path
+    assert sorted(cancels) == sorted(sessions)
+    listed = {w["id"]: w for w in summary.written_files if w["action"] == "cancel"}
+    assert set(listed) == {f"{code}|{nele}" for code in sessions}
+    assert listed[f"S-04-D1|{nele}"]["to"] == {"email": nele, "name": "Nele Geerts", "language": "nl"}
+    assert not [p for p in folder.glob("*-uninvited-*") if not p.name.startswith(("S-04-", "GM-"))]  # nobody else's
+    before = network.output_hashes()
+    again = sync(network, as_of="2026-12-08")
+    assert sum(again.invites.values()) == 0 and not again.written_files and network.output_hashes() == before
+    network.edit_csv("cohort/uitwisselingen.csv", "EX-04;LV-04;LP-ZON-BABY;Z002;", "EX-04;LV-04;LP-ZON-BABY;Z008;")
+    assert sync(network, as_of="2026-12-09").status == "ok"
+    for code in sessions:
+        shared, cancel = vevent(folder / f"{code}.ics"), vevent(cancels[code])
+        assert nele in attendees(shared) and int(shared["SEQUENCE"]) > int(cancel["SEQUENCE"])
+
+
 def test_a_moment_cancelled_for_everyone_and_back_with_fewer_people_sends_no_second_cancel(synced_copy):
     """GM-TERUG off the sheet (a CANCEL to all in GM-TERUG.ics), then back without the line
     managers: they had the moment's CANCEL already, so no file of their own is written for them."""

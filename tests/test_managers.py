@@ -191,7 +191,7 @@ def test_graph_manager_from_the_users_delta(sqlite_network, monkeypatch):
     and "Resource representation in the delta query response"; the shape as in Microsoft's REST
     API guidelines, graph/patterns/change-tracking.md)."""
     from tests.contracts.stubs import ContractMock
-    from tests.fakes.graph_payloads import GRAPH, LOGIN, TENANT_ID, delta_page, openid_configuration, token, user
+    from tests.fakes.graph_payloads import LOGIN, TENANT_ID, delta_page, openid_configuration, token, user
     from tests.test_msgraph_users import DELTA, DELTA_LINK, GRAPH_HOST, NEXT_DELTA_LINK, configure
 
     dirk, koen = "11111111-0000-0000-0000-000000000003", "11111111-0000-0000-0000-000000000001"

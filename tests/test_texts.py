@@ -103,7 +103,7 @@ def test_the_catalogs_are_package_data():
 @pytest.mark.parametrize(("language", "day", "hours", "months", "week", "moment"), [
     ("nl", "1 maart 2026", "7,5", "2 maanden", "1 week", "Wanneer: 28 december 2026, 10:00"),
     ("fr", "1 mars 2026", "7,5", "2\xa0mois", "1\xa0semaine", "Quand : 28 décembre 2026, 10:00"),
-    ("en", "March 1, 2026", "7.5", "2 months", "1 week", "When: December 28, 2026, 10:00\u202fAM"),
+    ("en", "1 March 2026", "7.5", "2 months", "1 week", "When: 28 December 2026, 10:00"),  # en_150, not US
 ])
 def test_babel_formats_dates_hours_and_offsets_per_locale(language, day, hours, months, week, moment):
     assert long_date(language, date(2026, 3, 1)) == day

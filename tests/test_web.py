@@ -381,6 +381,62 @@ def test_answers_go_with_the_persons_erasure(both):
     assert both.client.get(both.link(switcher, "EX-03", "evaluation", "switcher")).status_code == 404
 
 
+def test_two_saves_of_one_action_plan_at_the_same_moment_keep_one_and_tell_the_other(both, monkeypatch):
+    """Two tabs of the switcher (two serve processes on one store, so truly at once) send the
+    plan opened on the same version: one is saved, the other hears in her language that the
+    plan changed meanwhile, her text kept; no database error. Each request, having read the
+    latest version, waits a moment for the other to have read it too: without a lock around
+    reading and saving, both read "no plan yet" and both save version 1."""
+    import threading
+
+    from connector.web import app as web_app
+
+    switcher, _ = both.ids("EX-04")  # a French switcher
+    second = Site(both.network)
+    path = both.link(switcher, "EX-04", "action_plan", "switcher")
+    both_read = threading.Condition()
+    readers: set[int] = set()  # the store sessions (one per request) that read the latest version
+    read = web_app.latest_plan
+
+    def slow_latest_plan(db, exchange):  # type: ignore[no-untyped-def]
+        found = read(db, exchange)
+        with both_read:
+            if id(db) not in readers:
+                readers.add(id(db))
+                both_read.notify_all()
+                both_read.wait_for(lambda: len(readers) >= 2, timeout=1.5)
+        return found
+
+    monkeypatch.setattr(web_app, "latest_plan", slow_latest_plan)
+    forms = {name: {"csrf": site.csrf(path), "version": "", "goals": f"Objectif {name}"} for name, site in (("one", both), ("two", second))}
+    responses = {}
+
+    def send(name, site):  # type: ignore[no-untyped-def]
+        try:
+            responses[name] = site.client.post(path, data=forms[name])
+        except Exception as error:  # noqa: BLE001 - what the server raised is the finding
+            responses[name] = error
+
+    threads = [threading.Thread(target=send, args=(name, site)) for name, site in (("one", both), ("two", second))]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        second.close()
+    statuses = sorted(str(getattr(r, "status_code", repr(r))) for r in responses.values())
+    assert statuses == ["200", "409"], responses
+    told = shown(next(r for r in responses.values() if r.status_code == 409))
+    assert "une version plus récente" in told
+    with both.db() as db:
+        versions = list(db.scalars(select(Answer).where(Answer.exchange_code == "EX-04", Answer.purpose == "action_plan")))
+    (saved,) = versions
+    assert saved.session_code == "v0001" and saved.values["goals"] in ("Objectif one", "Objectif two")
+    mine = ({"Objectif one", "Objectif two"} - {saved.values["goals"]}).pop()
+    assert saved.values["goals"] in told and mine in told  # the newest version shown, and her own text still in her form
+
+
 # -- links in what is sent ------------------------------------------------------------------
 
 def test_the_example_web_section_is_a_valid_configuration():

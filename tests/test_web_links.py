@@ -314,6 +314,70 @@ def test_a_graph_event_for_one_person_carries_their_link_and_a_shared_one_sends_
         site.close()
 
 
+def test_link_notes_are_withdrawn_when_their_person_leaves_the_moment_and_when_it_is_cancelled(sqlite_network, monkeypatch):
+    """Review: a link note stayed as if valid after its moment was off. EX-03's shared Outlook
+    events (the evaluation reminders, the sheet's S-03-EVAL) send each linked person a note.
+    Chloé Lambert (G106) taken off EX-03 as coach: her notes become, in her language, a short
+    "no longer invited" note without the link, the others' notes unchanged; then EX-03
+    cancelled: the others' notes become a cancellation, hers stay as they are (she was told).
+    Each time a re-run writes nothing."""
+    from connector.core.texts import text
+    from tests.fakes.graph_server import CLIENT_SECRET
+    from tests.test_msgraph_e2e import groenkracht_in_graph, invite_through_outlook
+
+    def notes() -> dict[str, tuple[bytes, email.message.EmailMessage]]:
+        return {n.name: (n.read_bytes(), email.message_from_bytes(n.read_bytes(), policy=email.policy.default))
+                for n in sorted((network.out / "links").glob("*.eml")) if n.name.startswith(("EX-03-EVAL-", "S-03-EVAL-"))}
+
+    def same(one, other) -> bool:  # type: ignore[no-untyped-def]
+        return {name: data for name, (data, _) in one.items()} == {name: data for name, (data, _) in other.items()}
+
+    def to(message) -> str:  # type: ignore[no-untyped-def]
+        return message["To"].addresses[0].addr_spec
+
+    fake = groenkracht_in_graph()
+    try:
+        monkeypatch.setenv("ST_TEST_GRAPH_SECRET", CLIENT_SECRET)
+        network = with_web(invite_through_outlook(sqlite_network, fake))
+        assert run_sync(network.config(), MOMENT).status == "ok"
+        first = notes()
+        chloe = "chloe.lambert@groenkracht.be"  # French
+        hers = {name for name, (_, m) in first.items() if to(m) == chloe}
+        assert len(hers) >= 3 and all("/l/" in m.get_content() for _, m in first.values())  # two reminders and S-03-EVAL
+
+        network.edit_csv("cohort/uitwisselingen.csv", "EX-03;LV-03;LP-GK-GROEN;G110, G106;", "EX-03;LV-03;LP-GK-GROEN;G110;")
+        summary = run_sync(network.config(), MOMENT)
+        assert summary.status == "ok", summary.errors
+        second = notes()
+        assert set(second) == set(first)
+        assert {n for n in first if second[n][0] != first[n][0]} == hers  # the others' notes hold as they were
+        for name in hers:
+            message = second[name][1]
+            language = message["Content-Language"]
+            assert message["Subject"].startswith(text(language, "linknote.subject.uninvited", summary=""))
+            assert "/l/" not in message.get_content() and to(message) == chloe
+            assert first[name][1]["Subject"].removeprefix(text(language, "linknote.subject", summary="")) in message["Subject"]
+        withdrawn = [w for w in summary.written_files if w["object"] == "link_note"]
+        assert sorted(w["file"].rsplit("/", 1)[1] for w in withdrawn) == sorted(hers)
+        assert {w["action"] for w in withdrawn} == {"cancel"} and {w["to"]["email"] for w in withdrawn} == {chloe}
+        again = run_sync(network.config(), MOMENT)
+        assert not [w for w in again.written_files if w["object"] == "link_note"] and same(notes(), second)
+
+        network.edit_csv("cohort/uitwisselingen.csv", "EX-03;LV-03;LP-GK-GROEN;G110;bevestigd", "EX-03;LV-03;LP-GK-GROEN;G110;geannuleerd")
+        assert run_sync(network.config(), MOMENT).status == "ok"
+        third = notes()
+        assert {n for n in first if third[n][0] != second[n][0]} == set(first) - hers  # hers say it already
+        for name in set(first) - hers:
+            message = third[name][1]
+            language = message["Content-Language"]
+            assert message["Subject"].startswith(text(language, "linknote.subject.cancelled", summary=""))
+            assert "/l/" not in message.get_content() and to(message) == to(first[name][1])
+        assert {to(m) for _, m in third.values()} >= {"hr@groenkracht.be"}
+        assert run_sync(network.config(), MOMENT).status == "ok" and same(notes(), third)  # a re-run writes nothing
+    finally:
+        fake.stop()
+
+
 # -- every evaluation moment its own answer; the cohort's own moments linked; erased switchers --
 
 def test_each_evaluation_moment_keeps_its_answer_the_sheets_moments_carry_links_and_an_erased_switcher_closes_them(mailed, smtp):

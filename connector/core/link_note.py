@@ -11,6 +11,10 @@ Payload (an outbox item of type `link_note`, object id "<session code>|<subject>
     {"language": "nl" | "fr" | "en", "recipient": {"email", "name"}, "summary": "<the event's title>",
      "start": ISO 8601 with offset, "timezone": "Europe/Brussels", "line": "<the link line, with its URL>",
      "organiser": {"email", "name"}, "dtstamp": ISO 8601 (volatile), "sequence": int (volatile)}
+
+When the moment is off, or goes on without the person, the note is withdrawn: the same object
+again with action "cancel", no "line", and "change": "cancelled" (the moment is off) or
+"uninvited" (they are no longer expected); it says so in their language and carries no link.
 """
 
 from __future__ import annotations
@@ -25,18 +29,23 @@ from connector.core.texts import long_moment, text
 
 
 def render(payload: dict[str, Any]) -> tuple[str, str]:
-    """(subject, body) of one link note; raises KeyError for a payload without its fields."""
+    """(subject, body) of one link note, or of its withdrawal (`change`); raises KeyError for a
+    payload without its fields."""
     language = str(payload["language"])
     moment = long_moment(language, datetime.fromisoformat(payload["start"]).astimezone(ZoneInfo(str(payload["timezone"]))))
     organiser = payload["organiser"]
+    change = payload.get("change")
+    if change is None:
+        about, subject = [text(language, "linknote.about", summary=payload["summary"], moment=moment), payload["line"]], "linknote.subject"
+    else:
+        about, subject = [text(language, f"linknote.{change}", summary=payload["summary"], moment=moment)], f"linknote.subject.{change}"
     parts = [
         text(language, "manager.greeting", name=payload["recipient"]["name"]),
-        text(language, "linknote.about", summary=payload["summary"], moment=moment),
-        payload["line"],
+        *about,
         text(language, "label.contact", name=organiser["name"], email=organiser["email"]),
         text(language, "mail.footer"),
     ]
-    return text(language, "linknote.subject", summary=payload["summary"]), "\n\n".join(parts)
+    return text(language, subject, summary=payload["summary"]), "\n\n".join(parts)
 
 
 def link_message(payload: dict[str, Any], object_id: str, sequence: int, sender: str, host: str) -> EmailMessage:

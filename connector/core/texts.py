@@ -35,7 +35,7 @@ from connector.core.reminders import Offset
 
 LANGUAGES = ("nl", "fr", "en")
 DEFAULT_LANGUAGE = "nl"
-LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "en": "en"}
+LOCALES = {"nl": "nl_BE", "fr": "fr_BE", "en": "en_150"}  # en_150: English as read in Europe (1 March 2026, 10:00; 7.5)
 DOMAIN = "connector"
 BUNDLED = Path(__file__).parent / "locale"
 
@@ -75,7 +75,7 @@ def format_number(language: str, value: float) -> str:
 
 
 def long_date(language: str, day: date) -> str:
-    """'3 maart 2026', '3 mars 2026', 'March 3, 2026'."""
+    """'3 maart 2026', '3 mars 2026', '3 March 2026'."""
     return format_date(day, format="long", locale=_locale(language))
 
 

@@ -137,6 +137,7 @@ class Planner:
         self._declines: dict[str, set[str]] = {}
         self.not_counted: list[dict[str, str]] = []  # past exchange days that are no training, and why (the summary)
         self.revoked: list[dict[str, str]] = []  # leerbewijzen this run revoked (the summary)
+        self._noted: dict[str, set[str]] | None = None  # session code -> subjects a link note was ever planned for
 
     def run(self) -> None:
         # Nothing more is planned about an erased switcher's exchanges: a write would carry
@@ -595,9 +596,15 @@ class Planner:
                 event = self._shared_links(session, event)
             payload = {"event": event.model_dump(mode="json")}
             if live and (event.attendees or target.channel is None):
+                sent = self._last_sent_item(target.name, CALENDAR, session.code) if target.uninvites else None
+                before = sent.payload if sent is not None and sent.action == "upsert" else None  # after a CANCEL to all: no one's own
                 enqueue(self.db, self.run_id, target.name, CALENDAR, session.code, payload, volatile=self._stamp)
+                if target.uninvites:  # a coach replaced, say: as for a group moment (engine/cohort.py), a CANCEL file of their own
+                    self.uninvite_by_file(session.code, target, before, event,
+                                          lambda chosen, language=None: self.event(session, chosen, language=language))
             else:
                 self._cancel_if_sent(target.name, session.code, payload)
+        self._withdraw_link_notes(session, live)
 
     def _per_recipient(self, session: Moment, target: CalendarTarget, live: bool, build: Any = None) -> None:
         """One message per routed attendee, in their language; the invitation itself lists the
@@ -649,11 +656,13 @@ class Planner:
             return  # the copy never went out (or its last version was the whole moment's CANCEL): nobody is invited by it
         staying = {a.email for a in current.attendees}
         by_files = CalendarTarget(target.name, channel="files")
+        leaving = [left for left in (Party.model_validate(a) for a in before["event"]["attendees"])
+                   if left.email not in staying and self._routed_address(left.email, left.organisation or "", by_files)]
+        if not leaving:
+            return  # the common case, without asking the store for the copy's SEQUENCE (every upcoming session asks)
         sequence = self.db.scalar(select(func.max(OutboxItem.sequence)).where(
             OutboxItem.target == target.name, OutboxItem.object_type == CALENDAR, OutboxItem.object_id == code)) or 0
-        for left in (Party.model_validate(a) for a in before["event"]["attendees"]):
-            if left.email in staying or not self._routed_address(left.email, left.organisation or "", by_files):
-                continue
+        for left in leaving:
             payload = {**self._uninvitation(event_of(target, language=left.language), left), "copy_sequence": sequence}
             enqueue(self.db, self.run_id, target.name, CALENDAR, f"{code}|{left.email}", payload, action="cancel",
                     volatile=lambda _own, shared=sequence: self._stamp(shared))
@@ -797,6 +806,49 @@ class Planner:
                        "line": line, "organiser": {"email": partner.organiser_email, "name": partner.organiser_name or partner.name}}
             enqueue(self.db, self.run_id, self.targets.link_notes, LINK_NOTE, f"{session.code}|{subject}", payload, volatile=self._stamp)
         return event
+
+    def _withdraw_link_notes(self, session: Moment, live: bool) -> None:
+        """A link note that went out (or may have) while its moment is off, or while the moment goes
+        on without its person, is replaced by a short note saying so, in their language and without
+        the link: change "cancelled" or "uninvited" (connector/core/link_note.py), action "cancel",
+        the same file. One that never went out is dropped. Someone who still has a link for the
+        moment keeps their note, also where the link now goes in the event (one linked attendee)
+        or another channel carries it. A person told once is not told again (a whole-moment
+        cancellation after an un-invitation included); invited again, they get their link anew."""
+        target = self.targets.link_notes
+        if target is None:
+            return
+        if self._noted is None:  # one query a run, not one per session
+            self._noted = {}
+            for object_id in self.db.scalars(select(OutboxItem.object_id).distinct().where(
+                    OutboxItem.target == target, OutboxItem.object_type == LINK_NOTE)):
+                code, _, subject = object_id.rpartition("|")
+                self._noted.setdefault(code, set()).add(subject)
+        noted = self._noted.get(session.code)
+        if not noted:
+            return
+        holders: set[str] = set()
+        if live:
+            web = self.config.web
+            if web is None or not web.base_url or not web.link_keys:
+                return  # links are not made at all now: nothing to say about one person
+            everyone = self.event(session, CalendarTarget(target, invite_hr=True))
+            for attendee in everyone.attendees:
+                found = self._personal_link(session, attendee.email, attendee.language or everyone.language or "nl")
+                if found is not None:
+                    holders.add(found[0])
+        for subject in sorted(noted - holders):
+            object_id = f"{session.code}|{subject}"
+            sent = self._last_sent_item(target, LINK_NOTE, object_id)
+            if sent is None:
+                waiting = has_pending(self.db, target, LINK_NOTE, object_id)
+                if waiting is not None:
+                    waiting.status = "superseded"  # never went out: nobody to tell
+                continue
+            told = {k: v for k, v in (sent.payload or {}).items() if k not in ("dtstamp", "sequence")}
+            if sent.action != "cancel":
+                told = {k: v for k, v in told.items() if k != "line"} | {"change": "uninvited" if live else "cancelled"}
+            enqueue(self.db, self.run_id, target, LINK_NOTE, object_id, told, action="cancel", volatile=self._stamp)
 
     def _personal_link(self, session: Moment, email: str, language: str) -> tuple[str, str] | None:
         """(subject, the line with their personal link in `language`) for one recipient of a

@@ -37,7 +37,7 @@ from connector.plumbing.http import HttpError
 from connector.plumbing.iterate import batched
 from connector.sources import Pull, RemoteRecord, Source
 from connector.store import temporary
-from connector.store.bulk import update_rows, upsert_statement, wrote
+from connector.store.bulk import JSONText, update_rows, upsert_statement, wrote
 from connector.store.outbox import content_hash, utcnow
 from connector.store.tables import Cursor, SourceRecord
 
@@ -196,6 +196,7 @@ class _Chunk:
         self.seen: dict[str, str] = {}  # this chunk's remote ids -> where each was first seen this run (all: SEEN)
         self.unreadable = 0  # records that came without content: whose they were is unknown
         self.rows = 0  # every record the source yielded, readable or not
+        self.partial = False  # the pull delivers changed fields only (a delta), merged onto the stored raw
         self.fingerprint = reader_fingerprint(mapping)
         self.upsert = upsert_statement(db, SourceRecord.__table__, ("source", "entity", "remote_id"), UPSERT_COLUMNS)
 
@@ -205,6 +206,7 @@ class _Chunk:
 
     def take(self, records: list[RemoteRecord], partial: bool) -> None:
         self.rows += len(records)
+        self.partial = partial
         unreadable = [record for record in records if record.problem is not None]
         for record in unreadable:
             self.unreadable += 1
@@ -315,13 +317,14 @@ class _Chunk:
             known.raw_hash, known.location = raw_hash, location
             self._touch(touches, writes, remote_id, known, location=location, raw_hash=raw_hash)
             return
-        raw = json.loads(text)
         writes[remote_id] = {"source": self.source_key, "entity": self.mapping.entity, "remote_id": remote_id,
-                             "organisation_id": self.organisation_id, "data": data, "raw": raw,
+                             "organisation_id": self.organisation_id, "data": data, "raw": JSONText(text),
                              "data_hash": digest, "raw_hash": raw_hash, "location": location, "deleted": False,
                              "changed_run": self.run_id}
         if known is not None:
             touches.pop(known.id or -1, None)
+        # A partial pull merges a later version in this chunk onto this one, as stored.
+        raw = json.loads(text) if self.partial else None
         existing[remote_id] = _Known(known.id if known else None, raw, raw_hash, digest, False, location)
 
     def _write(self, writes: dict[str, dict[str, Any]], touches: dict[int, dict[str, Any]]) -> None:

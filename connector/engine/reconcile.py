@@ -270,13 +270,18 @@ def _merge(
     live = [r for r in records if not r.deleted]
     if not live:
         return {"active": False}
-    merged: dict[str, Any] = {}
-    for field, ranks, last in precedence or _precedence(organisation, order):
-        ranked = sorted(live, key=lambda r: ranks.get(r.source, last)) if len(live) > 1 else live
-        value = next((r.data[field] for r in ranked if r.data.get(field) is not None), None)
-        if field in DATE_FIELDS and value is not None:
-            value = date.fromisoformat(value)
-        merged[field] = value
+    fields = precedence or _precedence(organisation, order)
+    if len(live) == 1:  # most people have one record: no ranking, each field is its value
+        data = live[0].data
+        merged = {field: data.get(field) for field, _, _ in fields}
+    else:
+        merged = {}
+        for field, ranks, last in fields:
+            ranked = sorted(live, key=lambda r: ranks.get(r.source, last))
+            merged[field] = next((r.data[field] for r in ranked if r.data.get(field) is not None), None)
+    for field in DATE_FIELDS:
+        if merged.get(field) is not None:
+            merged[field] = date.fromisoformat(merged[field])
     merged["active"] = any(r.source in authoritative and r.data.get("active", True) for r in live)
     return merged
 

@@ -44,7 +44,7 @@ from connector.core.texts import format_number, labelled, long_date, text, types
 
 SANS = "STSans"  # the family name the paragraphs use; <b> and <i> map to its other faces
 MONO = "STMono"
-LANGUAGE_TAGS = {"nl": "nl-BE", "fr": "fr-BE", "en": "en"}  # BCP 47, as the texts' locales (nl_BE, fr_BE, en)
+LANGUAGE_TAGS = {"nl": "nl-BE", "fr": "fr-BE", "en": "en"}  # BCP 47, as the texts' locales (nl_BE, fr_BE, en_150)
 SIGNATURE_GAP = 10 * mm
 ACCENT = colors.HexColor("#1f5f8b")
 MUTED = colors.HexColor("#5a6470")

@@ -142,14 +142,16 @@ def _employed_in(person: Person, year: int) -> bool:
     return months_begun(year, person.start_date, person.end_date) > 0
 
 
-def build_report(db: Session, year: int) -> TrainingReport:
+def build_report(db: Session, year: int, now: datetime | None = None) -> TrainingReport:
+    """The year's report; `now` (default: the clock) decides which exchange days are past, so
+    a report made again as of the same moment gives the same figures."""
     report = TrainingReport(year=year)
     first = min(year, PERIOD[0])
     records: dict[str, list[TrainingRecord]] = defaultdict(list)
     for record in db.scalars(select(TrainingRecord).where(TrainingRecord.date >= date(first, 1, 1), TrainingRecord.date <= date(year, 12, 31))):
         records[record.person_id].append(record)
     plans = _planned_this_year(db, year)
-    unconfirmed = unconfirmed_hours(db, year)
+    unconfirmed = unconfirmed_hours(db, year, now)
     report.manual = manual_actions(db)
     for organisation in db.scalars(select(Organisation).order_by(Organisation.id)):
         base = size_band_days(organisation.average_workforce, organisation.training_days_override)

@@ -2,7 +2,8 @@
 
 Always written, whatever channel invites people: it is the copy an ST-partner can mail by
 hand, import, or hand to someone without a shared calendar. A person invited by files who
-leaves a group moment's audience gets a file of their own, `<code>-uninvited-<8 hex>.ics`
+leaves a group moment's audience, or a session (a coach replaced on the exchange), gets a file
+of their own, `<code>-uninvited-<8 hex>.ics`
 (object `<code>|<address>`; the hex is a digest of the address, so no address is in a file
 name): the CANCEL naming only them (RFC 5546 section 3.2.5), to send to them as the iMIP
 channel would. Options: `directory` (default `invitations` inside the output folder).

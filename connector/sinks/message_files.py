@@ -7,7 +7,8 @@ via a temporary file and only when its bytes change, so a repeated item is harml
 re-run writes nothing. Its Message-ID and Date come from the outbox item (object id,
 SEQUENCE, the planned DTSTAMP), never from the clock. Options: `directory` (default
 `managers`). A link note (connector/core/link_note.py: a personal link whose invitation is a
-shared Microsoft 365 event) is one file per moment and person, `<session>-<person>.eml`.
+shared Microsoft 365 event) is one file per moment and person, `<session>-<person>.eml`, holding
+the note with the link or, once the moment is off for them, the note withdrawing it.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from connector.store.db import transaction_lock
 from connector.store.erasure import ErasureJob, eraser
 from connector.store.tables import Answer, Exchange
 
@@ -69,13 +70,22 @@ def latest_plan(db: Session, exchange: str) -> Answer | None:
     return versions[-1] if versions else None
 
 
+def lock_plan(db: Session, exchange: str) -> None:
+    """Take, until the transaction ends, the right to add a version to the exchange's plan; a
+    second save of the same plan (another tab, the coach at the same moment) waits here until
+    the first one committed, then reads its version. Call it before reading the latest version
+    a save depends on: otherwise both read the same one and both save the next number."""
+    transaction_lock(db, f"action plan {exchange}")
+
+
 def save_plan(db: Session, subject: str, exchange: str, role: str, values: dict[str, Any], language: str,
               now: datetime) -> tuple[Answer, bool]:
     """Store `values` as the next version of the exchange's action plan, saved by `subject`;
     returns it and whether anything changed. The same values as the latest version store
-    nothing (a double submission, or saving without a change). The caller commits; two people
-    saving the same version number at once make the commit fail for the second only when they
-    are the same person, otherwise the row with the higher id is the later one."""
+    nothing (a double submission, or saving without a change). Takes lock_plan (the caller may
+    have taken it already, to compare with the latest version first) and holds it until the
+    caller commits, so two saves at once number their versions one after the other."""
+    lock_plan(db, exchange)
     latest = latest_plan(db, exchange)
     if latest is not None and latest.values == values:
         return latest, False

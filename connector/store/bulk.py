@@ -8,12 +8,31 @@ one round trip per batch instead of one per row.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+
+class JSONText:
+    """A value for a JSON column that is already JSON text (json.dumps with its defaults), so
+    the store writes it as it is instead of parsing and writing it again (a raw record is
+    written to text once, to be hashed). Not a str: an engine opened without `store_json`
+    fails on it (TypeError) rather than storing the text as one JSON string."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def store_json(value: Any) -> str:
+    """The store's JSON serializer (create_engine(json_serializer=...); SQLite and psycopg both
+    use it): json.dumps, as SQLAlchemy's default, except for `JSONText`."""
+    return value.text if type(value) is JSONText else json.dumps(value)
 
 
 def upsert_statement(db: Session, table: Table, keys: Sequence[str], columns: Sequence[str]) -> Any:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from connector.plumbing.killpoint import armed, reached
+from connector.store.bulk import store_json
 from connector.store.tables import Base
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -37,10 +38,10 @@ def open_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=store_json)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_serializer=store_json)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -159,6 +160,19 @@ def _advisory_key(connection: Connection, purpose: str) -> int:
     schemas of one database do not share it (advisory locks are per database already)."""
     schema = connection.execute(text("SELECT current_schema()")).scalar() or ""
     return int.from_bytes(hashlib.sha256(f"st-connector {purpose}|{schema}".encode()).digest()[:8], "big", signed=True)
+
+
+def transaction_lock(db: Session, purpose: str) -> None:
+    """Hold, until `db`'s transaction ends, the store's lock named `purpose` (e.g. "plan EX-04"),
+    waiting while another transaction holds it. PostgreSQL: a transaction advisory lock on
+    this store's schema and `purpose`, so only holders of the same name wait for each other.
+    SQLite: the database's one write lock (taken by a write that changes nothing), which every
+    write needs anyway; it waits as long as the engine's busy timeout."""
+    if db.get_bind().dialect.name == "postgresql":
+        connection = db.connection()
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _advisory_key(connection, purpose)})
+    else:
+        db.execute(text("DELETE FROM alembic_version WHERE 1 = 0"))  # every migrated store has this table
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

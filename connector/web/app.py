@@ -53,6 +53,7 @@ from connector.store.answers import (
     confirmed_attendance,
     find_answer,
     latest_plan,
+    lock_plan,
     save_answer,
     save_plan,
 )
@@ -457,6 +458,9 @@ class WebApp:
 
     def _plan_store(self, request: Request, db: Session, bound: Bound, form: dict[str, str]) -> Response:
         values, problems = validate(PLAN_QUESTIONS, form)
+        # Until this commits, another save of the plan waits here, then finds this version the
+        # newest and is told so (409) rather than saving the same version number (a unique violation).
+        lock_plan(db, bound.exchange.code)
         latest = latest_plan(db, bound.exchange.code)
         if latest is not None and form.get("version", "") != latest.session_code and latest.values != values:
             problems["version"] = "changed_meanwhile"  # someone saved a newer version since this form was opened
