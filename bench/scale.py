@@ -23,8 +23,9 @@ the token and the delta link). `--network 200x500` runs the many-tenants case: 2
 organisations of 500 people, each with its own Graph tenant on the fake, on PostgreSQL, synced
 `[sync] concurrency` at a time. On PostgreSQL (the server of ST_BENCH_POSTGRES_URL) each case
 makes a database of its own (st_bench_...) and drops it; the tests' database is not touched.
-`--profile DIR` runs the connector under cProfile and writes one
-.prof per case (slower; the figures of such a run are not the benchmark's).
+`--profile DIR` runs the connector under cProfile and writes two .prof files per case,
+<store>-<case>.first.prof and .nochange.prof (slower; the figures of such a run are not the
+benchmark's; a later round overwrites an earlier one's).
 """
 
 from __future__ import annotations
@@ -344,11 +345,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, nargs="*", default=[10_000, 50_000, 100_000])
     parser.add_argument("--store", nargs="*", default=["sqlite", "postgres"], choices=["sqlite", "postgres"])
-    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=1, help="run every case this many times, one after the other (default 1)")
     parser.add_argument("--network", default=None, help="ORGANISATIONSxPEOPLE, e.g. 200x500: the many-tenants case")
     parser.add_argument("--concurrency", type=int, default=4, help="[sync] concurrency in the generated config")
-    parser.add_argument("--profile", default=None, help="a folder: run the connector under cProfile, one .prof per case")
-    parser.add_argument("--no-sdk", action="store_true")
+    parser.add_argument("--profile", default=None, help="a folder: run the connector under cProfile, a .prof per case and sync (first, no change)")
+    parser.add_argument("--no-sdk", action="store_true", help="do not run msgraph-sdk (the peer) at all")
     parser.add_argument("--sdk-max", type=int, default=10_000,
                         help="run msgraph-sdk only up to this many users (it needs about 10 CPU-ms per user: 100,000 take a quarter of an hour)")
     parser.add_argument("--connector-root", default=None, help="run the connector of this checkout (a git worktree of an older commit)")

@@ -701,7 +701,7 @@ def _moment(config: Config, day: date | None) -> datetime | None:
 def _sync(config: Config, args: argparse.Namespace) -> int:
     from connector.engine.scheduler import Stopper
     from connector.engine.sync import run_sync
-    from connector.store.db import SyncAlreadyRunning
+    from connector.store.db import StoreNotUsable, SyncAlreadyRunning
 
     stopper = Stopper()
     stopper.install()
@@ -713,8 +713,8 @@ def _sync(config: Config, args: argparse.Namespace) -> int:
     try:
         summary = run_sync(config, _moment(config, args.as_of), dry_run=args.dry_run, progress=progress, should_stop=stopper,
                            accept_removals=args.accept_removals)
-    except (SyncAlreadyRunning, OperationalError) as error:
-        reason = str(error) if isinstance(error, SyncAlreadyRunning) else f"the store cannot be reached: {_first_line(str(error.orig))}"
+    except (SyncAlreadyRunning, StoreNotUsable, OperationalError) as error:
+        reason = f"the store cannot be reached: {_first_line(str(error.orig))}" if isinstance(error, OperationalError) else str(error)
         return _not_run(config, args.json, [reason])
     except PermissionError as error:  # a place that changed hands since the check above
         return _not_run(config, args.json, [_denied(error)])
@@ -830,7 +830,7 @@ def _print_summary(summary: Summary, config: Config) -> None:
 def _run(config: Config, args: argparse.Namespace) -> int:
     from connector.engine.scheduler import Stopper, nightly
     from connector.engine.sync import run_sync
-    from connector.store.db import SyncAlreadyRunning
+    from connector.store.db import StoreNotUsable, SyncAlreadyRunning
 
     logging.getLogger("connector").setLevel(logging.INFO)
     log = logging.getLogger("connector.run")
@@ -860,6 +860,9 @@ def _run(config: Config, args: argparse.Namespace) -> int:
             log.error("configuration problems, sync skipped: %s", "; ".join(error.problems))
         except OperationalError as error:
             log.error("store unreachable, sync skipped: %s", _first_line(str(error.orig)))
+        except StoreNotUsable as error:
+            log.error("sync skipped: %s", error)
+            _alert(current, "failed", [str(error)], datetime.now(ZoneInfo(current.partner.timezone)).isoformat())
         except PermissionError as error:
             log.error("sync stopped: %s", _denied(error))
 

@@ -134,3 +134,76 @@ def test_a_store_with_data_but_no_version_is_left_alone(tmp_path):
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM cursors")).scalar() == 1
     engine.dispose()
+
+
+@pytest.fixture
+def database_without_temporary():  # type: ignore[no-untyped-def]
+    """A database of its own on the test server whose login role may connect and create tables
+    but not temporary ones (REVOKE TEMPORARY FROM PUBLIC, as a locked-down production database
+    may be); yields (url of that role, a function granting it TEMPORARY). Dropped afterwards."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import POSTGRES_URL
+
+    if not POSTGRES_URL:
+        pytest.skip("ST_TEST_POSTGRES_URL is not set")
+    name = f"st_notemp_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE ROLE "{name}" LOGIN'))
+        connection.execute(text(f'CREATE DATABASE "{name}" OWNER postgres'))
+        connection.execute(text(f'REVOKE TEMPORARY ON DATABASE "{name}" FROM PUBLIC'))
+    inside = create_engine(make_url(POSTGRES_URL).set(database=name), isolation_level="AUTOCOMMIT")
+    with inside.connect() as connection:
+        connection.execute(text(f'GRANT CREATE, USAGE ON SCHEMA public TO "{name}"'))
+    inside.dispose()
+
+    def grant() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'GRANT TEMPORARY ON DATABASE "{name}" TO "{name}"'))
+
+    try:
+        yield make_url(POSTGRES_URL).set(database=name, username=name).render_as_string(hide_password=False), grant
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_a_role_without_temporary_tables_is_told_the_grant_before_anything_is_written(database_without_temporary, tmp_path, capsys):
+    """A sync keeps its working sets in temporary tables; where the role may not make them, sync
+    and `check --data` say which GRANT to run, and nothing is written to the store."""
+    from sqlalchemy import inspect
+
+    from connector.cli import main
+    from tests.conftest import Network
+
+    url, grant = database_without_temporary
+    network = Network(tmp_path, url)
+    assert main(["sync", "--config", str(network.config_path), "--as-of", "2026-11-22"]) == 3
+    said = capsys.readouterr().err
+    assert "may not create temporary tables" in said and "GRANT TEMPORARY ON DATABASE" in said, said
+    engine = open_engine(url)
+    assert inspect(engine).get_table_names() == []  # refused before the schema was made
+    engine.dispose()
+    grant()
+    assert main(["sync", "--config", str(network.config_path), "--as-of", "2026-11-22", "--quiet"]) == 0
+    # The store now exists; take the privilege away again: check --data names it as an error.
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import POSTGRES_URL
+
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'REVOKE TEMPORARY ON DATABASE "{make_url(url).database}" FROM "{make_url(url).username}"'))
+    admin.dispose()
+    capsys.readouterr()
+    assert main(["check", "--data", "--config", str(network.config_path), "--json"]) != 0
+    report = capsys.readouterr().out
+    assert "GRANT TEMPORARY ON DATABASE" in report, report

@@ -30,7 +30,7 @@ from connector.engine.pull import RemovalGuard
 # sync's own steps, not a copy of them: the check cannot drift from what a sync does.
 from connector.engine.sync import Progress, Summary, _prepare, _status, build_sources, build_targets
 from connector.plumbing.runtime import Runtime
-from connector.store.db import MIGRATIONS, migrate, open_engine, session_factory
+from connector.store.db import MIGRATIONS, StoreNotUsable, migrate, open_engine, require_privileges, session_factory
 from connector.store.outbox import utcnow
 from connector.store.tables import SyncRun
 
@@ -45,10 +45,10 @@ def check_data(config: Config, as_of: datetime | None = None, progress: Progress
         runtime = Runtime(config, now)  # no signing keys: planning needs none, and none are made
         sources = build_sources(runtime)
         targets, _ = build_targets(runtime)
-        engine, notice = _readable_store(config)
+        engine, notice, fails = _readable_store(config)
         summary = Summary(dry_run=True, as_of=now.isoformat())
         if notice:
-            summary.errors.append(Problem("store", "(store)", "(store)", "", notice, warning=True))
+            summary.errors.append(Problem("store", "(store)", "(store)", "", notice, warning=not fails))
         try:
             if engine.url.database == ":memory:":
                 migrate(engine)  # the empty stand-in, never the real store
@@ -65,18 +65,23 @@ def check_data(config: Config, as_of: datetime | None = None, progress: Progress
         return summary
 
 
-def _readable_store(config: Config) -> tuple[Engine, str | None]:
-    """The configured store when it exists at this version's schema; else an empty one in
-    memory and a sentence saying why."""
+def _readable_store(config: Config) -> tuple[Engine, str | None, bool]:
+    """The configured store when it exists at this version's schema and a sync can work in it;
+    else an empty one in memory, a sentence saying why, and whether a sync would fail on it."""
     url = make_url(config.store_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         if not Path(url.database or "").exists():
-            return open_engine(IN_MEMORY), "no store yet (a first sync): checked without earlier records"
+            return open_engine(IN_MEMORY), "no store yet (a first sync): checked without earlier records", False
     engine = open_engine(config.store_url)
     if not inspect(engine).has_table("alembic_version") or not _at_head(engine):
         engine.dispose()
-        return open_engine(IN_MEMORY), "the store is empty or older than this version: checked without earlier records"
-    return engine, None
+        return open_engine(IN_MEMORY), "the store is empty or older than this version: checked without earlier records", False
+    try:
+        require_privileges(engine)
+    except StoreNotUsable as error:
+        engine.dispose()
+        return open_engine(IN_MEMORY), f"{error}; until then a sync fails: checked without earlier records", True
+    return engine, None, False
 
 
 def _at_head(engine: Engine) -> bool:

@@ -62,7 +62,7 @@ from connector.sinks import (
     sink_class,
 )
 from connector.sources import Source, SourceContext, source_class
-from connector.store.db import migrate, open_engine, session_factory, sync_lock
+from connector.store.db import migrate, open_engine, require_privileges, session_factory, sync_lock
 from connector.store.outbox import (
     Delivered,
     Outcome,
@@ -361,6 +361,7 @@ def run_sync(
             # The lock first: a second sync started at the same moment must neither migrate the
             # store nor make signing keys while this one does, but say that another sync runs.
             with sync_lock(engine):
+                require_privileges(engine)
                 migrate(engine)
                 if not dry_run:
                     runtime.signing_keys()  # unreadable keys stop the run here, before anything is written

@@ -33,6 +33,29 @@ class SyncAlreadyRunning(RuntimeError):
     """Another sync holds the lock on this store."""
 
 
+class StoreNotUsable(RuntimeError):
+    """The store answers, but the connector's role lacks a privilege a sync needs; the message
+    names the GRANT that gives it."""
+
+
+def require_privileges(engine: Engine) -> None:
+    """Raise StoreNotUsable unless a sync can work in this store.
+
+    PostgreSQL: a sync keeps its working sets (what a pull has seen, the people a reconcile
+    touched) in temporary tables (store/temporary.py), which need the TEMPORARY privilege on the
+    database. PostgreSQL grants it to everyone by default; a locked-down database may not.
+    Checked before anything is written, so such a store fails with the GRANT to run, not
+    halfway through a pull. SQLite: nothing to check."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as connection:
+        role, database, allowed = connection.execute(text(
+            "SELECT current_user, current_database(), has_database_privilege(current_database(), 'TEMPORARY')")).one()
+    if not allowed:
+        raise StoreNotUsable(f'role "{role}" may not create temporary tables in database "{database}", which a sync needs '
+                             f'for its working sets; as the database\'s owner run: GRANT TEMPORARY ON DATABASE "{database}" TO "{role}"')
+
+
 def open_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
