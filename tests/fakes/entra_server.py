@@ -27,13 +27,11 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -43,7 +41,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tests.fakes.tls import https_server
+from tests.fakes.tls import HttpsFake
 
 TENANT = "3f8b1c2d-7e4a-4b9c-8d1e-2a6f0c9b5e73"
 CLIENT_ID = "9a7d3e1f-2b4c-4d6e-8f0a-1c3e5a7b9d20"
@@ -93,7 +91,7 @@ class _SigningKey:
         self.pem = self.private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 
 
-class FakeEntra:
+class FakeEntra(HttpsFake):
     def __init__(self, redirect_uri: str) -> None:
         self.redirect_uri = redirect_uri  # the app registration's one redirect URI
         self.person: Person | None = None
@@ -102,22 +100,11 @@ class FakeEntra:
         self.token_requests: list[dict[str, str]] = []
         self.issued: list[str] = []  # the ID tokens, as sent
         self._lock = threading.Lock()
-        self._folder = tempfile.TemporaryDirectory()
-        self.server, self.ca_file = https_server(_handler(self), Path(self._folder.name))
-        self.base = f"https://127.0.0.1:{self.server.server_port}"
+        self._serve(_handler(self))
         self.issuer = f"{self.base}/{TENANT}/v2.0"
         self.key = _SigningKey(self.issuer)
         self.minted: dict[str, Any] = {}  # claims or a key replacing the proper ones in the next ID token
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def start(self) -> FakeEntra:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._folder.cleanup()
 
     def toml(self, secret_variable: str = "ST_TEST_ENTRA_SECRET") -> str:
         return f"""

@@ -25,14 +25,12 @@ import base64
 import datetime as dt
 import json
 import re
-import tempfile
 import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -42,7 +40,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from tests.contracts import checker
-from tests.fakes.tls import https_server
+from tests.fakes.tls import HttpsFake
 
 TENANT = "8f3c2c7e-1b7a-4d3e-9b6f-5b8e2f0d1a22"
 CLIENT_ID = "5d1c6c0e-4f3a-4b1e-8f0e-2a9c7b6d5e41"
@@ -59,7 +57,7 @@ class _User:
     deleted: bool = False
 
 
-class FakeGraph:
+class FakeGraph(HttpsFake):
     def __init__(self, page_size: int = 200, token_lifetime: int = 3600) -> None:
         self.page_size = page_size
         self.token_lifetime = token_lifetime
@@ -80,11 +78,8 @@ class FakeGraph:
         self._retry_after = 1
         self._expire_after: int | None = None
         self._lock = threading.RLock()
-        self._folder = tempfile.TemporaryDirectory()
-        self.server, self.ca_file = https_server(_handler(self), Path(self._folder.name))
-        self.base = f"https://127.0.0.1:{self.server.server_port}"
+        self._serve(_handler(self))
         self.graph_url = f"{self.base}/v1.0"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def tenant_toml(self, name: str = "partner", secret_variable: str = "ST_TEST_GRAPH_SECRET") -> str:
         """The [[tenants]] block that points the connector at this fake."""
@@ -99,14 +94,8 @@ ca_bundle = "{self.ca_file}"
 """
 
     # -- control -----------------------------------------------------------------------
-    def start(self) -> FakeGraph:
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._folder.cleanup()
+        super().stop()
         self.contract.assert_clean()
 
     def checked(self, method: str, target: str, headers: dict[str, str], raw: bytes,

@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import ssl
+import tempfile
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -51,3 +54,24 @@ def https_server(handler: type[BaseHTTPRequestHandler], folder: Path) -> tuple[T
     server.daemon_threads = True
     server.socket = context.wrap_socket(server.socket, server_side=True)
     return server, ca
+
+
+class HttpsFake:
+    """A fake vendor service on loopback HTTPS (Graph, Entra ID): `_serve` makes the server and
+    its throwaway CA (`ca_file`, `base`); `start` serves in a thread, `stop` shuts it and removes
+    the certificates."""
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._folder = tempfile.TemporaryDirectory()
+        self.server, self.ca_file = https_server(handler, Path(self._folder.name))
+        self.base = f"https://127.0.0.1:{self.server.server_port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._folder.cleanup()
