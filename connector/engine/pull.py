@@ -293,7 +293,7 @@ class _Chunk:
         columns = [SourceRecord.remote_id, SourceRecord.id, SourceRecord.raw if partial else literal(None),
                    SourceRecord.raw_hash, SourceRecord.data_hash, SourceRecord.deleted, SourceRecord.location]
         rows = self.db.execute(select(*columns).where(SourceRecord.source == self.source_key, SourceRecord.entity == self.mapping.entity,
-                                                      SourceRecord.remote_id.in_(set(remote_ids))))
+                                                      temporary.one_of(self.db, SourceRecord.remote_id, set(remote_ids))))
         return {row[0]: _Known(*row[1:]) for row in rows}
 
     def _touch(self, touches: dict[int, dict[str, Any]], writes: dict[str, dict[str, Any]], remote_id: str, known: _Known,
